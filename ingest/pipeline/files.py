@@ -1,0 +1,256 @@
+"""Opening an uploaded file safely: name, size, type and archive checks.
+
+Everything here fails with `UploadRejected` carrying a sentence for the shop
+owner; nothing is written to disk except a temporary spool for non-seekable zips.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
+
+from ingest.pipeline.errors import UploadRejected
+from ingest.pipeline.streams import LimitedStream, PrefixedStream, read_prefix
+
+TEXT_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt")
+ACCEPTED_SUFFIXES: tuple[str, ...] = (*TEXT_SUFFIXES, ".csv.gz", ".tsv.gz", ".txt.gz", ".zip")
+_ACCEPTED_TEXT = ".csv, .tsv, .txt, .csv.gz and .zip"
+
+SNIFF_BYTES = 8192
+
+# Magic numbers of things people upload by mistake (or on purpose) instead of a CSV.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive (for example an .xlsx workbook)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel/Office document (.xls)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x7fELF", "a program (ELF executable)"),
+    (b"MZ", "a Windows program"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UploadLimits:
+    """Caps that keep a hostile archive from filling memory or disk."""
+
+    max_uncompressed_bytes: int = 2 * 1024**3
+    # Order CSVs compress 5-20x; a few hundred is already extreme, zip bombs are ~1000x+.
+    max_compression_ratio: float = 200.0
+    # Below this size a high ratio is harmless (a tiny file of repeated rows).
+    ratio_check_min_bytes: int = 10 * 1024**2
+
+
+def safe_upload_name(name: str) -> str:
+    """Return the normalised base name, or raise `UploadRejected` saying what is wrong."""
+    if "\x00" in name:
+        raise UploadRejected("The file name contains a NUL character; please rename the file.")
+    if _PERCENT_ESCAPE.search(name):
+        raise UploadRejected(
+            f"The file name {name!r} contains encoded characters (like %00); please rename the file."
+        )
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise UploadRejected("The file name contains control characters; please rename the file.")
+    if "/" in name or "\\" in name:
+        raise UploadRejected(
+            f"The file name {name!r} contains a path separator; upload the file itself, not a path."
+        )
+    cleaned = unicodedata.normalize("NFC", name).strip()
+    if cleaned in {"", ".", ".."} or cleaned.startswith("."):
+        raise UploadRejected(f"The file name {name!r} is not a usable file name.")
+    if len(cleaned) > 255:
+        raise UploadRejected("The file name is longer than 255 characters; please shorten it.")
+    lower = cleaned.lower()
+    if not lower.endswith(ACCEPTED_SUFFIXES) or lower in ACCEPTED_SUFFIXES:
+        ending = "".join(PurePosixPath(lower).suffixes[-1:]) or "no extension"
+        raise UploadRejected(
+            f"The file name {cleaned!r} ends in {ending!r}; only {_ACCEPTED_TEXT} files are accepted."
+        )
+    return cleaned
+
+
+def format_size(size: int) -> str:
+    """Human size with binary units, written the way Django's filesizeformat does ("MB")."""
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} bytes" if size != 1 else "1 byte"
+
+
+def check_size(size: int, limit: int) -> None:
+    """Raise `UploadRejected` when `size` exceeds `limit`, naming both exactly enough to act on."""
+    if size <= limit:
+        return
+    over = size - limit
+    if over < 1024:
+        # "501 MB" would hide that the file is barely over; say exactly how much.
+        unit = "byte" if over == 1 else "bytes"
+        message = f"The file is {_one_decimal(limit)} plus {over} {unit}; the limit is {format_size(limit)}."
+    else:
+        message = f"The file is {_one_decimal(size)}; the limit is {format_size(limit)}."
+    raise UploadRejected(message)
+
+
+def _one_decimal(size: int) -> str:
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}"
+    return format_size(size)
+
+
+def sniff_binary(first_bytes: bytes) -> None:
+    """Raise `UploadRejected` when the first bytes show an image, archive, program or binary data."""
+    for magic, what in _MAGIC:
+        if first_bytes.startswith(magic):
+            raise UploadRejected(
+                f"This file is {what}, not a CSV. Export the data as CSV (comma-separated values) "
+                "and upload that."
+            )
+    if b"\x00" in first_bytes and not _looks_like_utf16(first_bytes):
+        raise UploadRejected(
+            "This file contains binary data (NUL bytes), not text. Export the data as CSV and "
+            "upload that."
+        )
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    sample = data[: len(data) - len(data) % 2]
+    if len(sample) < 4:
+        return False
+    # ASCII-heavy UTF-16 has a zero in (almost) every other byte and nowhere else.
+    even_zeros = sample[0::2].count(0)
+    odd_zeros = sample[1::2].count(0)
+    half = len(sample) // 2
+    return max(even_zeros, odd_zeros) >= 0.6 * half and min(even_zeros, odd_zeros) <= 0.05 * half
+
+
+@contextmanager
+def open_upload(
+    source: BinaryIO | str | Path,
+    name: str,
+    *,
+    limits: UploadLimits = UploadLimits(),
+) -> Iterator[BinaryIO]:
+    """Yield the decompressed bytes of an upload as a binary stream, after all safety checks.
+
+    `source` is a path or a binary file object (e.g. Django's UploadedFile); `name`
+    is the name the user gave it, which decides how it is opened.
+    """
+    clean_name = safe_upload_name(name).lower()
+    with ExitStack() as stack:
+        raw: BinaryIO
+        if isinstance(source, (str, Path)):
+            raw = stack.enter_context(open(source, "rb"))
+        else:
+            raw = source
+        if clean_name.endswith(".zip"):
+            inner = _open_zip(raw, limits, stack)
+        elif clean_name.endswith(".gz"):
+            inner = _open_gzip(raw, limits, stack)
+        else:
+            inner = raw
+        head = read_prefix(inner, SNIFF_BYTES)
+        sniff_binary(head)
+        yield io.BufferedReader(PrefixedStream(head, inner), buffer_size=1024 * 1024)  # type: ignore[arg-type]
+
+
+def _too_big(limits: UploadLimits) -> UploadRejected:
+    return UploadRejected(
+        "The compressed file expands to more than "
+        f"{format_size(limits.max_uncompressed_bytes)}, which is more than we accept; "
+        "it may be damaged or a decompression bomb."
+    )
+
+
+def _open_gzip(raw: BinaryIO, limits: UploadLimits, stack: ExitStack) -> BinaryIO:
+    magic = read_prefix(raw, 2)
+    if magic != b"\x1f\x8b":
+        raise UploadRejected("The file is named .gz but is not gzip-compressed.")
+    gz = stack.enter_context(gzip.GzipFile(fileobj=PrefixedStream(magic, raw), mode="rb"))  # type: ignore[arg-type]
+    return io.BufferedReader(
+        LimitedStream(gz, limits.max_uncompressed_bytes, lambda: _too_big(limits))  # type: ignore[arg-type]
+    )  # type: ignore[return-value]
+
+
+def _unsafe_member(name: str) -> bool:
+    if name.startswith(("/", "\\")) or PureWindowsPath(name).drive:
+        return True
+    parts = re.split(r"[\\/]", name)
+    return ".." in parts or "\x00" in name
+
+
+def _open_zip(raw: BinaryIO, limits: UploadLimits, stack: ExitStack) -> BinaryIO:
+    seekable = getattr(raw, "seekable", lambda: False)()
+    if not seekable:
+        # zipfile needs random access (the directory is at the end): spool to a temp file.
+        spool = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - ExitStack closes it
+        while block := raw.read(1024 * 1024):
+            spool.write(block)
+        spool.seek(0)
+        raw = spool  # type: ignore[assignment]
+    try:
+        archive = stack.enter_context(zipfile.ZipFile(raw))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UploadRejected("The file is named .zip but is not a readable zip archive.") from exc
+    members = archive.infolist()
+    for info in members:
+        if _unsafe_member(info.filename):
+            raise UploadRejected(
+                f"The zip contains an unsafe entry name {info.filename!r} (it points outside the "
+                "archive); it was not opened."
+            )
+    data_files = [
+        info
+        for info in members
+        if not info.is_dir()
+        and not info.filename.startswith("__MACOSX/")
+        and not PurePosixPath(info.filename).name.startswith(".")
+    ]
+    tables = [i for i in data_files if i.filename.lower().endswith(TEXT_SUFFIXES)]
+    if len(tables) != 1:
+        found = ", ".join(i.filename for i in data_files[:5]) or "nothing"
+        raise UploadRejected(
+            f"The zip must contain exactly one CSV file; it contains {len(tables)} "
+            f"(found: {found})."
+        )
+    info = tables[0]
+    if info.flag_bits & 0x1:
+        raise UploadRejected("The zip is password-protected; upload an unprotected file.")
+    if info.file_size > limits.max_uncompressed_bytes:
+        raise _too_big(limits)
+    ratio = info.file_size / max(info.compress_size, 1)
+    if info.file_size >= limits.ratio_check_min_bytes and ratio > limits.max_compression_ratio:
+        raise UploadRejected(
+            f"The zip entry {info.filename!r} expands {ratio:,.0f} times, far more than any real "
+            "CSV; it looks like a decompression bomb and was not opened."
+        )
+    member = stack.enter_context(archive.open(info))
+
+    # The declared size above can lie; cap what really comes out as well.
+    def lied() -> UploadRejected:
+        return UploadRejected(
+            f"The zip entry {info.filename!r} is larger than its header declares; it may be "
+            "damaged or a decompression bomb, so reading stopped."
+        )
+
+    return io.BufferedReader(LimitedStream(member, info.file_size, lied))  # type: ignore[arg-type,return-value]

@@ -1,0 +1,582 @@
+"""Column mapping: which file column feeds which canonical field.
+
+`propose_mapping` recognises known exports (presets) and header synonyms in
+several languages; the owner confirms or edits the proposal, and the app can
+remember it per `header_fingerprint`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ingest.pipeline.headers import clean_headers, normalise_header
+
+FIELDS: tuple[str, ...] = (
+    "customer_email",
+    "customer_id",
+    "customer_name",
+    "first_name",
+    "last_name",
+    "order_id",
+    "ordered_at",
+    "product_sku",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "line_total",
+    "order_total",
+    "currency",
+    "country",
+    "city",
+    "accepts_marketing",
+    "cancelled_at",
+    "refunded_amount",
+    "financial_status",
+    "gender",
+    "birth_year",
+)
+
+# Listed most specific first; matching is on `normalise_header` keys.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "customer_email": (
+        "customeremail",
+        "email",
+        "emailaddress",
+        "mail",
+        "billingemail",
+        "buyeremail",
+        "courriel",
+        "adresseemail",
+        "correo",
+        "correoelectronico",
+        "emailadresse",
+        "邮箱",
+        "电子邮件",
+        "电子邮箱",
+        "邮件",
+        "邮箱地址",
+    ),
+    "customer_id": (
+        "customerid",
+        "customerno",
+        "customernumber",
+        "clientid",
+        "userid",
+        "buyerid",
+        "kundennummer",
+        "kundenid",
+        "kundennr",
+        "idclient",
+        "numeroclient",
+        "idcliente",
+        "clienteid",
+        "客户id",
+        "客户编号",
+        "客户号",
+        "customer",
+        "client",
+        "kunde",
+        "cliente",
+        "客户",
+    ),
+    "customer_name": (
+        "customername",
+        "fullname",
+        "billingname",
+        "clientname",
+        "name",
+        "kundenname",
+        "nomclient",
+        "nomcomplet",
+        "nombrecliente",
+        "nombrecompleto",
+        "客户名称",
+        "客户姓名",
+        "姓名",
+        "名字",
+    ),
+    "first_name": (
+        "firstname",
+        "givenname",
+        "billingfirstname",
+        "vorname",
+        "prenom",
+        "nombre",
+        "名",
+    ),
+    "last_name": (
+        "lastname",
+        "surname",
+        "familyname",
+        "billinglastname",
+        "nachname",
+        "nomdefamille",
+        "apellido",
+        "apellidos",
+        "nom",
+        "姓",
+    ),
+    "order_id": (
+        "orderid",
+        "ordernumber",
+        "orderno",
+        "ordernr",
+        "order",
+        "invoiceno",
+        "invoicenumber",
+        "invoice",
+        "invoiceid",
+        "transactionid",
+        "receiptno",
+        "bestellnummer",
+        "bestellnr",
+        "bestellung",
+        "numerodecommande",
+        "commande",
+        "numeropedido",
+        "pedido",
+        "订单号",
+        "订单编号",
+        "订单id",
+        "订单",
+    ),
+    "ordered_at": (
+        "orderedat",
+        "orderdate",
+        "createdat",
+        "purchasedate",
+        "invoicedate",
+        "transactiondate",
+        "datetime",
+        "timestamp",
+        "date",
+        "time",
+        "bestelldatum",
+        "datum",
+        "datedecommande",
+        "date_commande",
+        "fechapedido",
+        "fechadepedido",
+        "fecha",
+        "下单时间",
+        "订单日期",
+        "订单时间",
+        "购买日期",
+        "日期",
+        "时间",
+    ),
+    "product_sku": (
+        "productsku",
+        "sku",
+        "itemsku",
+        "stockcode",
+        "productcode",
+        "itemcode",
+        "productid",
+        "articlenumber",
+        "artikelnummer",
+        "artikelnr",
+        "reference",
+        "referencia",
+        "商品编号",
+        "货号",
+        "商品编码",
+    ),
+    "product_name": (
+        "productname",
+        "product",
+        "itemname",
+        "item",
+        "description",
+        "title",
+        "producttitle",
+        "artikelname",
+        "artikel",
+        "produkt",
+        "bezeichnung",
+        "nomduproduit",
+        "produit",
+        "nombredelproducto",
+        "producto",
+        "articulo",
+        "商品名称",
+        "商品",
+        "产品名称",
+        "产品",
+        "品名",
+    ),
+    "category": (
+        "category",
+        "productcategory",
+        "producttype",
+        "kategorie",
+        "categorie",
+        "categoria",
+        "类别",
+        "分类",
+        "品类",
+        "商品类别",
+    ),
+    "quantity": (
+        "quantity",
+        "qty",
+        "units",
+        "itemquantity",
+        "menge",
+        "anzahl",
+        "quantite",
+        "cantidad",
+        "数量",
+        "购买数量",
+    ),
+    "unit_price": (
+        "unitprice",
+        "price",
+        "itemprice",
+        "priceeach",
+        "itemcost",
+        "einzelpreis",
+        "stückpreis",
+        "stuckpreis",
+        "preis",
+        "prixunitaire",
+        "prix",
+        "preciounitario",
+        "precio",
+        "单价",
+        "价格",
+    ),
+    "line_total": (
+        "linetotal",
+        "itemtotal",
+        "lineamount",
+        "amount",
+        "sales",
+        "revenue",
+        "betrag",
+        "montant",
+        "importe",
+        "金额",
+        "小计",
+        "商品金额",
+    ),
+    "order_total": (
+        "ordertotal",
+        "total",
+        "grandtotal",
+        "totalamount",
+        "gesamtbetrag",
+        "gesamtsumme",
+        "totalcommande",
+        "totalpedido",
+        "订单金额",
+        "总金额",
+        "总计",
+        "合计",
+    ),
+    "currency": (
+        "currency",
+        "currencycode",
+        "ordercurrency",
+        "wahrung",
+        "devise",
+        "moneda",
+        "币种",
+        "货币",
+    ),
+    "country": (
+        "country",
+        "billingcountry",
+        "shippingcountry",
+        "countrycode",
+        "land",
+        "pays",
+        "pais",
+        "国家",
+        "国家地区",
+    ),
+    "city": (
+        "city",
+        "billingcity",
+        "shippingcity",
+        "town",
+        "stadt",
+        "ort",
+        "ville",
+        "ciudad",
+        "城市",
+    ),
+    "accepts_marketing": (
+        "acceptsmarketing",
+        "acceptsemailmarketing",
+        "marketingoptin",
+        "emailoptin",
+        "marketingconsent",
+        "optin",
+        "newsletter",
+        "subscribed",
+        "newsletterabonniert",
+    ),
+    "cancelled_at": (
+        "cancelledat",
+        "canceledat",
+        "cancellationdate",
+        "cancelled",
+        "canceled",
+        "storniertam",
+    ),
+    "refunded_amount": (
+        "refundedamount",
+        "refundamount",
+        "refunded",
+        "refund",
+        "refunds",
+        "erstattung",
+        "退款金额",
+    ),
+    "financial_status": (
+        "financialstatus",
+        "paymentstatus",
+        "orderstatus",
+        "status",
+        "zahlungsstatus",
+        "订单状态",
+    ),
+    "gender": ("gender", "sex", "geschlecht", "sexe", "sexo", "性别"),
+    "birth_year": (
+        "birthyear",
+        "yearofbirth",
+        "geburtsjahr",
+        "anneedenaissance",
+        "anodenacimiento",
+        "出生年份",
+    ),
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Preset:
+    """A known export format: how to recognise it and how its rows behave."""
+
+    name: str
+    # Normalised headers that must all be present to recognise the preset.
+    signature: frozenset[str]
+    columns: Mapping[str, tuple[str, ...]]
+    # Shopify writes order-level fields only on an order's first line item.
+    forward_fill_orders: bool = False
+    # UCI Online Retail marks credit notes (cancellations) with a leading "C".
+    cancel_prefix: str | None = None
+    dayfirst: bool | None = None
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset(
+        name="shopify",
+        signature=frozenset(
+            {"name", "email", "financialstatus", "lineitemquantity", "lineitemprice"}
+        ),
+        columns={
+            "order_id": ("name",),
+            "customer_email": ("email",),
+            "financial_status": ("financialstatus",),
+            "ordered_at": ("createdat", "paidat"),
+            "accepts_marketing": ("acceptsmarketing", "acceptsemailmarketing"),
+            "currency": ("currency",),
+            "order_total": ("total",),
+            "quantity": ("lineitemquantity",),
+            "product_name": ("lineitemname",),
+            "unit_price": ("lineitemprice",),
+            "product_sku": ("lineitemsku",),
+            "customer_name": ("billingname", "shippingname"),
+            "city": ("billingcity", "shippingcity"),
+            "country": ("billingcountry", "shippingcountry"),
+            "cancelled_at": ("cancelledat",),
+            "refunded_amount": ("refundedamount",),
+        },
+        forward_fill_orders=True,
+    ),
+    Preset(
+        name="uci_online_retail",
+        signature=frozenset({"stockcode", "description", "quantity", "unitprice"}),
+        columns={
+            "order_id": ("invoiceno", "invoice"),
+            "product_sku": ("stockcode",),
+            "product_name": ("description",),
+            "quantity": ("quantity",),
+            "ordered_at": ("invoicedate",),
+            "unit_price": ("unitprice", "price"),
+            "customer_id": ("customerid",),
+            "country": ("country",),
+        },
+        cancel_prefix="C",
+        # "12/1/2010 8:26" is 1 December 2010: month first.
+        dayfirst=False,
+    ),
+    Preset(
+        name="uci_online_retail_ii",
+        signature=frozenset({"invoice", "stockcode", "description", "price", "customerid"}),
+        columns={
+            "order_id": ("invoice",),
+            "product_sku": ("stockcode",),
+            "product_name": ("description",),
+            "quantity": ("quantity",),
+            "ordered_at": ("invoicedate",),
+            "unit_price": ("price",),
+            "customer_id": ("customerid",),
+            "country": ("country",),
+        },
+        cancel_prefix="C",
+        dayfirst=False,
+    ),
+    Preset(
+        name="woocommerce",
+        signature=frozenset({"billingemail", "ordertotal", "itemname"}),
+        columns={
+            "order_id": ("ordernumber", "orderid"),
+            "ordered_at": ("orderdate", "date"),
+            "financial_status": ("status", "orderstatus"),
+            "order_total": ("ordertotal",),
+            "currency": ("ordercurrency", "currency"),
+            "customer_id": ("customerid", "customeruserid"),
+            "first_name": ("billingfirstname",),
+            "last_name": ("billinglastname",),
+            "customer_email": ("billingemail",),
+            "city": ("billingcity",),
+            "country": ("billingcountry",),
+            "product_name": ("itemname",),
+            "product_sku": ("itemsku",),
+            "quantity": ("itemquantity",),
+            "line_total": ("itemtotal",),
+            "refunded_amount": ("orderrefunded", "refundedtotal", "ordertotalrefunded"),
+        },
+    ),
+)
+
+# Normalise the tables once, so they can be written naturally above ("date_commande", "stückpreis").
+_SYNONYMS = {
+    f: tuple(dict.fromkeys(normalise_header(s) for s in syn)) for f, syn in _SYNONYMS.items()
+}
+
+GENERIC = Preset(name="generic", signature=frozenset(), columns={})
+PRESETS_BY_NAME: dict[str, Preset] = {p.name: p for p in (*PRESETS, GENERIC)}
+
+REQUIREMENTS: tuple[str, ...] = (
+    "customer_email or customer_id",
+    "ordered_at",
+    "line_total, or unit_price with quantity, or order_total",
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ColumnMapping:
+    """The confirmed mapping: canonical field -> file column name, plus the preset's behaviour."""
+
+    fields: Mapping[str, str]
+    preset: str = "generic"
+
+    @property
+    def behaviour(self) -> Preset:
+        return PRESETS_BY_NAME.get(self.preset, GENERIC)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProposedMapping:
+    """What we guessed from the header row, for the owner to confirm."""
+
+    preset: str
+    fields: Mapping[str, str]
+    headers: tuple[str, ...]
+    unmapped_columns: tuple[str, ...]
+    missing_required: tuple[str, ...]
+    renamed_duplicates: tuple[str, ...] = field(default=())
+
+    def to_mapping(self) -> ColumnMapping:
+        return ColumnMapping(fields=dict(self.fields), preset=self.preset)
+
+
+def detect_preset(headers: Sequence[str]) -> Preset:
+    keys = {normalise_header(h) for h in headers}
+    for preset in PRESETS:
+        if preset.signature <= keys:
+            return preset
+    return GENERIC
+
+
+def propose_mapping(headers: Sequence[str]) -> ProposedMapping:
+    """Guess field -> column from raw header names (duplicates are disambiguated first)."""
+    cleaned = clean_headers(headers)
+    names = cleaned.names
+    by_key: dict[str, str] = {}
+    for name in names:
+        by_key.setdefault(normalise_header(name), name)
+    preset = detect_preset(names)
+    fields: dict[str, str] = {}
+    used: set[str] = set()
+
+    def take(field_name: str, candidates: Sequence[str]) -> None:
+        for key in candidates:
+            column = by_key.get(key)
+            if column is not None and column not in used:
+                fields[field_name] = column
+                used.add(column)
+                return
+
+    for field_name, candidates in preset.columns.items():
+        take(field_name, candidates)
+    for field_name in FIELDS:
+        if field_name not in fields:
+            take(field_name, _SYNONYMS[field_name])
+    mapping = ColumnMapping(fields=fields, preset=preset.name)
+    return ProposedMapping(
+        preset=preset.name,
+        fields=fields,
+        headers=names,
+        unmapped_columns=tuple(n for n in names if n not in used),
+        missing_required=missing_requirements(mapping),
+        renamed_duplicates=cleaned.renamed,
+    )
+
+
+def missing_requirements(mapping: ColumnMapping) -> tuple[str, ...]:
+    f = mapping.fields
+    missing: list[str] = []
+    if not (f.get("customer_email") or f.get("customer_id")):
+        missing.append(REQUIREMENTS[0])
+    if not f.get("ordered_at"):
+        missing.append(REQUIREMENTS[1])
+    if not (
+        f.get("line_total") or (f.get("unit_price") and f.get("quantity")) or f.get("order_total")
+    ):
+        missing.append(REQUIREMENTS[2])
+    return tuple(missing)
+
+
+_MESSAGES: dict[str, str] = {
+    REQUIREMENTS[
+        0
+    ]: "Choose the column that identifies the customer: customer_email or customer_id.",
+    REQUIREMENTS[1]: "Choose the column with the order date (ordered_at).",
+    REQUIREMENTS[2]: (
+        "Choose a money column: line_total, or unit_price together with quantity, or order_total."
+    ),
+}
+
+
+def validate_mapping(mapping: ColumnMapping, headers: Sequence[str] | None = None) -> list[str]:
+    """Human errors for a mapping (empty list = usable), naming the missing fields."""
+    errors = [_MESSAGES[m] for m in missing_requirements(mapping)]
+    for field_name in mapping.fields:
+        if field_name not in FIELDS:
+            errors.append(
+                f"{field_name!r} is not a field we know; known fields: {', '.join(FIELDS)}."
+            )
+    if headers is not None:
+        known = {h.casefold() for h in clean_headers(headers).names}
+        for field_name, column in mapping.fields.items():
+            if column and column.casefold() not in known:
+                errors.append(f"The column {column!r} chosen for {field_name} is not in this file.")
+    if mapping.preset not in PRESETS_BY_NAME:
+        errors.append(f"{mapping.preset!r} is not a known file format.")
+    return errors

@@ -1,0 +1,470 @@
+"""Streaming an order-lines file into clean, typed chunks for the loader.
+
+One pass, bounded memory: records are cleaned one by one and emitted every
+`chunk_rows` records as a `CleanChunk`. A bad row becomes a `Rejection` with
+its physical line number and never stops the good rows.
+
+Money and order semantics of the frame:
+- `line_total` is signed: returns (negative quantity) are negative, so
+  revenue = `line_total[~is_cancelled].sum()` nets returns automatically.
+- `is_cancelled` lines belong to an order the shop cancelled (Shopify
+  `Cancelled at`, `voided`): they never count as revenue.
+- UCI credit notes (invoice "C…") are returns of earlier purchases, so they
+  are `is_return` (negative) rather than `is_cancelled`.
+- Order-level columns (`order_total`, `refunded_amount`, `currency`,
+  `financial_status`) repeat on every line of an order: take them once per
+  `order_key`; net order revenue = lines − `refunded_amount`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from ingest.pipeline.errors import FileRejected, RowError
+from ingest.pipeline.mapping import ColumnMapping, Preset, validate_mapping
+from ingest.pipeline.outliers import extreme_mask
+from ingest.pipeline.parsing import (
+    Parsed,
+    _clean_text,
+    _parse_datetime,
+    _parse_money,
+    _parse_quantity,
+    parse_birth_year,
+    parse_bool,
+    parse_currency,
+    parse_email,
+    parse_gender,
+)
+from ingest.pipeline.table import (
+    DEFAULT_OPTIONS,
+    BrokenRecord,
+    RawRecord,
+    ReadOptions,
+    Table,
+    open_table,
+)
+
+# Column name -> kind; the order is the frame's column order (the loader's contract).
+COLUMN_KINDS: dict[str, str] = {
+    "line_no": "int",
+    "customer_key": "text",
+    "customer_email": "text",
+    "shop_customer_id": "text",
+    "full_name": "text",
+    "first_name": "text",
+    "last_name": "text",
+    "order_key": "text",
+    "order_id": "text",
+    "ordered_at": "datetime",
+    "sku": "text",
+    "product_name": "text",
+    "category": "text",
+    "quantity": "int",
+    "unit_price": "decimal",
+    "line_total": "decimal",
+    "order_total": "decimal",
+    "refunded_amount": "decimal",
+    "currency": "text",
+    "financial_status": "text",
+    "is_return": "bool",
+    "is_cancelled": "bool",
+    "accepts_marketing": "nullable_bool",
+    "country": "text",
+    "city": "text",
+    "gender": "text",
+    "birth_year": "nullable_int",
+    "is_outlier": "bool",
+}
+COLUMNS: tuple[str, ...] = tuple(COLUMN_KINDS)
+
+# Shopify repeats these only on an order's first line item.
+ORDER_LEVEL_FIELDS: tuple[str, ...] = (
+    "customer_email",
+    "customer_id",
+    "customer_name",
+    "first_name",
+    "last_name",
+    "ordered_at",
+    "accepts_marketing",
+    "currency",
+    "order_total",
+    "country",
+    "city",
+    "cancelled_at",
+    "refunded_amount",
+    "financial_status",
+)
+_CANCELLED_STATUSES = {"voided", "cancelled", "canceled"}
+_CENT = Decimal("0.0001")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rejection:
+    """A row we could not use: its physical line, why, and what it said (by column, or raw text)."""
+
+    line_no: int
+    reason: str
+    raw: Mapping[str, str] | str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CleanChunk:
+    """One batch of clean rows (`frame`, columns as in `COLUMNS`) plus what was rejected or fixed."""
+
+    index: int
+    frame: pd.DataFrame
+    rejections: tuple[Rejection, ...]
+    notes: Counter[str]
+    first_line: int
+    last_line: int
+
+
+@dataclass(kw_only=True, slots=True)
+class _State:
+    """What must survive chunk boundaries: duplicates, order owners, the Shopify fill."""
+
+    seen_rows: set[int]
+    order_owner: dict[str, tuple[str, int]]
+    last_order_id: str | None = None
+    last_order_cells: dict[str, str] | None = None
+
+
+def read_rows(
+    stream: BinaryIO,
+    mapping: ColumnMapping,
+    options: ReadOptions = DEFAULT_OPTIONS,
+    *,
+    chunk_rows: int = 50_000,
+) -> Iterator[CleanChunk]:
+    """Yield `CleanChunk`s for an order-lines file; raises `FileRejected` only for whole-file problems."""
+    table = open_table(stream, options)
+    columns = _resolve_columns(table, mapping)
+    preset = mapping.behaviour
+    dayfirst = options.dayfirst if options.dayfirst is not None else bool(preset.dayfirst)
+    cleaner = _RowCleaner(
+        columns=columns,
+        preset=preset,
+        decimal_comma=table.dialect.decimal_comma,
+        dayfirst=dayfirst,
+        timezone=options.timezone,
+    )
+    state = _State(seen_rows=set(), order_owner={})
+    headers = table.headers.names
+    rows: list[tuple[Any, ...]] = []
+    rejections: list[Rejection] = []
+    notes: Counter[str] = Counter()
+    index = 0
+    records_in_chunk = 0
+    first_line = table.header_line_no + 1
+    last_line = table.header_line_no
+    any_record = False
+
+    for record in table.records():
+        any_record = True
+        last_line = record.line_no
+        records_in_chunk += 1
+        if isinstance(record, BrokenRecord):
+            rejections.append(
+                Rejection(line_no=record.line_no, reason=record.reason, raw=record.raw)
+            )
+        else:
+            _process(record, cleaner, state, headers, rows, rejections, notes)
+        if records_in_chunk >= chunk_rows:
+            yield _chunk(index, rows, rejections, notes, first_line, last_line)
+            index += 1
+            rows, rejections, notes = [], [], Counter()
+            records_in_chunk = 0
+            first_line = last_line + 1
+    if not any_record:
+        raise FileRejected("The file has a header row but no data rows.")
+    if records_in_chunk:
+        yield _chunk(index, rows, rejections, notes, first_line, last_line)
+
+
+def _process(
+    record: RawRecord,
+    cleaner: _RowCleaner,
+    state: _State,
+    headers: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    rejections: list[Rejection],
+    notes: Counter[str],
+) -> None:
+    fields = record.fields
+    joined = "\x1f".join(fields)
+    key = hash(joined)
+    if key in state.seen_rows:
+        notes["dropped exact duplicate row"] += 1
+        return
+    state.seen_rows.add(key)
+    if "\ufffd" in joined:
+        notes["replaced undecodable characters"] += 1
+    row_notes: list[str] = []
+    try:
+        row = cleaner.clean(fields, record.line_no, state, row_notes)
+    except RowError as exc:
+        rejections.append(
+            Rejection(line_no=record.line_no, reason=exc.reason, raw=dict(zip(headers, fields)))
+        )
+        return
+    notes.update(row_notes)
+    rows.append(row)
+
+
+def _resolve_columns(table: Table, mapping: ColumnMapping) -> dict[str, int]:
+    errors = validate_mapping(mapping)
+    positions = {name.casefold(): i for i, name in enumerate(table.headers.names)}
+    columns: dict[str, int] = {}
+    for field_name, column in mapping.fields.items():
+        if not column:
+            continue
+        position = positions.get(column.casefold())
+        if position is None:
+            errors.append(f"The column {column!r} chosen for {field_name} is not in this file.")
+        else:
+            columns[field_name] = position
+    if errors:
+        raise FileRejected(" ".join(errors))
+    return columns
+
+
+class _RowCleaner:
+    """Turns one record's cells into one output tuple (in `COLUMNS` order) or raises RowError."""
+
+    def __init__(
+        self,
+        *,
+        columns: dict[str, int],
+        preset: Preset,
+        decimal_comma: bool,
+        dayfirst: bool,
+        timezone: str,
+    ) -> None:
+        self.columns = columns
+        self.preset = preset
+        self.decimal_comma = decimal_comma
+        self.dayfirst = dayfirst
+        self.timezone = timezone
+        self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns]
+
+    def _cells(
+        self, fields: list[str], line_no: int, state: _State, notes: list[str]
+    ) -> dict[str, str]:
+        cells = {name: fields[i] for name, i in self.columns.items()}
+        if not self.preset.forward_fill_orders or "order_id" not in cells:
+            return cells
+        order_id = cells["order_id"].strip()
+        if order_id and order_id == state.last_order_id and state.last_order_cells is not None:
+            filled = False
+            for name in self.order_level:
+                if not cells[name].strip() and state.last_order_cells.get(name, "").strip():
+                    cells[name] = state.last_order_cells[name]
+                    filled = True
+            if filled:
+                notes.append(f"forward-filled order fields ({self.preset.name.capitalize()})")
+        else:
+            state.last_order_id = order_id
+            state.last_order_cells = {name: cells[name] for name in self.order_level}
+        return cells
+
+    def clean(
+        self, fields: list[str], line_no: int, state: _State, notes: list[str]
+    ) -> tuple[Any, ...]:
+        cells = self._cells(fields, line_no, state, notes)
+        get = cells.get
+
+        email = self._take(parse_email(get("customer_email", "")), notes)
+        shop_customer_id = self._text(cells, "customer_id", "customer id", notes)
+        if shop_customer_id and shop_customer_id.endswith(".0") and shop_customer_id[:-2].isdigit():
+            # Spreadsheets turn ids into floats (UCI's "17850.0").
+            shop_customer_id = shop_customer_id[:-2]
+        if email:
+            customer_key = email
+        elif shop_customer_id:
+            customer_key = f"id:{shop_customer_id}"
+        else:
+            raise RowError("no customer: both the email and the customer id are empty")
+
+        ordered_at = self._take(
+            _parse_datetime(get("ordered_at", ""), self.dayfirst, self.timezone, "order date"),
+            notes,
+        )
+        if ordered_at is None:
+            raise RowError("order date is missing")
+
+        quantity = 1
+        if "quantity" in cells:
+            quantity = self._take(_parse_quantity(cells["quantity"], self.decimal_comma), notes)
+        unit_price = self._money(get("unit_price", ""), "unit price", notes)
+        line_total = self._money(get("line_total", ""), "line total", notes)
+        order_total = self._money(get("order_total", ""), "order total", notes)
+        refunded = self._money(get("refunded_amount", ""), "refunded amount", notes)
+        if unit_price is not None and unit_price < 0:
+            raise RowError(f"unit price {get('unit_price', '').strip()!r} is negative")
+
+        order_id = self._text(cells, "order_id", "order id", notes)
+        is_return = quantity < 0
+        cancel_prefix = self.preset.cancel_prefix
+        if cancel_prefix and order_id and order_id.upper().startswith(cancel_prefix):
+            if quantity > 0:
+                quantity = -quantity
+            is_return = True
+            notes.append("cancellation invoice netted as a return")
+
+        if line_total is None:
+            if unit_price is not None:
+                line_total = unit_price * quantity
+            elif order_total is not None:
+                line_total = order_total
+                notes.append("line total taken from order total")
+            else:
+                raise RowError("no amount: unit price, line total and order total are all empty")
+        elif is_return and line_total > 0:
+            line_total = -line_total
+            notes.append("made return amount negative")
+        if unit_price is None:
+            unit_price = (abs(line_total) / abs(quantity)).quantize(_CENT).normalize()
+
+        status = self._text(cells, "financial_status", "status", notes)
+        status = status.lower() if status else None
+        is_cancelled = bool(get("cancelled_at", "").strip()) or status in _CANCELLED_STATUSES
+
+        full_name = self._text(cells, "customer_name", "name", notes)
+        first_name = self._text(cells, "first_name", "name", notes)
+        last_name = self._text(cells, "last_name", "name", notes)
+        if full_name and not (first_name or last_name):
+            parts = full_name.rsplit(" ", 1)
+            first_name, last_name = (parts[0], parts[1]) if len(parts) == 2 else (full_name, None)
+        elif not full_name and (first_name or last_name):
+            full_name = " ".join(p for p in (first_name, last_name) if p)
+
+        if order_id:
+            order_key = order_id
+            owner = state.order_owner.get(order_id)
+            if owner is None:
+                state.order_owner[order_id] = (customer_key, line_no)
+            elif owner[0] != customer_key:
+                raise RowError(
+                    f"order {order_id!r} already belongs to customer {owner[0]!r} (line {owner[1]}); "
+                    f"this row names {customer_key!r}"
+                )
+        else:
+            order_key = f"{customer_key}@{ordered_at.isoformat()}"
+
+        return (
+            line_no,
+            customer_key,
+            email,
+            shop_customer_id,
+            full_name,
+            first_name,
+            last_name,
+            order_key,
+            order_id,
+            ordered_at,
+            self._text(cells, "product_sku", "sku", notes),
+            self._text(cells, "product_name", "product name", notes),
+            self._text(cells, "category", "category", notes),
+            quantity,
+            unit_price,
+            line_total,
+            order_total,
+            refunded,
+            self._take(parse_currency(get("currency", "")), notes) if get("currency") else None,
+            status,
+            is_return,
+            is_cancelled,
+            self._take(parse_bool(get("accepts_marketing", "")), notes),
+            self._text(cells, "country", "country", notes),
+            self._text(cells, "city", "city", notes),
+            self._take(parse_gender(get("gender", "")), notes) if get("gender") else None,
+            self._take(parse_birth_year(get("birth_year", "")), notes)
+            if get("birth_year")
+            else None,
+            False,  # is_outlier: set per chunk
+        )
+
+    def _money(self, text: str, label: str, notes: list[str]) -> Decimal | None:
+        if not text:
+            return None
+        return self._take(_parse_money(text, self.decimal_comma, label), notes)
+
+    def _text(self, cells: dict[str, str], name: str, label: str, notes: list[str]) -> str | None:
+        text = cells.get(name)
+        if not text:
+            return None
+        return self._take(_clean_text(text, label), notes)
+
+    @staticmethod
+    def _take(parsed: Parsed[Any], notes: list[str]) -> Any:
+        if parsed.notes:
+            notes.extend(parsed.notes)
+        return parsed.value
+
+
+def _chunk(
+    index: int,
+    rows: list[tuple[Any, ...]],
+    rejections: list[Rejection],
+    notes: Counter[str],
+    first_line: int,
+    last_line: int,
+) -> CleanChunk:
+    frame = build_frame(rows)
+    if len(frame):
+        quantity_outliers = extreme_mask(frame["quantity"].to_numpy())
+        amount_outliers = extreme_mask(np.array([float(v) for v in frame["line_total"]]))
+        if quantity_outliers.any():
+            notes["outlier quantity flagged"] += int(quantity_outliers.sum())
+        if amount_outliers.any():
+            notes["outlier amount flagged"] += int(amount_outliers.sum())
+        frame["is_outlier"] = quantity_outliers | amount_outliers
+    return CleanChunk(
+        index=index,
+        frame=frame,
+        rejections=tuple(rejections),
+        notes=notes,
+        first_line=first_line,
+        last_line=last_line,
+    )
+
+
+def build_frame(
+    rows: Sequence[tuple[Any, ...]], kinds: Mapping[str, str] = COLUMN_KINDS
+) -> pd.DataFrame:
+    """Typed frame from row tuples; explicit dtypes so an empty chunk has the same schema."""
+    names = tuple(kinds)
+    columns = list(zip(*rows)) if rows else [() for _ in names]
+    data: dict[str, Any] = {}
+    for name, values in zip(names, columns):
+        data[name] = _typed(kinds[name], list(values))
+    return pd.DataFrame(data, columns=list(names))
+
+
+def _typed(kind: str, values: list[Any]) -> Any:
+    if kind == "int":
+        return np.array(values, dtype=np.int64)
+    if kind == "bool":
+        return np.array(values, dtype=bool)
+    if kind == "datetime":
+        return (
+            pd.DatetimeIndex(pd.to_datetime(values, utc=True)).as_unit("us")
+            if values
+            else (pd.DatetimeIndex([], tz="UTC").as_unit("us"))
+        )
+    if kind == "nullable_bool":
+        return pd.array(values, dtype="boolean")
+    if kind == "nullable_int":
+        return pd.array(values, dtype="Int64")
+    # text and decimal: Python objects (str / Decimal / None), never pandas strings or floats.
+    # pandas 3 would infer its own string dtype from an object array, hence the Series.
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return pd.Series(array, dtype=object)

@@ -1,0 +1,285 @@
+"""Reading a decoded CSV as header + records, with physical line numbers and structural checks.
+
+Streams line by line: memory is bounded by the longest allowed line, whatever
+the file size. Broken records (unterminated quote, oversize field, wrong number
+of fields) become `BrokenRecord`s so the good rows around them still load.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
+
+from ingest.pipeline.dialect import DetectedDialect, detect_dialect
+from ingest.pipeline.encoding import DetectedEncoding, open_text
+from ingest.pipeline.errors import FileRejected
+from ingest.pipeline.headers import CleanHeaders, clean_headers
+
+DIALECT_SAMPLE_CHARS = 64 * 1024
+RAW_KEEP_CHARS = 2000
+
+# csv's limit is process-wide; we only ever raise it, to our own per-field cap,
+# so a legitimately long product description is not an error.
+_FIELD_LIMIT = 1_000_000
+if csv.field_size_limit() < _FIELD_LIMIT + 1:
+    csv.field_size_limit(_FIELD_LIMIT + 1)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReadOptions:
+    """What the owner may override; None means detect."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    quotechar: str | None = None
+    decimal_comma: bool | None = None
+    # None: the preset's habit (UCI is month-first), else month-first.
+    dayfirst: bool | None = None
+    # Shop time zone for timestamps written without an offset.
+    timezone: str = "UTC"
+    max_columns: int = 500
+    max_field_chars: int = _FIELD_LIMIT
+
+
+DEFAULT_OPTIONS = ReadOptions()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RawRecord:
+    """A record split into fields; `line_no` is the physical line it starts on (header = 1)."""
+
+    line_no: int
+    fields: list[str]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BrokenRecord:
+    """A record that could not be split into the header's fields."""
+
+    line_no: int
+    reason: str
+    raw: str
+
+
+class _Lines:
+    """Physical lines of the text, counted, each at most `cap` characters.
+
+    An over-long line is consumed without keeping it and replaced by an empty
+    line, so memory stays bounded; its number is queued in `overlong`.
+    """
+
+    def __init__(self, sample: str, text: TextIO, cap: int) -> None:
+        self._sample = io.StringIO(sample, newline="")
+        self._text = text
+        self._cap = cap
+        self.line_no = 0
+        self.overlong: list[int] = []
+        self.current_raw: list[str] = []
+        self._raw_len = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def _readline(self, limit: int) -> str:
+        part = self._sample.readline(limit)
+        if part.endswith(("\n", "\r")) or len(part) == limit:
+            return part
+        return part + self._text.readline(limit - len(part))
+
+    def __next__(self) -> str:
+        line = self._readline(self._cap)
+        if not line:
+            raise StopIteration
+        self.line_no += 1
+        if len(line) >= self._cap and not line.endswith(("\n", "\r")):
+            head = line[:200]
+            while line and not line.endswith(("\n", "\r")):
+                line = self._readline(self._cap)
+            self.overlong.append(self.line_no)
+            self._keep(head + "…\n")
+            return "\n"
+        self._keep(line)
+        return line
+
+    def _keep(self, line: str) -> None:
+        if self._raw_len < RAW_KEEP_CHARS:
+            piece = line[: RAW_KEEP_CHARS - self._raw_len]
+            self.current_raw.append(piece)
+            self._raw_len += len(piece)
+
+    def start_record(self) -> None:
+        self.current_raw = []
+        self._raw_len = 0
+
+
+@dataclass(kw_only=True, slots=True)
+class Table:
+    """An open CSV: detected encoding and dialect, the cleaned header, and its records."""
+
+    encoding: DetectedEncoding
+    dialect: DetectedDialect
+    headers: CleanHeaders
+    # As written in the file (BOM removed); give these to `propose_mapping` so it can
+    # report renamed duplicates.
+    raw_headers: tuple[str, ...]
+    header_line_no: int
+    _reader: Iterator[list[str]] = field(repr=False)
+    _lines: _Lines = field(repr=False)
+    _max_columns: int = 500
+
+    def records(self) -> Iterator[RawRecord | BrokenRecord]:
+        width = len(self.headers.names)
+        lines = self._lines
+        while True:
+            lines.start_record()
+            start = lines.line_no + 1
+            try:
+                fields = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield BrokenRecord(
+                    line_no=start,
+                    reason=_csv_error_reason(str(exc), start, lines.line_no),
+                    raw="".join(lines.current_raw),
+                )
+                continue
+            if lines.overlong:
+                overlong, lines.overlong = lines.overlong, []
+                yield BrokenRecord(
+                    line_no=overlong[0],
+                    reason=(
+                        f"line {overlong[0]} is longer than {_FIELD_LIMIT:,} characters "
+                        "(a field that large is not order data); the line was skipped"
+                    ),
+                    raw="".join(lines.current_raw),
+                )
+                if not any(fields):
+                    continue
+            if not fields or not any(f.strip() for f in fields):
+                continue  # blank lines and rows of bare delimiters carry nothing
+            if len(fields) > width:
+                if any(f.strip() for f in fields[width:]):
+                    yield BrokenRecord(
+                        line_no=start,
+                        reason=f"line {start} has {len(fields):,} fields but the header has {width}",
+                        raw="".join(lines.current_raw),
+                    )
+                    continue
+                fields = fields[:width]  # trailing empty cells from spreadsheet exports
+            elif len(fields) < width:
+                yield BrokenRecord(
+                    line_no=start,
+                    reason=(
+                        f"line {start} has {len(fields)} fields but the header has {width}; "
+                        "it may be cut short or have a stray line break"
+                    ),
+                    raw="".join(lines.current_raw),
+                )
+                continue
+            yield RawRecord(line_no=start, fields=fields)
+
+
+def _csv_error_reason(message: str, start: int, end: int) -> str:
+    if "unexpected end of data" in message:
+        return (
+            f"line {start}: a quoted field opened here is never closed, so lines {start}-{end} "
+            "(to the end of the file) could not be read"
+        )
+    if "field larger than field limit" in message:
+        return (
+            f"line {start}: a field is larger than {_FIELD_LIMIT:,} characters; the row was skipped"
+        )
+    if "expected after" in message:
+        return f"line {start}: text follows a closing quote, so the row cannot be split into fields"
+    return f"line {start}: the row could not be read as CSV ({message})"
+
+
+def open_table(binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS) -> Table:
+    """Decode, detect the dialect and read the header; raises `FileRejected` if there is no table."""
+    source = open_text(binary, encoding=options.encoding)
+    text = source.text
+    sample = text.read(DIALECT_SAMPLE_CHARS)
+    if sample.endswith("\r"):
+        sample += text.read(1)  # keep a \r\n pair on one side of the seam
+    complete = len(sample) < DIALECT_SAMPLE_CHARS
+    if not sample.strip():
+        raise FileRejected("The file is empty.")
+    detected = detect_dialect(sample.lstrip("\ufeff"), complete=complete)
+    dialect = DetectedDialect(
+        delimiter=options.delimiter or detected.delimiter,
+        quotechar=options.quotechar or detected.quotechar,
+        decimal_comma=detected.decimal_comma
+        if options.decimal_comma is None
+        else options.decimal_comma,
+    )
+    lines = _Lines(sample, text, cap=options.max_field_chars)
+    reader = csv.reader(
+        lines, delimiter=dialect.delimiter, quotechar=dialect.quotechar, strict=True
+    )
+    header: list[str] = []
+    while not any(h.strip() for h in header):
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise FileRejected("The file is empty.") from None
+        except csv.Error as exc:
+            raise FileRejected(
+                f"The header row could not be read as CSV ({exc}); check the file is a plain CSV export."
+            ) from None
+        if lines.overlong:
+            raise FileRejected(
+                "The first line is over a megabyte long; this does not look like a CSV header."
+            )
+    if len(header) > options.max_columns:
+        raise FileRejected(
+            f"The header has {len(header):,} columns; at most {options.max_columns} are supported. "
+            "Is this the right file?"
+        )
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]  # a BOM the chosen codec did not swallow
+    return Table(
+        encoding=source.encoding,
+        dialect=dialect,
+        headers=clean_headers(header),
+        raw_headers=tuple(header),
+        header_line_no=lines.line_no,
+        _reader=reader,
+        _lines=lines,
+        _max_columns=options.max_columns,
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TablePreview:
+    """What the mapping page shows before the owner confirms the import."""
+
+    encoding: DetectedEncoding
+    dialect: DetectedDialect
+    headers: tuple[str, ...]
+    raw_headers: tuple[str, ...]
+    renamed_duplicates: tuple[str, ...]
+    sample_rows: tuple[tuple[str, ...], ...]
+
+
+def preview_table(
+    binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS, *, rows: int = 20
+) -> TablePreview:
+    table = open_table(binary, options)
+    sample: list[tuple[str, ...]] = []
+    for record in table.records():
+        if isinstance(record, RawRecord):
+            sample.append(tuple(record.fields))
+            if len(sample) >= rows:
+                break
+    return TablePreview(
+        encoding=table.encoding,
+        dialect=table.dialect,
+        headers=table.headers.names,
+        raw_headers=table.raw_headers,
+        renamed_duplicates=table.headers.renamed,
+        sample_rows=tuple(sample),
+    )

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Finished")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Job(models.Model):
+    """A long piece of work done by a worker, as a row the page can poll.
+
+    Concrete jobs (imports, segmentation runs, campaign sends) inherit this.
+    A worker claims the row, beats `heartbeat_at` while it works and records a
+    checkpoint in `processed`; the reaper turns rows whose worker died into
+    "failed" (or queues them again), so nothing stays "running" for ever.
+    """
+
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    phase = models.CharField(max_length=100, blank=True, default="")
+    total = models.BigIntegerField(default=0)
+    processed = models.BigIntegerField(default=0)
+    message = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+
+    # The Celery task that runs this kind of job; the reaper requeues with it.
+    task_name: str = ""
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.SUCCEEDED:
+            return 100
+        if self.total <= 0:
+            return 0
+        return min(100, int(100 * self.processed / self.total))
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def job_label(self) -> str:
+        return self._meta.label_lower
+
+    @property
+    def rate_per_second(self) -> float | None:
+        if not self.started_at or not self.processed:
+            return None
+        end = self.finished_at or self.heartbeat_at
+        if end is None:
+            return None
+        seconds = (end - self.started_at).total_seconds()
+        return self.processed / seconds if seconds > 0 else None
+
+
+class WorkerCheckJob(Job):
+    """A harmless job that counts to `total`: proves the worker, progress bar and reaper work.
+
+    The owner can start one from Settings ("Test the background worker"); the
+    tests use it to kill a worker mid-job.
+    """
+
+    step_seconds = models.FloatField(default=0.05)
+
+    task_name = "profiler_site.core.tasks.run_worker_check_task"
+
+
+class UserPreference(models.Model):
+    """Per-user choices that follow the user across browsers (today: the UI language)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="en")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.language})"

@@ -1,0 +1,17 @@
+"""Root URLs: the only place that imports the apps (their urls)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("profiler_site.core.urls")),
+    path("", include("segments.urls")),
+    path("uploads/", include("ingest.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("", include("campaigns.public_urls")),
+    path("api/", include("ingest.api.urls")),
+    path("api/", include("segments.api.urls")),
+    path("api/", include("campaigns.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,367 @@
+"""K-means customer clusters: scaling, choosing k, stable ids, names and readable rules.
+
+Flow used by the services layer::
+
+    matrix = prepare_matrix(features)                  # log1p + standardise
+    choice = choose_k(matrix.values)                   # silhouette curve -> k
+    fit = fit_kmeans(matrix, choice.k)                 # labels, centroids
+    check = ward_on_sample(matrix.values, choice.k, kmeans_labels=fit.labels)
+    ids = match_to_previous(fit.centroids_scaled, matrix.transform(previous_centroids))
+    names = {c: describe_centroid(fit.centroids.loc[c], features) for c in fit.sizes.index}
+    rules = cluster_rules(features, fit.labels)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.tree import DecisionTreeClassifier
+
+from segments.analysis.features import FEATURE_COLUMNS
+
+
+# eq=False: ndarray fields make generated equality ambiguous; identity is enough here.
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class ScaledMatrix:
+    values: np.ndarray
+    index: pd.Index
+    columns: tuple[str, ...]
+    center: np.ndarray
+    scale: np.ndarray
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Put original-unit rows (e.g. last run's centroids) into this matrix's space."""
+        logged = np.log1p(frame[list(self.columns)].clip(lower=0).to_numpy(dtype=float))
+        return pd.DataFrame(
+            (logged - self.center) / self.scale, index=frame.index, columns=list(self.columns)
+        )
+
+    def inverse(self, scaled: np.ndarray) -> np.ndarray:
+        return np.expm1(np.asarray(scaled) * self.scale + self.center)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KSelection:
+    k: int
+    reason: str
+    silhouette: dict[int, float]  # the curve, for a chart
+    smallest_share: dict[int, float]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class ClusterFit:
+    labels: np.ndarray
+    centroids_scaled: pd.DataFrame  # index = label
+    centroids: pd.DataFrame  # same, in original units (expm1 of the log-space mean)
+    sizes: pd.Series  # index = label
+    inertia: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
+class WardComparison:
+    sample_positions: np.ndarray
+    labels: np.ndarray
+    adjusted_rand: float  # agreement with k-means on the same sample; 1 = identical
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CentroidDescription:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClusterRule:
+    label: int
+    text: str
+    conditions: tuple[str, ...]
+    coverage: float  # share of the cluster's members the rule selects
+    precision: float  # share of selected customers that belong to the cluster
+    support: int  # customers the rule selects
+
+
+FRIENDLY_NAMES: dict[str, tuple[str, str]] = {
+    "recency_days": ("last order", " days ago"),
+    "frequency": ("orders", ""),
+    "monetary": ("total spend", ""),
+    "avg_order_value": ("average order", ""),
+    "tenure_days": ("first order", " days ago"),
+    "mean_days_between_orders": ("days between orders", ""),
+    "return_rate": ("return rate", ""),
+}
+
+
+def prepare_matrix(
+    features: pd.DataFrame, columns: Sequence[str] = FEATURE_COLUMNS
+) -> ScaledMatrix:
+    """log1p then standardise: spend and counts are heavily right-skewed, and k-means
+    distances need comparable scales."""
+    raw = features[list(columns)].astype(float)
+    raw = raw.fillna(raw.median()).fillna(0.0).clip(lower=0)
+    logged = np.log1p(raw.to_numpy())
+    center = logged.mean(axis=0) if len(logged) else np.zeros(len(columns))
+    scale = logged.std(axis=0) if len(logged) else np.ones(len(columns))
+    scale = np.where(scale > 0, scale, 1.0)  # a constant column must not divide by zero
+    return ScaledMatrix(
+        values=(logged - center) / scale,
+        index=features.index,
+        columns=tuple(columns),
+        center=center,
+        scale=scale,
+    )
+
+
+def _kmeans(X: np.ndarray, k: int, random_state: int) -> KMeans:
+    return KMeans(n_clusters=k, n_init=10, random_state=random_state).fit(X)
+
+
+def choose_k(
+    X: np.ndarray,
+    k_range: Iterable[int] = range(3, 9),
+    sample_size: int = 5000,
+    min_share: float = 0.02,
+    random_state: int = 0,
+) -> KSelection:
+    """Best silhouette among the ks whose smallest cluster holds >= ``min_share`` of customers.
+
+    Silhouette is computed on a sample because it is quadratic in customers.
+    """
+    n = len(X)
+    distinct = len(np.unique(X, axis=0)) if n else 0
+    candidates = [k for k in k_range if 2 <= k < n and k <= distinct]
+    if not candidates:
+        k = max(1, min(2, distinct))
+        return KSelection(
+            k=k,
+            reason=f"Only {n} customers ({distinct} distinct); using k={k}.",
+            silhouette={},
+            smallest_share={},
+        )
+    silhouette: dict[int, float] = {}
+    smallest: dict[int, float] = {}
+    for k in candidates:
+        labels = _kmeans(X, k, random_state).labels_
+        smallest[k] = float(np.bincount(labels, minlength=k).min() / n)
+        silhouette[k] = float(
+            silhouette_score(X, labels, sample_size=min(sample_size, n), random_state=random_state)
+        )
+    eligible = [k for k in candidates if smallest[k] >= min_share]
+    if eligible:
+        k = max(eligible, key=lambda c: (silhouette[c], -c))
+        reason = f"k={k} has the best silhouette ({silhouette[k]:.2f}) among k with clusters >= {min_share:.0%}."
+    else:
+        # Every k leaves a tiny cluster: fewer clusters are the least misleading choice.
+        k = min(candidates)
+        reason = (
+            f"Every k left a cluster under {min_share:.0%} of customers; using the smallest, k={k}."
+        )
+    return KSelection(k=k, reason=reason, silhouette=silhouette, smallest_share=smallest)
+
+
+def fit_kmeans(matrix: ScaledMatrix, k: int, random_state: int = 0) -> ClusterFit:
+    model = _kmeans(matrix.values, k, random_state)
+    labels = model.labels_.astype(int)
+    ids = pd.Index(range(k), name="cluster")
+    scaled = pd.DataFrame(model.cluster_centers_, index=ids, columns=list(matrix.columns))
+    original = pd.DataFrame(
+        matrix.inverse(model.cluster_centers_), index=ids, columns=list(matrix.columns)
+    )
+    sizes = pd.Series(np.bincount(labels, minlength=k), index=ids, name="size")
+    return ClusterFit(
+        labels=labels,
+        centroids_scaled=scaled,
+        centroids=original,
+        sizes=sizes,
+        inertia=float(model.inertia_),
+    )
+
+
+def ward_on_sample(
+    X: np.ndarray,
+    k: int,
+    *,
+    kmeans_labels: np.ndarray,
+    sample_size: int = 2000,
+    random_state: int = 0,
+) -> WardComparison:
+    """Ward clustering on a sample (it is quadratic in memory) as a second opinion.
+
+    A low adjusted Rand index means the k-means clusters are an artefact of the
+    algorithm rather than structure in the data; the page shows it as a warning.
+    """
+    rng = np.random.default_rng(random_state)
+    n = len(X)
+    positions = np.sort(rng.choice(n, size=min(sample_size, n), replace=False))
+    labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(X[positions])
+    agreement = adjusted_rand_score(np.asarray(kmeans_labels)[positions], labels)
+    return WardComparison(sample_positions=positions, labels=labels, adjusted_rand=float(agreement))
+
+
+def match_to_previous(
+    new_centroids: pd.DataFrame, previous_centroids: pd.DataFrame
+) -> dict[int, int]:
+    """Map each new cluster label to a stable id so "cluster 2" means the same people each run.
+
+    Both frames are scaled centroids in the same space (index = label / previous id).
+    Hungarian assignment minimises the total centroid distance; new clusters beyond
+    the previous count get fresh ids after the largest previous id.
+    """
+    if previous_centroids.empty:
+        return {int(label): int(label) for label in new_centroids.index}
+    cost = cdist(
+        new_centroids.to_numpy(dtype=float),
+        previous_centroids[list(new_centroids.columns)].to_numpy(dtype=float),
+    )
+    rows, cols = linear_sum_assignment(cost)
+    mapping = {
+        int(new_centroids.index[r]): int(previous_centroids.index[c]) for r, c in zip(rows, cols)
+    }
+    next_id = int(max(previous_centroids.index)) + 1
+    for label in new_centroids.index:
+        if int(label) not in mapping:
+            mapping[int(label)] = next_id
+            next_id += 1
+    return mapping
+
+
+def _percentile(values: pd.Series, value: float) -> float:
+    # Mid-rank percentile so a centroid equal to a very common value (1 order) sits
+    # in the middle of that block rather than at its top.
+    return float((values < value).mean() + 0.5 * (values == value).mean())
+
+
+_WORDS: dict[str, tuple[str, str]] = {  # (low percentile word, high percentile word)
+    "recency_days": ("recent", "lapsed"),
+    "frequency": ("one-off", "frequent"),
+    "monetary": ("low spend", "high spend"),
+    "avg_order_value": ("small baskets", "big baskets"),
+    "tenure_days": ("new", "long-standing"),
+}
+
+
+def _number(value: float) -> str:
+    if abs(value) >= 10 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.1f}"
+
+
+def describe_centroid(centroid: pd.Series, features: pd.DataFrame) -> CentroidDescription:
+    """Name a cluster by where its centroid sits in each feature's distribution."""
+    words: list[str] = []
+    sentences: list[str] = []
+    for column, (low, high) in _WORDS.items():
+        if column not in centroid.index or column not in features.columns:
+            continue
+        pct = _percentile(features[column].dropna(), float(centroid[column]))
+        if pct <= 1 / 3:
+            words.append(low)
+        elif pct >= 2 / 3:
+            words.append(high)
+        label, unit = FRIENDLY_NAMES[column]
+        median = float(features[column].median())
+        sentences.append(
+            f"{label} {_number(float(centroid[column]))}{unit} (median {_number(median)})"
+        )
+    # Tenure and basket size are secondary: they only make it into the name when
+    # recency/frequency/spend said nothing.
+    primary = [
+        w for w in words if w not in ("new", "long-standing", "small baskets", "big baskets")
+    ]
+    chosen = (primary or words)[:3]
+    name = ", ".join(chosen).capitalize() if chosen else "Typical customers"
+    description = "Typical member: " + "; ".join(sentences) + "." if sentences else name
+    return CentroidDescription(name=name, description=description)
+
+
+def _condition_text(column: str, threshold: float, is_left: bool, integer: bool) -> str:
+    label, unit = FRIENDLY_NAMES.get(column, (column, ""))
+    if integer:
+        # Integer feature: "<= 3.5" reads better as "<= 3", and "> 3.5" as ">= 4".
+        bound = int(np.floor(threshold))
+        return f"{label} ≤ {bound}{unit}" if is_left else f"{label} ≥ {bound + 1}{unit}"
+    op = "≤" if is_left else ">"
+    return f"{label} {op} {_number(threshold)}{unit}"
+
+
+def _leaf_paths(tree: DecisionTreeClassifier) -> dict[int, list[tuple[int, float, bool]]]:
+    t = tree.tree_
+    paths: dict[int, list[tuple[int, float, bool]]] = {}
+    stack: list[tuple[int, list[tuple[int, float, bool]]]] = [(0, [])]
+    while stack:
+        node, path = stack.pop()
+        if t.children_left[node] == -1:
+            paths[node] = path
+            continue
+        feature, threshold = int(t.feature[node]), float(t.threshold[node])
+        stack.append((t.children_left[node], [*path, (feature, threshold, True)]))
+        stack.append((t.children_right[node], [*path, (feature, threshold, False)]))
+    return paths
+
+
+def _simplify(path: list[tuple[int, float, bool]]) -> list[tuple[int, float, bool]]:
+    # Keep only the tightest bound per feature and side: "orders >= 2 and orders >= 4"
+    # says no more than "orders >= 4".
+    tightest: dict[tuple[int, bool], float] = {}
+    for feature, threshold, is_left in path:
+        key = (feature, is_left)
+        if key not in tightest:
+            tightest[key] = threshold
+        else:
+            tightest[key] = (
+                min(tightest[key], threshold) if is_left else max(tightest[key], threshold)
+            )
+    return [(f, t, left) for (f, left), t in tightest.items()]
+
+
+def cluster_rules(
+    features: pd.DataFrame,
+    labels: Sequence[int] | np.ndarray,
+    *,
+    columns: Sequence[str] | None = None,
+    max_depth: int = 3,
+    random_state: int = 0,
+) -> dict[int, ClusterRule]:
+    """A one-line rule per cluster from a shallow decision tree on the raw features.
+
+    For each cluster the rule is the tree leaf holding most of its members; coverage
+    and precision say how faithful that summary is.
+    """
+    columns = list(columns or [c for c in features.columns if features[c].notna().all()])
+    X = features[columns].to_numpy(dtype=float)
+    y = np.asarray(labels)
+    integer = [bool(np.all(np.mod(X[:, j], 1) == 0)) for j in range(X.shape[1])]
+    tree = DecisionTreeClassifier(max_depth=max_depth, random_state=random_state).fit(X, y)
+    leaf_of = tree.apply(X)
+    paths = _leaf_paths(tree)
+    rules: dict[int, ClusterRule] = {}
+    for label in np.unique(y):
+        members = y == label
+        best_leaf, best_key = None, (-1, -1.0)
+        for leaf in paths:
+            in_leaf = leaf_of == leaf
+            hits = int((in_leaf & members).sum())
+            key = (hits, hits / max(int(in_leaf.sum()), 1))
+            if key > best_key:
+                best_leaf, best_key = leaf, key
+        in_leaf = leaf_of == best_leaf
+        hits = int((in_leaf & members).sum())
+        conditions = tuple(
+            _condition_text(columns[f], t, left, integer[f])
+            for f, t, left in _simplify(paths[best_leaf])
+        )
+        rules[int(label)] = ClusterRule(
+            label=int(label),
+            text=" and ".join(conditions) if conditions else "all customers",
+            conditions=conditions,
+            coverage=hits / int(members.sum()),
+            precision=hits / int(in_leaf.sum()),
+            support=int(in_leaf.sum()),
+        )
+    return rules

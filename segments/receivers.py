@@ -1,0 +1,1 @@
+"""Signal receivers: segments refresh after every finished import."""

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import pytest
+
+from ingest.pipeline.headers import header_fingerprint
+from ingest.pipeline.mapping import ColumnMapping, propose_mapping, validate_mapping
+
+SHOPIFY = [
+    "Name",
+    "Email",
+    "Financial Status",
+    "Paid at",
+    "Accepts Marketing",
+    "Currency",
+    "Subtotal",
+    "Total",
+    "Created at",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Lineitem sku",
+    "Billing Name",
+    "Billing City",
+    "Billing Country",
+    "Cancelled at",
+    "Refunded Amount",
+    "Vendor",
+    "Id",
+]
+UCI = [
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
+]
+
+
+def test_shopify_export_is_recognised_and_uses_the_order_name_not_the_internal_id() -> None:
+    proposed = propose_mapping(SHOPIFY)
+    assert proposed.preset == "shopify"
+    assert proposed.fields["order_id"] == "Name"
+    assert proposed.fields["ordered_at"] == "Created at"
+    assert proposed.fields["customer_name"] == "Billing Name"
+    assert proposed.fields["unit_price"] == "Lineitem price"
+    assert proposed.missing_required == ()
+    assert {"Vendor", "Id", "Paid at", "Subtotal"} <= set(proposed.unmapped_columns)
+
+
+def test_uci_online_retail_is_recognised() -> None:
+    proposed = propose_mapping(UCI)
+    assert proposed.preset == "uci_online_retail"
+    assert proposed.fields == {
+        "order_id": "InvoiceNo",
+        "product_sku": "StockCode",
+        "product_name": "Description",
+        "quantity": "Quantity",
+        "ordered_at": "InvoiceDate",
+        "unit_price": "UnitPrice",
+        "customer_id": "CustomerID",
+        "country": "Country",
+    }
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (
+            ["E-Mail", "Bestelldatum", "Menge", "Preis", "Bestellnummer"],
+            {
+                "customer_email": "E-Mail",
+                "ordered_at": "Bestelldatum",
+                "quantity": "Menge",
+                "unit_price": "Preis",
+                "order_id": "Bestellnummer",
+            },
+        ),
+        (
+            ["Courriel", "Date de commande", "Quantité", "Prix unitaire"],
+            {
+                "customer_email": "Courriel",
+                "ordered_at": "Date de commande",
+                "quantity": "Quantité",
+                "unit_price": "Prix unitaire",
+            },
+        ),
+        (
+            ["correo", "fecha", "cantidad", "precio"],
+            {
+                "customer_email": "correo",
+                "ordered_at": "fecha",
+                "quantity": "cantidad",
+                "unit_price": "precio",
+            },
+        ),
+        (
+            ["邮箱", "客户", "订单号", "日期", "金额", "数量", "单价"],
+            {
+                "customer_email": "邮箱",
+                "customer_id": "客户",
+                "order_id": "订单号",
+                "ordered_at": "日期",
+                "line_total": "金额",
+                "quantity": "数量",
+                "unit_price": "单价",
+            },
+        ),
+        (
+            ["  CUSTOMER_EMAIL ", "Order Date", "Line Total"],
+            {
+                "customer_email": "CUSTOMER_EMAIL",
+                "ordered_at": "Order Date",
+                "line_total": "Line Total",
+            },
+        ),
+    ],
+)
+def test_header_synonyms_match_across_case_punctuation_and_language(
+    headers: list[str], expected: dict[str, str]
+) -> None:
+    proposed = propose_mapping(headers)
+    assert dict(proposed.fields) == expected
+    assert proposed.missing_required == ()
+
+
+def test_duplicate_header_names_are_disambiguated_and_reported() -> None:
+    proposed = propose_mapping(["Name", "email", "Name", "name", ""])
+    assert proposed.headers == ("Name", "email", "Name (2)", "name (3)", "Column 5")
+    assert len(proposed.renamed_duplicates) == 2
+    assert "column 3 is now 'Name (2)'" in proposed.renamed_duplicates[0]
+
+
+def test_missing_requirements_are_named_in_human_messages() -> None:
+    proposed = propose_mapping(["name", "notes"])
+    errors = validate_mapping(proposed.to_mapping())
+    assert proposed.missing_required == (
+        "customer_email or customer_id",
+        "ordered_at",
+        "line_total, or unit_price with quantity, or order_total",
+    )
+    assert errors == [
+        "Choose the column that identifies the customer: customer_email or customer_id.",
+        "Choose the column with the order date (ordered_at).",
+        "Choose a money column: line_total, or unit_price together with quantity, or order_total.",
+    ]
+
+
+def test_unit_price_without_quantity_is_not_enough_money() -> None:
+    mapping = ColumnMapping(fields={"customer_id": "c", "ordered_at": "d", "unit_price": "p"})
+    assert any("money column" in e for e in validate_mapping(mapping))
+
+
+def test_a_mapping_naming_a_column_not_in_the_file_is_reported() -> None:
+    mapping = ColumnMapping(
+        fields={"customer_email": "Mail", "ordered_at": "When", "order_total": "Sum"}
+    )
+    assert validate_mapping(mapping, ["mail", "When"]) == [
+        "The column 'Sum' chosen for order_total is not in this file."
+    ]
+
+
+def test_header_fingerprint_ignores_case_and_padding_but_not_different_columns() -> None:
+    assert header_fingerprint(["Email", " Order Date"]) == header_fingerprint(
+        ["email", "order date "]
+    )
+    assert header_fingerprint(["Email", "Order Date"]) != header_fingerprint(["Email", "Total"])
+    assert len(header_fingerprint(UCI)) == 32

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from ingest.pipeline.errors import RowError
+from ingest.pipeline.parsing import (
+    clean_text,
+    parse_bool,
+    parse_datetime,
+    parse_email,
+    parse_money,
+    parse_quantity,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal_comma", "expected"),
+    [
+        ("12.50", False, "12.50"),
+        ("$1,234.50", False, "1234.50"),
+        ("€ 9,99", False, "9.99"),
+        ("1.234,50", False, "1234.50"),
+        ("1.234,50", True, "1234.50"),
+        ("12,5", True, "12.5"),
+        ("(12.50)", False, "-12.50"),
+        ("12.50-", False, "-12.50"),
+        ("1 234,00 EUR", True, "1234.00"),
+        ("CHF 1'250.00", False, "1250.00"),
+        ("1.5E+2", False, "150"),
+        ("", False, None),
+    ],
+)
+def test_money_is_parsed_to_exact_decimals(
+    text: str, decimal_comma: bool, expected: str | None
+) -> None:
+    value = parse_money(text, decimal_comma=decimal_comma).value
+    assert value == (Decimal(expected) if expected is not None else None)
+    assert value is None or str(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("NaN", "amount 'NaN' is not a number"),
+        ("inf", "amount 'inf' is not a finite number"),
+        ("-Infinity", "is not a finite number"),
+        ("1e309", "amount '1e309' is out of range"),
+        ("12.50.3", "is not a number"),
+        ("abc", "is not a number"),
+    ],
+)
+def test_impossible_money_is_rejected_with_a_reason(text: str, reason: str) -> None:
+    with pytest.raises(RowError) as caught:
+        parse_money(text)
+    assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize(("text", "expected"), [("3", 3), ("-2", -2), ("4.0", 4), ("1,000", 1000)])
+def test_quantities_are_whole_numbers_and_negative_means_return(text: str, expected: int) -> None:
+    assert parse_quantity(text).value == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0", "quantity is zero"),
+        ("2.5", "not a whole number"),
+        ("", "quantity is missing"),
+        ("NaN", "not a number"),
+    ],
+)
+def test_unusable_quantities_are_rejected(text: str, reason: str) -> None:
+    with pytest.raises(RowError) as caught:
+        parse_quantity(text)
+    assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "dayfirst", "tz", "expected"),
+    [
+        ("2023-01-15", False, "UTC", datetime(2023, 1, 15, tzinfo=UTC)),
+        ("2023-01-15T10:00:00Z", False, "Europe/Berlin", datetime(2023, 1, 15, 10, tzinfo=UTC)),
+        ("2011-12-09 12:50:00 +0100", False, "UTC", datetime(2011, 12, 9, 11, 50, tzinfo=UTC)),
+        (
+            "2023-07-01T12:00:00.123+02:00",
+            False,
+            "UTC",
+            datetime(2023, 7, 1, 10, 0, 0, 123000, tzinfo=UTC),
+        ),
+        ("12/1/2010 8:26", False, "UTC", datetime(2010, 12, 1, 8, 26, tzinfo=UTC)),
+        ("12/1/2010 8:26", True, "UTC", datetime(2010, 1, 12, 8, 26, tzinfo=UTC)),
+        ("13/1/2010", False, "UTC", datetime(2010, 1, 13, tzinfo=UTC)),
+        ("01.12.2010", False, "UTC", datetime(2010, 12, 1, tzinfo=UTC)),
+        ("20230115", False, "UTC", datetime(2023, 1, 15, tzinfo=UTC)),
+        ("1/2/2024 3:15 PM", False, "UTC", datetime(2024, 1, 2, 15, 15, tzinfo=UTC)),
+        ("Dec 9, 2011", False, "UTC", datetime(2011, 12, 9, tzinfo=UTC)),
+        ("45000", False, "UTC", datetime(2023, 3, 15, tzinfo=UTC)),
+        # Naive wall-clock times are the shop's local time: 10:00 in Berlin summer is 08:00 UTC.
+        ("2023-07-01 10:00", False, "Europe/Berlin", datetime(2023, 7, 1, 8, tzinfo=UTC)),
+        ("2023-01-01 10:00", False, "America/New_York", datetime(2023, 1, 1, 15, tzinfo=UTC)),
+    ],
+)
+def test_dates_in_real_export_formats_become_utc(
+    text: str, dayfirst: bool, tz: str, expected: datetime
+) -> None:
+    assert parse_datetime(text, dayfirst=dayfirst, tz=tz).value == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2023-02-30", "order date '2023-02-30' is not a real date"),
+        ("31/04/2023", "is not a real date"),
+        ("2023-01-01 25:00", "impossible time"),
+        ("1899-12-31", "is outside 1970-2100"),
+        ("yesterday", "is not a date we can read"),
+    ],
+)
+def test_impossible_dates_are_rejected_with_the_value_in_the_reason(text: str, reason: str) -> None:
+    with pytest.raises(RowError) as caught:
+        parse_datetime(text)
+    assert reason in caught.value.reason
+
+
+def test_emails_are_trimmed_and_lowercased_with_notes() -> None:
+    parsed = parse_email("  Ann.Lee@Example.COM ")
+    assert parsed.value == "ann.lee@example.com"
+    assert parsed.notes == ("trimmed email whitespace", "lowercased email")
+    assert parse_email("").value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("a@example.com\r\nBcc: b@example.com", "line break or control character"),
+        ("a@example.com\n", "line break or control character"),
+        ("a\x00@example.com", "line break or control character"),
+        ("not-an-email", "is not a valid address"),
+        ("a@b", "is not a valid address"),
+        ("a b@example.com", "is not a valid address"),
+    ],
+)
+def test_broken_or_hostile_emails_are_rejected(text: str, reason: str) -> None:
+    with pytest.raises(RowError) as caught:
+        parse_email(text)
+    assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    "text", ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+1+1", "-2+3", "\tTab"]
+)
+def test_formula_like_names_are_kept_literally_and_noted(text: str) -> None:
+    parsed = clean_text(text, label="name")
+    assert parsed.value == text.strip()
+    assert "name starts like a spreadsheet formula" in parsed.notes
+
+
+def test_names_lose_control_characters_and_extra_spaces() -> None:
+    parsed = clean_text("  Ann\u200b  \x07Lee ", label="name")
+    assert parsed.value == "Ann Lee"
+    assert set(parsed.notes) == {"removed control characters from name", "trimmed name whitespace"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", True),
+        ("TRUE", True),
+        ("1", True),
+        ("subscribed", True),
+        ("ja", True),
+        ("no", False),
+        ("false", False),
+        ("0", False),
+        ("unsubscribed", False),
+        ("", None),
+        ("maybe", None),
+    ],
+)
+def test_marketing_consent_flags_are_read(text: str, expected: bool | None) -> None:
+    assert parse_bool(text).value is expected

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from ingest.pipeline.mapping import ColumnMapping
+from ingest.pipeline.rows import COLUMNS, read_rows
+from ingest.pipeline.table import ReadOptions
+from tests.ingest.pipeline.helpers import GOOD_1, GOOD_2, HEADER, ingest_bytes
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "ingest"
+
+
+def test_shopify_order_fields_are_forward_filled_to_every_line_item() -> None:
+    outcome = ingest_bytes((DATA / "shopify_orders.csv").read_bytes())
+    frame = outcome.frame.set_index("line_no")
+
+    assert outcome.proposed.preset == "shopify"
+    assert outcome.rejections == ()
+    second_item = frame.loc[3]
+    assert second_item["order_key"] == "#1001"
+    assert second_item["customer_key"] == "jane@example.com"
+    assert second_item["ordered_at"] == pd.Timestamp("2023-03-01 09:14:55", tz="UTC")
+    assert second_item["line_total"] == Decimal("12.00")
+    assert bool(second_item["accepts_marketing"]) is True
+    assert outcome.notes["forward-filled order fields (Shopify)"] == 1
+
+
+def test_shopify_cancellations_and_refunds_are_carried() -> None:
+    frame = ingest_bytes((DATA / "shopify_orders.csv").read_bytes()).frame.set_index("order_key")
+
+    assert bool(frame.loc["#1002", "is_cancelled"]) is True
+    assert bool(frame.loc["#1003", "is_cancelled"]) is False
+    assert frame.loc["#1003", "refunded_amount"] == Decimal("12.50")
+    assert frame.loc["#1003", "customer_key"] == "jane@example.com"  # " JANE@Example.com " cleaned
+    assert (frame.loc["#1003", "first_name"], frame.loc["#1003", "last_name"]) == ("Jane", "Doe")
+
+
+def test_uci_credit_notes_are_returns_and_rows_without_customer_are_rejected() -> None:
+    outcome = ingest_bytes((DATA / "uci_online_retail.csv").read_bytes())
+    frame = outcome.frame.set_index("order_key")
+
+    assert outcome.proposed.preset == "uci_online_retail"
+    assert bool(frame.loc["C536379", "is_return"]) is True
+    assert frame.loc["C536379", "line_total"] == Decimal("-27.5")
+    assert frame.loc["536365", "customer_key"].tolist() == ["id:17850"] * 3
+    # Month first: 12/1/2010 is the first of December.
+    assert frame.loc["536366", "ordered_at"] == pd.Timestamp("2010-12-01 08:28", tz="UTC")
+    assert [(r.line_no, r.reason) for r in outcome.rejections] == [
+        (10, "no customer: both the email and the customer id are empty")
+    ]
+    assert outcome.notes["dropped exact duplicate row"] == 1
+    assert bool(frame.loc["581483", "is_outlier"]) is True
+    assert not frame.drop(index="581483")["is_outlier"].any()
+
+
+def test_the_frame_has_the_documented_columns_and_python_types() -> None:
+    frame = ingest_bytes((HEADER + GOOD_1).encode()).frame
+
+    assert tuple(frame.columns) == COLUMNS
+    row = frame.iloc[0]
+    assert isinstance(row["unit_price"], Decimal) and isinstance(row["line_total"], Decimal)
+    assert isinstance(row["customer_key"], str) and row["shop_customer_id"] is None
+    assert str(frame["ordered_at"].dtype) == "datetime64[us, UTC]"
+    assert frame["quantity"].dtype == "int64" and frame["is_return"].dtype == bool
+    assert (
+        str(frame["accepts_marketing"].dtype) == "boolean"
+        and str(frame["birth_year"].dtype) == "Int64"
+    )
+
+
+def test_line_numbers_are_physical_lines_even_after_a_multiline_quoted_field() -> None:
+    data = (
+        HEADER
+        + GOOD_1
+        + '1003,c@example.com,"Carl\nvon\nBerg",2024-01-07,X,1,2.00\n'
+        + "1004,d@example.com,D,2024-01-07,X,0,2.00\n"
+        + GOOD_2
+    ).encode()
+    outcome = ingest_bytes(data)
+
+    assert outcome.frame["line_no"].tolist() == [2, 3, 7]
+    assert [r.line_no for r in outcome.rejections] == [6]
+
+
+def test_a_large_file_is_streamed_in_chunks_with_duplicates_found_across_chunks() -> None:
+    lines = [
+        f"{2000 + i},c{i % 500}@example.com,C,2024-01-07 10:{i % 60:02d},X,1,2.00\n"
+        for i in range(12_000)
+    ]
+    data = (HEADER + "".join(lines) + lines[10]).encode()
+    chunks = list(
+        read_rows(
+            io.BytesIO(data),
+            ColumnMapping(
+                fields={
+                    "order_id": "order_id",
+                    "customer_email": "email",
+                    "ordered_at": "ordered_at",
+                    "quantity": "quantity",
+                    "unit_price": "unit_price",
+                }
+            ),
+            chunk_rows=5000,
+        )
+    )
+
+    assert len(chunks) == 3
+    assert [len(c.frame) for c in chunks] == [5000, 5000, 2000]
+    assert [(c.first_line, c.last_line) for c in chunks] == [
+        (2, 5001),
+        (5002, 10001),
+        (10002, 12002),
+    ]
+    assert chunks[-1].notes["dropped exact duplicate row"] == 1
+
+
+def test_semicolon_decimal_comma_files_from_european_excel_are_read() -> None:
+    data = (
+        "Bestellnummer;E-Mail;Bestelldatum;Menge;Preis\n"
+        "1;ann@example.com;05.01.2024 10:00;2;12,50\n"
+        "2;bob@example.com;06.01.2024;1;1.234,00\n"
+    ).encode("cp1252")
+    outcome = ingest_bytes(data, options=ReadOptions(timezone="Europe/Berlin"))
+
+    assert outcome.frame["line_total"].tolist() == [Decimal("25.00"), Decimal("1234.00")]
+    assert outcome.frame["ordered_at"].iloc[0] == pd.Timestamp(datetime(2024, 1, 5, 9, tzinfo=UTC))
+
+
+def test_rows_without_order_id_get_a_key_from_customer_and_time() -> None:
+    data = b"email,date,total\nann@example.com,2024-01-05 10:00,9.90\n"
+    frame = ingest_bytes(data).frame
+
+    assert frame["order_key"].tolist() == ["ann@example.com@2024-01-05T10:00:00+00:00"]
+    assert frame["line_total"].tolist() == [Decimal("9.90")]
+    assert frame["quantity"].tolist() == [1]
+
+
+def test_negative_quantity_lines_are_returns_with_negative_totals() -> None:
+    data = (HEADER + "1003,c@example.com,C,2024-01-07,X,-2,3.00\n").encode()
+    row = ingest_bytes(data).frame.iloc[0]
+
+    assert bool(row["is_return"]) is True
+    assert row["line_total"] == Decimal("-6.00")

@@ -1,0 +1,84 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from segments.analysis.classifier import train_segment_classifier
+
+
+def _features_and_labels(n: int = 120) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(3)
+    features = pd.DataFrame(
+        {
+            "frequency": rng.integers(1, 13, n),
+            "recency_days": rng.uniform(0, 365, n),  # noise: the label ignores it
+            "avg_order_value": rng.uniform(10, 100, n),  # noise as well
+        }
+    )
+    # Segment depends on frequency only, so it must be the most important feature.
+    labels = np.select(
+        [features["frequency"] <= 4, features["frequency"] <= 8], ["low", "mid"], "high"
+    )
+    return features, labels
+
+
+def test_metrics_come_from_a_held_out_quarter_not_the_training_rows():
+    features, labels = _features_and_labels()
+
+    result = train_segment_classifier(features, labels)
+
+    assert result.test_size == 30
+    assert sum(map(sum, result.confusion)) == 30
+
+
+def test_a_learnable_segment_is_predicted_accurately_on_held_out_customers():
+    features, labels = _features_and_labels()
+
+    result = train_segment_classifier(features, labels)
+
+    assert result.accuracy >= 0.9
+    assert result.macro_f1 >= 0.85
+
+
+def test_the_stratified_split_puts_every_segment_in_the_test_set():
+    features, labels = _features_and_labels()
+
+    result = train_segment_classifier(features, labels)
+
+    assert result.confusion_labels == ["high", "low", "mid"]
+    assert all(sum(row) > 0 for row in result.confusion)
+    assert {name: m.support for name, m in result.per_class.items()} == {
+        name: sum(row) for name, row in zip(result.confusion_labels, result.confusion)
+    }
+
+
+def test_importances_point_at_the_feature_that_defines_the_segments():
+    features, labels = _features_and_labels()
+
+    result = train_segment_classifier(features, labels)
+
+    assert max(result.feature_importances, key=result.feature_importances.get) == "frequency"
+    assert sum(result.feature_importances.values()) == pytest.approx(1.0)
+
+
+def test_the_kept_model_predicts_segments_for_new_customers():
+    features, labels = _features_and_labels()
+    result = train_segment_classifier(features, labels)
+    newcomers = pd.DataFrame(
+        {"frequency": [1, 12], "recency_days": [5.0, 5.0], "avg_order_value": [50.0, 50.0]},
+        index=pd.Index([501, 502], name="customer_id"),
+    )
+
+    predicted = result.predict(newcomers)
+
+    assert predicted.to_dict() == {501: "low", 502: "high"}
+
+
+def test_a_segment_with_a_single_member_does_not_break_training():
+    features, labels = _features_and_labels(40)
+    labels = labels.copy()
+    labels[0] = "solo"
+
+    result = train_segment_classifier(features, labels)
+
+    assert "solo" in result.confusion_labels
+    assert 0.0 <= result.accuracy <= 1.0
