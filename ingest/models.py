@@ -1,0 +1,182 @@
+"""Raw shop data: who bought what, when, for how much; and the imports that brought it."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from profiler_site.core.models import Job
+
+
+class Customer(models.Model):
+    """One person across every upload.
+
+    `key` is the identity: `email:<normalised email>` when the file has an email,
+    else `id:<shop customer id>`. The same key in a later upload is the same customer.
+    """
+
+    key = models.CharField(max_length=320, unique=True)
+    email = models.EmailField(max_length=254, blank=True, default="", db_index=True)
+    shop_customer_id = models.CharField(max_length=100, blank=True, default="")
+    first_name = models.CharField(max_length=150, blank=True, default="")
+    last_name = models.CharField(max_length=150, blank=True, default="")
+    country = models.CharField(max_length=100, blank=True, default="")
+    city = models.CharField(max_length=100, blank=True, default="")
+    gender = models.CharField(max_length=30, blank=True, default="")
+    birth_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    # None: the shop's file said nothing about consent.
+    accepts_marketing = models.BooleanField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or self.shop_customer_id or f"#{self.pk}"
+
+
+class Product(models.Model):
+    """Something the shop sells, identified by SKU (or by its name when the file has no SKU)."""
+
+    sku = models.CharField(max_length=200, unique=True)
+    name = models.CharField(max_length=300, blank=True, default="")
+    category = models.CharField(max_length=200, blank=True, default="", db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name or self.sku
+
+
+class Order(models.Model):
+    """One order; `order_key` is the shop's order id, or customer key + timestamp without one.
+
+    Money is net of returns, refunds and cancellations in `net_total`; the parts
+    stay visible in `gross_total`, `returned_total` and `refunded_total`.
+    """
+
+    order_key = models.CharField(max_length=400, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    ordered_at = models.DateTimeField(db_index=True)
+    is_cancelled = models.BooleanField(default=False)
+    gross_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    returned_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    refunded_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    net_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-ordered_at"]
+        indexes = [models.Index(fields=["customer", "ordered_at"])]
+
+    def __str__(self) -> str:
+        return self.order_key
+
+
+class OrderLine(models.Model):
+    """A product in an order; a return is its own line with a negative quantity."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lines")
+    is_return = models.BooleanField(default=False)
+    quantity = models.IntegerField()
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "product", "is_return"], name="orderline_unique_per_order"
+            )
+        ]
+
+
+class Event(models.Model):
+    """Behaviour of a customer (page view, add to cart, email open, click...), append-only."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=64, db_index=True)
+    occurred_at = models.DateTimeField(db_index=True)
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=32, default="api")
+    # Same event sent twice (a retried API call, a re-uploaded file) is stored once.
+    dedupe_key = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["customer", "occurred_at"])]
+
+
+class ImportKind(models.TextChoices):
+    ORDERS = "orders", _("Orders")
+    EVENTS = "events", _("Events")
+
+
+class ImportJob(Job):
+    """One uploaded file, from upload through column mapping to the final report."""
+
+    kind = models.CharField(max_length=10, choices=ImportKind.choices, default=ImportKind.ORDERS)
+    original_name = models.CharField(max_length=255)
+    stored_path = models.CharField(max_length=500)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    headers = models.JSONField(default=list, blank=True)
+    header_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    preset = models.CharField(max_length=40, blank=True, default="")
+    mapping = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    encoding = models.CharField(max_length=40, blank=True, default="")
+    delimiter = models.CharField(max_length=4, blank=True, default="")
+    # Resume point: chunks before this one are committed.
+    chunks_done = models.PositiveIntegerField(default=0)
+    rows_read = models.BigIntegerField(default=0)
+    customers_created = models.BigIntegerField(default=0)
+    customers_updated = models.BigIntegerField(default=0)
+    orders_created = models.BigIntegerField(default=0)
+    orders_existing = models.BigIntegerField(default=0)
+    lines_created = models.BigIntegerField(default=0)
+    events_created = models.BigIntegerField(default=0)
+    rows_cleaned = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    duplicates_dropped = models.BigIntegerField(default=0)
+    cleaning_notes = models.JSONField(default=dict, blank=True)
+    outliers = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    task_name = "ingest.tasks.import_file_task"
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ImportRejection(models.Model):
+    """A row the import could not take, with its line number in the file and why."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    line_no = models.BigIntegerField()
+    reason = models.TextField()
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["line_no"]
+
+
+class SavedMapping(models.Model):
+    """The column mapping the owner confirmed, reused for files with the same header."""
+
+    header_fingerprint = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=ImportKind.choices, default=ImportKind.ORDERS)
+    mapping = models.JSONField(default=dict)
+    options = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)

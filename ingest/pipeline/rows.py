@@ -30,6 +30,9 @@ import pandas as pd
 from ingest.pipeline.errors import FileRejected, RowError
 from ingest.pipeline.mapping import ColumnMapping, Preset, validate_mapping
 from ingest.pipeline.outliers import extreme_mask
+
+# The underscored parsers are the cached, positional-argument forms of the public ones:
+# this module calls them ~15 times per row, where building keyword cache keys shows up.
 from ingest.pipeline.parsing import (
     Parsed,
     _clean_text,

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class JobStatus(models.TextChoices):
+    DRAFT = "draft", _("Waiting for you")
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Finished")

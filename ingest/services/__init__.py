@@ -1,0 +1,1 @@
+"""Writes of the ingest app; see the modules of this package."""
