@@ -1,0 +1,196 @@
+"""Campaigns: what is sent, to whom (with a stored holdout), and what happened."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.emails.sanitize import sanitize_html
+from profiler_site.core.models import Job
+
+
+def _new_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+class AudienceKind(models.TextChoices):
+    ALL = "all", _("All customers")
+    RFM = "rfm", _("RFM segment")
+    CLUSTER = "cluster", _("Cluster")
+    PROPENSITY = "propensity", _("Likely buyers")
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SENDING = "sending", _("Sending")
+    PAUSED = "paused", _("Paused")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Campaign(models.Model):
+    """One email to one audience, with a random holdout that is never emailed.
+
+    `html_body` is sanitised on every save, so what is stored is what can be sent;
+    merge tags (``{{ first_name }}``) survive sanitising and are filled per
+    recipient at send time. `seed` makes the holdout split reproducible.
+    """
+
+    name = models.CharField(max_length=200)
+    subject = models.CharField(max_length=300)
+    from_name = models.CharField(max_length=150)
+    from_address = models.CharField(max_length=254)
+    html_body = models.TextField()
+    audience_kind = models.CharField(
+        max_length=16, choices=AudienceKind.choices, default=AudienceKind.ALL
+    )
+    audience_key = models.CharField(max_length=100, blank=True, default="all")
+    holdout_share = models.FloatField(default=0.10)
+    attribution_window_days = models.PositiveSmallIntegerField(default=7)
+    # None: settings.CAMPAIGN_MAX_PER_SECOND; 0: no limit.
+    max_per_second = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    seed = models.BigIntegerField(default=_new_seed)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    send_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.html_body = sanitize_html(self.html_body or "")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == CampaignStatus.DRAFT
+
+    @property
+    def domain(self) -> str:
+        return self.from_address.rpartition("@")[2] or "localhost"
+
+
+class RecipientGroup(models.TextChoices):
+    TREATMENT = "treatment", _("Emailed")
+    HOLDOUT = "holdout", _("Held out")
+
+
+class RecipientStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    # Taken by a sending run, no SMTP conversation yet: safe to give back.
+    CLAIMED = "claimed", _("Queued")
+    # Committed before the SMTP call: if the run dies now we cannot know.
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    # The run died during the SMTP call: maybe delivered, never resent automatically.
+    UNKNOWN = "unknown", _("Unknown")
+    HELD_OUT = "held_out", _("Held out")
+
+
+class Recipient(models.Model):
+    """A customer in a campaign's audience snapshot: the outbox row and the experiment unit.
+
+    Rows are written once when the owner presses Send; the holdout rows stay
+    `held_out` for ever. The address and name are copied so a later import cannot
+    change who a sent campaign went to.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    customer = models.ForeignKey(
+        "ingest.Customer", on_delete=models.CASCADE, related_name="campaign_recipients"
+    )
+    group = models.CharField(max_length=10, choices=RecipientGroup.choices)
+    email = models.CharField(max_length=254, blank=True, default="")
+    first_name = models.CharField(max_length=150, blank=True, default="")
+    last_name = models.CharField(max_length=150, blank=True, default="")
+    status = models.CharField(
+        max_length=10, choices=RecipientStatus.choices, default=RecipientStatus.PENDING
+    )
+    claimed_by = models.CharField(max_length=36, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sending_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    smtp_response = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    message_id = models.CharField(max_length=200, blank=True, default="")
+    opens = models.PositiveIntegerField(default=0)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    clicks = models.PositiveIntegerField(default=0)
+    first_clicked_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "customer"], name="recipient_once_per_campaign"
+            )
+        ]
+        indexes = [models.Index(fields=["campaign", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.campaign_id})"
+
+
+class Link(models.Model):
+    """A URL found in a campaign's email; click tokens name the row, never the URL."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="links")
+    url = models.TextField()
+    index = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["campaign", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "url"], name="link_once_per_campaign")
+        ]
+
+
+class SuppressionReason(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    BOUNCED = "bounced", _("Bounced")
+    COMPLAINT = "complaint", _("Complained")
+    MANUAL = "manual", _("Added by you")
+
+
+class Suppression(models.Model):
+    """An address that must never get another campaign; stored lower-case."""
+
+    email = models.CharField(max_length=254, unique=True)
+    reason = models.CharField(max_length=16, choices=SuppressionReason.choices)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class CampaignSend(Job):
+    """One run of the sender over a campaign's outbox rows (a resume is a new run)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sends")
+    sent = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    unknown = models.PositiveIntegerField(default=0)
+
+    task_name = "campaigns.tasks.send_campaign_task"

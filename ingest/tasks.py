@@ -1,0 +1,14 @@
+"""Thin tasks: fetch by id, call one service."""
+
+from celery import shared_task
+
+from ingest.models import ImportJob
+from profiler_site.core.jobs import execute_job
+from profiler_site.core.tasks import JobTask
+
+
+@shared_task(bind=True, base=JobTask, job_model_label="ingest.importjob")
+def import_file_task(self, job_id: int) -> str:
+    from ingest.services.imports import import_run
+
+    return execute_job(model=ImportJob, job_id=job_id, task_id=self.request.id, work=import_run)

@@ -1,6 +1,102 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Upload pages: thin; the work is in ingest.services and ingest.selectors."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ingest import selectors
+from ingest.forms import MappingForm, UploadForm
+from ingest.models import ImportJob, ImportKind
+from ingest.pipeline.errors import PipelineError
+from ingest.pipeline.headers import clean_headers
+from ingest.pipeline.rejects import write_rejects
+from ingest.services.imports import ImportRejected, import_confirm, import_preview, import_upload_create
+from profiler_site.core.models import JobStatus
 
 
 def uploads_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "ingest/uploads.html", {})
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = import_upload_create(file=upload, name=upload.name, size=upload.size,
+                                       user=request.user, kind=form.cleaned_data["kind"])
+        except ImportRejected as exc:
+            form.add_error("file", exc.reason)
+        else:
+            if job.kind == ImportKind.EVENTS:
+                import_confirm(job=job)
+                return redirect("import-detail", pk=job.pk)
+            return redirect("import-map", pk=job.pk)
+    page = Paginator(selectors.import_history(), 25).get_page(request.GET.get("page"))
+    return render(request, "ingest/uploads.html", {"form": form, "page": page})
+
+
+def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=pk)
+    if job.status != JobStatus.DRAFT:
+        return redirect("import-detail", pk=job.pk)
+    headers = list(clean_headers(job.headers).names)
+    initial = {f"field_{k}": v for k, v in (job.mapping or {}).items()}
+    dayfirst = (job.options or {}).get("dayfirst")
+    initial.update({"preset": job.preset or "generic", "remember": True,
+                    "date_order": {True: "dayfirst", False: "monthfirst"}.get(dayfirst, "")})
+    form = MappingForm(request.POST or None, headers=headers, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            import_confirm(job=job, fields=form.mapping(), preset=form.cleaned_data["preset"],
+                           dayfirst=form.dayfirst(), remember=form.cleaned_data["remember"])
+        except ImportRejected as exc:
+            form.add_error(None, exc.reason)
+        else:
+            messages.success(request, _("Import started. You can close this page; it keeps running."))
+            return redirect("import-detail", pk=job.pk)
+    try:
+        preview = import_preview(job=job, rows=8)
+    except PipelineError as exc:
+        preview = None
+        messages.error(request, exc.reason)
+    rows = [dict(zip(headers, r)) for r in preview.sample_rows] if preview else []
+    return render(request, "ingest/map.html", {
+        "job": job, "form": form, "preview": preview, "headers": headers, "rows": rows,
+        "field_rows": [form[name] for name in form.fields if name.startswith("field_")],
+    })
+
+
+def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=pk)
+    return render(request, "ingest/detail.html", {
+        "job": job,
+        "report": selectors.import_report(job),
+        "rejections": list(selectors.import_rejections(job=job, limit=50)),
+        "notes": sorted((job.cleaning_notes or {}).items(), key=lambda kv: -kv[1]),
+    })
+
+
+def import_rejects_view(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    job = get_object_or_404(ImportJob, pk=pk)
+    headers = list(clean_headers(job.headers).names)
+
+    def rows():
+        buffer = io.StringIO()
+        write_rejects(selectors.import_rejections(job=job), buffer, headers)
+        yield buffer.getvalue()
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="rejected-rows-import-{job.pk}.csv"'
+    return response
+
+
+@require_POST
+def import_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=pk, status=JobStatus.DRAFT)
+    job.status = JobStatus.CANCELLED
+    job.save(update_fields=["status"])
+    return redirect("uploads")

@@ -1,0 +1,217 @@
+"""Analysis results: segmentation runs, their segments, per-customer scores, rules."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from profiler_site.core.models import Job
+
+
+class RunTrigger(models.TextChoices):
+    IMPORT = "import", _("After an import")
+    MANUAL = "manual", _("Started by you")
+
+
+class KMode(models.TextChoices):
+    AUTO = "auto", _("Choose automatically")
+    FIXED = "fixed", _("Fixed number")
+
+
+class SegmentKind(models.TextChoices):
+    RFM = "rfm", _("RFM segments")
+    CLUSTER = "cluster", _("Clusters")
+
+
+class SegmentationRun(Job):
+    """One full refresh of the analysis (features → RFM → clusters → models → rules).
+
+    Exactly one succeeded run is `is_current`; pages and selectors read that one. The
+    metrics of every model live in `metrics` (JSON) so the Models page can explain
+    them later without refitting anything.
+    """
+
+    trigger = models.CharField(max_length=10, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    as_of = models.DateTimeField(null=True, blank=True)
+    k_mode = models.CharField(max_length=10, choices=KMode.choices, default=KMode.AUTO)
+    k_requested = models.PositiveSmallIntegerField(null=True, blank=True)
+    k_chosen = models.PositiveSmallIntegerField(null=True, blank=True)
+    k_reason = models.TextField(blank=True, default="")
+    silhouette_curve = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    baskets = models.JSONField(default=dict, blank=True)
+    customer_count = models.PositiveIntegerField(default=0)
+    order_count = models.PositiveIntegerField(default=0)
+    is_current = models.BooleanField(default=False, db_index=True)
+
+    task_name = "segments.tasks.run_segmentation_task"
+
+    class Meta(Job.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"],
+                condition=models.Q(is_current=True),
+                name="one_current_segmentation_run",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} ({self.get_status_display()})"
+
+
+class Segment(models.Model):
+    """A group of customers in one run: an RFM segment or a k-means cluster.
+
+    `key` is stable across runs: the RFM slug, or `cluster-<id>` where the id is kept
+    by matching centroids to the previous run's, so renames and history follow it.
+    """
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="segments")
+    kind = models.CharField(max_length=10, choices=SegmentKind.choices)
+    key = models.CharField(max_length=60)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    rule_text = models.TextField(blank=True, default="")
+    rule_coverage = models.FloatField(null=True, blank=True)
+    rule_precision = models.FloatField(null=True, blank=True)
+    size = models.PositiveIntegerField(default=0)
+    share = models.FloatField(default=0.0)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    revenue_share = models.FloatField(default=0.0)
+    avg_recency_days = models.FloatField(default=0.0)
+    avg_frequency = models.FloatField(default=0.0)
+    avg_monetary = models.FloatField(default=0.0)
+    centroid = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["kind", "-revenue"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "kind", "key"], name="segment_unique_per_run")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentLabel(models.Model):
+    """The owner's own name for a segment; keyed by kind + key so it survives runs."""
+
+    kind = models.CharField(max_length=10, choices=SegmentKind.choices)
+    key = models.CharField(max_length=60)
+    name = models.CharField(max_length=100)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="segment_label_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key} = {self.name}"
+
+
+class CustomerScore(models.Model):
+    """Everything the current run knows about one customer; rewritten by every run.
+
+    Prediction columns are null when the run had not enough history to fit the model.
+    """
+
+    customer = models.OneToOneField(
+        "ingest.Customer", primary_key=True, on_delete=models.CASCADE, related_name="score"
+    )
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="+")
+    first_order_at = models.DateTimeField()
+    last_order_at = models.DateTimeField()
+    recency_days = models.FloatField()
+    frequency = models.PositiveIntegerField()
+    monetary = models.FloatField()
+    avg_order_value = models.FloatField()
+    tenure_days = models.FloatField()
+    mean_days_between_orders = models.FloatField(null=True, blank=True)
+    return_rate = models.FloatField(default=0.0)
+    r_score = models.PositiveSmallIntegerField()
+    f_score = models.PositiveSmallIntegerField()
+    m_score = models.PositiveSmallIntegerField()
+    rfm_key = models.CharField(max_length=60, db_index=True)
+    cluster_key = models.CharField(max_length=60, db_index=True)
+    # "classifier" when placed between runs by the segment classifier.
+    placed_by = models.CharField(max_length=20, default="run")
+    p_alive = models.FloatField(null=True, blank=True)
+    expected_orders_90 = models.FloatField(null=True, blank=True)
+    expected_orders_365 = models.FloatField(null=True, blank=True)
+    expected_value_12m = models.FloatField(null=True, blank=True)
+    propensity = models.FloatField(null=True, blank=True, db_index=True)
+    propensity_percentile = models.FloatField(null=True, blank=True)
+    interests = models.JSONField(default=list, blank=True)
+    plot_x = models.FloatField(default=0.0)
+    plot_y = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["customer_id"]
+        indexes = [models.Index(fields=["r_score", "f_score"])]
+
+    @property
+    def rfm_cell(self) -> str:
+        return f"{self.r_score}{self.f_score}{self.m_score}"
+
+
+class SegmentMembership(models.Model):
+    """Who was in which segment in which run: the history behind "38 Champions became At Risk"."""
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="memberships")
+    customer = models.ForeignKey(
+        "ingest.Customer", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    rfm_key = models.CharField(max_length=60)
+    cluster_key = models.CharField(max_length=60)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "rfm_key"]), models.Index(fields=["run", "cluster_key"])]
+
+
+class BasketRule(models.Model):
+    """An association rule "bought A → also bought B" mined in a run ('' segment = all orders)."""
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="rules")
+    segment_key = models.CharField(max_length=60, blank=True, default="", db_index=True)
+    antecedent_ids = ArrayField(models.BigIntegerField())
+    consequent_ids = ArrayField(models.BigIntegerField())
+    support = models.FloatField()
+    confidence = models.FloatField()
+    lift = models.FloatField()
+    leverage = models.FloatField()
+    conviction = models.FloatField()
+    order_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-lift", "-confidence"]
+
+
+class Recommendation(models.Model):
+    """A product suggested to a customer by the current run (rules first, then popular)."""
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        "ingest.Customer", on_delete=models.CASCADE, related_name="recommendations"
+    )
+    product = models.ForeignKey("ingest.Product", on_delete=models.CASCADE, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+    score = models.FloatField()
+    source = models.CharField(max_length=20)
+
+    class Meta:
+        ordering = ["customer_id", "rank"]
+        indexes = [models.Index(fields=["customer", "rank"])]
+
+
+class InterestTopic(models.Model):
+    """An LDA topic over product categories, named by its top terms."""
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="topics")
+    topic_index = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=300)
+    terms = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["topic_index"]

@@ -1,0 +1,19 @@
+"""Thin Celery tasks: fetch the row by id, call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from profiler_site.core import jobs
+from profiler_site.core.tasks import JobTask
+
+
+@shared_task(bind=True, base=JobTask, job_model_label="segments.segmentationrun")
+def run_segmentation_task(self, job_id: int) -> str:
+    from segments.models import SegmentationRun
+    from segments.services.refresh import segmentation_run_execute
+
+    return jobs.execute_job(
+        model=SegmentationRun, job_id=job_id, task_id=self.request.id,
+        work=segmentation_run_execute,
+    )

@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+urlpatterns = [
+    path("imports/", views.ImportListCreateApi.as_view(), name="api-imports"),
+    path("imports/<int:pk>/", views.ImportDetailApi.as_view(), name="api-import-detail"),
+    path("events/", views.EventsApi.as_view(), name="api-events"),
+]

@@ -104,6 +104,8 @@ ORDER_LEVEL_FIELDS: tuple[str, ...] = (
     "refunded_amount",
     "financial_status",
 )
+# Counter key for "rows that needed at least one fix" (not a note shown as such).
+ROWS_CLEANED = "_rows_cleaned"
 _CANCELLED_STATUSES = {"voided", "cancelled", "canceled"}
 _CENT = Decimal("0.0001")
 
@@ -218,6 +220,8 @@ def _process(
         )
         return
     notes.update(row_notes)
+    if row_notes:
+        notes[ROWS_CLEANED] += 1
     rows.append(row)
 
 

@@ -148,7 +148,8 @@ def execute_job(
         )
         return JobStatus.CANCELLED
     except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
+        # Errors meant for the owner carry a `reason` sentence; others show their type.
+        error = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
         logger.error("job %s %s failed:\n%s", model.__name__, job_id, traceback.format_exc())
         job_fail(model=model, job_id=job.pk, error=error)
         raise

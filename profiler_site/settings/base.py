@@ -125,6 +125,8 @@ STORAGES = {
 # Uploaded files live outside the web root and are never served directly.
 MEDIA_ROOT = Path(env.str("PROFILER_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_MB", default=500) * 1024 * 1024
+# Rows per import transaction (and per checkpoint).
+IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=50_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

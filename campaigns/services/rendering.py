@@ -1,0 +1,142 @@
+"""One recipient's email: merge, click tracking, open pixel, headers.
+
+Bodies are never rendered as Django templates: `compose_email` does the merge
+with a fixed whitelist of tags, escaping every customer value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from campaigns import conf
+from campaigns.emails.compose import ComposedEmail, compose_email
+from campaigns.emails.merge import MergeContext, ProductLink
+from campaigns.emails.message import build_message, inline_css
+from campaigns.models import Campaign, Link, Recipient
+from campaigns.services.tokens import click_token, open_token, unsubscribe_token
+
+UNSUBSCRIBE_FOOTER = (
+    '<p style="font-size:12px;color:#666666">'
+    'You get this email because you bought from us. '
+    '<a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+)
+
+
+def body_template(html_body: str) -> str:
+    """The owner's body, with an unsubscribe footer when it has no unsubscribe link."""
+    if "unsubscribe_url" in html_body:
+        return html_body
+    return html_body + UNSUBSCRIBE_FOOTER
+
+
+def public_url(name: str, token: str) -> str:
+    return conf.public_base_url() + reverse(name, args=[token])
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SampleCustomer:
+    first_name: str = "Alex"
+    last_name: str = "Sample"
+    email: str = "alex@example.com"
+
+
+def preview_compose(
+    *, subject: str, html_body: str, customer: SampleCustomer | Recipient | object,
+    products: tuple[ProductLink, ...] = (),
+) -> ComposedEmail:
+    """What one customer would get, without tracking (no token for a preview)."""
+    context = MergeContext(
+        unsubscribe_url=conf.public_base_url() + "/u/preview/",
+        first_name=getattr(customer, "first_name", "") or "",
+        last_name=getattr(customer, "last_name", "") or "",
+        email=getattr(customer, "email", "") or "",
+        shop_name=conf.shop_name(),
+        recommended_products=products,
+    )
+    return compose_email(
+        subject_template=subject, html_template=body_template(html_body), context=context
+    )
+
+
+def preview_document(composed: ComposedEmail) -> str:
+    """A full HTML document for a sandboxed iframe's srcdoc (the CSS-inlined HTML part)."""
+    return inline_css(composed.html)
+
+
+class CampaignRenderer:
+    """Builds the messages of one campaign; remembers Link rows for the run."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        self.campaign = campaign
+        self.template = body_template(campaign.html_body)
+        self.track_opens = conf.track_opens()
+        self.https = urlsplit(conf.public_base_url()).scheme == "https"
+        self._links: dict[str, int] = dict(
+            Link.objects.filter(campaign=campaign).values_list("url", "id")
+        )
+
+    def link_id(self, url: str) -> int:
+        found = self._links.get(url)
+        if found is None:
+            try:
+                with transaction.atomic():
+                    link = Link.objects.create(
+                        campaign=self.campaign, url=url, index=len(self._links)
+                    )
+            except IntegrityError:  # another run stored it first
+                link = Link.objects.get(campaign=self.campaign, url=url)
+            found = self._links[url] = link.pk
+        return found
+
+    def message(
+        self, recipient: Recipient, products: tuple[ProductLink, ...] = ()
+    ) -> EmailMessage:
+        c = self.campaign
+        unsubscribe_page = public_url("unsubscribe", unsubscribe_token(recipient_id=recipient.pk))
+        one_click = public_url(
+            "unsubscribe-one-click", unsubscribe_token(recipient_id=recipient.pk)
+        )
+        context = MergeContext(
+            unsubscribe_url=unsubscribe_page,
+            first_name=recipient.first_name,
+            last_name=recipient.last_name,
+            email=recipient.email,
+            shop_name=conf.shop_name() or c.from_name,
+            recommended_products=products,
+        )
+        composed = compose_email(
+            subject_template=c.subject,
+            html_template=self.template,
+            context=context,
+            track=lambda _index, url: public_url(
+                "track-click", click_token(recipient_id=recipient.pk, link_id=self.link_id(url))
+            ),
+            open_pixel_url=(
+                public_url("track-open", open_token(recipient_id=recipient.pk))
+                if self.track_opens
+                else None
+            ),
+        )
+        return build_message(
+            subject=composed.subject,
+            from_name=c.from_name,
+            from_address=c.from_address,
+            to_name=f"{recipient.first_name} {recipient.last_name}".strip(),
+            to_address=recipient.email,
+            html_body=composed.html,
+            text_body=composed.text,
+            message_id_seed=message_id_seed(campaign_id=c.pk, recipient_id=recipient.pk),
+            domain=c.domain,
+            unsubscribe_url=unsubscribe_page,
+            # RFC 8058 one-click needs HTTPS; over plain http the header names the page.
+            unsubscribe_post_url=one_click if self.https else None,
+        )
+
+
+def message_id_seed(*, campaign_id: int, recipient_id: int) -> str:
+    return f"profiler-campaign-{campaign_id}-recipient-{recipient_id}"

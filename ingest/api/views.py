@@ -1,0 +1,79 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingest.models import ImportJob
+from ingest.pipeline.errors import RowError
+from ingest.pipeline.parsing import parse_email
+from ingest.selectors import import_history
+from ingest.services.event_imports import events_store
+from ingest.services.imports import ImportRejected, import_confirm, import_upload_create
+
+from .serializers import EventBatchSerializer, ImportCreateSerializer, ImportJobSerializer
+
+
+def _error(message: str, code: str = "invalid", http=status.HTTP_400_BAD_REQUEST, **extra):
+    return Response({"error": {"code": code, "message": message, "details": extra or None}},
+                    status=http)
+
+
+class ImportListCreateApi(ListAPIView):
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return import_history()
+
+    @extend_schema(request=ImportCreateSerializer, responses={201: ImportJobSerializer})
+    def post(self, request):
+        data = ImportCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            job = import_upload_create(file=upload, name=upload.name, size=upload.size,
+                                       user=request.user, kind=data.validated_data["kind"])
+        except ImportRejected as exc:
+            return _error(exc.reason, code="file_rejected")
+        mapping = data.validated_data.get("mapping")
+        try:
+            import_confirm(job=job, fields=mapping, preset=data.validated_data.get("preset"),
+                           dayfirst=data.validated_data.get("dayfirst"), remember=mapping is not None)
+        except ImportRejected as exc:
+            job.status, job.error = "failed", exc.reason
+            job.save(update_fields=["status", "error"])
+            return _error(exc.reason, code="mapping_incomplete", import_id=job.pk)
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class ImportDetailApi(APIView):
+    @extend_schema(responses={200: ImportJobSerializer})
+    def get(self, request, pk: int):
+        return Response(ImportJobSerializer(get_object_or_404(ImportJob, pk=pk)).data)
+
+
+class EventsApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=EventBatchSerializer, responses={202: dict})
+    def post(self, request):
+        data = EventBatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = []
+        for index, e in enumerate(data.validated_data["events"]):
+            who = e["customer"].strip()
+            is_email = "@" in who
+            if is_email:
+                try:
+                    who = parse_email(who).value
+                except RowError as exc:
+                    return _error(f"events[{index}]: {exc.reason}")
+            key = who if is_email else f"id:{who}"
+            rows.append({"customer_key": key, "email": who if is_email else None,
+                         "shop_customer_id": None if is_email else who, "type": e["type"],
+                         "occurred_at": e["time"], "properties": e["properties"]})
+        created = events_store(rows=rows, source="api")
+        return Response({"received": len(rows), "created": created}, status=status.HTTP_202_ACCEPTED)

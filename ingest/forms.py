@@ -1,0 +1,46 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from ingest.models import ImportKind
+from ingest.pipeline.mapping import FIELDS, PRESETS_BY_NAME
+
+FIELD_LABELS = {
+    "customer_email": _("Customer email"), "customer_id": _("Customer id (shop's)"),
+    "customer_name": _("Customer full name"), "first_name": _("First name"),
+    "last_name": _("Last name"), "order_id": _("Order id"), "ordered_at": _("Order date"),
+    "product_sku": _("Product SKU"), "product_name": _("Product name"), "category": _("Category"),
+    "quantity": _("Quantity"), "unit_price": _("Unit price"), "line_total": _("Line total"),
+    "order_total": _("Order total"), "currency": _("Currency"), "country": _("Country"),
+    "city": _("City"), "accepts_marketing": _("Accepts marketing"),
+    "cancelled_at": _("Cancelled at"), "refunded_amount": _("Refunded amount"),
+    "financial_status": _("Payment status"), "gender": _("Gender"), "birth_year": _("Birth year"),
+}
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("File"), help_text=_(".csv, .tsv, .txt, .csv.gz or .zip"))
+    kind = forms.ChoiceField(label=_("What is in it"), choices=ImportKind.choices,
+                             initial=ImportKind.ORDERS)
+
+
+class MappingForm(forms.Form):
+    DATE_ORDER = [("", _("Detect")), ("dayfirst", _("Day first (31/12/2024)")),
+                  ("monthfirst", _("Month first (12/31/2024)"))]
+
+    preset = forms.ChoiceField(label=_("Format"), choices=[(n, n) for n in PRESETS_BY_NAME])
+    date_order = forms.ChoiceField(label=_("Date order"), choices=DATE_ORDER, required=False)
+    remember = forms.BooleanField(label=_("Remember this mapping for files with these columns"),
+                                  required=False, initial=True)
+
+    def __init__(self, *args, headers: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [("", "—")] + [(h, h) for h in headers]
+        for name in FIELDS:
+            self.fields[f"field_{name}"] = forms.ChoiceField(
+                label=FIELD_LABELS.get(name, name), choices=choices, required=False)
+
+    def mapping(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(f"field_{name}") or "" for name in FIELDS}
+
+    def dayfirst(self) -> bool | None:
+        return {"dayfirst": True, "monthfirst": False}.get(self.cleaned_data.get("date_order") or "")

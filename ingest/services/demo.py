@@ -1,0 +1,31 @@
+"""The bundled demo shop: generated once, imported through the normal import path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from ingest.demo.generate import generate_demo_orders
+from ingest.models import ImportJob, Order
+from profiler_site.core.jobs import execute_job
+
+from .imports import import_confirm, import_run, import_upload_create
+
+DEMO_NAME = "demo-shop-orders.csv"
+
+
+def demo_import_if_empty(*, customers: int = 3000) -> ImportJob | None:
+    """Import the demo shop when there are no orders yet; returns the job, or None if skipped."""
+    if Order.objects.exists():
+        return None
+    path = Path(settings.VAR_DIR) / "demo" / DEMO_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    generate_demo_orders(path, customers=customers)
+    with open(path, "rb") as handle:
+        job = import_upload_create(file=handle, name=DEMO_NAME, size=path.stat().st_size)
+    import_confirm(job=job, remember=False)
+    # Run here, not in the worker: `make run` starts the worker after this.
+    execute_job(model=ImportJob, job_id=job.pk, task_id=job.task_id, work=import_run)
+    job.refresh_from_db()
+    return job

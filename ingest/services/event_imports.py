@@ -1,0 +1,94 @@
+"""Events files and the events API: customers by email or shop id, events stored once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ingest.models import Customer, Event, ImportJob, ImportRejection
+from ingest.pipeline.events import read_events
+from ingest.pipeline.files import open_upload
+from ingest.signals import import_finished
+from profiler_site.core.jobs import job_progress
+
+from .loading import raw_as_json
+
+
+def _dedupe(customer_key: str, event_type: str, occurred_at: datetime, properties: dict) -> str:
+    payload = json.dumps([customer_key, event_type, occurred_at.isoformat(), properties],
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def customers_ensure(*, keys: dict[str, dict]) -> dict[str, int]:
+    """Customer ids for keys, creating the unknown ones (key -> {'email', 'shop_customer_id'})."""
+    existing = dict(Customer.objects.filter(key__in=list(keys)).values_list("key", "id"))
+    missing = [Customer(key=k, email=v.get("email") or "", shop_customer_id=v.get("shop_customer_id") or "")
+               for k, v in keys.items() if k not in existing]
+    if missing:
+        Customer.objects.bulk_create(missing, ignore_conflicts=True, batch_size=2000)
+        existing = dict(Customer.objects.filter(key__in=list(keys)).values_list("key", "id"))
+    return existing
+
+
+def events_store(*, rows: list[dict], source: str) -> int:
+    """rows: customer_key, email, shop_customer_id, type, occurred_at, properties. Returns new."""
+    if not rows:
+        return 0
+    ids = customers_ensure(keys={r["customer_key"]: {"email": r.get("email"),
+                                                     "shop_customer_id": r.get("shop_customer_id")}
+                                 for r in rows})
+    events = [
+        Event(customer_id=ids[r["customer_key"]], type=r["type"][:64], occurred_at=r["occurred_at"],
+              properties=r.get("properties") or {}, source=source,
+              dedupe_key=_dedupe(r["customer_key"], r["type"], r["occurred_at"], r.get("properties") or {}))
+        for r in rows
+    ]
+    keys = [e.dedupe_key for e in events]
+    before = Event.objects.filter(dedupe_key__in=keys).count()
+    Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=2000)
+    return Event.objects.filter(dedupe_key__in=keys).count() - before
+
+
+def events_import_run(job: ImportJob) -> str:
+    from .imports import _limits, _read_options
+
+    with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+        for chunk in read_events(stream, _read_options(job)):
+            if chunk.index < job.chunks_done:
+                continue
+            rows = [
+                {"customer_key": r.customer_key, "email": r.customer_email,
+                 "shop_customer_id": r.shop_customer_id, "type": r.event_type,
+                 "occurred_at": r.occurred_at.to_pydatetime(), "properties": r.properties}
+                for r in chunk.frame.itertuples(index=False)
+            ]
+            with transaction.atomic():
+                locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+                if locked.chunks_done != chunk.index:
+                    continue
+                created = events_store(rows=rows, source="csv")
+                ImportRejection.objects.bulk_create([
+                    ImportRejection(job_id=job.pk, line_no=r.line_no, reason=r.reason[:2000],
+                                    raw=raw_as_json(r.raw)) for r in chunk.rejections])
+                notes = Counter(locked.cleaning_notes or {})
+                notes.update(chunk.notes)
+                locked.cleaning_notes = dict(notes)
+                locked.events_created += created
+                locked.rows_read += len(rows) + len(chunk.rejections)
+                locked.rows_rejected += len(chunk.rejections)
+                locked.chunks_done = chunk.index + 1
+                locked.processed = locked.rows_read
+                locked.save()
+            job.chunks_done = locked.chunks_done
+            job_progress(job=job, processed=locked.rows_read, phase=_("Importing events"))
+    job.refresh_from_db()
+    job_id = job.pk
+    transaction.on_commit(lambda: import_finished.send(sender=ImportJob, job_id=job_id, kind="events"))
+    return _("Stored %(n)s new events; %(r)s rows rejected.") % {
+        "n": f"{job.events_created:,}", "r": f"{job.rows_rejected:,}"}

@@ -1,0 +1,230 @@
+"""The upload journey: store the file, propose a mapping, confirm it, run the import."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping
+from ingest.pipeline.errors import PipelineError
+from ingest.pipeline.files import UploadLimits, check_size, open_upload, safe_upload_name
+from ingest.pipeline.headers import header_fingerprint
+from ingest.pipeline.mapping import FIELDS, PRESETS_BY_NAME, ColumnMapping, propose_mapping, validate_mapping
+from ingest.pipeline.rows import ROWS_CLEANED, read_rows
+from ingest.pipeline.table import ReadOptions, TablePreview, preview_table
+from ingest.signals import import_finished
+from profiler_site.core.jobs import job_enqueue, job_progress
+from profiler_site.core.models import JobStatus
+
+from .loading import load_chunk, raw_as_json
+
+
+MAX_OUTLIERS_KEPT = 100
+
+
+class ImportRejected(Exception):
+    """The whole file cannot be imported; `reason` says why in the owner's words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def upload_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _limits() -> UploadLimits:
+    return UploadLimits(max_uncompressed_bytes=max(settings.UPLOAD_MAX_BYTES * 4, 2 * 1024**3))
+
+
+def _read_options(job: ImportJob) -> ReadOptions:
+    opts = job.options or {}
+    return ReadOptions(
+        dayfirst=opts.get("dayfirst"),
+        decimal_comma=opts.get("decimal_comma"),
+        timezone=settings.TIME_ZONE,
+    )
+
+
+def import_preview(*, job: ImportJob, rows: int = 10) -> TablePreview:
+    with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+        return preview_table(stream, _read_options(job), rows=rows)
+
+
+def import_upload_create(
+    *, file: BinaryIO, name: str, size: int, user=None, kind: str = ImportKind.ORDERS
+) -> ImportJob:
+    """Store an uploaded file under a generated name and prepare its import (status draft).
+
+    Raises ImportRejected with a clear message for files we will not read.
+    """
+    try:
+        clean_name = safe_upload_name(name)
+        check_size(size, settings.UPLOAD_MAX_BYTES)
+    except PipelineError as exc:
+        raise ImportRejected(exc.reason) from exc
+    suffix = "".join(Path(clean_name).suffixes[-2:]).lower()
+    target = upload_dir() / f"{uuid.uuid4().hex}{suffix}"
+    digest = hashlib.sha256()
+    written = 0
+    with open(target, "wb") as out:
+        while block := file.read(1024 * 1024):
+            written += len(block)
+            if written > settings.UPLOAD_MAX_BYTES:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise ImportRejected(_("The file is larger than the upload limit."))
+            digest.update(block)
+            out.write(block)
+    job = ImportJob(
+        kind=kind, original_name=clean_name[:255], stored_path=str(target), size_bytes=written,
+        sha256=digest.hexdigest(), status=JobStatus.DRAFT, created_by=user,
+    )
+    try:
+        preview = import_preview(job=job, rows=1)
+    except PipelineError as exc:
+        target.unlink(missing_ok=True)
+        raise ImportRejected(exc.reason) from exc
+    job.headers = list(preview.raw_headers)
+    job.header_fingerprint = header_fingerprint(preview.headers)
+    job.encoding = preview.encoding.name
+    job.delimiter = preview.dialect.delimiter
+    job.options = {"decimal_comma": preview.dialect.decimal_comma}
+    if kind == ImportKind.ORDERS:
+        saved = SavedMapping.objects.filter(header_fingerprint=job.header_fingerprint).first()
+        if saved is not None:
+            job.mapping, job.preset = saved.mapping.get("fields", {}), saved.mapping.get("preset", "")
+            job.options = {**job.options, **saved.options}
+            job.message = _("Using the mapping you confirmed for a file with the same columns.")
+        else:
+            proposed = propose_mapping(preview.raw_headers)
+            job.mapping, job.preset = dict(proposed.fields), proposed.preset
+    job.save()
+    return job
+
+
+def import_mapping_errors(*, fields: dict[str, str], preset: str, headers: list[str]) -> list[str]:
+    mapping = ColumnMapping(fields=fields, preset=preset if preset in PRESETS_BY_NAME else "generic")
+    from ingest.pipeline.headers import clean_headers
+
+    return validate_mapping(mapping, clean_headers(headers).names)
+
+
+def import_confirm(
+    *, job: ImportJob, fields: dict[str, str] | None = None, preset: str | None = None,
+    dayfirst: bool | None = None, remember: bool = True,
+) -> ImportJob:
+    """Fix the mapping and queue the import. Raises ImportRejected naming missing fields."""
+    if job.status != JobStatus.DRAFT:
+        raise ImportRejected(_("This import has already started."))
+    if job.kind == ImportKind.ORDERS:
+        fields = {k: v for k, v in (fields if fields is not None else job.mapping).items()
+                  if v and k in FIELDS}
+        preset = preset if preset is not None else job.preset
+        errors = import_mapping_errors(fields=fields, preset=preset, headers=job.headers)
+        if errors:
+            raise ImportRejected(" ".join(errors))
+        job.mapping, job.preset = fields, preset
+    job.options = {**(job.options or {}), "dayfirst": dayfirst}
+    from ingest.tasks import import_file_task
+
+    with transaction.atomic():
+        job.status = JobStatus.QUEUED
+        job.save(update_fields=["mapping", "preset", "options", "status"])
+        if remember and job.kind == ImportKind.ORDERS:
+            SavedMapping.objects.update_or_create(
+                header_fingerprint=job.header_fingerprint,
+                defaults={"kind": job.kind, "mapping": {"fields": job.mapping, "preset": job.preset},
+                          "options": {"dayfirst": dayfirst}},
+            )
+        job_enqueue(job=job, task=import_file_task)
+    return job
+
+
+def _count_lines(job: ImportJob) -> int:
+    lines = 0
+    with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+        while block := stream.read(4 * 1024 * 1024):
+            lines += block.count(b"\n")
+    return lines
+
+
+def import_run(job: ImportJob) -> str:
+    """The worker's part: stream the file in chunks and load each in its own transaction."""
+    if job.kind == ImportKind.EVENTS:
+        from .event_imports import events_import_run
+
+        return events_import_run(job)
+    job_progress(job=job, phase=_("Counting rows"), total=_count_lines(job))
+    mapping = ColumnMapping(fields=job.mapping, preset=job.preset or "generic")
+    options = _read_options(job)
+    try:
+        with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+            for chunk in read_rows(stream, mapping, options, chunk_rows=settings.IMPORT_CHUNK_ROWS):
+                if chunk.index < job.chunks_done:
+                    continue  # committed before a restart: the checkpoint says so
+                _load_one_chunk(job, chunk)
+                job_progress(job=job, processed=chunk.last_line, phase=_("Importing"))
+    except PipelineError as exc:
+        ImportJob.objects.filter(pk=job.pk).update(error=exc.reason)
+        raise ImportRejected(exc.reason) from exc
+    job.refresh_from_db()
+    job_id = job.pk
+    transaction.on_commit(lambda: import_finished.send(sender=ImportJob, job_id=job_id,
+                                                       kind=ImportKind.ORDERS))
+    return _("Imported %(orders)s new orders of %(customers)s new customers; %(rejected)s rows rejected.") % {
+        "orders": f"{job.orders_created:,}", "customers": f"{job.customers_created:,}",
+        "rejected": f"{job.rows_rejected:,}",
+    }
+
+
+def _load_one_chunk(job: ImportJob, chunk) -> None:
+    notes = Counter(chunk.notes)
+    cleaned = notes.pop(ROWS_CLEANED, 0)
+    duplicates = notes.get("dropped exact duplicate row", 0)
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.chunks_done != chunk.index:
+            return  # another delivery already committed this chunk
+        counts = load_chunk(chunk=chunk, job_id=job.pk) if len(chunk.frame) else None
+        rejections = [ImportRejection(job_id=job.pk, line_no=r.line_no, reason=r.reason[:2000],
+                                      raw=raw_as_json(r.raw)) for r in chunk.rejections]
+        if counts is not None:
+            rejections += [ImportRejection(job_id=job.pk, line_no=line, reason=reason, raw={})
+                           for line, reason in counts.conflicts]
+        ImportRejection.objects.bulk_create(rejections, batch_size=5000)
+        merged_notes = Counter(locked.cleaning_notes or {})
+        merged_notes.update(notes)
+        outliers = list(locked.outliers or [])
+        if len(outliers) < MAX_OUTLIERS_KEPT and "is_outlier" in chunk.frame:
+            flagged = chunk.frame[chunk.frame["is_outlier"]]
+            for row in flagged.head(MAX_OUTLIERS_KEPT - len(outliers)).itertuples(index=False):
+                outliers.append({"line_no": int(row.line_no), "sku": row.sku,
+                                 "product": row.product_name, "quantity": int(row.quantity),
+                                 "line_total": str(row.line_total)})
+        locked.chunks_done = chunk.index + 1
+        locked.rows_read += chunk.last_line - chunk.first_line + 1
+        locked.rows_rejected += len(rejections)
+        locked.rows_cleaned += cleaned
+        locked.duplicates_dropped += duplicates
+        locked.cleaning_notes = dict(merged_notes)
+        locked.outliers = outliers
+        if counts is not None:
+            locked.customers_created += counts.customers_created
+            locked.customers_updated += counts.customers_updated
+            locked.orders_created += counts.orders_created
+            locked.orders_existing += counts.orders_existing
+            locked.lines_created += counts.lines_created
+        locked.processed = chunk.last_line
+        locked.save()
+    job.chunks_done = locked.chunks_done

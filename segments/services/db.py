@@ -1,0 +1,126 @@
+"""Reading the shop's data out of PostgreSQL fast: aggregation in SQL, transfer by COPY."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import pandas as pd
+from django.db import connection
+
+from segments.analysis.features import ALL_COLUMNS
+
+# Aggregates the same numbers as segments.analysis.features.customer_features, in
+# one GROUP BY over ingest_order. Cancelled orders are not purchases, so both this
+# and orders_frame leave them out.
+FEATURES_SQL = """
+SELECT customer_id,
+       EXTRACT(EPOCH FROM %(as_of)s::timestamptz - MAX(ordered_at)) / 86400.0 AS recency_days,
+       COUNT(*) AS frequency,
+       SUM(net_total)::float8 AS monetary,
+       (SUM(net_total) / COUNT(*))::float8 AS avg_order_value,
+       EXTRACT(EPOCH FROM %(as_of)s::timestamptz - MIN(ordered_at)) / 86400.0 AS tenure_days,
+       CASE WHEN COUNT(*) > 1
+            THEN EXTRACT(EPOCH FROM MAX(ordered_at) - MIN(ordered_at)) / 86400.0 / (COUNT(*) - 1)
+       END AS mean_days_between_orders,
+       CASE WHEN SUM(net_total) + SUM(returned_total) > 0
+            THEN (SUM(returned_total) / (SUM(net_total) + SUM(returned_total)))::float8
+            ELSE 0.0 END AS return_rate,
+       MIN(ordered_at) AS first_order_at,
+       MAX(ordered_at) AS last_order_at
+FROM ingest_order
+WHERE ordered_at <= %(as_of)s AND NOT is_cancelled
+GROUP BY customer_id
+ORDER BY customer_id
+"""
+
+
+def copy_query(sql: str, params: dict | Sequence | None = None, *,
+               parse_dates: Iterable[str] = (), dtype: dict | None = None) -> pd.DataFrame:
+    """Run ``sql`` and return its rows as a DataFrame, transferred with COPY ... TO STDOUT.
+
+    COPY streams one CSV, which pandas' C parser reads far faster than Python rows
+    from a cursor; at a million order lines that is seconds against a minute.
+    """
+    buffer = io.StringIO()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg2 cursor under Django's wrapper
+        query = raw.mogrify(sql, params).decode()
+        raw.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+    buffer.seek(0)
+    frame = pd.read_csv(buffer, dtype=dtype)
+    for column in parse_dates:
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
+    return frame
+
+
+def newest_order_at() -> datetime | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(ordered_at) FROM ingest_order WHERE NOT is_cancelled")
+        return cursor.fetchone()[0]
+
+
+def features_frame(*, as_of: datetime) -> pd.DataFrame:
+    """Per-customer features (columns of analysis.features) plus first/last order time."""
+    frame = copy_query(FEATURES_SQL, {"as_of": as_of},
+                       parse_dates=("first_order_at", "last_order_at"))
+    frame = frame.set_index("customer_id").sort_index()
+    frame["frequency"] = frame["frequency"].astype("int64")
+    for column in ALL_COLUMNS:
+        if column != "frequency":
+            frame[column] = frame[column].astype(float)
+    return frame
+
+
+def orders_frame(*, as_of: datetime) -> pd.DataFrame:
+    """One row per (non-cancelled) order: customer_id, order_id, ordered_at, net_total, returned_total."""
+    return copy_query(
+        """SELECT customer_id, id AS order_id, ordered_at,
+                  net_total::float8 AS net_total, returned_total::float8 AS returned_total
+           FROM ingest_order WHERE ordered_at <= %(as_of)s AND NOT is_cancelled""",
+        {"as_of": as_of},
+        parse_dates=("ordered_at",),
+        dtype={"customer_id": "int64", "order_id": "int64"},
+    )
+
+
+def basket_lines_frame(*, as_of: datetime) -> pd.DataFrame:
+    """Purchased lines: order_id, customer_id, product_id (returns and cancelled orders left out)."""
+    return copy_query(
+        """SELECT l.order_id, o.customer_id, l.product_id
+           FROM ingest_orderline l JOIN ingest_order o ON o.id = l.order_id
+           WHERE o.ordered_at <= %(as_of)s AND NOT o.is_cancelled
+             AND NOT l.is_return AND l.quantity > 0""",
+        {"as_of": as_of},
+        dtype={"order_id": "int64", "customer_id": "int64", "product_id": "int64"},
+    )
+
+
+def category_counts_frame(*, as_of: datetime) -> pd.DataFrame:
+    """customer_id, term (product category), count (orders containing that category)."""
+    return copy_query(
+        """SELECT o.customer_id, p.category AS term, COUNT(DISTINCT o.id) AS count
+           FROM ingest_orderline l
+           JOIN ingest_order o ON o.id = l.order_id
+           JOIN ingest_product p ON p.id = l.product_id
+           WHERE o.ordered_at <= %(as_of)s AND NOT o.is_cancelled
+             AND NOT l.is_return AND l.quantity > 0 AND p.category <> ''
+           GROUP BY o.customer_id, p.category""",
+        {"as_of": as_of},
+        dtype={"customer_id": "int64", "term": str, "count": "int64"},
+    )
+
+
+def copy_rows(table: str, columns: Sequence[str], frame: pd.DataFrame) -> None:
+    """Bulk insert ``frame`` (columns in order) into ``table`` with COPY FROM STDIN (CSV)."""
+    if frame.empty:
+        return
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False, columns=list(columns), na_rep="")
+    buffer.seek(0)
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')', buffer
+        )

@@ -1,0 +1,615 @@
+"""The full refresh: read the shop from PostgreSQL, run every analysis, save the results.
+
+Each step is a pure function from ``segments.analysis``; this module only moves data
+between the database and those functions, records metrics for the Models page, and
+writes everything in one transaction so pages never see half a run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+
+from profiler_site.core.jobs import job_progress
+from segments.analysis import baskets as basket_analysis
+from segments.analysis.classifier import train_segment_classifier
+from segments.analysis.clustering import (
+    KSelection,
+    choose_k,
+    cluster_rules,
+    describe_centroid,
+    fit_kmeans,
+    match_to_previous,
+    prepare_matrix,
+    ward_on_sample,
+)
+from segments.analysis.clv import (
+    estimate_clv,
+    expected_purchases,
+    holdout_validation,
+)
+from segments.analysis.features import ALL_COLUMNS, FEATURE_COLUMNS
+from segments.analysis.interests import find_interests
+from segments.analysis.propensity import InsufficientHistory, evaluate_propensity, score_customers
+from segments.analysis.recommendations import recommend
+from segments.analysis.rfm import RFM_SEGMENTS, assign_rfm_segments, rfm_scores
+from segments.models import (
+    BasketRule,
+    CustomerScore,
+    InterestTopic,
+    KMode,
+    Recommendation,
+    Segment,
+    SegmentationRun,
+    SegmentKind,
+    SegmentMembership,
+)
+from segments.services import db
+
+logger = logging.getLogger(__name__)
+
+STEPS = 10
+# Silhouette and the classifier are quadratic / slow in customers: above these sizes
+# they work on a random sample (the page says so). K-means itself sees everyone.
+K_SELECTION_SAMPLE = 20_000
+CLASSIFIER_SAMPLE = 20_000
+INTEREST_SAMPLE = 20_000
+ROC_POINTS = 200
+RECOMMENDATIONS_PER_CUSTOMER = 5
+_SAVE_LOCK = 0x5E6_0002
+
+
+@dataclass(kw_only=True)
+class _Results:
+    """What the analysis steps produce, gathered before the single save."""
+
+    features: pd.DataFrame  # ALL_COLUMNS of analysis.features, index customer_id
+    timestamps: pd.DataFrame  # first_order_at, last_order_at
+    columns: dict[str, pd.Series] = field(default_factory=dict)
+    segments: list[Segment] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    baskets: dict[str, Any] = field(default_factory=dict)
+    rules: list[BasketRule] = field(default_factory=list)
+    recommendations: pd.DataFrame | None = None
+    topics: list[InterestTopic] = field(default_factory=list)
+    selection: KSelection | None = None
+    k: int = 0
+
+
+def _step(run: SegmentationRun, index: int, phase: str) -> float:
+    job_progress(job=run, processed=index, total=STEPS, phase=phase)
+    return time.perf_counter()
+
+
+def _sample_positions(n: int, size: int, seed: int = 0) -> np.ndarray:
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# ----------------------------------------------------------------------- steps
+
+
+def _rfm(results: _Results) -> None:
+    scores = rfm_scores(results.features)
+    results.columns.update(
+        r_score=scores["r_score"], f_score=scores["f_score"], m_score=scores["m_score"],
+        rfm_key=assign_rfm_segments(scores),
+    )
+
+
+def _rfm_rule(slug: str) -> str:
+    segment = RFM_SEGMENTS[slug]
+
+    def span(values: frozenset[int]) -> str:
+        low, high = min(values), max(values)
+        return f"= {low}" if low == high else f"{low}–{high}"
+
+    return f"R {span(segment.r_scores)} and average of F and M {span(segment.fm_scores)}"
+
+
+def _previous_cluster_centroids(previous: SegmentationRun | None) -> pd.DataFrame:
+    if previous is None:
+        return pd.DataFrame()
+    rows = {
+        int(s.key.removeprefix("cluster-")): s.centroid
+        for s in previous.segments.filter(kind=SegmentKind.CLUSTER)
+        if s.centroid
+    }
+    return pd.DataFrame.from_dict(rows, orient="index") if rows else pd.DataFrame()
+
+
+def _clusters(run: SegmentationRun, results: _Results, previous: SegmentationRun | None) -> None:
+    features = results.features
+    matrix = prepare_matrix(features)
+    positions = _sample_positions(len(features), K_SELECTION_SAMPLE)
+    selection = choose_k(matrix.values[positions])
+    k = selection.k
+    reason = selection.reason
+    if run.k_mode == KMode.FIXED and run.k_requested:
+        distinct = len(np.unique(matrix.values, axis=0))
+        k = max(1, min(int(run.k_requested), distinct, len(features)))
+        reason = f"You chose k={run.k_requested}." + (
+            f" Only {distinct} distinct customers, so k={k}." if k != run.k_requested else ""
+        )
+    if len(positions) < len(features):
+        reason += f" Silhouette measured on a random sample of {len(positions):,} customers."
+    fit = fit_kmeans(matrix, k)
+    results.selection, results.k = selection, k
+    results.metrics["k_reason"] = reason
+
+    if k >= 2 and len(features) > k:
+        ward = ward_on_sample(matrix.values, k, kmeans_labels=fit.labels)
+        results.metrics["ward"] = {
+            "adjusted_rand": ward.adjusted_rand, "sample_size": int(len(ward.sample_positions)),
+        }
+
+    previous_centroids = _previous_cluster_centroids(previous)
+    if not previous_centroids.empty and set(matrix.columns) <= set(previous_centroids.columns):
+        stable = match_to_previous(fit.centroids_scaled, matrix.transform(previous_centroids))
+    else:
+        # Ids start at 1 for people ("cluster-1"); later runs inherit them by matching.
+        stable = {int(label): int(label) + 1 for label in fit.centroids.index}
+    keys = {label: f"cluster-{sid}" for label, sid in stable.items()}
+    results.columns["cluster_key"] = pd.Series(
+        [keys[int(label)] for label in fit.labels], index=features.index, dtype=object
+    )
+
+    rules = (
+        cluster_rules(features[[c for c in ALL_COLUMNS if features[c].notna().all()]], fit.labels)
+        if k >= 2 else {}
+    )
+    used_names: dict[str, int] = {}
+    for label in fit.centroids.index:
+        description = describe_centroid(fit.centroids.loc[label], features)
+        name = description.name
+        used_names[name] = used_names.get(name, 0) + 1
+        if used_names[name] > 1:
+            name = f"{name} ({used_names[name]})"
+        rule = rules.get(int(label))
+        results.segments.append(
+            Segment(
+                kind=SegmentKind.CLUSTER,
+                key=f"cluster-{stable[int(label)]}",
+                name=name,
+                description=description.description,
+                rule_text=rule.text if rule else "all customers",
+                rule_coverage=rule.coverage if rule else 1.0,
+                rule_precision=rule.precision if rule else 1.0,
+                centroid={c: float(v) for c, v in fit.centroids.loc[label].items()},
+            )
+        )
+
+
+def _classifier(results: _Results) -> None:
+    features = results.features
+    labels = results.columns["cluster_key"]
+    if labels.nunique() < 2 or len(features) < 20:
+        results.metrics["classifier"] = {"skipped": "Too few customers or clusters to train on."}
+        return
+    positions = _sample_positions(len(features), CLASSIFIER_SAMPLE, seed=1)
+    columns = [c for c in ALL_COLUMNS if features[c].notna().all()]
+    model = train_segment_classifier(
+        features.iloc[positions][columns], labels.iloc[positions].to_numpy(), columns=columns
+    )
+    results.metrics["classifier"] = {
+        "target": "cluster",
+        "trained_on": int(len(positions)),
+        "sampled": bool(len(positions) < len(features)),
+        "accuracy": model.accuracy,
+        "macro_f1": model.macro_f1,
+        "test_size": model.test_size,
+        "per_class": {
+            k: {"precision": m.precision, "recall": m.recall, "support": m.support}
+            for k, m in model.per_class.items()
+        },
+        "confusion_labels": model.confusion_labels,
+        "confusion": model.confusion,
+        "feature_importances": model.feature_importances,
+    }
+
+
+def _clv(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    index = results.features.index
+    clv = estimate_clv(orders, as_of=as_of)
+    info: dict[str, Any] = {
+        "enough_history": clv.enough_history, "reason": clv.reason,
+        "repeat_buyers": clv.repeat_buyers,
+    }
+    if clv.enough_history and clv.customers is not None:
+        c = clv.customers.reindex(index)
+        params = clv.bgnbd
+        args = (c["frequency"], c["recency"], c["T"])
+        results.columns.update(
+            p_alive=c["p_alive"],
+            expected_orders_90=pd.Series(expected_purchases(90 / 7, params, *args), index=index),
+            expected_orders_365=pd.Series(expected_purchases(365 / 7, params, *args), index=index),
+            expected_value_12m=c["clv"],
+        )
+        info["bgnbd"] = {k: getattr(params, k) for k in ("r", "alpha", "a", "b", "log_likelihood")}
+        gg = clv.gamma_gamma
+        info["gamma_gamma"] = {k: getattr(gg, k) for k in ("p", "q", "v", "log_likelihood")}
+        span_days = (as_of - orders["ordered_at"].min()).total_seconds() / 86400
+        holdout_days = min(180.0, span_days / 3)
+        if holdout_days >= 30:
+            try:
+                validation = holdout_validation(
+                    orders, as_of - pd.Timedelta(days=holdout_days), as_of
+                )
+                info["holdout"] = {
+                    "days": round(holdout_days),
+                    "predicted_total": validation.predicted_total,
+                    "actual_total": validation.actual_total,
+                    "by_frequency": validation.by_frequency.to_dict(orient="list"),
+                }
+            except (ValueError, FloatingPointError) as exc:  # a degenerate calibration period
+                info["holdout"] = {"error": str(exc)}
+    results.metrics["clv"] = info
+
+
+def _thin(xs: list[float], ys: list[float], points: int) -> tuple[list[float], list[float]]:
+    if len(xs) <= points:
+        return xs, ys
+    keep = np.unique(np.linspace(0, len(xs) - 1, points).round().astype(int))
+    return [xs[i] for i in keep], [ys[i] for i in keep]
+
+
+def _ranking(m) -> dict[str, Any] | None:
+    if m is None:
+        return None
+    return {
+        "auc": m.auc,
+        "precision_at": {str(k): v for k, v in m.precision_at.items()},
+        "recall_at": {str(k): v for k, v in m.recall_at.items()},
+    }
+
+
+def _propensity(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    index = results.features.index
+    try:
+        evaluation = evaluate_propensity(orders)
+        fpr, tpr = _thin(evaluation.roc_fpr, evaluation.roc_tpr, ROC_POINTS)
+        info: dict[str, Any] = {
+            "enough_history": True,
+            "horizon_days": evaluation.horizon_days,
+            "train_cutoff": evaluation.train_cutoff.isoformat(),
+            "eval_cutoff": evaluation.eval_cutoff.isoformat(),
+            "train_customers": evaluation.train_customers,
+            "eval_customers": evaluation.eval_customers,
+            "base_rate": evaluation.base_rate,
+            "roc_fpr": fpr,
+            "roc_tpr": tpr,
+            "calibration_predicted": evaluation.calibration_predicted,
+            "calibration_observed": evaluation.calibration_observed,
+            "comparison": {
+                "model": _ranking(evaluation.model),
+                "bgnbd": _ranking(evaluation.bgnbd),
+                "recency": _ranking(evaluation.recency),
+            },
+            "winner": evaluation.winner,
+        }
+        scores = score_customers(orders, as_of=as_of)["propensity"].reindex(index)
+        results.columns["propensity"] = scores
+        results.columns["propensity_percentile"] = scores.rank(pct=True) * 100
+    except (InsufficientHistory, ValueError) as exc:
+        info = {"enough_history": False, "reason": str(exc) or "Not enough history."}
+    results.metrics["propensity"] = info
+
+
+def _interests(results: _Results, counts: pd.DataFrame) -> None:
+    index = results.features.index
+    customers = counts["customer_id"].unique()
+    # LDA learns topics from a sample; the topics are then read off for everyone.
+    if len(customers) > INTEREST_SAMPLE:
+        chosen = np.random.default_rng(2).choice(customers, INTEREST_SAMPLE, replace=False)
+        fitted = find_interests(counts[counts["customer_id"].isin(chosen)])
+        interests = _assign_topics(counts, fitted)
+    else:
+        fitted = find_interests(counts)
+        interests = fitted.customer_interests
+    names = {t.topic_id: t.name for t in fitted.topics}
+    results.topics = [
+        InterestTopic(topic_index=t.topic_id, name=t.name,
+                      terms=[[term, weight] for term, weight in t.top_terms])
+        for t in fitted.topics
+    ]
+    by_customer: dict[int, list[dict[str, Any]]] = {}
+    for customer_id, topic_id, weight in interests[["customer_id", "topic_id", "weight"]].itertuples(
+        index=False
+    ):
+        by_customer.setdefault(int(customer_id), []).append(
+            {"topic": int(topic_id), "name": names.get(int(topic_id), ""), "weight": round(float(weight), 3)}
+        )
+    results.columns["interests"] = pd.Series(
+        [json.dumps(by_customer.get(int(c), [])) for c in index], index=index
+    )
+
+
+def _assign_topics(counts: pd.DataFrame, fitted) -> pd.DataFrame:
+    """Each customer's strongest topic(s) from topic-term weights (a fast LDA-free read-off)."""
+    if not fitted.topics:
+        return fitted.customer_interests
+    terms = sorted({term for t in fitted.topics for term, _ in t.top_terms} | set(counts["term"]))
+    weight = np.full((len(fitted.topics), len(terms)), 1e-6)
+    position = {term: j for j, term in enumerate(terms)}
+    for t in fitted.topics:
+        for term, w in t.top_terms:
+            weight[t.topic_id, position[term]] = w
+    matrix = counts.pivot_table(index="customer_id", columns="term", values="count",
+                                aggfunc="sum", fill_value=0).reindex(columns=terms, fill_value=0)
+    scores = matrix.to_numpy(float) @ weight.T
+    scores = scores / np.maximum(scores.sum(axis=1, keepdims=True), 1e-12)
+    best = scores.argmax(axis=1)
+    return pd.DataFrame({
+        "customer_id": matrix.index.to_numpy(), "rank": 1, "topic_id": best,
+        "weight": scores[np.arange(len(best)), best],
+    })
+
+
+def _rule_rows(frame: pd.DataFrame, segment_key: str) -> list[BasketRule]:
+    return [
+        BasketRule(
+            segment_key=segment_key,
+            antecedent_ids=[int(p) for p in row.antecedents],
+            consequent_ids=[int(p) for p in row.consequents],
+            support=float(row.support), confidence=float(row.confidence), lift=float(row.lift),
+            leverage=float(row.leverage), conviction=float(row.conviction),
+            order_count=int(row.order_count),
+        )
+        for row in frame.itertuples(index=False)
+    ]
+
+
+def _mining_summary(result: basket_analysis.RuleMiningResult) -> dict[str, Any]:
+    choice = result.support_choice
+    return {
+        "basket_count": result.basket_count,
+        "item_count": result.item_count,
+        "frequent_item_count": result.frequent_item_count,
+        "rule_count": int(len(result.rules)),
+        "min_support": result.parameters.min_support,
+        "min_count": result.parameters.min_count,
+        "min_confidence": result.parameters.min_confidence,
+        "max_len": result.parameters.max_len,
+        "reason": choice.reason if choice else "",
+    }
+
+
+def _baskets(results: _Results, lines: pd.DataFrame) -> pd.DataFrame:
+    """Mine rules on all orders and per RFM segment; return the all-orders rules frame."""
+    baskets = lines[["order_id", "product_id"]]
+    try:
+        overall = basket_analysis.mine_rules(baskets)
+    except basket_analysis.TooManyItemsetsError as exc:
+        results.baskets = {"all": {"error": str(exc)}, "segments": {}}
+        return pd.DataFrame(columns=basket_analysis.RULE_COLUMNS)
+    results.baskets = {"all": _mining_summary(overall), "segments": {}}
+    results.rules += _rule_rows(overall.rules, "")
+
+    order_customer = lines.drop_duplicates("order_id").set_index("order_id")["customer_id"]
+    order_segment = order_customer.map(results.columns["rfm_key"])
+    per_segment = basket_analysis.mine_rules_per_segment(baskets, order_segment)
+    for key, outcome in per_segment.items():
+        if isinstance(outcome, basket_analysis.SkippedSegment):
+            results.baskets["segments"][str(key)] = {
+                "skipped": outcome.reason, "basket_count": outcome.basket_count,
+            }
+        else:
+            results.baskets["segments"][str(key)] = _mining_summary(outcome)
+            results.rules += _rule_rows(outcome.rules, str(key))
+    return overall.rules
+
+
+def _recommendations(results: _Results, lines: pd.DataFrame, rules: pd.DataFrame) -> None:
+    customer_products = lines[["customer_id", "product_id"]].drop_duplicates()
+    popularity = lines.drop_duplicates(["order_id", "product_id"]).groupby("product_id").size()
+    results.recommendations = recommend(
+        customer_products, rules, popularity, top_n=RECOMMENDATIONS_PER_CUSTOMER
+    )
+
+
+def _segment_stats(results: _Results) -> None:
+    f = results.features
+    total_revenue = float(f["monetary"].sum()) or 1.0
+    n = len(f)
+    frames = {
+        SegmentKind.RFM: results.columns["rfm_key"],
+        SegmentKind.CLUSTER: results.columns["cluster_key"],
+    }
+    existing = {(s.kind, s.key): s for s in results.segments}
+    for kind, keys in frames.items():
+        grouped = f.groupby(keys.to_numpy())
+        stats = grouped.agg(
+            size=("frequency", "size"), revenue=("monetary", "sum"),
+            recency=("recency_days", "mean"), frequency=("frequency", "mean"),
+            monetary=("monetary", "mean"),
+        )
+        for key, row in stats.iterrows():
+            segment = existing.get((kind, key))
+            if segment is None:  # RFM segments are defined by the grid, not fitted
+                info = RFM_SEGMENTS[key]
+                segment = Segment(kind=kind, key=key, name=info.name,
+                                  description=info.description, rule_text=_rfm_rule(key),
+                                  rule_coverage=1.0, rule_precision=1.0)
+                results.segments.append(segment)
+            segment.size = int(row["size"])
+            segment.share = row["size"] / n
+            segment.revenue = round(float(row["revenue"]), 2)
+            segment.revenue_share = float(row["revenue"]) / total_revenue
+            segment.avg_recency_days = float(row["recency"])
+            segment.avg_frequency = float(row["frequency"])
+            segment.avg_monetary = float(row["monetary"])
+
+
+# ----------------------------------------------------------------------- save
+
+SCORE_COLUMNS = [
+    "customer_id", "run_id", "first_order_at", "last_order_at", "recency_days", "frequency",
+    "monetary", "avg_order_value", "tenure_days", "mean_days_between_orders", "return_rate",
+    "r_score", "f_score", "m_score", "rfm_key", "cluster_key", "placed_by", "p_alive",
+    "expected_orders_90", "expected_orders_365", "expected_value_12m", "propensity",
+    "propensity_percentile", "interests", "plot_x", "plot_y",
+]
+
+
+def _score_frame(run: SegmentationRun, results: _Results) -> pd.DataFrame:
+    f = results.features
+    frame = f.join(results.timestamps).reset_index()
+    frame["run_id"] = run.pk
+    frame["placed_by"] = "run"
+    for name in ("r_score", "f_score", "m_score", "rfm_key", "cluster_key", "interests"):
+        frame[name] = results.columns[name].to_numpy()
+    for name in ("p_alive", "expected_orders_90", "expected_orders_365", "expected_value_12m",
+                 "propensity", "propensity_percentile"):
+        column = results.columns.get(name)
+        frame[name] = np.nan if column is None else column.to_numpy(dtype=float)
+    if "interests" not in results.columns:
+        frame["interests"] = "[]"
+    frame["plot_x"] = np.log1p(f["recency_days"].clip(lower=0)).to_numpy()
+    frame["plot_y"] = np.log1p(f["monetary"].clip(lower=0)).to_numpy()
+    return frame
+
+
+def _transitions(run: SegmentationRun, previous: SegmentationRun | None) -> dict[str, Any]:
+    if previous is None:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT p.rfm_key, c.rfm_key, COUNT(*)
+               FROM segments_segmentmembership c
+               JOIN segments_segmentmembership p
+                 ON p.customer_id = c.customer_id AND p.run_id = %s
+               WHERE c.run_id = %s GROUP BY 1, 2 ORDER BY 3 DESC""",
+            [previous.pk, run.pk],
+        )
+        rows = cursor.fetchall()
+    return {"previous_run": previous.pk, "rfm": [[a, b, n] for a, b, n in rows]}
+
+
+def _save(run: SegmentationRun, results: _Results, as_of, previous: SegmentationRun | None) -> None:
+    scores = _score_frame(run, results)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SAVE_LOCK])
+        # A redelivered task may have saved part of this run before dying: start clean.
+        Segment.objects.filter(run=run).delete()
+        BasketRule.objects.filter(run=run).delete()
+        InterestTopic.objects.filter(run=run).delete()
+        SegmentMembership.objects.filter(run=run).delete()
+
+        for segment in results.segments:
+            segment.run = run
+        Segment.objects.bulk_create(results.segments)
+        for rule in results.rules:
+            rule.run = run
+        BasketRule.objects.bulk_create(results.rules, batch_size=2000)
+        for topic in results.topics:
+            topic.run = run
+        InterestTopic.objects.bulk_create(results.topics)
+
+        # Scores and recommendations describe only the current run: replace them.
+        CustomerScore.objects.all().delete()
+        db.copy_rows("segments_customerscore", SCORE_COLUMNS, scores)
+        memberships = scores[["customer_id", "rfm_key", "cluster_key"]].assign(run_id=run.pk)
+        db.copy_rows("segments_segmentmembership",
+                     ["run_id", "customer_id", "rfm_key", "cluster_key"], memberships)
+        Recommendation.objects.all().delete()
+        recs = results.recommendations
+        if recs is not None and len(recs):
+            db.copy_rows("segments_recommendation",
+                         ["run_id", "customer_id", "product_id", "rank", "score", "source"],
+                         recs.assign(run_id=run.pk))
+
+        results.metrics["transitions"] = _transitions(run, previous)
+        SegmentationRun.objects.filter(is_current=True).exclude(pk=run.pk).update(is_current=False)
+        selection = results.selection
+        run.as_of = as_of
+        run.k_chosen = results.k
+        run.k_reason = results.metrics.pop("k_reason", "")
+        run.silhouette_curve = {
+            "silhouette": {str(k): v for k, v in (selection.silhouette if selection else {}).items()},
+            "smallest_share": {str(k): v for k, v in (selection.smallest_share if selection else {}).items()},
+            "auto_k": selection.k if selection else None,
+        }
+        run.metrics = results.metrics
+        run.baskets = results.baskets
+        run.customer_count = len(results.features)
+        run.is_current = True
+        run.save(update_fields=["as_of", "k_chosen", "k_reason", "silhouette_curve", "metrics",
+                                "baskets", "customer_count", "order_count", "is_current"])
+
+
+# ----------------------------------------------------------------------- entry
+
+
+def current_run() -> SegmentationRun | None:
+    return SegmentationRun.objects.filter(is_current=True).first()
+
+
+def segmentation_run_execute(run: SegmentationRun) -> str:
+    """Run every step for ``run`` (claimed by execute_job) and save; returns the message."""
+    timings: dict[str, float] = {}
+    started = _step(run, 0, "Reading orders")
+    as_of_dt = db.newest_order_at()
+    if as_of_dt is None:
+        return "No orders yet: nothing to analyse."
+    as_of = pd.Timestamp(as_of_dt).tz_convert("UTC")
+    previous = (
+        SegmentationRun.objects.filter(is_current=True).exclude(pk=run.pk).first()
+    )
+    features = db.features_frame(as_of=as_of_dt)
+    orders = db.orders_frame(as_of=as_of_dt)
+    run.order_count = len(orders)
+    results = _Results(
+        features=features[list(ALL_COLUMNS)],
+        timestamps=features[["first_order_at", "last_order_at"]],
+    )
+    timings["read"] = time.perf_counter() - started
+
+    plan = [
+        ("RFM scores", lambda: _rfm(results)),
+        ("Clusters", lambda: _clusters(run, results, previous)),
+        ("Segment classifier", lambda: _classifier(results)),
+        ("Lifetime value (BG/NBD + Gamma-Gamma)", lambda: _clv(results, orders, as_of)),
+        ("Purchase propensity", lambda: _propensity(results, orders, as_of)),
+        ("Interests", lambda: _interests(results, db.category_counts_frame(as_of=as_of_dt))),
+    ]
+    for index, (phase, work) in enumerate(plan, start=1):
+        t = _step(run, index, phase)
+        work()
+        timings[phase] = time.perf_counter() - t
+
+    t = _step(run, 7, "Basket rules")
+    lines = db.basket_lines_frame(as_of=as_of_dt)
+    overall_rules = _baskets(results, lines)
+    timings["Basket rules"] = time.perf_counter() - t
+    t = _step(run, 8, "Recommendations")
+    _recommendations(results, lines, overall_rules)
+    timings["Recommendations"] = time.perf_counter() - t
+    _segment_stats(results)
+
+    t = _step(run, 9, "Saving")
+    results.metrics["timings"] = timings
+    _save(run, results, as_of_dt, previous)
+    timings["Saving"] = time.perf_counter() - t
+    SegmentationRun.objects.filter(pk=run.pk).update(metrics=results.metrics)
+    run.processed = STEPS
+    return (
+        f"{len(features):,} customers in {results.k} clusters; "
+        f"{len(results.rules):,} basket rules."
+    )

@@ -1,0 +1,181 @@
+import csv
+import io
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from django.urls import reverse
+
+from ingest.demo.generate import generate_demo_orders
+from ingest.models import Customer, ImportJob, Order, OrderLine, SavedMapping
+from ingest.services.imports import ImportRejected, import_upload_create
+from profiler_site.core.models import JobStatus
+from tests.ingest.helpers_db import DATA, import_bytes, import_file
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+GENERIC = (
+    "order_id,email,first_name,ordered_at,sku,product_name,quantity,unit_price\n"
+    "A1,ann@example.com,Ann,2024-01-05,S1,Mug,2,5.00\n"
+    "A1,ann@example.com,Ann,2024-01-05,S2,Tea,1,4.50\n"
+    "B2,bob@example.com,Bob,2023-02-30,S1,Mug,1,5.00\n"
+    "C3,cy@example.com,=HYPERLINK(\"http://x\"),2024-02-01,S2,Tea,3,4.50\n"
+)
+
+
+def test_the_demo_shop_imports_cleanly_and_a_second_import_adds_nothing(tmp_path):
+    path = tmp_path / "demo.csv"
+    generate_demo_orders(path, customers=600)
+
+    first = import_file(path)
+    counts = (Customer.objects.count(), Order.objects.count(), OrderLine.objects.count())
+    second = import_file(path)
+
+    assert first.status == JobStatus.SUCCEEDED and first.rows_rejected == 0
+    assert first.customers_created == counts[0] == 600
+    assert first.orders_created == counts[1] and first.lines_created == counts[2]
+    assert (Customer.objects.count(), Order.objects.count(), OrderLine.objects.count()) == counts
+    assert (second.customers_created, second.orders_created, second.lines_created) == (0, 0, 0)
+    assert second.orders_existing == counts[1]
+
+
+def test_demo_money_in_the_database_equals_the_file(tmp_path):
+    path = tmp_path / "demo.csv"
+    generate_demo_orders(path, customers=300)
+    frame = pd.read_csv(path).drop_duplicates()
+    expected = (frame["quantity"] * frame["unit_price"]).sum()
+
+    import_file(path)
+
+    stored = sum(o.net_total for o in Order.objects.all())
+    assert abs(float(stored) - expected) < 0.05
+
+
+def test_a_bad_row_is_rejected_with_its_line_and_reason_and_the_good_rows_import():
+    job = import_bytes(GENERIC.encode())
+
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.rows_read == 4 and job.rows_rejected == 1
+    rejection = job.rejections.get()
+    assert rejection.line_no == 4 and "2023-02-30" in rejection.reason and "not a real date" in rejection.reason
+    assert Order.objects.filter(order_key="A1").get().net_total == Decimal("14.50")
+    assert not Order.objects.filter(order_key="B2").exists()
+
+
+def test_the_rejected_rows_download_is_safe_against_formula_injection(owner_client):
+    content = GENERIC.replace("2024-02-01", "not a date").encode()
+    job = import_bytes(content)
+
+    response = owner_client.get(reverse("import-rejects", args=[job.pk]))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert rows[0][:2] == ["line", "reason"]
+    hostile = [r for r in rows[1:] if r[0] == "5"][0]
+    assert any(cell.startswith("'=HYPERLINK") for cell in hostile)
+    assert not any(cell.startswith("=") for row in rows for cell in row)
+
+
+def test_the_shopify_export_fills_order_fields_and_nets_cancellations_and_refunds():
+    job = import_file(DATA / "shopify_orders.csv")
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.preset == "shopify"
+    jane = Customer.objects.get(key="jane@example.com")
+    first = Order.objects.get(order_key="#1001")
+    assert first.customer == jane and first.lines.count() == 2
+    assert first.net_total == Decimal("37.00")
+    assert Order.objects.get(order_key="#1002").is_cancelled
+    assert Order.objects.get(order_key="#1002").net_total == 0
+    assert Order.objects.get(order_key="#1003").customer == jane  # " JANE@Example.com " cleaned
+    assert jane.accepts_marketing is True
+
+
+def test_the_uci_layout_treats_c_invoices_as_returns_and_drops_the_duplicate_row():
+    job = import_file(DATA / "uci_online_retail.csv")
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.preset == "uci_online_retail"
+    assert job.duplicates_dropped == 1
+    credit = Order.objects.get(order_key="C536383")
+    assert credit.net_total == Decimal("-4.65") and credit.lines.get().is_return
+    assert Order.objects.get(order_key="536365").ordered_at.month == 12  # 12/1/2010 is 1 December
+    assert job.outliers and job.outliers[0]["quantity"] == 80995
+
+
+def test_an_order_id_already_owned_by_another_customer_is_rejected_not_moved():
+    import_bytes(b"order_id,email,ordered_at,line_total\nX9,first@example.com,2024-01-01,10\n")
+
+    job = import_bytes(b"order_id,email,ordered_at,line_total\nX9,other@example.com,2024-01-02,99\n")
+
+    assert Order.objects.get(order_key="X9").customer.key == "first@example.com"
+    assert job.rows_rejected == 1 and "another customer" in job.rejections.get().reason
+
+
+def test_a_file_without_a_customer_column_cannot_be_confirmed_and_names_what_is_missing():
+    content = b"order_id,ordered_at,line_total\n1,2024-01-01,10\n"
+    job = import_upload_create(file=io.BytesIO(content), name="x.csv", size=len(content))
+
+    from ingest.services.imports import import_confirm
+
+    with pytest.raises(ImportRejected) as error:
+        import_confirm(job=job)
+    assert "customer" in error.value.reason.lower()
+
+
+@pytest.mark.parametrize("name,content,words", [
+    ("x.csv.php", b"a,b\n1,2\n", "file"),
+    ("x%00.csv", b"a,b\n1,2\n", "name"),
+    ("picture.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image"),
+    ("empty.csv", b"", "empty"),
+])
+def test_hostile_uploads_are_refused_with_a_clear_message(name, content, words):
+    with pytest.raises(ImportRejected) as error:
+        import_upload_create(file=io.BytesIO(content), name=name, size=len(content))
+
+    assert words in error.value.reason.lower()
+
+
+def test_a_file_one_byte_over_the_limit_is_refused(settings):
+    settings.UPLOAD_MAX_BYTES = 100
+
+    with pytest.raises(ImportRejected) as error:
+        import_upload_create(file=io.BytesIO(b"x" * 101), name="big.csv", size=101)
+
+    assert "limit" in error.value.reason
+
+
+def test_the_confirmed_mapping_is_remembered_for_files_with_the_same_header():
+    content = b"Kunde,Datum,Summe,Bestellnummer\nann@example.com,2024-01-01,10,1\n"
+    first = import_upload_create(file=io.BytesIO(content), name="a.csv", size=len(content))
+    from ingest.services.imports import import_confirm
+
+    mapping = {"customer_email": "Kunde", "ordered_at": "Datum", "order_total": "Summe",
+               "order_id": "Bestellnummer"}
+    import_confirm(job=first, fields=mapping, preset="generic")
+
+    second = import_upload_create(file=io.BytesIO(content), name="b.csv", size=len(content))
+
+    assert SavedMapping.objects.count() == 1
+    assert second.mapping == mapping
+
+
+def test_the_upload_pages_take_a_file_from_upload_to_report(owner_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = owner_client.post(reverse("uploads"), {
+        "file": SimpleUploadedFile("orders.csv", GENERIC.encode()), "kind": "orders"})
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("import-map", args=[job.pk])
+
+    page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
+    assert "ann@example.com" in page and "Order date" in page
+
+    form = {f"field_{k}": v for k, v in job.mapping.items()}
+    form.update({"preset": "generic", "date_order": "", "remember": "on"})
+    response = owner_client.post(reverse("import-map", args=[job.pk]), form)
+    assert response["Location"] == reverse("import-detail", args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
+
+    detail = owner_client.get(reverse("import-detail", args=[job.pk])).content.decode()
+    assert "Queued" in detail and "rows read" in detail
