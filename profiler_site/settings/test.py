@@ -14,3 +14,4 @@ STORAGES = {
 AXES_FAILURE_LIMIT = 3
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=3)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,81 @@
+"""The compose form; the header and merge-tag rules come from the service, not from here."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Campaign
+from campaigns.selectors import segment_audience_options
+from campaigns.services.campaigns import campaign_problems
+
+
+def audience_value(kind: str, key: str) -> str:
+    return f"{kind}:{key}"
+
+
+class CampaignForm(forms.ModelForm):
+    audience = forms.ChoiceField(label=_("Audience"))
+    holdout_percent = forms.IntegerField(
+        label=_("Holdout (% of the audience not emailed)"), min_value=0, max_value=50, initial=10,
+        help_text=_("A random share of the audience gets nothing, so you can tell whether the "
+                    "email made people buy."),
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "subject", "from_name", "from_address", "html_body",
+                  "attribution_window_days", "max_per_second"]
+        labels = {
+            "html_body": _("Body (HTML)"),
+            "attribution_window_days": _("Count purchases within (days)"),
+            "max_per_second": _("Maximum emails per second"),
+        }
+        help_texts = {
+            "max_per_second": _("Empty: the server's default. Your mail provider may have a limit."),
+        }
+        widgets = {
+            "html_body": forms.Textarea(attrs={"rows": 16, "spellcheck": "false"}),
+        }
+
+    def __init__(self, *args, kind: str = "", key: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        options = segment_audience_options()
+        choices = [(audience_value(o.kind, o.key), f"{o.name} ({o.size:,})") for o in options]
+        self.fields["audience"].choices = choices
+        self.fields["attribution_window_days"].min_value = 1
+        if self.instance.pk:
+            self.initial["audience"] = audience_value(
+                self.instance.audience_kind, self.instance.audience_key
+            )
+            self.initial["holdout_percent"] = round(100 * self.instance.holdout_share)
+        elif kind:
+            self.initial["audience"] = audience_value(kind, key or kind)
+
+    def clean_attribution_window_days(self) -> int:
+        days = self.cleaned_data["attribution_window_days"]
+        if not 1 <= days <= 60:
+            raise forms.ValidationError(_("Between 1 and 60 days."))
+        return days
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if all(k in data for k in ("subject", "from_name", "from_address", "html_body")):
+            for problem in campaign_problems(
+                subject=data["subject"], from_name=data["from_name"],
+                from_address=data["from_address"], html_body=data["html_body"],
+            ):
+                self.add_error(problem.field, problem.message)
+        return data
+
+    def campaign_fields(self) -> dict:
+        data = self.cleaned_data
+        kind, _sep, key = data["audience"].partition(":")
+        return {
+            "name": data["name"], "subject": data["subject"], "from_name": data["from_name"],
+            "from_address": data["from_address"], "html_body": data["html_body"],
+            "audience_kind": kind, "audience_key": key,
+            "holdout_share": data["holdout_percent"] / 100,
+            "attribution_window_days": data["attribution_window_days"],
+            "max_per_second": data.get("max_per_second"),
+        }

@@ -1,0 +1,79 @@
+"""The public, signed endpoints reached from emails: no login, nothing from the request trusted.
+
+Invalid tokens get a plain 404 page; the click endpoint only ever redirects to a
+URL stored in a Link row of the recipient's own campaign.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from campaigns.services.tracking import (
+    tracking_click_target,
+    tracking_open_record,
+    unsubscribe_record,
+    unsubscribe_recipient,
+)
+
+PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+@login_not_required
+@never_cache
+@require_GET
+def track_open_view(request: HttpRequest, token: str) -> HttpResponse:
+    # Always the pixel: an image that fails to load looks broken in the email.
+    tracking_open_record(token=token)
+    response = HttpResponse(PIXEL_GIF, content_type="image/gif")
+    response["Content-Length"] = str(len(PIXEL_GIF))
+    return response
+
+
+@login_not_required
+@never_cache
+@require_GET
+def track_click_view(request: HttpRequest, token: str) -> HttpResponse:
+    url = tracking_click_target(token=token)
+    if url is None:
+        raise Http404("This link is not valid.")
+    # HttpResponseRedirect refuses schemes other than http/https/ftp; stored URLs
+    # were checked to be absolute http(s) when the email was built.
+    response = HttpResponseRedirect(url)
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@login_not_required
+@never_cache
+@require_GET
+def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
+    """A confirmation page: a GET (link scanners, prefetchers) never unsubscribes."""
+    recipient = unsubscribe_recipient(token=token)
+    if recipient is None:
+        return render(request, "campaigns/public/invalid_link.html", status=404)
+    return render(
+        request, "campaigns/public/unsubscribe.html",
+        {"recipient": recipient, "token": token, "done": recipient.unsubscribed_at is not None},
+    )
+
+
+@login_not_required
+@never_cache
+@csrf_exempt  # RFC 8058: mail providers POST without cookies or a CSRF token
+@require_http_methods(["GET", "POST"])
+def unsubscribe_one_click_view(request: HttpRequest, token: str) -> HttpResponse:
+    recipient = unsubscribe_recipient(token=token)
+    if recipient is None:
+        return render(request, "campaigns/public/invalid_link.html", status=404)
+    if request.method == "GET":
+        return unsubscribe_view(request, token)
+    unsubscribe_record(recipient=recipient)
+    return render(request, "campaigns/public/unsubscribe.html",
+                  {"recipient": recipient, "token": token, "done": True})

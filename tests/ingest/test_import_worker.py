@@ -1,0 +1,81 @@
+"""Imports in a real worker: API round trip, and a worker killed mid-import."""
+
+import pandas as pd
+import pytest
+from rest_framework.authtoken.models import Token
+
+from ingest.demo.generate import generate_demo_orders
+from ingest.models import ImportJob, Order, OrderLine
+from ingest.services.imports import import_confirm, import_upload_create
+from profiler_site.core import jobs
+from profiler_site.core.models import JobStatus
+from tests.support import wait_until
+
+pytestmark = pytest.mark.worker
+
+
+def job(pk):
+    return ImportJob.objects.get(pk=pk)
+
+
+def test_the_api_takes_a_file_and_reports_progress_and_counts(client, owner, start_worker):
+    start_worker()
+    token = Token.objects.create(user=owner)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    content = (b"order_id,email,ordered_at,sku,quantity,unit_price\n"
+               b"1,a@example.com,2024-01-01,S1,1,10\n2,b@example.com,2024-13-01,S1,1,10\n")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    created = client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", content)}, **auth)
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    wait_until(lambda: job(pk).status == JobStatus.SUCCEEDED, what="the import to finish")
+
+    body = client.get(f"/api/imports/{pk}/", **auth).json()
+    assert body["status"] == "succeeded" and body["progress"] == 100
+    assert {k: body[k] for k in ("rows_read", "customers_created", "orders_created",
+                                 "orders_existing", "lines_created", "rows_rejected")} == {
+        "rows_read": 2, "customers_created": 1, "orders_created": 1, "orders_existing": 0,
+        "lines_created": 1, "rows_rejected": 1}
+
+
+def test_the_api_names_the_required_fields_a_file_is_missing(client, owner):
+    token = Token.objects.create(user=owner)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post("/api/imports/", {"file": SimpleUploadedFile(
+        "o.csv", b"when,amount\n2024-01-01,10\n")}, HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert response.status_code == 400
+    assert "customer" in response.json()["error"]["message"].lower()
+
+
+def test_a_worker_killed_mid_import_resumes_at_its_checkpoint_and_ends_like_a_clean_run(
+    start_worker, tmp_path
+):
+    path = tmp_path / "demo.csv"
+    generate_demo_orders(path, customers=2500)
+    frame = pd.read_csv(path).drop_duplicates()
+    expected_orders = frame["order_id"].nunique()
+    expected_lines = len(frame.assign(ret=frame["quantity"] < 0)
+                         .groupby(["order_id", "sku", "ret"]))
+    worker = start_worker(extra_env={"IMPORT_CHUNK_ROWS": "500"})
+    with open(path, "rb") as f:
+        created = import_upload_create(file=f, name="demo.csv", size=path.stat().st_size)
+    import_confirm(job=created)
+
+    wait_until(lambda: job(created.pk).chunks_done >= 3, what="some chunks to commit")
+    worker.kill()
+    assert job(created.pk).status == JobStatus.RUNNING
+    checkpoint = job(created.pk).chunks_done
+
+    wait_until(lambda: jobs.reap_stale_jobs().requeued, what="the reaper to requeue the import")
+    start_worker(extra_env={"IMPORT_CHUNK_ROWS": "500"})
+    wait_until(lambda: job(created.pk).status == JobStatus.SUCCEEDED, timeout=90,
+               what="the resumed import to finish")
+
+    final = job(created.pk)
+    assert final.attempts == 2 and checkpoint < final.chunks_done
+    assert Order.objects.count() == expected_orders == final.orders_created
+    assert OrderLine.objects.count() == expected_lines == final.lines_created
+    assert final.rows_rejected == 0
