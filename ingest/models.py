@@ -63,7 +63,10 @@ class Order(models.Model):
     """
 
     order_key = models.CharField(max_length=400, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="orders")
+    # No separate index on customer: the (customer, ordered_at) index below serves it.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="orders", db_index=False
+    )
     ordered_at = models.DateTimeField(db_index=True)
     is_cancelled = models.BooleanField(default=False)
     gross_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
@@ -71,7 +74,8 @@ class Order(models.Model):
     refunded_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     net_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     import_job = models.ForeignKey(
-        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -85,7 +89,8 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """A product in an order; a return is its own line with a negative quantity."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by the unique (order, product, is_return) constraint, which leads with order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lines")
     is_return = models.BooleanField(default=False)
     quantity = models.IntegerField()

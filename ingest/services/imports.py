@@ -24,6 +24,7 @@ from profiler_site.core.jobs import job_enqueue, job_progress
 from profiler_site.core.models import JobStatus
 
 from .loading import load_chunk, raw_as_json
+from .prefetch import prefetch
 
 
 MAX_OUTLIERS_KEPT = 100
@@ -170,7 +171,8 @@ def import_run(job: ImportJob) -> str:
     options = _read_options(job)
     try:
         with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
-            for chunk in read_rows(stream, mapping, options, chunk_rows=settings.IMPORT_CHUNK_ROWS):
+            chunks = read_rows(stream, mapping, options, chunk_rows=settings.IMPORT_CHUNK_ROWS)
+            for chunk in prefetch(chunks):
                 if chunk.index < job.chunks_done:
                     continue  # committed before a restart: the checkpoint says so
                 _load_one_chunk(job, chunk)

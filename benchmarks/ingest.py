@@ -1,0 +1,72 @@
+"""Ingest benchmark: a 1,000,000-line order CSV through the real API to "job finished",
+against a raw PostgreSQL COPY of the same file into an unindexed table, in the same run.
+
+    python -m benchmarks.ingest            (embedded PostgreSQL/Redis, or DATABASE_URL/REDIS_URL)
+
+Target: at most 10x raw COPY (aim 5x); worker peak memory at most 1 GB.
+"""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks.common import Worker, ensure_orders_file, machine, report, setup_django
+
+
+def raw_copy_seconds(path) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        header = path.open(encoding="utf-8").readline().strip().split(",")
+        cur.execute("DROP TABLE IF EXISTS bench_raw_copy")
+        cur.execute("CREATE UNLOGGED TABLE bench_raw_copy (%s)" % ", ".join(f'"{h}" text' for h in header))
+        start = time.perf_counter()
+        with path.open("rb") as handle:
+            cur.copy_expert("COPY bench_raw_copy FROM STDIN WITH (FORMAT csv, HEADER true)", handle)
+        elapsed = time.perf_counter() - start
+        cur.execute("DROP TABLE bench_raw_copy")
+    return elapsed
+
+
+def main() -> None:
+    path = ensure_orders_file()
+    setup_django("profiler_bench_ingest")
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: F401
+    from django.test import Client
+
+    from ingest.models import ImportJob
+
+    user = get_user_model().objects.create_superuser("bench", "b@example.com", "bench-pass-123")
+    client = Client()
+    client.force_login(user)
+    worker = Worker(queues="default")
+    worker.wait_ready()
+    try:
+        start = time.perf_counter()
+        with path.open("rb") as handle:
+            response = client.post("/api/imports/", {"file": handle})
+        assert response.status_code == 201, response.content
+        job_id = response.json()["id"]
+        while True:
+            job = ImportJob.objects.get(pk=job_id)
+            if not job.is_active:
+                break
+            time.sleep(0.2)
+        seconds = time.perf_counter() - start
+    finally:
+        worker.stop()
+    assert job.status == "succeeded", job.error
+    baseline = raw_copy_seconds(path)
+    print(f"machine: {machine()}")
+    print(f"import through the API: {seconds:.1f} s for {job.rows_read:,} rows "
+          f"({job.rows_read / seconds:,.0f} rows/s), {job.orders_created:,} orders, "
+          f"{job.customers_created:,} customers; worker peak RSS {worker.peak_rss / 2**20:.0f} MiB")
+    print(f"raw COPY of the same file into an unindexed table: {baseline:.1f} s")
+    print(f"ratio: {seconds / baseline:.1f}x (target <= 10x)")
+    report("ingest", seconds, baseline, rows=job.rows_read,
+           worker_peak_rss_mb=round(worker.peak_rss / 2**20), target_ratio=10)
+
+
+if __name__ == "__main__":
+    main()
