@@ -37,9 +37,19 @@ def _spawn(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
     log_dir.mkdir(parents=True, exist_ok=True)
     print(f"  starting {name}: logs in {log_dir / (name + '.log')}", flush=True)
     log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the child)
+    # Own process group: the terminal's Ctrl-C reaches only the runner, which then
+    # stops the children in order and can kill a child's whole group if it hangs.
     return subprocess.Popen(
-        argv, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        argv, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+        start_new_session=True,
     )
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _manage(*args: str, env: dict[str, str]) -> None:
@@ -73,13 +83,15 @@ def main() -> int:
         print("\nStopping Profiler…", flush=True)
         for name, proc in reversed(children):
             if proc.poll() is None:
-                proc.terminate()
+                _signal_group(proc, signal.SIGTERM)
         for name, proc in reversed(children):
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
+                # A worker in the middle of a long task: its job is requeued by the
+                # reaper on the next start (acks_late), so killing it loses nothing.
                 print(f"  {name} did not stop in 20 s; killing it", flush=True)
-                proc.kill()
+            _signal_group(proc, signal.SIGKILL)
         if redis_server is not None:
             redis_server.stop()
         if postgres is not None:
@@ -111,7 +123,7 @@ def main() -> int:
         children.append(
             ("web", _spawn("web", [python, "-m", "gunicorn", "profiler_site.wsgi:application",
                                    "--bind", f"{HOST}:{PORT}", "--workers", "2", "--threads", "4",
-                                   "--timeout", "120", "--env",
+                                   "--timeout", "120", "--graceful-timeout", "10", "--env",
                                    f"DJANGO_SETTINGS_MODULE={env['DJANGO_SETTINGS_MODULE']}"],
                            env))
         )
