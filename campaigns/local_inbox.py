@@ -18,10 +18,13 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        # Maildir(create=True) only makes tmp/new/cur when the folder itself is new,
+        # so an existing empty folder would reject every message: make all four.
+        for sub in ("tmp", "new", "cur"):
+            (directory / sub).mkdir(parents=True, exist_ok=True)
         self.maildir = mailbox.Maildir(str(directory), create=True)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+    async def handle_DATA(self, server, session, envelope):
         message = mailbox.MaildirMessage(envelope.original_content or envelope.content)
         message["X-Profiler-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.maildir.add(message)

@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from campaigns.services.tracking import (
     tracking_click_target,
     tracking_open_record,
-    unsubscribe_record,
     unsubscribe_recipient,
+    unsubscribe_record,
 )
 
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

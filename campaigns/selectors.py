@@ -6,6 +6,7 @@ below are the one place that calls it, so a change there changes one file here.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ from campaigns.models import (
     Suppression,
 )
 from ingest.models import Customer, Order
+
+logger = logging.getLogger(__name__)
 
 # --- the segments app, behind a thin adapter ------------------------------------
 
@@ -71,8 +74,8 @@ def segment_display_name(kind: str, key: str) -> str:
     if name is not None:
         try:
             return str(name(kind, key))
-        except Exception:  # an unknown key: show it rather than break the page
-            pass
+        except (ValueError, LookupError):  # an unknown key: show it rather than break the page
+            logger.info("no display name for audience %s/%s", kind, key)
     return f"{kind} {key}"
 
 
@@ -83,7 +86,10 @@ def segment_customer_ids(*, kind: str, key: str) -> list[int] | None:
     ids = _segments_selector("audience_customer_ids")
     if ids is None:
         return []
-    return [int(i) for i in ids(kind=kind, key=key)]
+    try:
+        return [int(i) for i in ids(kind=kind, key=key)]
+    except ValueError:  # an unknown kind or key (e.g. a stale link): nobody
+        return []
 
 
 def segment_keys(customer_ids: list[int]) -> dict[int, dict]:
@@ -225,6 +231,10 @@ class GroupRow:
     revenue: float
     revenue_per_recipient: float
 
+    @property
+    def conversion_pct(self) -> float:
+        return 100 * self.conversion_rate
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SegmentRow:
@@ -233,6 +243,14 @@ class SegmentRow:
     treatment_rate: float
     holdout_n: int
     holdout_rate: float
+
+    @property
+    def treatment_pct(self) -> float:
+        return 100 * self.treatment_rate
+
+    @property
+    def holdout_pct(self) -> float:
+        return 100 * self.holdout_rate
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -414,7 +432,7 @@ def _segment_rows(by_segment: pd.DataFrame | None) -> tuple[SegmentRow, ...]:
         return ()
     rows = []
     for segment in sorted({s for s, _g in by_segment.index}, key=str):
-        def pick(group: str, column: str) -> float:
+        def pick(group: str, column: str, segment=segment) -> float:
             try:
                 value = by_segment.loc[(segment, group), column]
             except KeyError:

@@ -214,7 +214,7 @@ def campaign_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _inbox() -> mailbox.Maildir | None:
     directory = inbox_dir()
-    if not directory.exists():
+    if not (directory / "cur").is_dir() or not (directory / "new").is_dir():
         return None
     return mailbox.Maildir(str(directory), factory=None, create=False)
 

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -312,7 +312,14 @@ def outbox_record(*, recipient_id: int, status: str, detail: str, attempts: int,
         fields.update(error=detail[:2000])
     if message_id:
         fields["message_id"] = message_id
-    Recipient.objects.filter(pk=recipient_id).update(**fields)
+    with transaction.atomic():
+        # The answer may be written with an asynchronous commit: if PostgreSQL itself
+        # crashed in the next fraction of a second the row would stay `sending` and
+        # become `unknown`, which is safe. The `sending` mark, which prevents a
+        # resend, is always a normal (flushed) commit.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Recipient.objects.filter(pk=recipient_id).update(**fields)
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -356,17 +363,18 @@ def campaign_send_run(job: CampaignSend, *, sender: SmtpSender | None = None) ->
                 break
             products = segment_recommendations([r.customer_id for r in rows])
             for row in rows:
-                if not outbox_mark_sending(recipient_id=row.pk, run_id=run_id):
-                    continue  # another run took it back; it is theirs now
-                try:
+                try:  # built while the row is only claimed: a crash here loses nothing
                     message = renderer.message(row, products.get(row.customer_id, ()))
                     payload = message.as_bytes()
                 except ValueError as exc:  # bad address or header: this row can never go
-                    outbox_record(recipient_id=row.pk, status=RecipientStatus.FAILED,
-                                  detail=f"not sendable: {exc}", attempts=0)
-                    failed += 1
+                    if Recipient.objects.filter(
+                        pk=row.pk, status=RecipientStatus.CLAIMED, claimed_by=run_id
+                    ).update(status=RecipientStatus.FAILED, error=f"not sendable: {exc}"[:2000]):
+                        failed += 1
                     continue
                 pacer.wait()
+                if not outbox_mark_sending(recipient_id=row.pk, run_id=run_id):
+                    continue  # another run took it back; it is theirs now
                 try:
                     delivery = sender.deliver(
                         from_address=campaign.from_address, to_address=row.email, payload=payload
