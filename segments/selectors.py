@@ -1,0 +1,546 @@
+"""Reads of the segments app, for pages, the API and the campaigns app.
+
+Everything reads the *current* run (the last one that finished); nothing here writes.
+The first block is the contract the campaigns app relies on; keep its signatures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+
+from ingest.models import Customer, Order, OrderLine, Product
+from segments.analysis.baskets import rule_sentence
+from segments.analysis.rfm import RFM_SEGMENTS
+from segments.models import (
+    BasketRule,
+    CustomerScore,
+    Recommendation,
+    Segment,
+    SegmentationRun,
+    SegmentKind,
+    SegmentLabel,
+)
+
+PROPENSITY_AUDIENCES: dict[str, tuple[float, str]] = {
+    # key -> (minimum percentile, name)
+    "top10": (90.0, "Top 10% most likely to buy"),
+    "top20": (80.0, "Top 20% most likely to buy"),
+}
+AUDIENCE_KINDS = ("all", "rfm", "cluster", "propensity")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AudienceOption:
+    kind: str  # 'all', 'rfm', 'cluster' or 'propensity'
+    key: str
+    name: str
+    size: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RecommendedProduct:
+    product_id: int
+    name: str
+    sku: str
+    score: float
+
+
+# ------------------------------------------------------------------ runs and names
+
+
+def current_run() -> SegmentationRun | None:
+    return SegmentationRun.objects.filter(is_current=True).first()
+
+
+def latest_run() -> SegmentationRun | None:
+    """The newest run whatever its status (for the progress box)."""
+    return SegmentationRun.objects.order_by("-created_at", "-pk").first()
+
+
+def run_history(limit: int = 20) -> list[SegmentationRun]:
+    return list(SegmentationRun.objects.order_by("-created_at", "-pk")[:limit])
+
+
+def _labels() -> dict[tuple[str, str], str]:
+    return {(lbl.kind, lbl.key): lbl.name for lbl in SegmentLabel.objects.all()}
+
+
+def _default_name(kind: str, key: str, run: SegmentationRun | None = None) -> str:
+    if kind == SegmentKind.RFM and key in RFM_SEGMENTS:
+        return RFM_SEGMENTS[key].name
+    if kind == SegmentKind.CLUSTER:
+        run = run or current_run()
+        name = (
+            Segment.objects.filter(run=run, kind=kind, key=key).values_list("name", flat=True).first()
+            if run
+            else None
+        )
+        return name or key.replace("cluster-", "Cluster ")
+    if kind == "propensity" and key in PROPENSITY_AUDIENCES:
+        return PROPENSITY_AUDIENCES[key][1]
+    if kind == "all":
+        return "All customers"
+    return key
+
+
+def segment_display_name(kind: str, key: str) -> str:
+    """The owner's name for the segment if they renamed it, else the computed one."""
+    label = SegmentLabel.objects.filter(kind=kind, key=key).values_list("name", flat=True).first()
+    return label or _default_name(kind, key)
+
+
+def segments_for(kind: str, run: SegmentationRun | None = None) -> list[Segment]:
+    """Segments of one kind in the run, biggest revenue first, with ``display_name`` set."""
+    run = run or current_run()
+    if run is None:
+        return []
+    labels = _labels()
+    segments = list(Segment.objects.filter(run=run, kind=kind).order_by("-revenue", "key"))
+    for segment in segments:
+        segment.display_name = labels.get((kind, segment.key), segment.name)
+        segment.renamed = (kind, segment.key) in labels
+    return segments
+
+
+def segment_names(run: SegmentationRun | None = None) -> dict[tuple[str, str], str]:
+    """(kind, key) -> display name for every segment of the run."""
+    run = run or current_run()
+    names: dict[tuple[str, str], str] = {}
+    if run is not None:
+        names = {(k, key): n for k, key, n in Segment.objects.filter(run=run).values_list("kind", "key", "name")}
+    names.update(_labels())
+    return names
+
+
+# ------------------------------------------------------------------ for campaigns
+
+
+def audience_options() -> list[AudienceOption]:
+    """Every audience the owner can email, with its size, from the current run."""
+    options = [AudienceOption(kind="all", key="all", name="All customers",
+                              size=Customer.objects.count())]
+    run = current_run()
+    if run is None:
+        return options
+    for kind in (SegmentKind.RFM, SegmentKind.CLUSTER):
+        options += [
+            AudienceOption(kind=kind, key=s.key, name=s.display_name, size=s.size)
+            for s in segments_for(kind, run)
+        ]
+    if CustomerScore.objects.filter(propensity__isnull=False).exists():
+        for key, (minimum, name) in PROPENSITY_AUDIENCES.items():
+            size = CustomerScore.objects.filter(propensity_percentile__gt=minimum).count()
+            options.append(AudienceOption(kind="propensity", key=key, name=name, size=size))
+    return options
+
+
+def _audience_scores(kind: str, key: str) -> QuerySet[CustomerScore]:
+    if kind == SegmentKind.RFM:
+        return CustomerScore.objects.filter(rfm_key=key)
+    if kind == SegmentKind.CLUSTER:
+        return CustomerScore.objects.filter(cluster_key=key)
+    if kind == "propensity":
+        if key not in PROPENSITY_AUDIENCES:
+            raise ValueError(f"unknown propensity audience {key!r}")
+        return CustomerScore.objects.filter(
+            propensity_percentile__gt=PROPENSITY_AUDIENCES[key][0]
+        )
+    raise ValueError(f"unknown audience kind {kind!r}")
+
+
+def audience_customer_ids(*, kind: str, key: str) -> list[int]:
+    """ingest Customer ids in the audience (current run), ascending."""
+    if kind == "all":
+        return list(Customer.objects.order_by("id").values_list("id", flat=True))
+    return list(_audience_scores(kind, key).order_by("customer_id").values_list("customer_id", flat=True))
+
+
+def customer_segment_keys(customer_ids: list[int]) -> dict[int, dict]:
+    """{customer_id: {'rfm', 'rfm_name', 'cluster', 'cluster_name'}} for scored customers."""
+    names = segment_names()
+    rows = CustomerScore.objects.filter(customer_id__in=customer_ids).values_list(
+        "customer_id", "rfm_key", "cluster_key"
+    )
+    return {
+        cid: {
+            "rfm": rfm,
+            "rfm_name": names.get((SegmentKind.RFM, rfm), _default_name(SegmentKind.RFM, rfm)),
+            "cluster": cluster,
+            "cluster_name": names.get((SegmentKind.CLUSTER, cluster), cluster),
+        }
+        for cid, rfm, cluster in rows
+    }
+
+
+def customer_recommendations(
+    customer_ids: list[int], *, limit: int = 3
+) -> dict[int, list[RecommendedProduct]]:
+    """Best ``limit`` recommended products per customer (customers without any are absent)."""
+    result: dict[int, list[RecommendedProduct]] = defaultdict(list)
+    rows = (
+        Recommendation.objects.filter(customer_id__in=customer_ids, rank__lte=limit)
+        .order_by("customer_id", "rank")
+        .values_list("customer_id", "product_id", "product__name", "product__sku", "score")
+    )
+    for cid, pid, name, sku, score in rows:
+        result[cid].append(RecommendedProduct(product_id=pid, name=name or sku, sku=sku, score=score))
+    return dict(result)
+
+
+# ------------------------------------------------------------------ overview
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OverviewKpis:
+    customers: int
+    orders: int
+    revenue: float
+    active_customers: int  # ordered in the last 90 days before the newest order
+    repeat_rate: float  # share of buyers with 2+ orders
+    newest_order_at: datetime | None
+
+
+def overview_kpis() -> OverviewKpis:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH o AS (SELECT customer_id, ordered_at, net_total FROM ingest_order
+                          WHERE NOT is_cancelled),
+                    newest AS (SELECT MAX(ordered_at) AS at FROM o),
+                    per AS (SELECT customer_id, COUNT(*) AS n, MAX(ordered_at) AS last FROM o
+                            GROUP BY customer_id)
+               SELECT (SELECT COUNT(*) FROM ingest_customer),
+                      (SELECT COUNT(*) FROM o),
+                      (SELECT COALESCE(SUM(net_total), 0) FROM o),
+                      (SELECT COUNT(*) FROM per, newest WHERE per.last > newest.at - interval '90 days'),
+                      (SELECT COUNT(*) FILTER (WHERE n > 1)::float8 / GREATEST(COUNT(*), 1) FROM per),
+                      (SELECT at FROM newest)"""
+        )
+        customers, orders, revenue, active, repeat, newest = cursor.fetchone()
+    return OverviewKpis(customers=customers, orders=orders, revenue=float(revenue),
+                        active_customers=active, repeat_rate=float(repeat), newest_order_at=newest)
+
+
+def monthly_revenue() -> list[dict[str, Any]]:
+    """Per month: revenue, orders, and revenue from new vs returning customers."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH o AS (SELECT customer_id, ordered_at, net_total,
+                                 MIN(ordered_at) OVER (PARTITION BY customer_id) AS first_at
+                          FROM ingest_order WHERE NOT is_cancelled)
+               SELECT date_trunc('month', ordered_at) AS month, SUM(net_total)::float8, COUNT(*),
+                      COALESCE(SUM(net_total) FILTER (WHERE ordered_at = first_at), 0)::float8,
+                      COUNT(DISTINCT customer_id) FILTER (WHERE ordered_at = first_at),
+                      COUNT(DISTINCT customer_id) FILTER (WHERE ordered_at > first_at)
+               FROM o GROUP BY 1 ORDER BY 1"""
+        )
+        return [
+            {"month": m.date().isoformat()[:7], "revenue": rev, "orders": n, "new_revenue": new_rev,
+             "returning_revenue": rev - new_rev, "new_customers": new_c, "returning_customers": ret_c}
+            for m, rev, n, new_rev, new_c, ret_c in cursor.fetchall()
+        ]
+
+
+# ------------------------------------------------------------------ customers
+
+CUSTOMER_SORTS = {
+    "name": ("last_name", "first_name"),
+    "recency": ("score__recency_days",),
+    "frequency": ("score__frequency",),
+    "monetary": ("score__monetary",),
+    "propensity": ("score__propensity",),
+    "clv": ("score__expected_value_12m",),
+    "p_alive": ("score__p_alive",),
+}
+
+
+def customer_list(
+    *, search: str = "", rfm: str = "", cluster: str = "", r: int | None = None,
+    f: int | None = None, sort: str = "-monetary",
+) -> QuerySet[Customer]:
+    """Customers with their score row joined (one query per page, no N+1)."""
+    qs = Customer.objects.select_related("score")
+    if search:
+        qs = qs.filter(
+            Q(email__icontains=search) | Q(first_name__icontains=search)
+            | Q(last_name__icontains=search) | Q(shop_customer_id__iexact=search)
+        )
+    if rfm:
+        qs = qs.filter(score__rfm_key=rfm)
+    if cluster:
+        qs = qs.filter(score__cluster_key=cluster)
+    if r:
+        qs = qs.filter(score__r_score=r)
+    if f:
+        qs = qs.filter(score__f_score=f)
+    descending = sort.startswith("-")
+    fields = CUSTOMER_SORTS.get(sort.lstrip("-"), CUSTOMER_SORTS["monetary"])
+    from django.db.models import F
+
+    ordering = [
+        (F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True))
+        for name in fields
+    ]
+    return qs.order_by(*ordering, "id")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CustomerProfile:
+    customer: Customer
+    score: CustomerScore | None
+    rfm_name: str
+    rfm_description: str
+    rfm_why: str
+    cluster_name: str
+    orders: list[Order]
+    products: list[dict[str, Any]]
+    recommendations: list[RecommendedProduct]
+    clv_enough_history: bool
+    clv_reason: str
+
+
+def customer_profile(customer_id: int) -> CustomerProfile:
+    customer = Customer.objects.select_related("score").get(pk=customer_id)
+    score = getattr(customer, "score", None)
+    names = segment_names()
+    rfm_name = rfm_description = rfm_why = cluster_name = ""
+    if score is not None:
+        info = RFM_SEGMENTS.get(score.rfm_key)
+        rfm_name = names.get((SegmentKind.RFM, score.rfm_key), info.name if info else score.rfm_key)
+        rfm_description = info.description if info else ""
+        rfm_why = info.why(score.r_score, score.f_score, score.m_score) if info else ""
+        cluster_name = names.get((SegmentKind.CLUSTER, score.cluster_key), score.cluster_key)
+    orders = list(
+        Order.objects.filter(customer=customer).order_by("-ordered_at").prefetch_related("lines__product")[:100]
+    )
+    products = list(
+        OrderLine.objects.filter(order__customer=customer, is_return=False)
+        .values("product_id", "product__name", "product__sku", "product__category")
+        .annotate(quantity=Sum("quantity"), orders=Count("order_id", distinct=True),
+                  spent=Sum("line_total"))
+        .order_by("-orders", "-quantity")[:50]
+    )
+    run = current_run()
+    clv = (run.metrics.get("clv", {}) if run else {}) or {}
+    return CustomerProfile(
+        customer=customer, score=score, rfm_name=rfm_name, rfm_description=rfm_description,
+        rfm_why=rfm_why, cluster_name=cluster_name, orders=orders, products=products,
+        recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),
+        clv_enough_history=bool(clv.get("enough_history")),
+        clv_reason=clv.get("reason", "No analysis has run yet."),
+    )
+
+
+# ------------------------------------------------------------------ segments
+
+
+def segment_members(kind: str, key: str) -> QuerySet[CustomerScore]:
+    field = "rfm_key" if kind == SegmentKind.RFM else "cluster_key"
+    return CustomerScore.objects.filter(**{field: key}).select_related("customer")
+
+
+MEMBER_SORTS = {
+    "recency": "recency_days", "frequency": "frequency", "monetary": "monetary",
+    "r": "r_score", "f": "f_score", "m": "m_score", "propensity": "propensity",
+    "clv": "expected_value_12m", "name": "customer__last_name",
+}
+
+
+def segment_members_sorted(kind: str, key: str, *, sort: str = "-monetary", search: str = "",
+                           min_orders: int | None = None) -> QuerySet[CustomerScore]:
+    qs = segment_members(kind, key)
+    if search:
+        qs = qs.filter(Q(customer__email__icontains=search) | Q(customer__first_name__icontains=search)
+                       | Q(customer__last_name__icontains=search))
+    if min_orders:
+        qs = qs.filter(frequency__gte=min_orders)
+    from django.db.models import F
+
+    name = MEMBER_SORTS.get(sort.lstrip("-"), "monetary")
+    order = F(name).desc(nulls_last=True) if sort.startswith("-") else F(name).asc(nulls_last=True)
+    return qs.order_by(order, "customer_id")
+
+
+def segment_top_products(kind: str, key: str, *, limit: int = 10) -> list[dict[str, Any]]:
+    field = "rfm_key" if kind == SegmentKind.RFM else "cluster_key"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.id, COALESCE(NULLIF(p.name, ''), p.sku), p.category,
+                       COUNT(DISTINCT l.order_id), SUM(l.line_total)::float8
+                FROM segments_customerscore s
+                JOIN ingest_order o ON o.customer_id = s.customer_id AND NOT o.is_cancelled
+                JOIN ingest_orderline l ON l.order_id = o.id AND NOT l.is_return
+                JOIN ingest_product p ON p.id = l.product_id
+                WHERE s.{field} = %s
+                GROUP BY p.id ORDER BY 4 DESC, 5 DESC LIMIT %s""",
+            [key, limit],
+        )
+        return [{"id": i, "name": n, "category": c, "orders": o, "revenue": r}
+                for i, n, c, o, r in cursor.fetchall()]
+
+
+def segment_top_categories(kind: str, key: str, *, limit: int = 8) -> list[dict[str, Any]]:
+    field = "rfm_key" if kind == SegmentKind.RFM else "cluster_key"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT COALESCE(NULLIF(p.category, ''), '(none)'), COUNT(DISTINCT l.order_id),
+                       SUM(l.line_total)::float8
+                FROM segments_customerscore s
+                JOIN ingest_order o ON o.customer_id = s.customer_id AND NOT o.is_cancelled
+                JOIN ingest_orderline l ON l.order_id = o.id AND NOT l.is_return
+                JOIN ingest_product p ON p.id = l.product_id
+                WHERE s.{field} = %s
+                GROUP BY 1 ORDER BY 3 DESC LIMIT %s""",
+            [key, limit],
+        )
+        return [{"category": c, "orders": o, "revenue": r} for c, o, r in cursor.fetchall()]
+
+
+def scatter_points(limit: int = 20_000) -> tuple[list[tuple[float, float, str, str, int]], int]:
+    """(recency_days, monetary, rfm_key, cluster_key, customer_id) for a chart, and the total.
+
+    Above ``limit`` customers a deterministic random sample (by hashed id) is returned.
+    """
+    total = CustomerScore.objects.count()
+    with connection.cursor() as cursor:
+        if total <= limit:
+            cursor.execute("SELECT recency_days, monetary, rfm_key, cluster_key, customer_id "
+                           "FROM segments_customerscore")
+        else:
+            cursor.execute(
+                "SELECT recency_days, monetary, rfm_key, cluster_key, customer_id "
+                "FROM segments_customerscore ORDER BY hashint8(customer_id) LIMIT %s", [limit]
+            )
+        return cursor.fetchall(), total
+
+
+def rfm_grid() -> list[dict[str, Any]]:
+    """Customers and revenue per (R, F) cell of the current scores."""
+    rows = (
+        CustomerScore.objects.values("r_score", "f_score")
+        .annotate(customers=Count("customer_id"), revenue=Sum("monetary"))
+        .order_by("r_score", "f_score")
+    )
+    return list(rows)
+
+
+# ------------------------------------------------------------------ rules and products
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RuleRow:
+    rule: BasketRule
+    antecedents: list[Product]
+    consequents: list[Product]
+    segment_name: str
+    sentence: str
+
+
+def _products(ids: set[int]) -> dict[int, Product]:
+    return Product.objects.in_bulk(list(ids))
+
+
+def rules_list(
+    *, segment: str | None = "", product_id: int | None = None, category: str = "",
+    min_lift: float | None = None, sort: str = "-lift", run: SegmentationRun | None = None,
+) -> QuerySet[BasketRule]:
+    run = run or current_run()
+    qs = BasketRule.objects.filter(run=run) if run else BasketRule.objects.none()
+    if segment is not None:
+        qs = qs.filter(segment_key=segment)
+    if product_id:
+        qs = qs.filter(Q(antecedent_ids__contains=[product_id]) | Q(consequent_ids__contains=[product_id]))
+    if category:
+        ids = list(Product.objects.filter(category=category).values_list("id", flat=True))
+        qs = qs.filter(Q(antecedent_ids__overlap=ids) | Q(consequent_ids__overlap=ids))
+    if min_lift:
+        qs = qs.filter(lift__gte=min_lift)
+    allowed = {"lift", "confidence", "support", "order_count", "leverage"}
+    field = sort.lstrip("-") if sort.lstrip("-") in allowed else "lift"
+    return qs.order_by(f"-{field}" if sort.startswith("-") else field, "pk")
+
+
+def rule_rows(rules: list[BasketRule]) -> list[RuleRow]:
+    """Rules with their products and a plain-language sentence (two queries in all)."""
+    ids = {p for r in rules for p in (*r.antecedent_ids, *r.consequent_ids)}
+    products = _products(ids)
+    names = {pid: (p.name or p.sku) for pid, p in products.items()}
+    segment_labels = segment_names()
+    rows = []
+    for rule in rules:
+        segment_name = (
+            segment_labels.get((SegmentKind.RFM, rule.segment_key),
+                               _default_name(SegmentKind.RFM, rule.segment_key))
+            if rule.segment_key else ""
+        )
+        sentence = rule_sentence(
+            {"antecedents": rule.antecedent_ids, "consequents": rule.consequent_ids,
+             "confidence": rule.confidence, "lift": rule.lift, "order_count": rule.order_count},
+            names, segment_name or None,
+        )
+        rows.append(RuleRow(
+            rule=rule,
+            antecedents=[products[p] for p in rule.antecedent_ids if p in products],
+            consequents=[products[p] for p in rule.consequent_ids if p in products],
+            segment_name=segment_name or "All orders", sentence=sentence,
+        ))
+    return rows
+
+
+def rule_segment_keys(run: SegmentationRun | None = None) -> list[str]:
+    run = run or current_run()
+    if run is None:
+        return []
+    return sorted(set(BasketRule.objects.filter(run=run).values_list("segment_key", flat=True)))
+
+
+def product_categories() -> list[str]:
+    return list(Product.objects.exclude(category="").order_by("category")
+                .values_list("category", flat=True).distinct())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProductDetail:
+    product: Product
+    orders: int
+    customers: int
+    revenue: float
+    bought_with: list[dict[str, Any]]  # product, orders together, share of this product's orders
+    rules: list[RuleRow]
+
+
+def product_detail(product_id: int, *, limit: int = 15) -> ProductDetail:
+    product = Product.objects.get(pk=product_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT COUNT(DISTINCT l.order_id), COUNT(DISTINCT o.customer_id),
+                      COALESCE(SUM(l.line_total), 0)::float8
+               FROM ingest_orderline l JOIN ingest_order o ON o.id = l.order_id
+               WHERE l.product_id = %s AND NOT l.is_return AND NOT o.is_cancelled""",
+            [product_id],
+        )
+        orders, customers, revenue = cursor.fetchone()
+        cursor.execute(
+            """SELECT other.product_id, COUNT(DISTINCT other.order_id)
+               FROM ingest_orderline mine
+               JOIN ingest_orderline other
+                 ON other.order_id = mine.order_id AND other.product_id <> mine.product_id
+                AND NOT other.is_return
+               WHERE mine.product_id = %s AND NOT mine.is_return
+               GROUP BY other.product_id ORDER BY 2 DESC, 1 LIMIT %s""",
+            [product_id, limit],
+        )
+        together = cursor.fetchall()
+    products = _products({pid for pid, _ in together})
+    bought_with = [
+        {"product": products[pid], "orders": n, "share": n / orders if orders else 0.0}
+        for pid, n in together if pid in products
+    ]
+    rules = rule_rows(list(rules_list(product_id=product_id, segment="")[:20]))
+    return ProductDetail(product=product, orders=orders, customers=customers, revenue=revenue,
+                         bought_with=bought_with, rules=rules)

@@ -1,14 +1,282 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Analysis pages. Views only parse the request, call selectors/services and render."""
+
+from __future__ import annotations
+
+import csv
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ingest.models import Customer, Product
+from segments import charts, selectors
+from segments.forms import RefreshForm, RenameSegmentForm
+from segments.models import SegmentKind
+from segments.services.runs import segment_rename, segmentation_run_start
+
+PAGE_SIZE = 50
+
+
+def _kind(value: str | None) -> str:
+    return value if value in SegmentKind.values else SegmentKind.RFM
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _query(request: HttpRequest, **changes) -> str:
+    params = request.GET.copy()
+    for key, value in changes.items():
+        params.pop(key, None)
+        if value not in (None, ""):
+            params[key] = value
+    return urlencode(params)
 
 
 def overview_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "segments/overview.html", {})
-
-
-def customers_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "segments/customers.html", {})
+    kpis = selectors.overview_kpis()
+    run = selectors.current_run()
+    context = {"kpis": kpis, "latest": selectors.latest_run(), "run": run}
+    if kpis.orders:
+        segments = selectors.segments_for(SegmentKind.RFM, run)
+        context.update(
+            segments=segments,
+            revenue_chart=charts.revenue_over_time(selectors.monthly_revenue(),
+                                                   settings.SHOP_CURRENCY),
+            segment_chart=charts.segment_bars(segments, _("RFM segments: customers and revenue"))
+            if segments else None,
+        )
+    return render(request, "segments/overview.html", context)
 
 
 def segments_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "segments/segments.html", {})
+    kind = _kind(request.GET.get("kind"))
+    run = selectors.current_run()
+    segments = selectors.segments_for(kind, run)
+    return render(request, "segments/segments.html", {
+        "kind": kind, "run": run, "latest": selectors.latest_run(), "segments": segments,
+        "refresh_form": RefreshForm(initial={"k": run.k_requested if run else None}),
+        "chart": charts.segment_bars(segments, "") if segments else None,
+        "tab": "segments",
+    })
+
+
+@require_POST
+def refresh_view(request: HttpRequest) -> HttpResponse:
+    form = RefreshForm(request.POST)
+    if form.is_valid():
+        _run, created = segmentation_run_start(k=form.cleaned_data["k"])
+        messages.success(request, _("Analysis queued; this page shows its progress.") if created
+                         else _("An analysis is already queued; it will use your setting."))
+    else:
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("segments")
+
+
+def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpResponse:
+    if kind not in SegmentKind.values:
+        raise Http404
+    run = selectors.current_run()
+    segment = next((s for s in selectors.segments_for(kind, run) if s.key == key), None)
+    if segment is None:
+        raise Http404(_("No such segment in the current analysis."))
+    sort = request.GET.get("sort", "-monetary")
+    search = request.GET.get("q", "").strip()
+    min_orders = _int(request.GET.get("min_orders"))
+    members = selectors.segment_members_sorted(kind, key, sort=sort, search=search,
+                                               min_orders=min_orders)
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
+    points, total = selectors.scatter_points()
+    names = {s.key: s.display_name for s in selectors.segments_for(kind, run)}
+    return render(request, "segments/segment_detail.html", {
+        "kind": kind, "segment": segment, "run": run, "page": page, "sort": sort, "q": search,
+        "min_orders": min_orders or "",
+        "top_products": selectors.segment_top_products(kind, key),
+        "top_categories": selectors.segment_top_categories(kind, key),
+        "scatter": charts.customer_scatter(points, color_by=kind, names=names, highlight=key,
+                                           total=total),
+        "sampled": total > len(points), "point_count": len(points), "total": total,
+        "rename_form": RenameSegmentForm(initial={"name": segment.display_name}),
+        "email_url": "/campaigns/new/?" + urlencode({"kind": kind, "key": key}),
+        "export_query": _query(request, page=None),
+        "page_query": _query(request, page=None),
+        "sort_query": _query(request, sort=None, page=None),
+        "tab": "segments",
+    })
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> object:
+    # A spreadsheet runs text starting with these as a formula; a leading quote keeps it text.
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def segment_export_view(request: HttpRequest, kind: str, key: str) -> StreamingHttpResponse:
+    if kind not in SegmentKind.values:
+        raise Http404
+    members = selectors.segment_members_sorted(
+        kind, key, sort=request.GET.get("sort", "-monetary"), search=request.GET.get("q", ""),
+        min_orders=_int(request.GET.get("min_orders")),
+    )
+    writer = csv.writer(_Echo())
+    header = ["customer_id", "email", "first_name", "last_name", "recency_days", "frequency",
+              "monetary", "r_score", "f_score", "m_score", "rfm_segment", "cluster",
+              "p_alive", "expected_value_12m", "propensity"]
+
+    def rows():
+        yield writer.writerow(header)
+        for s in members.iterator(chunk_size=2000):
+            c = s.customer
+            yield writer.writerow([_cell(v) for v in (
+                c.pk, c.email, c.first_name, c.last_name, round(s.recency_days, 1), s.frequency,
+                round(s.monetary, 2), s.r_score, s.f_score, s.m_score, s.rfm_key, s.cluster_key,
+                s.p_alive, s.expected_value_12m, s.propensity)])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="segment-{kind}-{key}.csv"'
+    return response
+
+
+@require_POST
+def segment_rename_view(request: HttpRequest, kind: str, key: str) -> HttpResponse:
+    if kind not in SegmentKind.values:
+        raise Http404
+    form = RenameSegmentForm(request.POST)
+    if form.is_valid():
+        segment_rename(kind=kind, key=key, name=form.cleaned_data["name"])
+        messages.success(request, _("Segment name saved."))
+    return redirect("segment-detail", kind=kind, key=key)
+
+
+def rfm_view(request: HttpRequest) -> HttpResponse:
+    run = selectors.current_run()
+    grid = selectors.rfm_grid() if run else []
+    return render(request, "segments/rfm.html", {
+        "run": run, "chart": charts.rfm_heatmap(grid) if grid else None, "grid": grid,
+        "segments": selectors.segments_for(SegmentKind.RFM, run), "tab": "rfm",
+    })
+
+
+def models_view(request: HttpRequest) -> HttpResponse:
+    run = selectors.current_run()
+    context: dict = {"run": run, "history": selectors.run_history(), "tab": "models"}
+    if run is not None:
+        metrics = run.metrics or {}
+        names = {key: name for (kind, key), name in selectors.segment_names(run).items()}
+        classifier = metrics.get("classifier", {})
+        clv = metrics.get("clv", {})
+        propensity = metrics.get("propensity", {})
+        transitions = (metrics.get("transitions") or {}).get("rfm", [])
+        moves = sorted((t for t in transitions if t[0] != t[1]), key=lambda t: -t[2])[:8]
+        comparison = propensity.get("comparison", {})
+        context.update(
+            metrics=metrics, classifier=classifier, clv=clv, propensity=propensity,
+            silhouette_chart=charts.silhouette_curve(run.silhouette_curve, run.k_chosen)
+            if run.silhouette_curve.get("silhouette") else None,
+            confusion_chart=charts.confusion_heatmap(classifier["confusion_labels"],
+                                                     classifier["confusion"], names)
+            if classifier.get("confusion") else None,
+            importance_chart=charts.feature_importances(classifier["feature_importances"])
+            if classifier.get("feature_importances") else None,
+            holdout_chart=charts.holdout_plot(clv["holdout"])
+            if clv.get("holdout", {}).get("by_frequency") else None,
+            roc_chart=charts.roc_curve(propensity["roc_fpr"], propensity["roc_tpr"],
+                                       comparison["model"]["auc"])
+            if propensity.get("roc_fpr") else None,
+            comparison=[
+                {"name": label, "key": key, **(comparison.get(key) or {})}
+                for key, label in (("model", _("Propensity model")), ("bgnbd", _("BG/NBD expected orders")),
+                                   ("recency", _("Most recent first")))
+                if comparison.get(key)
+            ],
+            sankey_chart=charts.movement_sankey(transitions, names) if transitions else None,
+            moves=[{"count": n, "from": names.get(a, a), "to": names.get(b, b)} for a, b, n in moves],
+        )
+    return render(request, "segments/models.html", context)
+
+
+def rules_view(request: HttpRequest) -> HttpResponse:
+    run = selectors.current_run()
+    segment = request.GET.get("segment", "")
+    product_id = _int(request.GET.get("product"))
+    category = request.GET.get("category", "")
+    min_lift = None
+    try:
+        min_lift = float(request.GET["min_lift"]) if request.GET.get("min_lift") else None
+    except ValueError:
+        min_lift = None
+    sort = request.GET.get("sort", "-lift")
+    rules = selectors.rules_list(segment=segment, product_id=product_id, category=category,
+                                 min_lift=min_lift, sort=sort, run=run)
+    page = Paginator(rules, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors.rule_rows(list(page.object_list))
+    strongest = selectors.rule_rows(list(
+        selectors.rules_list(segment=segment, run=run).filter(
+            antecedent_ids__len=1, consequent_ids__len=1)[:25]
+    )) if run else []
+    pairs = [(r.antecedents[0].name or r.antecedents[0].sku, r.consequents[0].name or r.consequents[0].sku,
+              r.rule.lift) for r in strongest if r.antecedents and r.consequents]
+    names = selectors.segment_names(run)
+    return render(request, "segments/rules.html", {
+        "run": run, "page": page, "rows": rows, "sort": sort, "segment": segment,
+        "product": product_id, "category": category, "min_lift": request.GET.get("min_lift", ""),
+        "segment_options": [(k, names.get((SegmentKind.RFM, k), k)) for k in selectors.rule_segment_keys(run) if k],
+        "categories": selectors.product_categories(),
+        "products": Product.objects.filter(pk=product_id) if product_id else [],
+        "chart": charts.rules_heatmap(pairs) if pairs else None,
+        "summary": (run.baskets or {}).get("all", {}) if run else {},
+        "page_query": _query(request, page=None), "tab": "rules",
+    })
+
+
+def customers_view(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    rfm, cluster = request.GET.get("rfm", ""), request.GET.get("cluster", "")
+    r, f = _int(request.GET.get("r")), _int(request.GET.get("f"))
+    sort = request.GET.get("sort", "-monetary")
+    customers = selectors.customer_list(search=search, rfm=rfm, cluster=cluster, r=r, f=f, sort=sort)
+    page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    names = selectors.segment_names()
+    for customer in page.object_list:
+        score = getattr(customer, "score", None)
+        customer.rfm_name = names.get((SegmentKind.RFM, score.rfm_key), score.rfm_key) if score else ""
+        customer.cluster_name = names.get((SegmentKind.CLUSTER, score.cluster_key), score.cluster_key) if score else ""
+    return render(request, "segments/customers.html", {
+        "page": page, "q": search, "rfm": rfm, "cluster": cluster, "r": r, "f": f, "sort": sort,
+        "has_customers": Customer.objects.exists(),
+        "rfm_options": selectors.segments_for(SegmentKind.RFM),
+        "cluster_options": selectors.segments_for(SegmentKind.CLUSTER),
+        "page_query": _query(request, page=None), "sort_query": _query(request, sort=None, page=None),
+    })
+
+
+def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        profile = selectors.customer_profile(pk)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+    return render(request, "segments/customer_detail.html", {"p": profile, "c": profile.customer,
+                                                              "s": profile.score})
+
+
+def product_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    get_object_or_404(Product, pk=pk)
+    return render(request, "segments/product_detail.html", {"d": selectors.product_detail(pk)})

@@ -131,56 +131,61 @@ class Table:
     _max_columns: int = 500
 
     def records(self) -> Iterator[RawRecord | BrokenRecord]:
-        width = len(self.headers.names)
-        lines = self._lines
-        while True:
-            lines.start_record()
-            start = lines.line_no + 1
-            try:
-                fields = next(self._reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
+        return iter_records(self._reader, self._lines, len(self.headers.names))
+
+
+def iter_records(
+    reader: Iterator[list[str]], lines: _Lines, width: int
+) -> Iterator[RawRecord | BrokenRecord]:
+    """The records `reader` splits from `lines`; stops reading as soon as it is not asked for more."""
+    while True:
+        lines.start_record()
+        start = lines.line_no + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield BrokenRecord(
+                line_no=start,
+                reason=_csv_error_reason(str(exc), start, lines.line_no),
+                raw="".join(lines.current_raw),
+            )
+            continue
+        if lines.overlong:
+            overlong, lines.overlong = lines.overlong, []
+            yield BrokenRecord(
+                line_no=overlong[0],
+                reason=(
+                    f"line {overlong[0]} is longer than {_FIELD_LIMIT:,} characters "
+                    "(a field that large is not order data); the line was skipped"
+                ),
+                raw="".join(lines.current_raw),
+            )
+            if not any(fields):
+                continue
+        if not fields or not any(f.strip() for f in fields):
+            continue  # blank lines and rows of bare delimiters carry nothing
+        if len(fields) > width:
+            if any(f.strip() for f in fields[width:]):
                 yield BrokenRecord(
                     line_no=start,
-                    reason=_csv_error_reason(str(exc), start, lines.line_no),
+                    reason=f"line {start} has {len(fields):,} fields but the header has {width}",
                     raw="".join(lines.current_raw),
                 )
                 continue
-            if lines.overlong:
-                overlong, lines.overlong = lines.overlong, []
-                yield BrokenRecord(
-                    line_no=overlong[0],
-                    reason=(
-                        f"line {overlong[0]} is longer than {_FIELD_LIMIT:,} characters "
-                        "(a field that large is not order data); the line was skipped"
-                    ),
-                    raw="".join(lines.current_raw),
-                )
-                if not any(fields):
-                    continue
-            if not fields or not any(f.strip() for f in fields):
-                continue  # blank lines and rows of bare delimiters carry nothing
-            if len(fields) > width:
-                if any(f.strip() for f in fields[width:]):
-                    yield BrokenRecord(
-                        line_no=start,
-                        reason=f"line {start} has {len(fields):,} fields but the header has {width}",
-                        raw="".join(lines.current_raw),
-                    )
-                    continue
-                fields = fields[:width]  # trailing empty cells from spreadsheet exports
-            elif len(fields) < width:
-                yield BrokenRecord(
-                    line_no=start,
-                    reason=(
-                        f"line {start} has {len(fields)} fields but the header has {width}; "
-                        "it may be cut short or have a stray line break"
-                    ),
-                    raw="".join(lines.current_raw),
-                )
-                continue
-            yield RawRecord(line_no=start, fields=fields)
+            fields = fields[:width]  # trailing empty cells from spreadsheet exports
+        elif len(fields) < width:
+            yield BrokenRecord(
+                line_no=start,
+                reason=(
+                    f"line {start} has {len(fields)} fields but the header has {width}; "
+                    "it may be cut short or have a stray line break"
+                ),
+                raw="".join(lines.current_raw),
+            )
+            continue
+        yield RawRecord(line_no=start, fields=fields)
 
 
 def _csv_error_reason(message: str, start: int, end: int) -> str:

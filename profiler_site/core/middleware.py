@@ -16,19 +16,19 @@ PUBLIC_PREFIXES = ("/setup/", "/static/", "/health/", "/t/", "/u/", "/i18n/")
 class FirstRunMiddleware:
     """Until the owner has an account, every page leads to "create your account"."""
 
-    _has_user = False  # once true it stays true for the life of the process
-
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if not FirstRunMiddleware._has_user:
-            if get_user_model().objects.exists():
-                FirstRunMiddleware._has_user = True
-            elif not request.path.startswith(PUBLIC_PREFIXES):
-                if request.path.startswith("/api/"):
-                    return self.get_response(request)  # the API answers 401 on its own
-                return redirect(reverse("setup"))
+        # Only anonymous requests ask (one indexed EXISTS); a signed-in user proves an account.
+        user = getattr(request, "user", None)
+        if (
+            not (user and user.is_authenticated)
+            and not request.path.startswith(PUBLIC_PREFIXES)
+            and not request.path.startswith("/api/")  # the API answers 401 on its own
+            and not get_user_model().objects.exists()
+        ):
+            return redirect(reverse("setup"))
         return self.get_response(request)
 
 

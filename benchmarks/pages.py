@@ -1,0 +1,68 @@
+"""p95 server time per analysis page with the 1M-line shop analysed (Django test Client).
+
+    python -m benchmarks.pages [--lines 1000000]
+
+Baseline: the same client fetching the plain Settings page, so the ratio shows what
+the analysis pages add over Django's own request cost. Target: every p95 ≤ 300 ms.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from benchmarks.segments_data import arguments, load_orders
+
+REPEAT = 20
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else samples[0]
+
+
+def main() -> None:
+    args = arguments(__doc__.splitlines()[0])
+    load_orders(args.lines, args.customers)
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from benchmarks.common import report
+    from ingest.models import Product
+    from profiler_site.core.jobs import execute_job
+    from segments.models import CustomerScore, SegmentationRun
+    from segments.services.refresh import segmentation_run_execute
+
+    run = SegmentationRun.objects.create()
+    execute_job(model=SegmentationRun, job_id=run.pk, task_id="bench", work=segmentation_run_execute)
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
+    client = Client()
+    client.force_login(user)
+    top = CustomerScore.objects.order_by("-monetary").first()
+    pages = {
+        "overview": "/", "segments": "/segments/", "clusters": "/segments/?kind=cluster",
+        "segment_detail": f"/segments/rfm/{top.rfm_key}/", "rfm": "/segments/rfm/",
+        "models": "/segments/models/", "rules": "/segments/rules/",
+        "customers": "/customers/", "customers_search": "/customers/?q=smith",
+        "customer": f"/customers/{top.customer_id}/",
+        "product": f"/products/{Product.objects.order_by('pk').first().pk}/",
+    }
+    results: dict[str, float] = {}
+    for name, url in [("baseline", "/settings/"), *pages.items()]:
+        client.get(url)  # warm caches
+        samples = []
+        for _ in range(REPEAT):
+            started = time.perf_counter()
+            response = client.get(url)
+            samples.append(time.perf_counter() - started)
+            assert response.status_code == 200, (url, response.status_code)
+        results[name] = _p95(samples)
+        print(f"{name:18s} p95 {1000 * results[name]:7.1f} ms  {url}")
+    base = results.pop("baseline")
+    worst = max(results.values())
+    report("pages", worst, base, lines=args.lines,
+           p95_ms={k: round(1000 * v, 1) for k, v in results.items()},
+           slowest=max(results, key=results.get), target_p95_ms=300)
+
+
+if __name__ == "__main__":
+    main()

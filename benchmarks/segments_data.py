@@ -1,0 +1,31 @@
+"""Shared by the segments benchmarks: a fresh database holding the generated orders."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def arguments(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=None,
+                        help="default: lines / 10, the shape of the 1M file")
+    return parser.parse_args()
+
+
+def load_orders(lines: int, customers: int | None = None) -> tuple[float, str]:
+    """Set up Django on a fresh database and load the orders file; returns (seconds, path).
+
+    Loading uses the COPY loader in tests/segments/demo_loader.py (it trusts the file);
+    the ingest pipeline has its own benchmark.
+    """
+    from benchmarks.common import ensure_orders_file, setup_django
+
+    path = ensure_orders_file(lines, customers or max(lines // 10, 100))
+    setup_django("profiler_bench_segments")
+    from tests.segments.demo_loader import load_order_lines
+
+    started = time.perf_counter()
+    load_order_lines(path)
+    return time.perf_counter() - started, str(path)

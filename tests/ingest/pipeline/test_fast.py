@@ -1,0 +1,305 @@
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ingest.demo.generate import generate_demo_orders, iter_order_lines, write_order_lines
+from ingest.pipeline import fast
+from ingest.pipeline.errors import PipelineError
+from ingest.pipeline.files import check_size, open_upload
+from ingest.pipeline.mapping import ColumnMapping, propose_mapping
+from ingest.pipeline.rows import CleanChunk, read_rows
+from ingest.pipeline.table import DEFAULT_OPTIONS, ReadOptions, open_table
+from tests.ingest.pipeline.test_hostile_input import CASES
+
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "ingest"
+DECIMAL_COLUMNS = ("unit_price", "line_total", "order_total", "refunded_amount")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Run:
+    chunks: list[CleanChunk] | None
+    error: str | None
+    stats: Counter[str]
+
+
+def _run(
+    data: bytes,
+    *,
+    fast_path: bool,
+    name: str = "orders.csv",
+    options: ReadOptions = DEFAULT_OPTIONS,
+    chunk_rows: int = 50_000,
+    mapping: ColumnMapping | None = None,
+    limit: int = 50 * 1024**2,
+) -> Run:
+    stats: Counter[str] = Counter()
+    try:
+        check_size(len(data), limit)
+        if mapping is None:
+            with open_upload(io.BytesIO(data), name) as stream:
+                mapping = propose_mapping(open_table(stream, options).raw_headers).to_mapping()
+        with open_upload(io.BytesIO(data), name) as stream:
+            chunks = list(
+                read_rows(
+                    stream, mapping, options, chunk_rows=chunk_rows, fast=fast_path, stats=stats
+                )
+            )
+    except PipelineError as exc:
+        return Run(chunks=None, error=exc.reason, stats=stats)
+    return Run(chunks=chunks, error=None, stats=stats)
+
+
+def assert_same_results(data: bytes, **kwargs: object) -> Counter[str]:
+    slow = _run(data, fast_path=False, **kwargs)  # type: ignore[arg-type]
+    quick = _run(data, fast_path=True, **kwargs)  # type: ignore[arg-type]
+    assert quick.error == slow.error
+    if slow.chunks is None:
+        return quick.stats
+    assert quick.chunks is not None
+    assert len(quick.chunks) == len(slow.chunks)
+    for expected, actual in zip(slow.chunks, quick.chunks):
+        assert (actual.index, actual.first_line, actual.last_line) == (
+            expected.index,
+            expected.first_line,
+            expected.last_line,
+        )
+        pd.testing.assert_frame_equal(actual.frame, expected.frame)
+        for column in DECIMAL_COLUMNS:
+            # Decimal("2.5") == Decimal("2.50"): compare the written form too.
+            assert list(map(repr, actual.frame[column])) == list(map(repr, expected.frame[column]))
+        assert [(r.line_no, r.reason) for r in actual.rejections] == [
+            (r.line_no, r.reason) for r in expected.rejections
+        ]
+        assert [r.raw for r in actual.rejections] == [r.raw for r in expected.rejections]
+        assert actual.notes == expected.notes
+    return quick.stats
+
+
+@pytest.mark.parametrize("chunk_rows", [3, 50_000])
+@pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("*.csv")))
+def test_fast_and_slow_paths_agree_on_every_fixture(fixture: str, chunk_rows: int) -> None:
+    assert_same_results((FIXTURES / fixture).read_bytes(), chunk_rows=chunk_rows)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fast_and_slow_paths_agree_on_hostile_input(case) -> None:  # type: ignore[no-untyped-def]
+    assert_same_results(case.data, name=case.name, limit=case.limit)
+
+
+@pytest.fixture(scope="module")
+def demo_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("demo") / "demo.csv"
+    generate_demo_orders(path, customers=3000, seed=7)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("chunk_rows", [4_999, 50_000])
+def test_fast_and_slow_paths_agree_on_the_demo_shop(demo_bytes: bytes, chunk_rows: int) -> None:
+    assert_same_results(demo_bytes, chunk_rows=chunk_rows)
+
+
+@pytest.fixture(scope="module")
+def benchmark_slice(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    # The generator behind benchmarks/data/orders_1m.csv (generate_orders.py), cut at 20k lines.
+    path = tmp_path_factory.mktemp("bench") / "orders_20k.csv"
+    write_order_lines(
+        path, iter_order_lines(customers=10_000, seed=11, rate_multiplier=4.0), limit=20_000
+    )
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("chunk_rows", [1_000, 7_777, 50_000])
+def test_fast_and_slow_paths_agree_on_a_benchmark_slice(
+    benchmark_slice: bytes, chunk_rows: int
+) -> None:
+    assert_same_results(benchmark_slice, chunk_rows=chunk_rows)
+
+
+def test_a_plain_file_is_split_by_the_c_parser_and_cleaned_in_bulk(benchmark_slice: bytes) -> None:
+    # when
+    stats = assert_same_results(benchmark_slice, chunk_rows=5_000)
+
+    # then
+    assert stats[fast.CHUNKS_SPLIT_FAST] == 4
+    assert stats[fast.CHUNKS_SPLIT_SLOW] == 0
+    assert stats[fast.ROWS_PER_ROW] == 0
+    assert stats[fast.ROWS_VECTORISED] > 19_000
+
+
+HEADER = "order_id,email,first_name,last_name,country,city,accepts_marketing,ordered_at,sku,product_name,category,quantity,unit_price\n"
+
+
+def _line(i: int, **cells: str) -> str:
+    row = {
+        "order_id": str(1000 + i // 3),
+        "email": f"user{i // 3}@example.com",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "country": "DE",
+        "city": "Köln" if i % 7 == 0 else "Berlin",
+        "accepts_marketing": "yes" if i % 2 else "no",
+        "ordered_at": f"2024-01-{1 + i % 28:02d} 10:{i % 60:02d}:00",
+        "sku": f"SKU-{i % 5}",
+        "product_name": "Tea",
+        "category": "Drinks",
+        "quantity": str(1 + i % 3),
+        "unit_price": f"{1 + i % 9}.50",
+    }
+    row.update(cells)
+    return ",".join(row.values()) + "\n"
+
+
+# Each messy line, placed among plain ones, must come out exactly as the reference says.
+MESSY_LINES = (
+    _line(10, email="  Ann.Lee@Example.COM "),
+    _line(11, email="mailto:x@example.com"),
+    _line(12, email="not-an-address"),
+    _line(13, email="", ordered_at="2024-01-05"),
+    _line(14, first_name="=cmd", last_name="  Lee  "),
+    _line(15, first_name="Zoë", last_name="Ma\u0308rz"),  # NFC normalisation
+    _line(16, ordered_at="2023-02-30 10:00:00"),
+    _line(17, ordered_at="31/12/2023"),
+    _line(18, ordered_at="2024-01-05T10:00:00+02:00"),
+    _line(19, ordered_at="45000"),
+    _line(20, ordered_at=""),
+    _line(21, unit_price="NaN"),
+    _line(22, unit_price="€1234.50"),
+    _line(23, unit_price="(2.00)", quantity=" 3 "),
+    _line(23, unit_price="-3.00"),
+    _line(24, unit_price=""),
+    _line(25, quantity="0"),
+    _line(26, quantity="2.5"),
+    _line(27, quantity="-2"),
+    _line(28, order_id=""),
+    _line(29, order_id="1000", email="mallory@example.com"),  # owned by user0
+    _line(30, accepts_marketing="maybe"),
+    _line(31, sku="A\x01B", product_name="Tea  Pot", category=" Drinks"),
+    _line(32, city="\ufffdrfurt"),
+    _line(2),  # an exact duplicate of an earlier line
+    _line(33, first_name="", last_name=""),
+    _line(34, email="ANN@EXAMPLE.COM", order_id="1001"),  # same customer after lowercasing
+)
+
+
+def _messy(lines: int = 400) -> str:
+    body = [_line(i) for i in range(lines)]
+    for k, messy in enumerate(MESSY_LINES):
+        body.insert(40 + k * 13, messy)
+    return HEADER + "".join(body)
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 64, 50_000])
+def test_fast_and_slow_paths_agree_on_rows_the_bulk_checks_hand_back(chunk_rows: int) -> None:
+    stats = assert_same_results(_messy().encode(), chunk_rows=chunk_rows)
+
+    assert stats[fast.CHUNKS_SPLIT_SLOW] == 0
+    assert stats[fast.ROWS_PER_ROW] > 0
+    assert stats[fast.ROWS_VECTORISED] > 0
+
+
+SPLITTING_TROUBLE = {
+    "quoted line break late in the file": '1500,"q@example.com",Q,"multi\nline",DE,X,yes,2024-01-05,S,T,C,1,2.00\n',
+    "lone carriage return": "1500,q@example.com,Q,R,DE,X,yes,2024-01-05,S,T,C,1,2.00\r",
+    "blank line": "\n",
+    "row of delimiters": ",,,,,,,,,,,,\n",
+    "short row": "1500,q@example.com\n",
+    "long row with trailing empties": _line(500).replace("\n", ",,\n"),
+    "long row with extra data": _line(500).replace("\n", ",x\n"),
+    "nul byte": _line(500, city="A\x00B"),
+    "byte order mark mid-file": "\ufeff" + _line(500),
+    "unterminated quote at the end": '1500,"q@example.com,Q\n',
+}
+
+
+@pytest.mark.parametrize("trouble", SPLITTING_TROUBLE.values(), ids=SPLITTING_TROUBLE.keys())
+@pytest.mark.parametrize("chunk_rows", [50, 50_000])
+def test_fast_and_slow_paths_agree_when_the_c_parser_must_hand_over(
+    trouble: str, chunk_rows: int
+) -> None:
+    text = _messy(300)
+    lines = text.splitlines(keepends=True)
+    data = "".join(lines[:200]) + trouble + "".join(lines[200:])
+
+    stats = assert_same_results(data.encode(), chunk_rows=chunk_rows)
+
+    if chunk_rows == 50:
+        assert stats[fast.CHUNKS_SPLIT_FAST] >= 3
+    assert stats[fast.CHUNKS_SPLIT_SLOW] >= 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16", "gb18030"], ids=str)
+def test_fast_and_slow_paths_agree_in_every_encoding(encoding: str) -> None:
+    data = _messy().replace("\ufffd", "?").replace("\u0308", "")
+    if encoding == "cp1252":
+        data = data.replace("Zoë", "Zoé")
+    assert_same_results(data.encode(encoding), chunk_rows=64)
+
+
+def test_fast_and_slow_paths_agree_with_crlf_line_endings() -> None:
+    stats = assert_same_results(_messy().replace("\n", "\r\n").encode(), chunk_rows=64)
+
+    assert stats[fast.CHUNKS_SPLIT_SLOW] == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ReadOptions(timezone="Europe/Berlin"),
+        ReadOptions(dayfirst=True),
+        ReadOptions(max_field_chars=150),
+        ReadOptions(delimiter=";"),
+        ReadOptions(decimal_comma=True),
+    ],
+    ids=["shop time zone", "day first", "small field cap", "semicolons", "decimal comma"],
+)
+def test_fast_and_slow_paths_agree_under_read_options(options: ReadOptions) -> None:
+    data = _messy()
+    if options.delimiter == ";":
+        data = data.replace(",", ";")
+    assert_same_results(data.encode(), chunk_rows=64, options=options)
+
+
+def test_fast_and_slow_paths_agree_on_a_shopify_fill_across_chunks() -> None:
+    header = (
+        "Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,"
+        "Lineitem price,Lineitem sku,Billing Name,Currency,Total,Cancelled at,Refunded Amount\n"
+    )
+    lines = []
+    for order in range(60):
+        for item in range(1 + order % 4):
+            first = item == 0
+            lines.append(
+                f"#{order},{f'c{order % 9}@example.com' if first else ''},"
+                f"{('paid' if order % 5 else 'voided') if first else ''},"
+                f"{'2024-03-01 10:00:00 +0100' if first else ''},{1 + item},Mug,4.50,M-{item},"
+                f"{'Kim Park' if first else ''},{'EUR' if first else ''},"
+                f"{'20.00' if first else ''},{'2024-03-02' if first and order % 7 == 0 else ''},"
+                f"{'1.00' if first and order % 3 == 0 else ''}\n"
+            )
+    stats = assert_same_results((header + "".join(lines)).encode(), chunk_rows=5)
+
+    assert stats[fast.CHUNKS_SPLIT_FAST] > 0
+
+
+def test_fast_and_slow_paths_agree_without_an_order_id_column() -> None:
+    data = "email,date,amount\n" + "".join(
+        f"u{i % 7}@example.com,2024-01-{1 + i % 28:02d} 0{i % 10}:00,{i % 13}.25\n"
+        for i in range(300)
+    )
+    assert_same_results(data.encode(), chunk_rows=40)
+
+
+def test_fast_and_slow_paths_agree_on_uci_credit_notes_and_float_ids() -> None:
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    lines = [
+        f"{'C' if i % 11 == 0 else ''}{536000 + i // 4},S{i % 6},THING {i % 6},{1 + i % 5},"
+        f"12/{1 + i % 28}/2010 8:{i % 60:02d},{i % 4}.{i % 100:02d},{17000 + i % 13}.0,UK\n"
+        for i in range(400)
+    ]
+    assert_same_results((header + "".join(lines)).encode(), chunk_rows=64)

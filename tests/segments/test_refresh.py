@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ingest.models import Customer
+from segments.analysis.features import ALL_COLUMNS, customer_features
+from segments.analysis.rfm import assign_rfm_segments, rfm_scores
+from segments.models import (
+    CustomerScore,
+    Recommendation,
+    Segment,
+    SegmentationRun,
+    SegmentKind,
+    SegmentMembership,
+)
+from segments.services import db
+from segments.services.runs import segment_rename
+from tests.segments.helpers import run_refresh
+
+pytestmark = pytest.mark.django_db
+
+
+def _pandas_features() -> pd.DataFrame:
+    as_of = db.newest_order_at()
+    return customer_features(db.orders_frame(as_of=as_of), as_of=pd.Timestamp(as_of))
+
+
+def test_sql_features_equal_the_pandas_reference_on_the_same_orders(small_shop):
+    as_of = db.newest_order_at()
+
+    sql = db.features_frame(as_of=as_of)[list(ALL_COLUMNS)]
+    reference = _pandas_features()
+
+    assert list(sql.index) == list(reference.index)
+    pd.testing.assert_frame_equal(sql, reference[list(ALL_COLUMNS)], check_dtype=False, atol=1e-9)
+
+
+def test_cancelled_orders_are_not_purchases_and_returns_lower_spend(small_shop):
+    c5, c11 = small_shop["customers"][5], small_shop["customers"][11]
+
+    features = db.features_frame(as_of=db.newest_order_at())
+
+    assert features.loc[c11.pk, "frequency"] == 1  # the cancelled 5-coffee order is ignored
+    assert features.loc[c11.pk, "recency_days"] > 200
+    assert features.loc[c5.pk, "return_rate"] == pytest.approx(35 / (3 * 20 + 35))  # 3 coffees, 1 returned frother
+
+
+def test_a_run_saves_scores_segments_and_memberships_for_every_customer(small_shop):
+    run = run_refresh()
+
+    customers = small_shop["customers"]
+    scores = {s.customer_id: s for s in CustomerScore.objects.all()}
+    expected = assign_rfm_segments(rfm_scores(_pandas_features()))
+    assert run.status == "succeeded" and run.is_current
+    assert set(scores) == {c.pk for c in customers}
+    assert {cid: s.rfm_key for cid, s in scores.items()} == expected.to_dict()
+    assert scores[customers[0].pk].rfm_key == "champions"
+    assert scores[customers[11].pk].rfm_key == "lost"
+    assert scores[customers[0].pk].r_score == 5 and scores[customers[11].pk].r_score == 1
+    assert SegmentMembership.objects.filter(run=run).count() == 12
+    rfm_segments = Segment.objects.filter(run=run, kind=SegmentKind.RFM)
+    assert sum(s.size for s in rfm_segments) == 12
+    assert sum(s.revenue_share for s in rfm_segments) == pytest.approx(1.0)
+    clusters = Segment.objects.filter(run=run, kind=SegmentKind.CLUSTER)
+    assert clusters.count() == run.k_chosen >= 2
+    assert all(c.rule_text and c.name for c in clusters)
+    assert {s.cluster_key for s in scores.values()} == {c.key for c in clusters}
+
+
+def test_with_little_history_value_models_say_so_instead_of_guessing(small_shop):
+    run = run_refresh()
+
+    assert run.metrics["clv"]["enough_history"] is False
+    assert "at least 30" in run.metrics["clv"]["reason"]
+    assert CustomerScore.objects.filter(expected_value_12m__isnull=False).count() == 0
+
+
+def test_running_twice_is_idempotent_and_keeps_cluster_identities(small_shop):
+    first = run_refresh()
+    keys_first = dict(CustomerScore.objects.values_list("customer_id", "cluster_key"))
+    recs_first = Recommendation.objects.count()
+
+    second = run_refresh()
+
+    keys_second = dict(CustomerScore.objects.values_list("customer_id", "cluster_key"))
+    assert keys_second == keys_first
+    assert CustomerScore.objects.count() == 12
+    assert Recommendation.objects.count() == recs_first > 0
+    assert set(Recommendation.objects.values_list("run_id", flat=True)) == {second.pk}
+    assert list(SegmentationRun.objects.filter(is_current=True)) == [second]
+    first.refresh_from_db()
+    assert not first.is_current
+    moves = second.metrics["transitions"]["rfm"]
+    assert sum(n for _a, _b, n in moves) == 12
+    assert all(a == b for a, b, _n in moves)  # same data: nobody moved
+
+
+def test_an_owner_chosen_k_is_used(small_shop):
+    run = run_refresh(k=2)
+
+    assert run.k_chosen == 2
+    assert "You chose k=2" in run.k_reason
+    assert run.silhouette_curve["silhouette"]  # the curve is still drawn to guide the choice
+
+
+def test_owner_names_survive_later_runs(small_shop):
+    run_refresh()
+    segment_rename(kind="rfm", key="champions", name="Our VIPs")
+
+    run_refresh()
+
+    from segments.selectors import segment_display_name, segments_for
+    assert segment_display_name("rfm", "champions") == "Our VIPs"
+    assert any(s.display_name == "Our VIPs" for s in segments_for("rfm"))
+
+
+def test_a_run_without_orders_succeeds_and_says_there_is_nothing(db):
+    Customer.objects.create(key="email:a@example.com", email="a@example.com")
+
+    run = run_refresh()
+
+    assert run.message == "No orders yet: nothing to analyse."
+    assert not run.is_current
