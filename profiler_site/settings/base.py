@@ -192,6 +192,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status"; give each set of choices its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "profiler_site.core.models.JobStatus",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "RecipientStatusEnum": "campaigns.models.RecipientStatus",
+    },
 }
 
 # --- Email --------------------------------------------------------------------
