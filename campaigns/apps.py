@@ -6,3 +6,11 @@ class CampaignsConfig(AppConfig):
 
     name = "campaigns"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from profiler_site.core.extensions import register_customer_profile_section
+
+        from .profile_section import customer_campaign_section
+
+        register_customer_profile_section(customer_campaign_section)
+

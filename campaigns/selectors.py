@@ -449,3 +449,14 @@ def _segment_rows(by_segment: pd.DataFrame | None) -> tuple[SegmentRow, ...]:
             )
         )
     return tuple(rows)
+
+
+def customer_campaign_history(customer_id: int) -> list:
+    """Every campaign this customer was part of, newest first, with what they did."""
+    from campaigns.models import Recipient
+
+    return list(
+        Recipient.objects.filter(customer_id=customer_id)
+        .select_related("campaign")
+        .order_by("-campaign__created_at")[:50]
+    )

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from profiler_site.core.extensions import customer_profile_sections
 from ingest.models import Customer, Product
 from segments import charts, selectors
 from segments.forms import RefreshForm, RenameSegmentForm
@@ -273,8 +274,11 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         profile = selectors.customer_profile(pk)
     except Customer.DoesNotExist:
         raise Http404 from None
-    return render(request, "segments/customer_detail.html", {"p": profile, "c": profile.customer,
-                                                              "s": profile.score})
+    return render(request, "segments/customer_detail.html", {
+        "p": profile, "c": profile.customer, "s": profile.score,
+        # Sections other apps add (campaign history) through the kernel's extension point.
+        "extra_sections": customer_profile_sections(request, pk),
+    })
 
 
 def product_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
