@@ -12,14 +12,14 @@ from playwright.sync_api import expect
 from campaigns.models import Campaign, CampaignStatus, Recipient
 from tests.campaigns.conftest import html_part, make_customers
 from tests.conftest import PASSWORD
-from tests.factories import OrderFactory
+from ingest.models import Order
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def test_owner_sends_a_campaign_follows_a_link_and_sees_conversion_and_lift(
-    live_server, page, screenshot, start_worker, smtp_server, django_user_model
+    live_server, page, screenshot, start_worker, smtp_server, django_user_model, tmp_path
 ):
     django_user_model.objects.create_superuser("owner", "owner@example.com", PASSWORD)
     make_customers(40)
@@ -66,9 +66,17 @@ def test_owner_sends_a_campaign_follows_a_link_and_sees_conversion_and_lift(
     buyer = Recipient.objects.get(campaign=campaign, email=to)
     assert Recipient.objects.get(pk=buyer.pk).clicks == 1
 
-    # ... and buys the next day (an import brings the order in)
-    OrderFactory(customer=buyer.customer, ordered_at=buyer.sent_at + timedelta(days=1),
-                 net_total=Decimal("42.00"))
+    # ... and buys the next day: the owner imports the follow-up orders CSV
+    bought_at = (buyer.sent_at + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S+00:00")
+    follow_up = tmp_path / "follow-up-orders.csv"
+    follow_up.write_text("order_id,email,ordered_at,sku,product_name,quantity,unit_price\n"
+                         f"F-1,{to},{bought_at},BEAN-1,Autumn beans 1kg,2,21.00\n")
+    page.goto(live_server.url + "/uploads/")
+    page.locator("input[type=file]").set_input_files(str(follow_up))
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator(".job-status")).to_have_text("Finished", timeout=60_000)
+    assert Order.objects.get(order_key="F-1").net_total == Decimal("42.00")
 
     page.goto(live_server.url + f"/campaigns/{campaign.pk}/report/")
     expect(page.locator(".kpi-clicked")).to_have_text("1")
