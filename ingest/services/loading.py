@@ -240,6 +240,8 @@ def load_chunk(*, chunk: CleanChunk, job_id: int) -> ChunkCounts:
         # The checkpoint commits with the data, so a commit lost in a crash is
         # simply redone on resume: no need to wait for the WAL flush.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # Room for the chunk's sorts and hash aggregates in memory, not on disk.
+        cursor.execute("SET LOCAL work_mem TO '128MB'")
         _copy_to_staging(cursor, frame)
         cursor.execute(UPSERT_CUSTOMERS)
         flags = [row[0] for row in cursor.fetchall()]
