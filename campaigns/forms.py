@@ -17,6 +17,7 @@ def audience_value(kind: str, key: str) -> str:
 class CampaignForm(forms.ModelForm):
     audience = forms.ChoiceField(label=_("Audience"))
     holdout_percent = forms.IntegerField(
+        # xgettext:no-python-format
         label=_("Holdout (% of the audience not emailed)"), min_value=0, max_value=50, initial=10,
         help_text=_("A random share of the audience gets nothing, so you can tell whether the "
                     "email made people buy."),
@@ -27,6 +28,10 @@ class CampaignForm(forms.ModelForm):
         fields = ["name", "subject", "from_name", "from_address", "html_body",
                   "attribution_window_days", "max_per_second"]
         labels = {
+            "name": _("Name"),
+            "subject": _("Subject"),
+            "from_name": _("From name"),
+            "from_address": _("From address"),
             "html_body": _("Body (HTML)"),
             "attribution_window_days": _("Count purchases within (days)"),
             "max_per_second": _("Maximum emails per second"),

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import conf
@@ -28,14 +30,16 @@ from campaigns.services.rendering import SampleCustomer, preview_compose, previe
 from ingest.models import Customer
 
 MERGE_TAG_HELP = [
-    ("{{ first_name }}", "The customer's first name"),
-    ('{{ first_name | "there" }}', "…or “there” when it is unknown"),
-    ("{{ last_name }}", "Last name"),
-    ("{{ full_name }}", "First and last name"),
-    ("{{ email }}", "The customer's address"),
-    ("{{ shop_name }}", "Your shop's name"),
-    ("{{ recommended_products }}", "Up to three products this customer is likely to want"),
-    ("{{ unsubscribe_url }}", "Their unsubscribe link (added as a footer if you leave it out)"),
+    ("{{ first_name }}", gettext_lazy("The customer's first name")),
+    ('{{ first_name | "there" }}', gettext_lazy("…or “there” when it is unknown")),
+    ("{{ last_name }}", gettext_lazy("Last name")),
+    ("{{ full_name }}", gettext_lazy("First and last name")),
+    ("{{ email }}", gettext_lazy("The customer's address")),
+    ("{{ shop_name }}", gettext_lazy("Your shop's name")),
+    ("{{ recommended_products }}",
+     gettext_lazy("Up to three products this customer is likely to want")),
+    ("{{ unsubscribe_url }}",
+     gettext_lazy("Their unsubscribe link (added as a footer if you leave it out)")),
 ]
 assert {t.split()[1] for t, _d in MERGE_TAG_HELP} <= KNOWN_TAGS
 
@@ -84,8 +88,8 @@ def campaign_new_view(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             campaign = campaign_services.campaign_create(user=request.user,
                                                          **form.campaign_fields())
-            messages.success(request, "Draft saved. Check the preview, send yourself a test, "
-                                      "then send it.")
+            messages.success(request, _("Draft saved. Check the preview, send yourself a test, "
+                                        "then send it."))
             return redirect("campaign-detail", campaign.pk)
     else:
         form = CampaignForm(
@@ -101,13 +105,13 @@ def campaign_new_view(request: HttpRequest) -> HttpResponse:
 def campaign_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     if not campaign.is_editable:
-        messages.error(request, "A campaign can only be edited before it is sent.")
+        messages.error(request, _("A campaign can only be edited before it is sent."))
         return redirect("campaign-detail", pk)
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         campaign_services.campaign_update(campaign=Campaign.objects.get(pk=pk),
                                           **form.campaign_fields())
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect("campaign-detail", pk)
     return _form_page(request, form, campaign)
 
@@ -168,23 +172,23 @@ def _action(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
 @require_POST
 def campaign_send_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _action(request, pk, campaign_services.campaign_send_start,
-                   "Sending started. You can leave this page.")
+                   _("Sending started. You can leave this page."))
 
 
 @require_POST
 def campaign_pause_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _action(request, pk, campaign_services.campaign_pause, "Paused.")
+    return _action(request, pk, campaign_services.campaign_pause, _("Paused."))
 
 
 @require_POST
 def campaign_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return _action(request, pk, campaign_services.campaign_resume, "Sending again.")
+    return _action(request, pk, campaign_services.campaign_resume, _("Sending again."))
 
 
 @require_POST
 def campaign_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _action(request, pk, campaign_services.campaign_cancel,
-                   "Cancelled. Nothing more will be sent.")
+                   _("Cancelled. Nothing more will be sent."))
 
 
 @require_POST
@@ -195,7 +199,7 @@ def campaign_send_test_view(request: HttpRequest, pk: int) -> HttpResponse:
     except CampaignError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"A test was sent to {request.user.email}.")
+        messages.success(request, _("A test was sent to %(email)s.") % {"email": request.user.email})
     return redirect("campaign-detail", pk)
 
 

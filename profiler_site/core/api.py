@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -15,6 +16,6 @@ def exception_handler(exc, context):
         message, details = str(data["detail"]), None
         code = getattr(data["detail"], "code", code)
     else:
-        message, details = "Invalid input.", data
+        message, details = _("Invalid input."), data
     response.data = {"error": {"code": code, "message": message, "details": details}}
     return response
