@@ -79,3 +79,24 @@ def test_a_worker_killed_mid_import_resumes_at_its_checkpoint_and_ends_like_a_cl
     assert Order.objects.count() == expected_orders == final.orders_created
     assert OrderLine.objects.count() == expected_lines == final.lines_created
     assert final.rows_rejected == 0
+
+
+def test_the_cancel_button_stops_an_import_between_chunks_and_keeps_what_was_committed(
+    start_worker, owner_client, tmp_path
+):
+    path = tmp_path / "demo.csv"
+    generate_demo_orders(path, customers=2500)
+    start_worker(extra_env={"IMPORT_CHUNK_ROWS": "300"})
+    with open(path, "rb") as f:
+        created = import_upload_create(file=f, name="demo.csv", size=path.stat().st_size)
+    import_confirm(job=created)
+    wait_until(lambda: job(created.pk).chunks_done >= 2, what="some chunks to commit")
+
+    response = owner_client.post(f"/jobs/ingest.importjob/{created.pk}/cancel/",
+                                 HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    wait_until(lambda: job(created.pk).status == JobStatus.CANCELLED, what="the import to stop")
+    stopped = job(created.pk)
+    assert 2 <= stopped.chunks_done and stopped.processed < stopped.total
+    assert Order.objects.count() == stopped.orders_created > 0
