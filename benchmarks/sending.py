@@ -1,10 +1,12 @@
 """Sending benchmark: 10,000 campaign emails through our sender vs a bare smtplib loop.
 
 Ours: the real service on a real database — audience snapshot into outbox rows,
-claim batches with SKIP LOCKED, commit each row as `sending` before its SMTP
-conversation, render (merge, sanitise, track links, open pixel, inline CSS,
-headers), send, record the answer. Baseline: the same, already-built message
-bytes pushed with `smtplib.SMTP.sendmail` over one connection, nothing else.
+claim batches with SKIP LOCKED, render them (the campaign composed once per
+variant, then each recipient's values and tokens filled in), commit the batch
+as `sending` before its first SMTP conversation, send, record the answers. Baseline: the same message bytes, built
+before the clock starts, pushed with `smtplib.SMTP.sendmail` over one
+connection, nothing else. (Also printed, as extra information: a loop that
+builds each message with the full `email`-package pipeline and sends it.)
 Both talk to the same local aiosmtpd server, which runs in its own process and
 throws messages away, so it costs both sides the same.
 
@@ -56,6 +58,8 @@ def start_smtp_server(port: int) -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--no-build-send", action="store_true",
+                        help="skip the extra build+send loop (about a minute at 10,000)")
     args = parser.parse_args()
     n = args.messages
 
@@ -95,24 +99,25 @@ def main() -> None:
               "from_name": "Bean Shop", "from_address": "shop@beans.example", "html_body": body,
               "holdout_share": 0.0, "max_per_second": 0}
 
-    # Baselines: the same messages (same renderer, link rows cached, no outbox
-    # bookkeeping), over one connection with smtplib.sendmail. "prebuilt" times the
-    # SMTP loop alone; "build+send" also builds each message inside the loop, as a
-    # bare script sending personalised mail has to.
+    # Baselines, over one connection with smtplib.sendmail. "prebuilt" (the target's
+    # baseline) sends the bytes our renderer makes for the same recipients, built
+    # before the clock starts: the SMTP loop alone. "build+send" (extra information)
+    # builds each message with the full compose + email-package pipeline inside
+    # the loop, as a bare script sending personalised mail would.
     warm = campaign_create(name="baseline", **fields)
     campaign_send_start(campaign_id=warm.pk)
     renderer = CampaignRenderer(warm)
     rows = list(Recipient.objects.filter(campaign=warm).order_by("id"))
     renderer.message(rows[0])  # create the Link rows once, outside the timing
-    start = time.perf_counter()
-    conn = smtplib.SMTP("127.0.0.1", port)
-    payloads = []
-    for r in rows:
-        payload = renderer.message(r).as_bytes()
-        payloads.append((r.email, payload))
-        conn.sendmail("shop@beans.example", [r.email], payload)
-    conn.quit()
-    baseline = time.perf_counter() - start
+    build_send = float("nan")
+    if not args.no_build_send:
+        start = time.perf_counter()
+        conn = smtplib.SMTP("127.0.0.1", port)
+        for r in rows:
+            conn.sendmail("shop@beans.example", [r.email], renderer.message(r).as_bytes())
+        conn.quit()
+        build_send = time.perf_counter() - start
+    payloads = [(r.email, renderer.payload(r).payload) for r in rows]
     start = time.perf_counter()
     conn = smtplib.SMTP("127.0.0.1", port)
     for to, payload in payloads:
@@ -134,16 +139,19 @@ def main() -> None:
     server.wait(timeout=10)
 
     print(machine())
-    print(f"baseline, bare smtplib loop, build+send: {n / baseline:,.0f} msg/s ({baseline:.2f} s)")
     print(f"baseline, bare smtplib loop, prebuilt bytes: {n / prebuilt:,.0f} msg/s "
           f"({prebuilt:.2f} s)")
+    print(f"extra: bare smtplib loop, build+send: {n / build_send:,.0f} msg/s "
+          f"({build_send:.2f} s)")
     print(f"ours (snapshot {snapshot:.2f} s + send): {n / ours:,.0f} msg/s ({ours:.2f} s), "
           f"{sent:,} sent")
-    print(f"throughput ratio ours/baseline(build+send): {baseline / ours:.2f} (target >= 0.8)")
-    print(f"throughput ratio ours/baseline(prebuilt): {prebuilt / ours:.2f}")
-    report("sending", ours, baseline, throughput=True, messages=n, sent=sent,
-           snapshot_seconds=round(snapshot, 3), baseline="smtplib loop, build+send",
-           prebuilt_seconds=round(prebuilt, 3), ratio_vs_prebuilt=round(prebuilt / ours, 3))
+    print(f"throughput ratio ours/baseline(prebuilt): {prebuilt / ours:.2f} (target >= 0.8)")
+    print(f"extra: throughput ratio ours/build+send loop: {build_send / ours:.2f}")
+    report("sending", ours, prebuilt, throughput=True, messages=n, sent=sent,
+           snapshot_seconds=round(snapshot, 3),
+           baseline="smtplib loop over one connection, the same message bytes prebuilt",
+           build_send_seconds=None if args.no_build_send else round(build_send, 3),
+           ratio_vs_build_send=None if args.no_build_send else round(build_send / ours, 3))
 
 
 if __name__ == "__main__":

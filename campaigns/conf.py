@@ -19,7 +19,12 @@ def track_opens() -> bool:
 
 
 def batch_size() -> int:
-    return int(getattr(settings, "CAMPAIGN_BATCH_SIZE", 50))
+    """Rows claimed, marked `sending` and confirmed together (see services/sending.py).
+
+    Also the most rows a killed worker can leave `unknown`; a run caps it at one
+    second of sending at its rate limit.
+    """
+    return int(getattr(settings, "CAMPAIGN_BATCH_SIZE", 100))
 
 
 def retry_delays() -> tuple[float, ...]:
