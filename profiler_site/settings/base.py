@@ -211,7 +211,7 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 # --- Campaigns ----------------------------------------------------------------
 CAMPAIGN_MAX_PER_SECOND = env.int("CAMPAIGN_MAX_PER_SECOND", default=50)  # per sending run; 0 = no limit
 CAMPAIGN_TRACK_OPENS = env.bool("CAMPAIGN_TRACK_OPENS", default=True)
-CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=50)
+CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=100)
 CAMPAIGN_RETRY_DELAYS = (1.0, 4.0, 15.0)  # seconds before each retry of a 4xx / dropped connection
 SHOP_NAME = env.str("SHOP_NAME", default="")  # {{ shop_name }}; falls back to the campaign's From name
 
