@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from profiler_site.core.models import Job
@@ -44,6 +45,11 @@ class SegmentationRun(Job):
     customer_count = models.PositiveIntegerField(default=0)
     order_count = models.PositiveIntegerField(default=0)
     is_current = models.BooleanField(default=False, db_index=True)
+    # What the overview, RFM and segment pages draw, computed once at the end of the
+    # run so a page reads one row instead of aggregating a million order lines:
+    # kpis, monthly_revenue, scatter {points, total}, rfm_grid. Empty on older runs,
+    # where the selectors compute the same numbers live.
+    page_data = models.JSONField(default=dict, blank=True)
 
     task_name = "segments.tasks.run_segmentation_task"
 
@@ -83,6 +89,10 @@ class Segment(models.Model):
     avg_frequency = models.FloatField(default=0.0)
     avg_monetary = models.FloatField(default=0.0)
     centroid = models.JSONField(default=dict, blank=True)
+    # Best-selling products / categories of the members, computed by the run (None
+    # on runs saved before these existed: the selector then asks the database).
+    top_products = models.JSONField(null=True, blank=True, default=None)
+    top_categories = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["kind", "-revenue"]
@@ -115,12 +125,18 @@ class CustomerScore(models.Model):
     """Everything the current run knows about one customer; rewritten by every run.
 
     Prediction columns are null when the run had not enough history to fit the model.
+    Like SegmentMembership and Recommendation, the rows are bulk-written by COPY from
+    customers the run has just read, so the foreign keys are not database constraints:
+    checking 100k of them at commit (each locking the customer row) cost seconds per
+    run. Django's on_delete still cascades.
     """
 
     customer = models.OneToOneField(
-        "ingest.Customer", primary_key=True, on_delete=models.CASCADE, related_name="score"
+        "ingest.Customer", primary_key=True, on_delete=models.CASCADE, related_name="score",
+        db_constraint=False,
     )
-    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
     first_order_at = models.DateTimeField()
     last_order_at = models.DateTimeField()
     recency_days = models.FloatField()
@@ -149,7 +165,15 @@ class CustomerScore(models.Model):
 
     class Meta:
         ordering = ["customer_id"]
-        indexes = [models.Index(fields=["r_score", "f_score"])]
+        indexes = [
+            models.Index(fields=["r_score", "f_score"]),
+            # A segment's member list, biggest spenders first (its page's default sort):
+            # the first page is read off the index instead of sorting the whole segment.
+            models.Index(F("rfm_key"), F("monetary").desc(nulls_last=True), F("customer_id"),
+                         name="score_rfm_monetary"),
+            models.Index(F("cluster_key"), F("monetary").desc(nulls_last=True),
+                         F("customer_id"), name="score_cluster_monetary"),
+        ]
 
     @property
     def rfm_cell(self) -> str:
@@ -189,13 +213,21 @@ class BasketRule(models.Model):
 
 
 class Recommendation(models.Model):
-    """A product suggested to a customer by the current run (rules first, then popular)."""
+    """A product suggested to a customer by the current run (rules first, then popular).
 
-    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="+")
+    Half a million rows per run at 100k customers, written by COPY: no database-level
+    foreign keys (see CustomerScore) and no single-column indexes beyond the
+    (customer, rank) one that pages read by.
+    """
+
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
     customer = models.ForeignKey(
-        "ingest.Customer", on_delete=models.CASCADE, related_name="recommendations"
+        "ingest.Customer", on_delete=models.CASCADE, related_name="recommendations",
+        db_constraint=False, db_index=False,
     )
-    product = models.ForeignKey("ingest.Product", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("ingest.Product", on_delete=models.CASCADE, related_name="+",
+                                db_constraint=False, db_index=False)
     rank = models.PositiveSmallIntegerField()
     score = models.FloatField()
     source = models.CharField(max_length=20)

@@ -54,17 +54,23 @@ class RecommendedProduct:
 # ------------------------------------------------------------------ runs and names
 
 
+def _runs() -> QuerySet[SegmentationRun]:
+    # page_data holds a 20k-point scatter (about a megabyte of JSON): a page reads the
+    # one key it draws through _page_data instead of decoding all of it per run row.
+    return SegmentationRun.objects.defer("page_data")
+
+
 def current_run() -> SegmentationRun | None:
-    return SegmentationRun.objects.filter(is_current=True).first()
+    return _runs().filter(is_current=True).first()
 
 
 def latest_run() -> SegmentationRun | None:
     """The newest run whatever its status (for the progress box)."""
-    return SegmentationRun.objects.order_by("-created_at", "-pk").first()
+    return _runs().order_by("-created_at", "-pk").first()
 
 
 def run_history(limit: int = 20) -> list[SegmentationRun]:
-    return list(SegmentationRun.objects.order_by("-created_at", "-pk")[:limit])
+    return list(_runs().order_by("-created_at", "-pk")[:limit])
 
 
 def _labels() -> dict[tuple[str, str], str]:
@@ -206,7 +212,27 @@ class OverviewKpis:
     newest_order_at: datetime | None
 
 
-def overview_kpis() -> OverviewKpis:
+def _page_data(run: SegmentationRun | None, name: str) -> Any:
+    """What the run precomputed for a page (None on runs that predate page_data).
+
+    Only that key leaves the database (one small query), whatever else the run stored.
+    """
+    if run is None:
+        return None
+    return (
+        SegmentationRun.objects.filter(pk=run.pk)
+        .values_list(f"page_data__{name}", flat=True)
+        .first()
+    )
+
+
+def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
+    """Shop totals; from ``run`` when it stored them, else computed now."""
+    stored = _page_data(run, "kpis")
+    if stored is not None:
+        newest = stored["newest_order_at"]
+        return OverviewKpis(**{**stored, "newest_order_at": datetime.fromisoformat(newest)
+                               if newest else None})
     with connection.cursor() as cursor:
         cursor.execute(
             """WITH o AS (SELECT customer_id, ordered_at, net_total FROM ingest_order
@@ -226,8 +252,11 @@ def overview_kpis() -> OverviewKpis:
                         active_customers=active, repeat_rate=float(repeat), newest_order_at=newest)
 
 
-def monthly_revenue() -> list[dict[str, Any]]:
+def monthly_revenue(run: SegmentationRun | None = None) -> list[dict[str, Any]]:
     """Per month: revenue, orders, and revenue from new vs returning customers."""
+    stored = _page_data(run, "monthly_revenue")
+    if stored is not None:
+        return stored
     with connection.cursor() as cursor:
         cursor.execute(
             """WITH o AS (SELECT customer_id, ordered_at, net_total,
@@ -366,7 +395,11 @@ def segment_members_sorted(kind: str, key: str, *, sort: str = "-monetary", sear
     return qs.order_by(order, "customer_id")
 
 
-def segment_top_products(kind: str, key: str, *, limit: int = 10) -> list[dict[str, Any]]:
+def segment_top_products(kind: str, key: str, *, limit: int = 10,
+                         segment: Segment | None = None) -> list[dict[str, Any]]:
+    """Members' best sellers; ``segment``'s stored list when its run computed one."""
+    if segment is not None and segment.top_products is not None:
+        return segment.top_products[:limit]
     field = "rfm_key" if kind == SegmentKind.RFM else "cluster_key"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -375,6 +408,7 @@ def segment_top_products(kind: str, key: str, *, limit: int = 10) -> list[dict[s
                 FROM segments_customerscore s
                 JOIN ingest_order o ON o.customer_id = s.customer_id AND NOT o.is_cancelled
                 JOIN ingest_orderline l ON l.order_id = o.id AND NOT l.is_return
+                                         AND l.quantity > 0
                 JOIN ingest_product p ON p.id = l.product_id
                 WHERE s.{field} = %s
                 GROUP BY p.id ORDER BY 4 DESC, 5 DESC LIMIT %s""",
@@ -384,7 +418,10 @@ def segment_top_products(kind: str, key: str, *, limit: int = 10) -> list[dict[s
                 for i, n, c, o, r in cursor.fetchall()]
 
 
-def segment_top_categories(kind: str, key: str, *, limit: int = 8) -> list[dict[str, Any]]:
+def segment_top_categories(kind: str, key: str, *, limit: int = 8,
+                           segment: Segment | None = None) -> list[dict[str, Any]]:
+    if segment is not None and segment.top_categories is not None:
+        return segment.top_categories[:limit]
     field = "rfm_key" if kind == SegmentKind.RFM else "cluster_key"
     with connection.cursor() as cursor:
         cursor.execute(
@@ -393,6 +430,7 @@ def segment_top_categories(kind: str, key: str, *, limit: int = 8) -> list[dict[
                 FROM segments_customerscore s
                 JOIN ingest_order o ON o.customer_id = s.customer_id AND NOT o.is_cancelled
                 JOIN ingest_orderline l ON l.order_id = o.id AND NOT l.is_return
+                                         AND l.quantity > 0
                 JOIN ingest_product p ON p.id = l.product_id
                 WHERE s.{field} = %s
                 GROUP BY 1 ORDER BY 3 DESC LIMIT %s""",
@@ -401,11 +439,16 @@ def segment_top_categories(kind: str, key: str, *, limit: int = 8) -> list[dict[
         return [{"category": c, "orders": o, "revenue": r} for c, o, r in cursor.fetchall()]
 
 
-def scatter_points(limit: int = 20_000) -> tuple[list[tuple[float, float, str, str, int]], int]:
+def scatter_points(
+    limit: int = 20_000, run: SegmentationRun | None = None
+) -> tuple[list[tuple[float, float, str, str, int]], int]:
     """(recency_days, monetary, rfm_key, cluster_key, customer_id) for a chart, and the total.
 
     Above ``limit`` customers a deterministic random sample (by hashed id) is returned.
     """
+    stored = _page_data(run, "scatter")
+    if stored is not None and len(stored["points"]) >= min(limit, stored["total"]):
+        return [tuple(p) for p in stored["points"][:limit]], stored["total"]
     total = CustomerScore.objects.count()
     with connection.cursor() as cursor:
         if total <= limit:
@@ -419,8 +462,11 @@ def scatter_points(limit: int = 20_000) -> tuple[list[tuple[float, float, str, s
         return cursor.fetchall(), total
 
 
-def rfm_grid() -> list[dict[str, Any]]:
+def rfm_grid(run: SegmentationRun | None = None) -> list[dict[str, Any]]:
     """Customers and revenue per (R, F) cell of the current scores."""
+    stored = _page_data(run, "rfm_grid")
+    if stored is not None:
+        return stored
     rows = (
         CustomerScore.objects.values("r_score", "f_score")
         .annotate(customers=Count("customer_id"), revenue=Sum("monetary"))

@@ -44,14 +44,14 @@ def _query(request: HttpRequest, **changes) -> str:
 
 
 def overview_view(request: HttpRequest) -> HttpResponse:
-    kpis = selectors.overview_kpis()
     run = selectors.current_run()
+    kpis = selectors.overview_kpis(run)
     context = {"kpis": kpis, "latest": selectors.latest_run(), "run": run}
     if kpis.orders:
         segments = selectors.segments_for(SegmentKind.RFM, run)
         context.update(
             segments=segments,
-            revenue_chart=charts.revenue_over_time(selectors.monthly_revenue(),
+            revenue_chart=charts.revenue_over_time(selectors.monthly_revenue(run),
                                                    settings.SHOP_CURRENCY),
             segment_chart=charts.segment_bars(segments, _("RFM segments: customers and revenue"))
             if segments else None,
@@ -87,7 +87,8 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
     if kind not in SegmentKind.values:
         raise Http404
     run = selectors.current_run()
-    segment = next((s for s in selectors.segments_for(kind, run) if s.key == key), None)
+    segments = selectors.segments_for(kind, run)
+    segment = next((s for s in segments if s.key == key), None)
     if segment is None:
         raise Http404(_("No such segment in the current analysis."))
     sort = request.GET.get("sort", "-monetary")
@@ -96,13 +97,13 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
     members = selectors.segment_members_sorted(kind, key, sort=sort, search=search,
                                                min_orders=min_orders)
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
-    points, total = selectors.scatter_points()
-    names = {s.key: s.display_name for s in selectors.segments_for(kind, run)}
+    points, total = selectors.scatter_points(run=run)
+    names = {s.key: s.display_name for s in segments}
     return render(request, "segments/segment_detail.html", {
         "kind": kind, "segment": segment, "run": run, "page": page, "sort": sort, "q": search,
         "min_orders": min_orders or "",
-        "top_products": selectors.segment_top_products(kind, key),
-        "top_categories": selectors.segment_top_categories(kind, key),
+        "top_products": selectors.segment_top_products(kind, key, segment=segment),
+        "top_categories": selectors.segment_top_categories(kind, key, segment=segment),
         "scatter": charts.customer_scatter(points, color_by=kind, names=names, highlight=key,
                                            total=total),
         "sampled": total > len(points), "point_count": len(points), "total": total,
@@ -169,7 +170,7 @@ def segment_rename_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
 
 def rfm_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
-    grid = selectors.rfm_grid() if run else []
+    grid = selectors.rfm_grid(run) if run else []
     return render(request, "segments/rfm.html", {
         "run": run, "chart": charts.rfm_heatmap(grid) if grid else None, "grid": grid,
         "segments": selectors.segments_for(SegmentKind.RFM, run), "tab": "rfm",

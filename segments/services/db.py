@@ -86,15 +86,24 @@ def orders_frame(*, as_of: datetime) -> pd.DataFrame:
 
 
 def basket_lines_frame(*, as_of: datetime) -> pd.DataFrame:
-    """Purchased lines: order_id, customer_id, product_id (returns and cancelled orders left out)."""
+    """Purchased lines: order_id, customer_id, product_id, line_total (returns and
+    cancelled orders left out)."""
     return copy_query(
-        """SELECT l.order_id, o.customer_id, l.product_id
+        """SELECT l.order_id, o.customer_id, l.product_id, l.line_total::float8 AS line_total
            FROM ingest_orderline l JOIN ingest_order o ON o.id = l.order_id
            WHERE o.ordered_at <= %(as_of)s AND NOT o.is_cancelled
              AND NOT l.is_return AND l.quantity > 0""",
         {"as_of": as_of},
         dtype={"order_id": "int64", "customer_id": "int64", "product_id": "int64"},
     )
+
+
+def products_frame() -> pd.DataFrame:
+    """id, label (name, or SKU when unnamed), category of every product."""
+    return copy_query(
+        "SELECT id, COALESCE(NULLIF(name, ''), sku) AS label, category FROM ingest_product",
+        dtype={"id": "int64", "label": str, "category": str},
+    ).fillna({"label": "", "category": ""})
 
 
 def category_counts_frame(*, as_of: datetime) -> pd.DataFrame:
@@ -112,15 +121,64 @@ def category_counts_frame(*, as_of: datetime) -> pd.DataFrame:
     )
 
 
+class _CsvStream(io.TextIOBase):
+    """A file for COPY FROM that formats ``frame`` as CSV a slice at a time.
+
+    PostgreSQL parses and indexes one slice while pandas formats the next, instead of
+    waiting for the whole 100k-row CSV first.
+    """
+
+    def __init__(self, frame: pd.DataFrame, columns: Sequence[str], rows: int) -> None:
+        self._slices = (
+            frame.iloc[start:start + rows].to_csv(index=False, header=False,
+                                                  columns=list(columns), na_rep="")
+            for start in range(0, len(frame), rows)
+        )
+        self._pending = ""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        while size < 0 or len(self._pending) < size:
+            piece = next(self._slices, None)
+            if piece is None:
+                break
+            self._pending += piece
+        if size < 0:
+            size = len(self._pending)
+        chunk, self._pending = self._pending[:size], self._pending[size:]
+        return chunk
+
+
+COPY_SLICE_ROWS = 10_000
+
+
 def copy_rows(table: str, columns: Sequence[str], frame: pd.DataFrame) -> None:
     """Bulk insert ``frame`` (columns in order) into ``table`` with COPY FROM STDIN (CSV)."""
     if frame.empty:
         return
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False, columns=list(columns), na_rep="")
-    buffer.seek(0)
     column_list = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
-            f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')', buffer
+            f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')',
+            _CsvStream(frame, columns, COPY_SLICE_ROWS),
+            size=1 << 20,
+        )
+
+
+def csv_text(frame: pd.DataFrame, columns: Sequence[str]) -> str:
+    """``frame``'s columns as the CSV that copy_text loads."""
+    return frame.to_csv(index=False, header=False, columns=list(columns), na_rep="")
+
+
+def copy_text(table: str, columns: Sequence[str], text: str) -> None:
+    """COPY already formatted CSV (from csv_text) into ``table``."""
+    if not text:
+        return
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')',
+            io.StringIO(text), size=1 << 20,
         )

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from ingest.demo.catalog import PRODUCT_AFFINITIES
 from ingest.models import Customer, Product
@@ -305,3 +306,47 @@ def test_api_lists_segments_customers_runs_rules_and_recommendations(demo, owner
     some = CustomerScore.objects.first().customer_id
     recs = owner_client.get(f"/api/recommendations/?customer={some}").json()
     assert [r["rank"] for r in recs["results"]] == [1, 2, 3, 4, 5]
+
+
+def test_page_figures_stored_by_the_run_equal_what_the_database_says_now(demo):
+    run = selectors.current_run()
+
+    assert selectors.overview_kpis(run) == selectors.overview_kpis()
+    assert selectors.monthly_revenue(run) == selectors.monthly_revenue()
+    def cells(grid):
+        return [(c["r_score"], c["f_score"], c["customers"], round(c["revenue"], 2)) for c in grid]
+
+    assert cells(selectors.rfm_grid(run)) == cells(selectors.rfm_grid())
+    stored_points, stored_total = selectors.scatter_points(run=run)
+    live_points, live_total = selectors.scatter_points()
+    assert stored_total == live_total
+    assert sorted(stored_points) == sorted(live_points)
+
+
+def test_each_segments_stored_best_sellers_equal_the_live_query(demo):
+    for segment in Segment.objects.filter(run=selectors.current_run()):
+        stored = selectors.segment_top_products(segment.kind, segment.key, segment=segment)
+        live = selectors.segment_top_products(segment.kind, segment.key)
+        # Ties in (orders, revenue) may list different products, so compare the figures.
+        assert [(p["orders"], round(p["revenue"], 2)) for p in stored] == [
+            (p["orders"], round(p["revenue"], 2)) for p in live
+        ]
+        stored = selectors.segment_top_categories(segment.kind, segment.key, segment=segment)
+        live = selectors.segment_top_categories(segment.kind, segment.key)
+        assert [(c["category"], c["orders"], round(c["revenue"], 2)) for c in stored] == [
+            (c["category"], c["orders"], round(c["revenue"], 2)) for c in live
+        ]
+
+
+@pytest.mark.parametrize("url", ["/customers/?page={}", "/segments/rfm/{key}/?page={}"])
+def test_list_pages_make_the_same_few_queries_on_every_page(demo, owner_client, url):
+    key = CustomerScore.objects.values_list("rfm_key", flat=True).order_by("rfm_key").first()
+    counts = []
+    for page in (1, 2):
+        with CaptureQueriesContext(connection) as queries:
+            assert owner_client.get(url.format(page, key=key)).status_code == 200
+        counts.append(len(queries))
+        # Order lines are aggregated by the run, never by a page.
+        assert not any("ingest_orderline" in q["sql"] for q in queries.captured_queries)
+
+    assert counts[0] == counts[1] <= 15

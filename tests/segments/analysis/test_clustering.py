@@ -195,3 +195,30 @@ def test_rules_for_imperfect_clusters_report_partial_precision():
     assert rules[0].text == "orders ≤ 1"
     assert rules[0].precision == pytest.approx(0.75)
     assert rules[0].coverage == pytest.approx(0.75)
+
+
+def test_kmeans_started_from_a_samples_centroids_finds_the_same_clusters_as_ten_restarts():
+    features, _ = _blobs(per_group=200)
+    matrix = prepare_matrix(
+        features, ["recency_days", "frequency", "avg_order_value", "tenure_days"]
+    )
+    sample = matrix.values[np.random.default_rng(0).choice(len(features), 120, replace=False)]
+    selection = choose_k(sample, k_range=[3], n_init=3)
+
+    # when
+    warm = fit_kmeans(matrix, 3, init=selection.centroids[3])
+    restarts = fit_kmeans(matrix, 3)
+
+    # then
+    assert pd.crosstab(warm.labels, restarts.labels).max(axis=1).tolist() == [200, 200, 200]
+    assert warm.inertia == pytest.approx(restarts.inertia, rel=1e-9)
+
+
+def test_choose_k_with_three_restarts_picks_the_same_k_and_silhouette_as_ten():
+    features, _ = _blobs(per_group=200)
+    X = prepare_matrix(features).values
+
+    few, many = choose_k(X, range(3, 6), n_init=3), choose_k(X, range(3, 6), n_init=10)
+
+    assert few.k == many.k == 3
+    assert few.silhouette[3] == pytest.approx(many.silhouette[3], abs=0.001)

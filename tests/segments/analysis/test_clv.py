@@ -194,3 +194,40 @@ def test_holdout_predictions_track_actual_repeat_purchases_by_frequency(cdnow_or
     assert table["predicted"].is_monotonic_increasing
     assert np.corrcoef(table["predicted"], table["actual"])[0, 1] > 0.95
     assert validation.predicted_total == pytest.approx(validation.actual_total, rel=0.2)
+
+
+def test_grouped_bgnbd_likelihood_and_its_gradient_equal_the_per_customer_sum(cdnow_summary):
+    from segments.analysis.clv import _BgNbdData, bgnbd_log_likelihood
+
+    columns = [cdnow_summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")]
+    data = _BgNbdData.build(*columns)
+    point = np.array([0.3, 4.0, 0.7, 2.5])
+
+    total, gradient = data.log_likelihood_and_gradient(*point)
+
+    assert total == pytest.approx(bgnbd_log_likelihood(*point, *columns).sum(), rel=1e-12)
+    step = 1e-6
+    numeric = [
+        (data.total_log_likelihood(*(point * np.exp(step * e)))
+         - data.total_log_likelihood(*(point * np.exp(-step * e)))) / (2 * step)
+        for e in np.eye(4)
+    ]
+    assert gradient == pytest.approx(numeric, rel=1e-5)
+
+
+def test_grouped_gamma_gamma_fit_reaches_the_per_customer_likelihood_optimum():
+    from segments.analysis.clv import gamma_gamma_log_likelihood
+
+    # Drawn from the model itself (CDNOW-like p, q, v) so the optimum is interior.
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 8, size=2000).astype(float)
+    nu = rng.gamma(4.0, 1 / 15.0, size=2000)
+    m = rng.gamma(6.0 * x, 1 / (nu * x))
+
+    params = fit_gamma_gamma(x, m)
+
+    per_customer = gamma_gamma_log_likelihood(params.p, params.q, params.v, x, m).sum()
+    assert params.log_likelihood == pytest.approx(per_customer, rel=1e-10)
+    for nudge in (0.99, 1.01):
+        assert gamma_gamma_log_likelihood(params.p * nudge, params.q, params.v, x, m).sum() < per_customer
+        assert gamma_gamma_log_likelihood(params.p, params.q * nudge, params.v, x, m).sum() < per_customer

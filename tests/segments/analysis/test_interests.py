@@ -1,6 +1,9 @@
+import numpy as np
 import pandas as pd
+import pytest
+from sklearn.decomposition import LatentDirichletAllocation
 
-from segments.analysis.interests import default_topic_count, find_interests
+from segments.analysis.interests import default_topic_count, doc_topics, find_interests, fit_topics
 
 TEA = ["tea", "teapot", "mugs"]
 YARN = ["yarn", "needles", "wool"]
@@ -67,3 +70,35 @@ def test_no_purchases_give_no_topics():
 
     assert result.topics == ()
     assert result.customer_interests.empty
+
+
+def _random_counts(customers: int = 300, terms: int = 8) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    return rng.poisson(rng.gamma(0.5, 2.0, size=(customers, terms))).astype(float)
+
+
+def test_fitted_topics_equal_scikit_learns_batch_lda():
+    X = _random_counts()
+
+    components = fit_topics(X, 4, max_iter=20, random_state=0)
+
+    reference = LatentDirichletAllocation(
+        n_components=4, learning_method="batch", max_iter=20, random_state=0
+    ).fit(X)
+    assert components == pytest.approx(reference.components_, rel=1e-5)
+
+
+def test_every_customers_topics_equal_scikit_learns_transform():
+    X = _random_counts()
+    reference = LatentDirichletAllocation(n_components=4, random_state=0).fit(X)
+
+    shares = doc_topics(X, reference.components_)
+
+    assert shares == pytest.approx(reference.transform(X), abs=1e-6)
+
+
+def test_topics_learnt_on_a_sample_still_give_every_customer_an_interest():
+    result = find_interests(_counts(), n_topics=2, fit_sample=8)
+
+    top = result.customer_interests.query("rank == 1")
+    assert sorted(top["customer_id"]) == list(range(20))
