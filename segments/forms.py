@@ -15,6 +15,26 @@ class RefreshForm(forms.Form):
     )
 
 
+class RuleSettingsForm(forms.Form):
+    """The owner's override of the adaptive rule mining; empty fields stay automatic."""
+
+    min_support = forms.FloatField(
+        label=_("Minimum support"), required=False, min_value=0.00001, max_value=0.5,
+        help_text=_("Share of all orders a product combination must appear in, e.g. 0.005."),
+    )
+    min_confidence = forms.FloatField(
+        label=_("Minimum confidence"), required=False, min_value=0.01, max_value=1.0,
+        help_text=_("How often the second product must follow the first, e.g. 0.2."),
+    )
+    max_len = forms.IntegerField(
+        label=_("Largest combination"), required=False, min_value=2, max_value=5,
+        help_text=_("Products per rule, 2 to 5."),
+    )
+
+    def settings(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if v}
+
+
 class RenameSegmentForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, required=False,
                            help_text=_("Empty restores the computed name."))

@@ -11,6 +11,7 @@ urlpatterns = [
     path("segments/rfm/", views.rfm_view, name="segments-rfm"),
     path("segments/models/", views.models_view, name="segments-models"),
     path("segments/rules/", views.rules_view, name="segments-rules"),
+    path("segments/rules/settings/", views.rule_settings_view, name="segments-rule-settings"),
     path("segments/<str:kind>/<str:key>/", views.segment_detail_view, name="segment-detail"),
     path("segments/<str:kind>/<str:key>/export.csv", views.segment_export_view,
          name="segment-export"),

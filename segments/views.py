@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from profiler_site.core.extensions import customer_profile_sections
 from ingest.models import Customer, Product
 from segments import charts, selectors
-from segments.forms import RefreshForm, RenameSegmentForm
+from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
 from segments.models import SegmentKind
 from segments.services.runs import segment_rename, segmentation_run_start
 
@@ -81,6 +81,17 @@ def refresh_view(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
     return redirect("segments")
+
+
+@require_POST
+def rule_settings_view(request: HttpRequest) -> HttpResponse:
+    form = RuleSettingsForm(request.POST)
+    if form.is_valid():
+        segmentation_run_start(rules=form.settings())
+        messages.success(request, _("Rule settings saved; the analysis runs again with them."))
+    else:
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+    return redirect("segments-rules")
 
 
 def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpResponse:
@@ -245,6 +256,8 @@ def rules_view(request: HttpRequest) -> HttpResponse:
         "products": Product.objects.filter(pk=product_id) if product_id else [],
         "chart": charts.rules_heatmap(pairs) if pairs else None,
         "summary": (run.baskets or {}).get("all", {}) if run else {},
+        "rule_settings_form": RuleSettingsForm(
+            initial=(run.baskets or {}).get("requested", {}) if run else {}),
         "page_query": _query(request, page=None), "tab": "rules",
     })
 

@@ -381,20 +381,36 @@ def _mining_summary(result: basket_analysis.RuleMiningResult) -> dict[str, Any]:
     }
 
 
-def _baskets(results: _Results, lines: pd.DataFrame) -> pd.DataFrame:
+def _rule_overrides(requested: dict | None) -> dict:
+    """The owner's support / confidence / itemset length, for mine_rules; empty = automatic."""
+    requested = requested or {}
+    overrides = {}
+    if requested.get("min_support"):
+        overrides["min_support"] = float(requested["min_support"])
+    if requested.get("min_confidence"):
+        overrides["min_confidence"] = float(requested["min_confidence"])
+    if requested.get("max_len"):
+        overrides["max_len"] = int(requested["max_len"])
+    return overrides
+
+
+def _baskets(results: _Results, lines: pd.DataFrame, requested: dict | None = None) -> pd.DataFrame:
     """Mine rules on all orders and per RFM segment; return the all-orders rules frame."""
     baskets = lines[["order_id", "product_id"]]
+    overrides = _rule_overrides(requested)
     try:
-        overall = basket_analysis.mine_rules(baskets)
+        overall = basket_analysis.mine_rules(baskets, **overrides)
     except basket_analysis.TooManyItemsetsError as exc:
-        results.baskets = {"all": {"error": str(exc)}, "segments": {}}
+        results.baskets = {"all": {"error": str(exc)}, "segments": {},
+                           "requested": requested or {}}
         return pd.DataFrame(columns=basket_analysis.RULE_COLUMNS)
-    results.baskets = {"all": _mining_summary(overall), "segments": {}}
+    results.baskets = {"all": _mining_summary(overall), "segments": {},
+                       "requested": requested or {}}
     results.rules += _rule_rows(overall.rules, "")
 
     order_customer = lines.drop_duplicates("order_id").set_index("order_id")["customer_id"]
     order_segment = order_customer.map(results.columns["rfm_key"])
-    per_segment = basket_analysis.mine_rules_per_segment(baskets, order_segment)
+    per_segment = basket_analysis.mine_rules_per_segment(baskets, order_segment, **overrides)
     for key, outcome in per_segment.items():
         if isinstance(outcome, basket_analysis.SkippedSegment):
             results.baskets["segments"][str(key)] = {
@@ -680,7 +696,7 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
             "monthly_revenue": selectors.monthly_revenue(),
         }
         t = _step(run, 7, "Basket rules")
-        overall_rules = _baskets(results, lines)
+        overall_rules = _baskets(results, lines, (run.baskets or {}).get("requested"))
         timings["Basket rules"] = time.perf_counter() - t
         t = _step(run, 8, "Recommendations")
         _recommendations(results, lines, overall_rules)

@@ -13,8 +13,12 @@ MIN_K, MAX_K = 2, 12
 _START_LOCK = 0x5E6_0001
 
 
+RULE_SETTING_NAMES = ("min_support", "min_confidence", "max_len")
+
+
 def segmentation_run_start(
-    *, trigger: str = RunTrigger.MANUAL, k: int | None = None, coalesce: bool = True
+    *, trigger: str = RunTrigger.MANUAL, k: int | None = None, coalesce: bool = True,
+    rules: dict | None = None,
 ) -> tuple[SegmentationRun, bool]:
     """Queue a full refresh; return (run, created).
 
@@ -29,6 +33,11 @@ def segmentation_run_start(
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_START_LOCK])
+        if rules is None:
+            # The owner's rule settings stick: later runs (after imports too) keep them.
+            latest = SegmentationRun.objects.order_by("-pk").values_list("baskets", flat=True).first()
+            rules = (latest or {}).get("requested", {})
+        rules = {k_: v for k_, v in rules.items() if k_ in RULE_SETTING_NAMES and v}
         if coalesce:
             queued = SegmentationRun.objects.filter(status=JobStatus.QUEUED).order_by("-pk").first()
             if queued is not None:
@@ -36,6 +45,9 @@ def segmentation_run_start(
                 if k is not None and (queued.k_mode != KMode.FIXED or queued.k_requested != k):
                     queued.k_mode, queued.k_requested = KMode.FIXED, k
                     updates += ["k_mode", "k_requested"]
+                if (queued.baskets or {}).get("requested", {}) != rules:
+                    queued.baskets = {**(queued.baskets or {}), "requested": rules}
+                    updates.append("baskets")
                 if updates:
                     queued.save(update_fields=updates)
                 return queued, False
@@ -43,6 +55,7 @@ def segmentation_run_start(
             trigger=trigger,
             k_mode=KMode.FIXED if k else KMode.AUTO,
             k_requested=k,
+            baskets={"requested": rules},
             message="Waiting for a worker…",
         )
         job_enqueue(job=run, task=run_segmentation_task)

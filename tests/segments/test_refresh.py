@@ -122,3 +122,18 @@ def test_a_run_without_orders_succeeds_and_says_there_is_nothing(db):
 
     assert run.message == "No orders yet: nothing to analyse."
     assert not run.is_current
+
+
+def test_a_run_mines_rules_with_the_owners_overrides(small_shop):
+    from profiler_site.core.jobs import execute_job
+    from segments.services.refresh import segmentation_run_execute
+
+    run = SegmentationRun.objects.create(
+        baskets={"requested": {"min_support": 0.05, "min_confidence": 0.9, "max_len": 2}})
+    execute_job(model=SegmentationRun, job_id=run.pk, task_id="t", work=segmentation_run_execute)
+    run.refresh_from_db()
+
+    used = run.baskets["all"]
+    assert (used["min_confidence"], used["max_len"]) == (0.9, 2)
+    assert used["min_support"] >= 0.05  # the order-count floor may raise it, never lower it
+    assert run.baskets["requested"]["max_len"] == 2
