@@ -30,18 +30,11 @@ from campaigns.models import (
     Suppression,
 )
 from ingest.models import Customer, Order
+from segments import selectors as segment_selectors
 
 logger = logging.getLogger(__name__)
 
-# --- the segments app, behind a thin adapter ------------------------------------
-
-
-def _segments_selector(name: str):
-    try:
-        from segments import selectors
-    except ImportError:  # pragma: no cover - the app is always installed
-        return None
-    return getattr(selectors, name, None)
+# --- what campaigns reads from the segments app (campaigns may import segments) ----
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -53,29 +46,19 @@ class AudienceChoice:
 
 
 def segment_audience_options() -> list[AudienceChoice]:
-    options = _segments_selector("audience_options")
-    if options is not None:
-        return [
-            AudienceChoice(kind=o.kind, key=str(o.key), name=str(o.name), size=int(o.size))
-            for o in options()
-        ]
     return [
-        AudienceChoice(
-            kind=AudienceKind.ALL, key="all", name=str(AudienceKind.ALL.label),
-            size=Customer.objects.count(),
-        )
+        AudienceChoice(kind=o.kind, key=str(o.key), name=str(o.name), size=int(o.size))
+        for o in segment_selectors.audience_options()
     ]
 
 
 def segment_display_name(kind: str, key: str) -> str:
     if kind == AudienceKind.ALL:
         return str(AudienceKind.ALL.label)
-    name = _segments_selector("segment_display_name")
-    if name is not None:
-        try:
-            return str(name(kind, key))
-        except (ValueError, LookupError):  # an unknown key: show it rather than break the page
-            logger.info("no display name for audience %s/%s", kind, key)
+    try:
+        return str(segment_selectors.segment_display_name(kind, key))
+    except (ValueError, LookupError):  # an unknown key: show it rather than break the page
+        logger.info("no display name for audience %s/%s", kind, key)
     return f"{kind} {key}"
 
 
@@ -83,25 +66,20 @@ def segment_customer_ids(*, kind: str, key: str) -> list[int] | None:
     """Customer ids of an audience; None means "every customer" (cheaper as a queryset)."""
     if kind == AudienceKind.ALL:
         return None
-    ids = _segments_selector("audience_customer_ids")
-    if ids is None:
-        return []
     try:
-        return [int(i) for i in ids(kind=kind, key=key)]
+        return [int(i) for i in segment_selectors.audience_customer_ids(kind=kind, key=key)]
     except ValueError:  # an unknown kind or key (e.g. a stale link): nobody
         return []
 
 
 def segment_keys(customer_ids: list[int]) -> dict[int, dict]:
-    keys = _segments_selector("customer_segment_keys")
-    return keys(customer_ids) if keys is not None and customer_ids else {}
+    return segment_selectors.customer_segment_keys(customer_ids) if customer_ids else {}
 
 
 def segment_recommendations(customer_ids: list[int], *, limit: int = 3) -> dict[int, tuple]:
-    recommend = _segments_selector("customer_recommendations")
-    if recommend is None or not customer_ids:
+    if not customer_ids:
         return {}
-    found = recommend(customer_ids, limit=limit)
+    found = segment_selectors.customer_recommendations(customer_ids, limit=limit)
     return {
         int(cid): tuple(ProductLink(name=str(p.name)) for p in products)
         for cid, products in found.items()
