@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from ingest.models import Customer, Order, OrderLine, Product
+from segments.labels import translated_name
 from segments.analysis.baskets import rule_sentence
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.models import (
@@ -98,7 +99,7 @@ def _default_name(kind: str, key: str, run: SegmentationRun | None = None) -> st
 def segment_display_name(kind: str, key: str) -> str:
     """The owner's name for the segment if they renamed it, else the computed one."""
     label = SegmentLabel.objects.filter(kind=kind, key=key).values_list("name", flat=True).first()
-    return label or _default_name(kind, key)
+    return label or translated_name(_default_name(kind, key))
 
 
 def segments_for(kind: str, run: SegmentationRun | None = None) -> list[Segment]:
@@ -109,7 +110,7 @@ def segments_for(kind: str, run: SegmentationRun | None = None) -> list[Segment]
     labels = _labels()
     segments = list(Segment.objects.filter(run=run, kind=kind).order_by("-revenue", "key"))
     for segment in segments:
-        segment.display_name = labels.get((kind, segment.key), segment.name)
+        segment.display_name = labels.get((kind, segment.key)) or translated_name(segment.name)
         segment.renamed = (kind, segment.key) in labels
     return segments
 
@@ -119,7 +120,8 @@ def segment_names(run: SegmentationRun | None = None) -> dict[tuple[str, str], s
     run = run or current_run()
     names: dict[tuple[str, str], str] = {}
     if run is not None:
-        names = {(k, key): n for k, key, n in Segment.objects.filter(run=run).values_list("kind", "key", "name")}
+        names = {(k, key): translated_name(n)
+                 for k, key, n in Segment.objects.filter(run=run).values_list("kind", "key", "name")}
     names.update(_labels())
     return names
 
