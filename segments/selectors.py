@@ -15,9 +15,9 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from ingest.models import Customer, Order, OrderLine, Product
-from segments.labels import translated_name
 from segments.analysis.baskets import rule_sentence
 from segments.analysis.rfm import RFM_SEGMENTS
+from segments.labels import translated_name
 from segments.models import (
     BasketRule,
     CustomerScore,

@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from profiler_site.core.extensions import customer_profile_sections
 from ingest.models import Customer, Product
+from profiler_site.core.extensions import customer_profile_sections
 from segments import charts, selectors
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
 from segments.models import SegmentKind

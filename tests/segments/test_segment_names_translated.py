@@ -1,4 +1,3 @@
-import pytest
 from django.urls import reverse
 
 from profiler_site.core.services import user_language_set
