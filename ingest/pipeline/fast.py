@@ -57,7 +57,6 @@ from ingest.pipeline.parsing import (
 )
 from ingest.pipeline.rows import (
     _CANCELLED_STATUSES,
-    _CENT,
     COLUMN_KINDS,
     COLUMNS,
     ROWS_CLEANED,
@@ -69,6 +68,7 @@ from ingest.pipeline.rows import (
     _RowCleaner,
     _State,
     finish_chunk,
+    net_money,
 )
 from ingest.pipeline.streams import PrefixedStream
 from ingest.pipeline.table import (
@@ -1101,32 +1101,12 @@ def _money_row(
     cancelled: bool,
 ) -> tuple[Any, ...] | None:
     """The money part of `_RowCleaner.clean_cells`; None where it would raise."""
-    notes: list[str] = []
     if unit_price is not None and unit_price < 0:
         return None
-    is_return = quantity < 0
-    if cancelled:
-        if quantity > 0:
-            quantity = -quantity
-        is_return = True
-        notes.append("cancellation invoice netted as a return")
-    if line_total is None:
-        if unit_price is not None:
-            line_total = unit_price * quantity
-        elif order_total is not None:
-            line_total = order_total
-            notes.append("line total taken from order total")
-        else:
-            return None
-    elif is_return and line_total > 0:
-        line_total = -line_total
-        notes.append("made return amount negative")
-    if unit_price is None:
-        try:
-            unit_price = (abs(line_total) / abs(quantity)).quantize(_CENT).normalize()
-        except ArithmeticError:
-            return None  # the row cleaner raises the same error itself
-    return quantity, unit_price, line_total, is_return, tuple(notes)
+    try:
+        return net_money(quantity, unit_price, line_total, order_total, cancelled)
+    except (RowError, ArithmeticError):
+        return None  # the row cleaner raises the same error itself
 
 
 def _names(

@@ -271,6 +271,43 @@ def _resolve_columns(table: Table, mapping: ColumnMapping) -> dict[str, int]:
     return columns
 
 
+def net_money(
+    quantity: int,
+    unit_price: Decimal | None,
+    line_total: Decimal | None,
+    order_total: Decimal | None,
+    cancelled_invoice: bool,
+) -> tuple[int, Decimal, Decimal, bool, tuple[str, ...]]:
+    """Quantity, unit price, signed line total, is-return and notes of one order line.
+
+    Shared by the row cleaner and the vectorised path so both net returns,
+    cancellation invoices and missing amounts the same way. Raises RowError when
+    the row has no amount at all (a negative unit price is checked by the caller,
+    which knows the raw text for the message).
+    """
+    notes: list[str] = []
+    is_return = quantity < 0
+    if cancelled_invoice:
+        if quantity > 0:
+            quantity = -quantity
+        is_return = True
+        notes.append("cancellation invoice netted as a return")
+    if line_total is None:
+        if unit_price is not None:
+            line_total = unit_price * quantity
+        elif order_total is not None:
+            line_total = order_total
+            notes.append("line total taken from order total")
+        else:
+            raise RowError("no amount: unit price, line total and order total are all empty")
+    elif is_return and line_total > 0:
+        line_total = -line_total
+        notes.append("made return amount negative")
+    if unit_price is None:
+        unit_price = (abs(line_total) / abs(quantity)).quantize(_CENT).normalize()
+    return quantity, unit_price, line_total, is_return, tuple(notes)
+
+
 class _RowCleaner:
     """Turns one record's cells into one output tuple (in `COLUMNS` order) or raises RowError."""
 
@@ -373,27 +410,14 @@ class _RowCleaner:
             raise RowError(f"unit price {get('unit_price', '').strip()!r} is negative")
 
         order_id = self._text(cells, "order_id", "order id", notes)
-        is_return = quantity < 0
         cancel_prefix = self.preset.cancel_prefix
-        if cancel_prefix and order_id and order_id.upper().startswith(cancel_prefix):
-            if quantity > 0:
-                quantity = -quantity
-            is_return = True
-            notes.append("cancellation invoice netted as a return")
-
-        if line_total is None:
-            if unit_price is not None:
-                line_total = unit_price * quantity
-            elif order_total is not None:
-                line_total = order_total
-                notes.append("line total taken from order total")
-            else:
-                raise RowError("no amount: unit price, line total and order total are all empty")
-        elif is_return and line_total > 0:
-            line_total = -line_total
-            notes.append("made return amount negative")
-        if unit_price is None:
-            unit_price = (abs(line_total) / abs(quantity)).quantize(_CENT).normalize()
+        cancelled_invoice = bool(
+            cancel_prefix and order_id and order_id.upper().startswith(cancel_prefix)
+        )
+        quantity, unit_price, line_total, is_return, money_notes = net_money(
+            quantity, unit_price, line_total, order_total, cancelled_invoice
+        )
+        notes.extend(money_notes)
 
         status = self._text(cells, "financial_status", "status", notes)
         status = status.lower() if status else None
