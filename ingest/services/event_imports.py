@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ingest.models import Customer, Event, ImportJob, ImportRejection
+from ingest.models import Customer, ImportJob, ImportRejection
 from ingest.pipeline.events import read_events
 from ingest.pipeline.files import open_upload
 from ingest.signals import import_finished
 from profiler_site.core.jobs import job_progress
 
+from .events import EventInput, events_record
 from .loading import raw_as_json
-
-
-def _dedupe(customer_key: str, event_type: str, occurred_at: datetime, properties: dict) -> str:
-    payload = json.dumps([customer_key, event_type, occurred_at.isoformat(), properties],
-                         sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def customers_ensure(*, keys: dict[str, dict]) -> dict[str, int]:
@@ -43,16 +35,12 @@ def events_store(*, rows: list[dict], source: str) -> int:
     ids = customers_ensure(keys={r["customer_key"]: {"email": r.get("email"),
                                                      "shop_customer_id": r.get("shop_customer_id")}
                                  for r in rows})
-    events = [
-        Event(customer_id=ids[r["customer_key"]], type=r["type"][:64], occurred_at=r["occurred_at"],
-              properties=r.get("properties") or {}, source=source,
-              dedupe_key=_dedupe(r["customer_key"], r["type"], r["occurred_at"], r.get("properties") or {}))
+    return events_record(events=[
+        EventInput(customer_id=ids[r["customer_key"]], type=r["type"],
+                   occurred_at=r["occurred_at"], properties=r.get("properties") or {},
+                   source=source)
         for r in rows
-    ]
-    keys = [e.dedupe_key for e in events]
-    before = Event.objects.filter(dedupe_key__in=keys).count()
-    Event.objects.bulk_create(events, ignore_conflicts=True, batch_size=2000)
-    return Event.objects.filter(dedupe_key__in=keys).count() - before
+    ])
 
 
 def events_import_run(job: ImportJob) -> str:

@@ -179,3 +179,28 @@ def test_the_upload_pages_take_a_file_from_upload_to_report(owner_client):
 
     detail = owner_client.get(reverse("import-detail", args=[job.pk])).content.decode()
     assert "Queued" in detail and "rows read" in detail
+
+
+def test_an_events_file_stores_each_event_once_even_when_uploaded_twice():
+    from ingest.models import Event
+
+    content = (b"customer,type,time,path\n"
+               b"ann@example.com,page_view,2024-05-01 10:00:00,/tea\n"
+               b"C-7,add_to_cart,2024-05-01 10:01:00,/mugs\n")
+
+    job = import_upload_create(file=io.BytesIO(content), name="events.csv", size=len(content),
+                               kind="events")
+    from ingest.services.imports import import_confirm, import_run
+    from profiler_site.core.jobs import execute_job
+
+    import_confirm(job=job)
+    execute_job(model=ImportJob, job_id=job.pk, task_id=job.task_id, work=import_run)
+    again = import_upload_create(file=io.BytesIO(content), name="events.csv", size=len(content),
+                                 kind="events")
+    import_confirm(job=again)
+    execute_job(model=ImportJob, job_id=again.pk, task_id=again.task_id, work=import_run)
+
+    job.refresh_from_db()
+    again.refresh_from_db()
+    assert (job.events_created, again.events_created) == (2, 0)
+    assert Event.objects.filter(type="page_view", properties__path="/tea").count() == 1
