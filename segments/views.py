@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ingest.models import Customer, Product
+from ingest.pipeline.rejects import neutralise_cell
 from profiler_site.core.extensions import customer_profile_sections
 from segments import charts, selectors
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
@@ -127,14 +128,9 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
     })
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value) -> object:
-    # A spreadsheet runs text starting with these as a formula; a leading quote keeps it text.
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
+    # Same spreadsheet-formula guard as the rejected-rows export.
+    return neutralise_cell(value) if isinstance(value, str) else ("" if value is None else value)
 
 
 class _Echo:

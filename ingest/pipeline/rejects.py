@@ -7,7 +7,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Protocol, TextIO
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from ingest.pipeline.parsing import FORMULA_STARTS
+
+
 # Plain signed numbers are data, not formulas; prefixing them would corrupt returns like -2.
 _PLAIN_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 
