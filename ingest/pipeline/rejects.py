@@ -9,7 +9,6 @@ from typing import Protocol, TextIO
 
 from ingest.pipeline.parsing import FORMULA_STARTS
 
-
 # Plain signed numbers are data, not formulas; prefixing them would corrupt returns like -2.
 _PLAIN_NUMBER = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
 
