@@ -17,7 +17,13 @@ from ingest.models import ImportJob, ImportKind
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.headers import clean_headers
 from ingest.pipeline.rejects import write_rejects
-from ingest.services.imports import ImportRejected, import_confirm, import_preview, import_upload_create
+from ingest.services.imports import (
+    ImportRejected,
+    import_confirm,
+    import_discard,
+    import_preview,
+    import_upload_create,
+)
 from profiler_site.core.models import JobStatus
 
 
@@ -96,7 +102,5 @@ def import_rejects_view(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 
 @require_POST
 def import_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(ImportJob, pk=pk, status=JobStatus.DRAFT)
-    job.status = JobStatus.CANCELLED
-    job.save(update_fields=["status"])
+    import_discard(job=get_object_or_404(ImportJob, pk=pk, status=JobStatus.DRAFT))
     return redirect("uploads")

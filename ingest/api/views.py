@@ -8,10 +8,14 @@ from rest_framework.views import APIView
 
 from ingest.models import ImportJob
 from ingest.pipeline.errors import RowError
-from ingest.pipeline.parsing import parse_email
 from ingest.selectors import import_history
-from ingest.services.event_imports import events_store
-from ingest.services.imports import ImportRejected, import_confirm, import_upload_create
+from ingest.services.event_imports import api_events_store
+from ingest.services.imports import (
+    ImportRejected,
+    import_abandon,
+    import_confirm,
+    import_upload_create,
+)
 
 from .serializers import EventBatchSerializer, ImportCreateSerializer, ImportJobSerializer
 
@@ -43,8 +47,7 @@ class ImportListCreateApi(ListAPIView):
             import_confirm(job=job, fields=mapping, preset=data.validated_data.get("preset"),
                            dayfirst=data.validated_data.get("dayfirst"), remember=mapping is not None)
         except ImportRejected as exc:
-            job.status, job.error = "failed", exc.reason
-            job.save(update_fields=["status", "error"])
+            import_abandon(job=job, reason=exc.reason)
             return _error(exc.reason, code="mapping_incomplete", import_id=job.pk)
         return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
 
@@ -62,18 +65,9 @@ class EventsApi(APIView):
     def post(self, request):
         data = EventBatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        rows = []
-        for index, e in enumerate(data.validated_data["events"]):
-            who = e["customer"].strip()
-            is_email = "@" in who
-            if is_email:
-                try:
-                    who = parse_email(who).value
-                except RowError as exc:
-                    return _error(f"events[{index}]: {exc.reason}")
-            key = who if is_email else f"id:{who}"
-            rows.append({"customer_key": key, "email": who if is_email else None,
-                         "shop_customer_id": None if is_email else who, "type": e["type"],
-                         "occurred_at": e["time"], "properties": e["properties"]})
-        created = events_store(rows=rows, source="api")
+        try:
+            created = api_events_store(events=data.validated_data["events"])
+        except RowError as exc:
+            return _error(exc.reason)
+        rows = data.validated_data["events"]
         return Response({"received": len(rows), "created": created}, status=status.HTTP_202_ACCEPTED)

@@ -8,8 +8,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ingest.models import Customer, ImportJob, ImportRejection
+from ingest.pipeline.errors import RowError
 from ingest.pipeline.events import read_events
 from ingest.pipeline.files import open_upload
+from ingest.pipeline.parsing import parse_email
 from ingest.signals import import_finished
 from profiler_site.core.jobs import job_progress
 
@@ -41,6 +43,28 @@ def events_store(*, rows: list[dict], source: str) -> int:
                    source=source)
         for r in rows
     ])
+
+
+def api_events_store(*, events: list[dict]) -> int:
+    """Events posted to the API (customer, type, time, properties); all or nothing.
+
+    The customer is an email (normalised like a file's) or the shop's customer id.
+    Raises RowError naming the first bad event; nothing is stored then.
+    """
+    rows = []
+    for index, event in enumerate(events):
+        who = event["customer"].strip()
+        is_email = "@" in who
+        if is_email:
+            try:
+                who = parse_email(who).value
+            except RowError as exc:
+                raise RowError(f"events[{index}]: {exc.reason}") from exc
+        rows.append({"customer_key": who if is_email else f"id:{who}",
+                     "email": who if is_email else None,
+                     "shop_customer_id": None if is_email else who, "type": event["type"],
+                     "occurred_at": event["time"], "properties": event.get("properties") or {}})
+    return events_store(rows=rows, source="api")
 
 
 def events_import_run(job: ImportJob) -> str:

@@ -10,13 +10,20 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.files import UploadLimits, check_size, open_upload, safe_upload_name
 from ingest.pipeline.headers import header_fingerprint
-from ingest.pipeline.mapping import FIELDS, PRESETS_BY_NAME, ColumnMapping, propose_mapping, validate_mapping
+from ingest.pipeline.mapping import (
+    FIELDS,
+    PRESETS_BY_NAME,
+    ColumnMapping,
+    propose_mapping,
+    validate_mapping,
+)
 from ingest.pipeline.rows import ROWS_CLEANED, read_rows
 from ingest.pipeline.table import ReadOptions, TablePreview, preview_table
 from ingest.signals import import_finished
@@ -25,7 +32,6 @@ from profiler_site.core.models import JobStatus
 
 from .loading import load_chunk, raw_as_json
 from .prefetch import prefetch
-
 
 MAX_OUTLIERS_KEPT = 100
 
@@ -150,6 +156,19 @@ def import_confirm(
             )
         job_enqueue(job=job, task=import_file_task)
     return job
+
+
+def import_abandon(*, job: ImportJob, reason: str) -> None:
+    """A scripted upload that cannot be mapped ends as failed, with the reason, not as a draft."""
+    ImportJob.objects.filter(pk=job.pk, status=JobStatus.DRAFT).update(
+        status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+    job.refresh_from_db()
+
+
+def import_discard(*, job: ImportJob) -> None:
+    """The owner dropped an upload before importing it; it stays in the history as cancelled."""
+    ImportJob.objects.filter(pk=job.pk, status=JobStatus.DRAFT).update(
+        status=JobStatus.CANCELLED, finished_at=timezone.now())
 
 
 def _count_lines(job: ImportJob) -> int:

@@ -204,3 +204,25 @@ def test_an_events_file_stores_each_event_once_even_when_uploaded_twice():
     again.refresh_from_db()
     assert (job.events_created, again.events_created) == (2, 0)
     assert Event.objects.filter(type="page_view", properties__path="/tea").count() == 1
+
+
+def test_a_discarded_upload_stays_in_the_history_as_cancelled_and_imports_nothing(owner_client):
+    job = import_upload_create(file=io.BytesIO(GENERIC.encode()), name="o.csv", size=len(GENERIC))
+
+    response = owner_client.post(reverse("import-discard", args=[job.pk]))
+
+    job.refresh_from_db()
+    assert response["Location"] == reverse("uploads")
+    assert job.status == JobStatus.CANCELLED and not Order.objects.exists()
+
+
+def test_a_scripted_upload_that_cannot_be_mapped_ends_failed_with_the_reason(client, owner):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=owner)
+    client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", b"when,amount\n2024-01-01,1\n")},
+                HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    job = ImportJob.objects.get()
+    assert job.status == JobStatus.FAILED and "customer" in job.error.lower()
