@@ -17,8 +17,8 @@ def arguments(description: str) -> argparse.Namespace:
 def load_orders(lines: int, customers: int | None = None) -> tuple[float, str]:
     """Set up Django on a fresh database and load the orders file; returns (seconds, path).
 
-    Loading uses the COPY loader in tests/segments/demo_loader.py (it trusts the file);
-    the ingest pipeline has its own benchmark.
+    Loading goes through the real import services (tests/segments/demo_loader.py), so the
+    analysis is measured on exactly what an owner's upload stores; it is not timed here.
     """
     from benchmarks.common import ensure_orders_file, setup_django
 
