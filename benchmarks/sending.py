@@ -85,7 +85,7 @@ def main() -> None:
     from profiler_site.core.jobs import execute_job
 
     Customer.objects.bulk_create(
-        [Customer(key=f"email:c{i}@example.com", email=f"c{i}@example.com",
+        [Customer(key=f"c{i}@example.com", email=f"c{i}@example.com",
                   first_name=f"First{i}", last_name="Buyer", accepts_marketing=True)
          for i in range(n)], batch_size=5000)
     body = (

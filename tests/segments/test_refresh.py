@@ -116,7 +116,7 @@ def test_owner_names_survive_later_runs(small_shop):
 
 
 def test_a_run_without_orders_succeeds_and_says_there_is_nothing(db):
-    Customer.objects.create(key="email:a@example.com", email="a@example.com")
+    Customer.objects.create(key="a@example.com", email="a@example.com")
 
     run = run_refresh()
 
