@@ -15,7 +15,9 @@ class Customer(models.Model):
     else `id:<shop customer id>`. The same key in a later upload is the same customer.
     """
 
-    key = models.CharField(max_length=320, unique=True)
+    # Unique by a constraint, not `unique=True`: the latter adds a second
+    # (LIKE-pattern) index that no query uses and every import pays for.
+    key = models.CharField(max_length=320)
     email = models.EmailField(max_length=254, blank=True, default="", db_index=True)
     shop_customer_id = models.CharField(max_length=100, blank=True, default="")
     first_name = models.CharField(max_length=150, blank=True, default="")
@@ -31,6 +33,7 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["key"], name="ingest_customer_key_unique")]
 
     def __str__(self) -> str:
         return self.display_name
@@ -62,10 +65,16 @@ class Order(models.Model):
     stay visible in `gross_total`, `returned_total` and `refunded_total`.
     """
 
-    order_key = models.CharField(max_length=400, unique=True)
+    order_key = models.CharField(max_length=400)  # unique by constraint: see Customer.key
     # No separate index on customer: the (customer, ordered_at) index below serves it.
+    # No database-level foreign keys on orders and lines (`db_constraint=False`):
+    # PostgreSQL checks one row at a time, taking a row lock on the parent for
+    # each, and at a million lines that was a third of the import. The import
+    # loader is the only writer and resolves every id by a join in the same
+    # statement; deletes go through the ORM, which still cascades and protects.
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="orders", db_index=False
+        Customer, on_delete=models.CASCADE, related_name="orders", db_index=False,
+        db_constraint=False,
     )
     ordered_at = models.DateTimeField(db_index=True)
     is_cancelled = models.BooleanField(default=False)
@@ -75,12 +84,13 @@ class Order(models.Model):
     net_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     import_job = models.ForeignKey(
         "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        db_index=False,
+        db_index=False, db_constraint=False,
     )
 
     class Meta:
         ordering = ["-ordered_at"]
         indexes = [models.Index(fields=["customer", "ordered_at"])]
+        constraints = [models.UniqueConstraint(fields=["order_key"], name="ingest_order_key_unique")]
 
     def __str__(self) -> str:
         return self.order_key
@@ -90,8 +100,11 @@ class OrderLine(models.Model):
     """A product in an order; a return is its own line with a negative quantity."""
 
     # Indexed by the unique (order, product, is_return) constraint, which leads with order.
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lines")
+    # No database-level foreign keys: see Order.customer.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False,
+                              db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lines",
+                                db_constraint=False)
     is_return = models.BooleanField(default=False)
     quantity = models.IntegerField()
     unit_price = models.DecimalField(max_digits=14, decimal_places=2)

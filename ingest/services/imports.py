@@ -30,7 +30,7 @@ from ingest.signals import import_finished
 from profiler_site.core.jobs import job_enqueue, job_progress
 from profiler_site.core.models import JobStatus
 
-from .loading import load_chunk, raw_as_json
+from .loading import load_chunk, raw_as_json, staging_data
 from .prefetch import prefetch
 
 MAX_OUTLIERS_KEPT = 100
@@ -191,10 +191,13 @@ def import_run(job: ImportJob) -> str:
     try:
         with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
             chunks = read_rows(stream, mapping, options, chunk_rows=settings.IMPORT_CHUNK_ROWS)
-            for chunk in prefetch(chunks):
-                if chunk.index < job.chunks_done:
-                    continue  # committed before a restart: the checkpoint says so
-                _load_one_chunk(job, chunk)
+            resume_at = job.chunks_done  # chunks before it committed before a restart
+            # The reader thread also turns each chunk into COPY input, so the
+            # Python work overlaps the database's work on the chunk before.
+            prepared = ((chunk, staging_data(chunk.frame) if len(chunk.frame) else None)
+                        for chunk in chunks if chunk.index >= resume_at)
+            for chunk, data in prefetch(prepared):
+                _load_one_chunk(job, chunk, data)
                 job_progress(job=job, processed=chunk.last_line, phase=_("Importing"))
     except PipelineError as exc:
         ImportJob.objects.filter(pk=job.pk).update(error=exc.reason)
@@ -209,7 +212,7 @@ def import_run(job: ImportJob) -> str:
     }
 
 
-def _load_one_chunk(job: ImportJob, chunk) -> None:
+def _load_one_chunk(job: ImportJob, chunk, data) -> None:
     notes = Counter(chunk.notes)
     cleaned = notes.pop(ROWS_CLEANED, 0)
     duplicates = notes.get("dropped exact duplicate row", 0)
@@ -217,7 +220,7 @@ def _load_one_chunk(job: ImportJob, chunk) -> None:
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.chunks_done != chunk.index:
             return  # another delivery already committed this chunk
-        counts = load_chunk(chunk=chunk, job_id=job.pk) if len(chunk.frame) else None
+        counts = load_chunk(data=data, job_id=job.pk) if data is not None else None
         rejections = [ImportRejection(job_id=job.pk, line_no=r.line_no, reason=r.reason[:2000],
                                       raw=raw_as_json(r.raw)) for r in chunk.rejections]
         if counts is not None:

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from ingest.pipeline.rows import CleanChunk
-
 STAGING_COLUMNS = (
     "line_no bigint",
+    # The row's place in the chunk by (order time, line number): "the latest row"
+    # becomes a max() that a hash aggregate finds, instead of a sort of the chunk.
+    "recency bigint",
     "customer_key text",
     "customer_email text",
     "shop_customer_id text",
@@ -55,55 +56,92 @@ class ChunkCounts:
     conflicts: list[tuple[int, str]]  # (line_no, reason) rejected by the database checks
 
 
-def _staging_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The chunk in staging-table shape: names split, product key chosen, text trimmed to size."""
-    out = pd.DataFrame(index=frame.index)
+# Text trimmed to the column sizes in SQL (`left(...)`), where it is cheaper than in pandas.
+TEXT_LIMITS = {"first_name": 150, "last_name": 150, "country": 100, "city": 100, "gender": 30,
+               "product_name": 300, "category": 200, "shop_customer_id": 100, "sku_key": 200}
+
+
+@dataclass(frozen=True, slots=True)
+class StagingData:
+    """One chunk as COPY input: CSV text for the columns that hold any value."""
+
+    columns: tuple[str, ...]
+    csv_text: str
+
+
+def staging_data(frame: pd.DataFrame) -> StagingData:
+    """The chunk in staging-table shape, as CSV. Pure: runs in the reader thread.
+
+    Columns with no value in the chunk are left out of the COPY (they stay NULL):
+    most exports fill a handful of the two dozen fields.
+    """
+    out = {}
     for name in STAGING_NAMES:
         if name in frame.columns:
             out[name] = frame[name]
-    full = frame["full_name"].astype(object)
-    has_full = full.notna() & frame["first_name"].isna()
+    recency = np.empty(len(frame), dtype=np.int64)
+    recency[np.lexsort((frame["line_no"].to_numpy(), frame["ordered_at"].to_numpy()))] = np.arange(len(frame))
+    out["recency"] = pd.Series(recency, index=frame.index)
+    first, last = frame["first_name"], frame["last_name"]
+    has_full = frame["full_name"].notna() & first.isna()
     if has_full.any():
-        parts = full[has_full].str.strip().str.split(n=1, expand=True)
-        out.loc[has_full, "first_name"] = parts[0]
-        out.loc[has_full, "last_name"] = parts[1] if parts.shape[1] > 1 else None
+        parts = frame["full_name"][has_full].astype(object).str.strip().str.split(n=1, expand=True)
+        first, last = first.astype(object).copy(), last.astype(object).copy()
+        first[has_full] = parts[0]
+        last[has_full] = parts[1] if parts.shape[1] > 1 else None
+        out["first_name"], out["last_name"] = first, last
     sku = frame["sku"].astype(object)
-    name_key = "name:" + frame["product_name"].astype(object).fillna("").str.strip().str.lower()
-    out["sku_key"] = sku.where(sku.notna() & (sku != ""), name_key.where(frame["product_name"].notna()))
-    for name, size in (("first_name", 150), ("last_name", 150), ("country", 100), ("city", 100),
-                       ("gender", 30), ("product_name", 300), ("category", 200),
-                       ("shop_customer_id", 100), ("sku_key", 200)):
-        column = out[name].astype(object)
-        out[name] = column.str.slice(0, size).where(column.notna(), None)
+    names = frame["product_name"].astype(object)
+    name_key = "name:" + names.fillna("").str.strip().str.lower()
+    out["sku_key"] = sku.where(sku.notna() & (sku != ""), name_key.where(names.notna()))
     # Plain numbers and ISO strings write to CSV several times faster than
     # Decimal and Timestamp objects; PostgreSQL parses both exactly.
-    out["ordered_at"] = np.datetime_as_string(
+    out["ordered_at"] = pd.Series(np.datetime_as_string(
         frame["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"),
-        unit="us") + "Z"
-    for name in ("unit_price", "line_total", "order_total", "refunded_amount"):
-        out[name] = [None if v is None or v is pd.NA else float(v) for v in frame[name]]
-    return out[STAGING_NAMES]
+        unit="us") + "Z", index=frame.index)
+    columns = []
+    for name in STAGING_NAMES:
+        column = out.get(name)
+        if column is None or not column.notna().any():
+            continue
+        if name in ("unit_price", "line_total", "order_total", "refunded_amount"):
+            out[name] = pd.to_numeric(column.astype(object), errors="raise")
+        columns.append(name)
+    buffer = io.StringIO()
+    pd.DataFrame({name: out[name] for name in columns}).to_csv(
+        buffer, index=False, header=False, na_rep="")
+    return StagingData(columns=tuple(columns), csv_text=buffer.getvalue())
 
 
-def _copy_to_staging(cursor, frame: pd.DataFrame) -> None:
+def _copy_to_staging(cursor, data: StagingData) -> None:
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS ingest_staging (%s) ON COMMIT DELETE ROWS"
         % ", ".join(STAGING_COLUMNS)
     )
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False, na_rep="")
-    buffer.seek(0)
     cursor.copy_expert(
-        "COPY ingest_staging (%s) FROM STDIN WITH (FORMAT csv)" % ", ".join(STAGING_NAMES), buffer
+        "COPY ingest_staging (%s) FROM STDIN WITH (FORMAT csv)" % ", ".join(data.columns),
+        io.StringIO(data.csv_text),
     )
+    # The text limits, applied once to the chunk rather than in every upsert.
+    cursor.execute("UPDATE ingest_staging SET %s WHERE %s" % (
+        ", ".join(f"{name} = left({name}, {size})" for name, size in TEXT_LIMITS.items()),
+        " OR ".join(f"octet_length({name}) > {size}" for name, size in TEXT_LIMITS.items()),
+    ))
 
 
-UPSERT_CUSTOMERS = """
-WITH src AS (
-    SELECT DISTINCT ON (customer_key) customer_key, customer_email, shop_customer_id,
-           first_name, last_name, country, city, gender, birth_year, accepts_marketing
-    FROM ingest_staging ORDER BY customer_key, ordered_at DESC, line_no DESC
-)
+CUSTOMER_ATTRIBUTES = ("customer_email, shop_customer_id, first_name, last_name, country, city, "
+                       "gender, birth_year, accepts_marketing")
+
+# Each customer's attributes from their latest row in the chunk. Rows of one
+# customer mostly repeat the same attributes, so grouping by them first leaves
+# a few rows per customer to choose from.
+UPSERT_CUSTOMERS = f"""
+WITH grouped AS (
+    SELECT customer_key, {CUSTOMER_ATTRIBUTES}, max(recency) AS latest
+    FROM ingest_staging GROUP BY customer_key, {CUSTOMER_ATTRIBUTES}
+), src AS (
+    SELECT DISTINCT ON (customer_key) * FROM grouped ORDER BY customer_key, latest DESC
+), upserted AS (
 INSERT INTO ingest_customer AS c (key, email, shop_customer_id, first_name, last_name, country,
                                   city, gender, birth_year, accepts_marketing, created_at, updated_at)
 SELECT customer_key, COALESCE(customer_email, ''), COALESCE(shop_customer_id, ''),
@@ -134,13 +172,16 @@ WHERE (c.email, c.shop_customer_id, c.first_name, c.last_name, c.country, c.city
        COALESCE(EXCLUDED.birth_year, c.birth_year),
        COALESCE(EXCLUDED.accepts_marketing, c.accepts_marketing))
 RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
 """
 
 UPSERT_PRODUCTS = """
-WITH src AS (
-    SELECT DISTINCT ON (sku_key) sku_key, product_name, category
-    FROM ingest_staging WHERE sku_key IS NOT NULL
-    ORDER BY sku_key, ordered_at DESC, line_no DESC
+WITH grouped AS (
+    SELECT sku_key, product_name, category, max(recency) AS latest
+    FROM ingest_staging WHERE sku_key IS NOT NULL GROUP BY sku_key, product_name, category
+), src AS (
+    SELECT DISTINCT ON (sku_key) * FROM grouped ORDER BY sku_key, latest DESC
 )
 INSERT INTO ingest_product AS p (sku, name, category)
 SELECT sku_key, COALESCE(product_name, ''), COALESCE(category, '') FROM src
@@ -151,6 +192,8 @@ WHERE (p.name, p.category) IS DISTINCT FROM
       (COALESCE(NULLIF(EXCLUDED.name, ''), p.name), COALESCE(NULLIF(EXCLUDED.category, ''), p.category))
 """
 
+# The chunk's orders (new and existing) land in `chunk_orders`, so the lines
+# join a chunk-sized table instead of every order the shop has.
 UPSERT_ORDERS = """
 WITH src AS (
     SELECT order_key,
@@ -167,7 +210,7 @@ WITH src AS (
 ), totals AS (
     SELECT src.*, CASE WHEN priced_lines > 0 THEN gross ELSE COALESCE(order_total, 0) END AS gross_total
     FROM src
-)
+), upserted AS (
 INSERT INTO ingest_order AS o (order_key, customer_id, ordered_at, is_cancelled, gross_total,
                                returned_total, refunded_total, net_total, import_job_id)
 SELECT t.order_key, c.id, t.ordered_at, t.is_cancelled, t.gross_total, COALESCE(t.returned, 0),
@@ -176,7 +219,11 @@ SELECT t.order_key, c.id, t.ordered_at, t.is_cancelled, t.gross_total, COALESCE(
        %(job_id)s
 FROM totals t JOIN ingest_customer c ON c.key = t.customer_key
 ON CONFLICT (order_key) DO UPDATE SET is_cancelled = o.is_cancelled OR EXCLUDED.is_cancelled
-RETURNING o.id, (xmax = 0) AS inserted
+RETURNING o.id, o.order_key, (xmax = 0) AS inserted
+), kept AS (
+    INSERT INTO chunk_orders SELECT * FROM upserted RETURNING id, inserted
+)
+SELECT count(*) FILTER (WHERE inserted), array_agg(id) FILTER (WHERE NOT inserted) FROM kept
 """
 
 # An order id the database already holds for another customer: the row is
@@ -197,7 +244,7 @@ UPSERT_LINES = """
 INSERT INTO ingest_orderline AS l (order_id, product_id, is_return, quantity, unit_price, line_total)
 SELECT o.id, p.id, s.is_return, SUM(s.quantity), MAX(s.unit_price), SUM(s.line_total)
 FROM ingest_staging s
-JOIN ingest_order o ON o.order_key = s.order_key
+JOIN chunk_orders o ON o.order_key = s.order_key
 JOIN ingest_product p ON p.sku = s.sku_key
 WHERE s.quantity IS NOT NULL AND s.line_total IS NOT NULL
 GROUP BY o.id, p.id, s.is_return
@@ -206,6 +253,7 @@ ON CONFLICT (order_id, product_id, is_return) DO UPDATE SET
 WHERE (l.quantity, l.line_total) IS DISTINCT FROM (EXCLUDED.quantity, EXCLUDED.line_total)
 RETURNING (xmax = 0) AS inserted
 """
+UPSERT_LINES = f"WITH upserted AS ({UPSERT_LINES}) SELECT count(*) FILTER (WHERE inserted) FROM upserted"
 
 # Orders that existed before this chunk (an earlier import, or an order split
 # across chunks) get their totals again from all their stored lines.
@@ -233,26 +281,27 @@ WHERE o.id = t.id
 """
 
 
-def load_chunk(*, chunk: CleanChunk, job_id: int) -> ChunkCounts:
-    """Upsert one clean chunk; must run inside the caller's transaction."""
-    frame = _staging_frame(chunk.frame)
+def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
+    """Upsert one chunk's staging data; must run inside the caller's transaction."""
     with connection.cursor() as cursor:
         # The checkpoint commits with the data, so a commit lost in a crash is
         # simply redone on resume: no need to wait for the WAL flush.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
         # Room for the chunk's sorts and hash aggregates in memory, not on disk.
         cursor.execute("SET LOCAL work_mem TO '128MB'")
-        _copy_to_staging(cursor, frame)
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS chunk_orders "
+            "(id bigint, order_key text, inserted boolean) ON COMMIT DELETE ROWS"
+        )
+        _copy_to_staging(cursor, data)
         cursor.execute(UPSERT_CUSTOMERS)
-        flags = [row[0] for row in cursor.fetchall()]
-        customers_created = sum(flags)
-        customers_updated = len(flags) - customers_created
+        customers_created, customers_updated = cursor.fetchone()
         cursor.execute(UPSERT_PRODUCTS)
         cursor.execute(UPSERT_ORDERS, {"job_id": job_id})
-        order_rows = cursor.fetchall()
-        orders_created = sum(1 for _id, inserted in order_rows if inserted)
-        existing_ids = [order_id for order_id, inserted in order_rows if not inserted]
+        orders_created, existing_ids = cursor.fetchone()
+        existing_ids = existing_ids or []
         conflicts = []
+        orders_existing = 0
         if existing_ids:  # only an order that existed before can belong to someone else
             cursor.execute(REJECT_CONFLICTING_OWNERS, {"ids": existing_ids})
             conflicts = [
@@ -260,13 +309,13 @@ def load_chunk(*, chunk: CleanChunk, job_id: int) -> ChunkCounts:
                           f"this row names {customer_key!r}, so it was not imported")
                 for line_no, order_key, customer_key in cursor.fetchall()
             ]
-        cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
-        orders_existing = cursor.fetchone()[0]
+            cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
+            orders_existing = cursor.fetchone()[0]
         cursor.execute(UPSERT_LINES)
-        lines_created = sum(1 for (inserted,) in cursor.fetchall() if inserted)
+        lines_created = cursor.fetchone()[0]
         if existing_ids:
             cursor.execute(UPDATE_EXISTING_ORDER_TOTALS, {"ids": existing_ids})
-        cursor.execute("TRUNCATE ingest_staging")
+        cursor.execute("TRUNCATE ingest_staging, chunk_orders")
     return ChunkCounts(
         customers_created=customers_created,
         customers_updated=customers_updated,

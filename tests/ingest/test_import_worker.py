@@ -9,6 +9,7 @@ from ingest.models import ImportJob, Order, OrderLine
 from ingest.services.imports import import_confirm, import_upload_create
 from profiler_site.core import jobs
 from profiler_site.core.models import JobStatus
+from tests.ingest.helpers_db import orphan_rows
 from tests.support import wait_until
 
 pytestmark = pytest.mark.worker
@@ -79,6 +80,7 @@ def test_a_worker_killed_mid_import_resumes_at_its_checkpoint_and_ends_like_a_cl
     assert Order.objects.count() == expected_orders == final.orders_created
     assert OrderLine.objects.count() == expected_lines == final.lines_created
     assert final.rows_rejected == 0
+    assert orphan_rows() == (0, 0)
 
 
 def test_the_cancel_button_stops_an_import_between_chunks_and_keeps_what_was_committed(

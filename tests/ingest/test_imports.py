@@ -10,7 +10,7 @@ from ingest.demo.generate import generate_demo_orders
 from ingest.models import Customer, ImportJob, Order, OrderLine, SavedMapping
 from ingest.services.imports import ImportRejected, import_upload_create
 from profiler_site.core.models import JobStatus
-from tests.ingest.helpers_db import DATA, import_bytes, import_file
+from tests.ingest.helpers_db import DATA, import_bytes, import_file, orphan_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,6 +37,7 @@ def test_the_demo_shop_imports_cleanly_and_a_second_import_adds_nothing(tmp_path
     assert (Customer.objects.count(), Order.objects.count(), OrderLine.objects.count()) == counts
     assert (second.customers_created, second.orders_created, second.lines_created) == (0, 0, 0)
     assert second.orders_existing == counts[1]
+    assert orphan_rows() == (0, 0)
 
 
 def test_demo_money_in_the_database_equals_the_file(tmp_path):
