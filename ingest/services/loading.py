@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from django.db import connection
 
 STAGING_COLUMNS = (
@@ -61,12 +63,15 @@ TEXT_LIMITS = {"first_name": 150, "last_name": 150, "country": 100, "city": 100,
                "product_name": 300, "category": 200, "shop_customer_id": 100, "sku_key": 200}
 
 
+CSV_WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+
+
 @dataclass(frozen=True, slots=True)
 class StagingData:
     """One chunk as COPY input: CSV text for the columns that hold any value."""
 
     columns: tuple[str, ...]
-    csv_text: str
+    csv_bytes: bytes
 
 
 def staging_data(frame: pd.DataFrame) -> StagingData:
@@ -79,8 +84,9 @@ def staging_data(frame: pd.DataFrame) -> StagingData:
     for name in STAGING_NAMES:
         if name in frame.columns:
             out[name] = frame[name]
+    ordered_at = frame["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
     recency = np.empty(len(frame), dtype=np.int64)
-    recency[np.lexsort((frame["line_no"].to_numpy(), frame["ordered_at"].to_numpy()))] = np.arange(len(frame))
+    recency[np.lexsort((frame["line_no"].to_numpy(), ordered_at))] = np.arange(len(frame))
     out["recency"] = pd.Series(recency, index=frame.index)
     first, last = frame["first_name"], frame["last_name"]
     has_full = frame["full_name"].notna() & first.isna()
@@ -96,9 +102,7 @@ def staging_data(frame: pd.DataFrame) -> StagingData:
     out["sku_key"] = sku.where(sku.notna() & (sku != ""), name_key.where(names.notna()))
     # Plain numbers and ISO strings write to CSV several times faster than
     # Decimal and Timestamp objects; PostgreSQL parses both exactly.
-    out["ordered_at"] = pd.Series(np.datetime_as_string(
-        frame["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"),
-        unit="us") + "Z", index=frame.index)
+    out["ordered_at"] = pd.Series(np.datetime_as_string(ordered_at, unit="us") + "Z", index=frame.index)
     columns = []
     for name in STAGING_NAMES:
         column = out.get(name)
@@ -107,10 +111,14 @@ def staging_data(frame: pd.DataFrame) -> StagingData:
         if name in ("unit_price", "line_total", "order_total", "refunded_amount"):
             out[name] = pd.to_numeric(column.astype(object), errors="raise")
         columns.append(name)
-    buffer = io.StringIO()
-    pd.DataFrame({name: out[name] for name in columns}).to_csv(
-        buffer, index=False, header=False, na_rep="")
-    return StagingData(columns=tuple(columns), csv_text=buffer.getvalue())
+    # Arrow's CSV writer is compiled and about twice as fast as DataFrame.to_csv.
+    # It quotes every string, so an empty string stays '' and a missing value,
+    # written unquoted, is NULL to PostgreSQL.
+    table = pa.Table.from_pandas(pd.DataFrame({name: out[name] for name in columns}),
+                                 preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, write_options=CSV_WRITE_OPTIONS)
+    return StagingData(columns=tuple(columns), csv_bytes=sink.getvalue().to_pybytes())
 
 
 def _copy_to_staging(cursor, data: StagingData) -> None:
@@ -120,7 +128,7 @@ def _copy_to_staging(cursor, data: StagingData) -> None:
     )
     cursor.copy_expert(
         "COPY ingest_staging (%s) FROM STDIN WITH (FORMAT csv)" % ", ".join(data.columns),
-        io.StringIO(data.csv_text),
+        io.BytesIO(data.csv_bytes),
     )
     # The text limits, applied once to the chunk rather than in every upsert.
     cursor.execute("UPDATE ingest_staging SET %s WHERE %s" % (
