@@ -63,6 +63,7 @@ TEXT_LIMITS = {"first_name": 150, "last_name": 150, "country": 100, "city": 100,
                "product_name": 300, "category": 200, "shop_customer_id": 100, "sku_key": 200}
 
 
+MONEY_COLUMNS = ("unit_price", "line_total", "order_total", "refunded_amount")
 CSV_WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
 
 
@@ -97,25 +98,24 @@ def staging_data(frame: pd.DataFrame) -> StagingData:
         last[has_full] = parts[1] if parts.shape[1] > 1 else None
         out["first_name"], out["last_name"] = first, last
     sku = frame["sku"].astype(object)
-    names = frame["product_name"].astype(object)
-    name_key = "name:" + names.fillna("").str.strip().str.lower()
-    out["sku_key"] = sku.where(sku.notna() & (sku != ""), name_key.where(names.notna()))
-    # Plain numbers and ISO strings write to CSV several times faster than
-    # Decimal and Timestamp objects; PostgreSQL parses both exactly.
-    out["ordered_at"] = pd.Series(np.datetime_as_string(ordered_at, unit="us") + "Z", index=frame.index)
-    columns = []
-    for name in STAGING_NAMES:
-        column = out.get(name)
-        if column is None or not column.notna().any():
-            continue
-        if name in ("unit_price", "line_total", "order_total", "refunded_amount"):
-            out[name] = pd.to_numeric(column.astype(object), errors="raise")
-        columns.append(name)
-    # Arrow's CSV writer is compiled and about twice as fast as DataFrame.to_csv.
-    # It quotes every string, so an empty string stays '' and a missing value,
-    # written unquoted, is NULL to PostgreSQL.
-    table = pa.Table.from_pandas(pd.DataFrame({name: out[name] for name in columns}),
-                                 preserve_index=False)
+    no_sku = sku.isna() | (sku == "")
+    if no_sku.any():  # a product without a SKU is known by its name
+        names = frame["product_name"].astype(object)[no_sku]
+        sku = sku.copy()
+        sku[no_sku] = ("name:" + names.fillna("").str.strip().str.lower()).where(names.notna())
+    out["sku_key"] = sku
+    # Arrow converts Decimals and timestamps in compiled code and its CSV writer
+    # is about twice as fast as DataFrame.to_csv. It quotes every string, so an
+    # empty string stays '' and a missing value, written unquoted, is NULL.
+    out["ordered_at"] = pa.array(ordered_at, type=pa.timestamp("us", tz="UTC"))
+    for name in MONEY_COLUMNS:  # Decimal's own text is exact and cheaper than Arrow's decimals
+        if name in out and out[name].notna().any():
+            out[name] = pa.array([None if v is None or v is pd.NA or v != v else str(v) for v in out[name]],
+                                 type=pa.string())
+    arrays = {name: out[name] if isinstance(out[name], pa.Array) else pa.array(out[name], from_pandas=True)
+              for name in STAGING_NAMES if name in out}
+    columns = [name for name, array in arrays.items() if array.null_count < len(array)]
+    table = pa.table({name: arrays[name] for name in columns})
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(table, sink, write_options=CSV_WRITE_OPTIONS)
     return StagingData(columns=tuple(columns), csv_bytes=sink.getvalue().to_pybytes())
