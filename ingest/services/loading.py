@@ -85,7 +85,8 @@ def staging_data(frame: pd.DataFrame) -> StagingData:
     for name in STAGING_NAMES:
         if name in frame.columns:
             out[name] = frame[name]
-    ordered_at = frame["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    ordered_at = (frame["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+                  .to_numpy("datetime64[us]"))
     recency = np.empty(len(frame), dtype=np.int64)
     recency[np.lexsort((frame["line_no"].to_numpy(), ordered_at))] = np.arange(len(frame))
     out["recency"] = pd.Series(recency, index=frame.index)
@@ -110,10 +111,10 @@ def staging_data(frame: pd.DataFrame) -> StagingData:
     out["ordered_at"] = pa.array(ordered_at, type=pa.timestamp("us", tz="UTC"))
     for name in MONEY_COLUMNS:  # Decimal's own text is exact and cheaper than Arrow's decimals
         if name in out and out[name].notna().any():
-            out[name] = pa.array([None if v is None or v is pd.NA or v != v else str(v) for v in out[name]],
-                                 type=pa.string())
-    arrays = {name: out[name] if isinstance(out[name], pa.Array) else pa.array(out[name], from_pandas=True)
-              for name in STAGING_NAMES if name in out}
+            texts = [None if v is None or v is pd.NA or v != v else str(v) for v in out[name]]
+            out[name] = pa.array(texts, type=pa.string())
+    arrays = {name: value if isinstance(value, pa.Array) else pa.array(value, from_pandas=True)
+              for name, value in ((n, out[n]) for n in STAGING_NAMES if n in out)}
     columns = [name for name, array in arrays.items() if array.null_count < len(array)]
     table = pa.table({name: arrays[name] for name in columns})
     sink = pa.BufferOutputStream()
