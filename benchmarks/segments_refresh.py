@@ -1,6 +1,6 @@
 """Full segments refresh from PostgreSQL vs a bare in-memory pandas/scikit-learn script.
 
-    python -m benchmarks.segments_refresh [--lines 1000000]
+    python -m benchmarks.segments_refresh [--lines 1000000] [--reuse-data]
 
 Ours: SQL features → RFM → k by silhouette → k-means → Ward check → classifier →
 BG/NBD + Gamma-Gamma (+ holdout) → propensity (+ comparison) → LDA interests → basket
@@ -56,7 +56,10 @@ def baseline(path: str) -> float:
 
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
-    load_seconds, path = load_orders(args.lines, args.customers)
+    # Its own database: the pages and baskets benchmarks recreate theirs when they start.
+    load_seconds, path = load_orders(args.lines, args.customers,
+                                     database="profiler_bench_segments_refresh",
+                                     reuse=args.reuse_data)
     from benchmarks.common import machine, report
     from profiler_site.core.jobs import execute_job
     from segments.models import SegmentationRun

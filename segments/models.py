@@ -151,8 +151,10 @@ class CustomerScore(models.Model):
     m_score = models.PositiveSmallIntegerField()
     rfm_key = models.CharField(max_length=60, db_index=True)
     cluster_key = models.CharField(max_length=60, db_index=True)
-    # "classifier" when placed between runs by the segment classifier.
+    # "classifier" when placed between runs by the segment classifier (see PlacedBy).
     placed_by = models.CharField(max_length=20, default="run")
+    # The classifier's probability for the cluster it chose; null when placed by a run.
+    placement_probability = models.FloatField(null=True, blank=True)
     p_alive = models.FloatField(null=True, blank=True)
     expected_orders_90 = models.FloatField(null=True, blank=True)
     expected_orders_365 = models.FloatField(null=True, blank=True)
@@ -180,8 +182,17 @@ class CustomerScore(models.Model):
         return f"{self.r_score}{self.f_score}{self.m_score}"
 
 
+class PlacedBy(models.TextChoices):
+    RUN = "run", _("Full run")
+    CLASSIFIER = "classifier", _("Placed by the classifier, full re-clustering pending")
+
+
 class SegmentMembership(models.Model):
-    """Who was in which segment in which run: the history behind "38 Champions became At Risk"."""
+    """Who was in which segment in which run: the history behind "38 Champions became At Risk".
+
+    Customers imported after a run are added to it by the run's placement model
+    (``placed_by`` = classifier) until the next full run clusters them for real.
+    """
 
     run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="memberships")
     customer = models.ForeignKey(
@@ -189,9 +200,35 @@ class SegmentMembership(models.Model):
     )
     rfm_key = models.CharField(max_length=60)
     cluster_key = models.CharField(max_length=60)
+    placed_by = models.CharField(max_length=20, choices=PlacedBy.choices, default=PlacedBy.RUN,
+                                 db_default=PlacedBy.RUN)
+    placement_probability = models.FloatField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["run", "rfm_key"]), models.Index(fields=["run", "cluster_key"])]
+
+
+class PlacementModel(models.Model):
+    """The segment classifier of a run, kept to place customers imported after it.
+
+    ``model`` is the fitted random forest (joblib bytes) whose held-out metrics the
+    run reports; ``columns`` its input features and ``fill`` the training medians used
+    for a feature a new customer lacks. ``rfm_edges`` are the run's quintile edges
+    (recency_days, frequency, monetary), so new customers get RFM scores on the run's
+    scale. Only the current run's model is kept: older ones are deleted when a run
+    saves its own.
+    """
+
+    run = models.OneToOneField(SegmentationRun, on_delete=models.CASCADE,
+                               related_name="placement_model")
+    columns = models.JSONField(default=list)
+    fill = models.JSONField(default=dict)
+    rfm_edges = models.JSONField(default=dict)
+    model = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Placement model of run #{self.run_id}"
 
 
 class BasketRule(models.Model):

@@ -16,8 +16,12 @@ def schedule_refresh_after_import(sender, job_id: int, kind: str, **kwargs) -> N
     # Only orders change segments; events do not feed the analysis (yet).
     if kind != "orders":
         return
+    from segments.services.placement import placement_start
     from segments.services.runs import segmentation_run_start
 
+    # Placement first: same queue as the full run, so the new customers get a
+    # (classifier) segment within seconds and the full run replaces it afterwards.
+    placement_start(import_job_id=job_id)
     run, created = segmentation_run_start(trigger="import")
     logger.info("import %s finished: segmentation run %s (%s)", job_id, run.pk,
                 "queued" if created else "already queued")

@@ -17,3 +17,13 @@ def run_segmentation_task(self, job_id: int) -> str:
         model=SegmentationRun, job_id=job_id, task_id=self.request.id,
         work=segmentation_run_execute,
     )
+
+
+@shared_task
+def place_new_customers_task(import_job_id: int) -> int:
+    # No job row: placement takes seconds, is idempotent (it only places customers
+    # without a membership) and leaves nothing half-done (one transaction).
+    # import_job_id only names the import that triggered it in the worker's log.
+    from segments.services.placement import new_customers_place
+
+    return new_customers_place()

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score
 from sklearn.tree import DecisionTreeClassifier
 
 from segments.analysis.features import FEATURE_COLUMNS
@@ -152,14 +152,16 @@ def choose_k(
     silhouette: dict[int, float] = {}
     smallest: dict[int, float] = {}
     centroids: dict[int, np.ndarray] = {}
+    # silhouette_score(X, labels, sample_size=..., random_state=...) draws the same
+    # sample for every k: measure its pairwise distances once, not once per k.
+    positions = np.random.RandomState(random_state).permutation(n)[: min(sample_size, n)]
+    distances = cdist(X[positions], X[positions])
     for k in candidates:
         model = _kmeans(X, k, random_state, n_init)
         labels = model.labels_
         centroids[k] = model.cluster_centers_
         smallest[k] = float(np.bincount(labels, minlength=k).min() / n)
-        silhouette[k] = float(
-            silhouette_score(X, labels, sample_size=min(sample_size, n), random_state=random_state)
-        )
+        silhouette[k] = silhouette_from_distances(distances, labels[positions])
     eligible = [k for k in candidates if smallest[k] >= min_share]
     if eligible:
         k = max(eligible, key=lambda c: (silhouette[c], -c))
@@ -172,6 +174,33 @@ def choose_k(
         )
     return KSelection(k=k, reason=reason, silhouette=silhouette, smallest_share=smallest,
                       centroids=centroids)
+
+
+def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> float:
+    """Mean silhouette of ``labels`` given their pairwise ``distances`` (as scikit-learn's
+    ``silhouette_score(..., metric="precomputed")``: 0 for members of one-point clusters).
+
+    The distance sums from each point to each cluster are one matrix product with the
+    one-hot labels, so each k costs a product instead of another distance matrix.
+    """
+    codes, labels = np.unique(labels, return_inverse=True)
+    if not 2 <= len(codes) <= len(labels) - 1:
+        raise ValueError(f"silhouette needs 2 to n - 1 clusters, got {len(codes)}")
+    onehot = np.zeros((len(labels), len(codes)))
+    onehot[np.arange(len(labels)), labels] = 1.0
+    sums = distances @ onehot
+    sizes = onehot.sum(axis=0)
+    rows = np.arange(len(labels))
+    own_size = sizes[labels]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = sums[rows, labels] / (own_size - 1)
+        means = sums / sizes
+    means[rows, labels] = np.inf
+    nearest = means.min(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = (nearest - inside) / np.maximum(inside, nearest)
+    score = np.where(own_size > 1, np.nan_to_num(score), 0.0)
+    return float(score.mean())
 
 
 def fit_kmeans(
@@ -349,17 +378,24 @@ def cluster_rules(
     columns: Sequence[str] | None = None,
     max_depth: int = 3,
     random_state: int = 0,
+    fit_sample: int | None = None,
 ) -> dict[int, ClusterRule]:
     """A one-line rule per cluster from a shallow decision tree on the raw features.
 
     For each cluster the rule is the tree leaf holding most of its members; coverage
-    and precision say how faithful that summary is.
+    and precision say how faithful that summary is, measured on every customer even
+    when the tree learnt its few splits from a random ``fit_sample`` of them.
     """
     columns = list(columns or [c for c in features.columns if features[c].notna().all()])
     X = features[columns].to_numpy(dtype=float)
     y = np.asarray(labels)
     integer = [bool(np.all(np.mod(X[:, j], 1) == 0)) for j in range(X.shape[1])]
-    tree = DecisionTreeClassifier(max_depth=max_depth, random_state=random_state).fit(X, y)
+    learn = np.arange(len(y))
+    if fit_sample is not None and len(y) > fit_sample:
+        learn = np.sort(np.random.default_rng(random_state).choice(len(y), fit_sample,
+                                                                   replace=False))
+    tree = DecisionTreeClassifier(max_depth=max_depth, random_state=random_state).fit(
+        X[learn], y[learn])
     leaf_of = tree.apply(X)
     paths = _leaf_paths(tree)
     rules: dict[int, ClusterRule] = {}

@@ -215,3 +215,52 @@ def assign_rfm_segments(scores: pd.DataFrame) -> pd.Series:
         scores["f_score"].to_numpy(dtype="int64") + scores["m_score"].to_numpy(dtype="int64") + 1
     ) // 2
     return pd.Series(_GRID[r, fm].astype(str), index=scores.index, name="segment", dtype=object)
+
+
+# Which way each score runs: R is reversed (fewer days since the last order = higher R).
+_SCORED: dict[str, tuple[str, bool]] = {
+    "r_score": ("recency_days", False),
+    "f_score": ("frequency", True),
+    "m_score": ("monetary", True),
+}
+
+
+def quintile_edges(features: pd.DataFrame, scores: pd.DataFrame) -> dict[str, list[float | None]]:
+    """The value boundaries of a run's quintiles, to score customers who arrive later.
+
+    For F and M, edge s (s = 1..4) is the largest value that scored s or lower; for R
+    the smallest recency that scored s or lower. None where no customer scored that
+    low (tiny shops). ``scores_from_edges`` gives every customer of the run their own
+    score back, except where a run of tied values was split across two scores (rank
+    order decided there); a newcomer with such a value gets the lower score.
+    """
+    edges: dict[str, list[float | None]] = {}
+    for score_column, (column, ascending) in _SCORED.items():
+        values = features[column].to_numpy(dtype=float)
+        score = scores[score_column].to_numpy()
+        row: list[float | None] = []
+        for s in range(1, 5):
+            chosen = values[score <= s]
+            if not len(chosen):
+                row.append(None)
+            else:
+                row.append(float(chosen.max() if ascending else chosen.min()))
+        edges[column] = row
+    return edges
+
+
+def scores_from_edges(features: pd.DataFrame, edges: dict[str, list[float | None]]) -> pd.DataFrame:
+    """r_score, f_score and m_score (1..5) of ``features`` on the scale of ``quintile_edges``."""
+    result = {}
+    for score_column, (column, ascending) in _SCORED.items():
+        values = features[column].to_numpy(dtype=float)
+        # A missing edge means no one scored that low: everybody is above it.
+        bounds = np.array(
+            [(-np.inf if ascending else np.inf) if e is None else e for e in edges[column]]
+        )
+        if ascending:
+            above = (values[:, None] > bounds[None, :]).sum(axis=1)
+        else:
+            above = (values[:, None] < bounds[None, :]).sum(axis=1)
+        result[score_column] = (1 + above).astype("int64")
+    return pd.DataFrame(result, index=features.index)

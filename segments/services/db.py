@@ -30,7 +30,7 @@ SELECT customer_id,
        MIN(ordered_at) AS first_order_at,
        MAX(ordered_at) AS last_order_at
 FROM ingest_order
-WHERE ordered_at <= %(as_of)s AND NOT is_cancelled
+WHERE ordered_at <= %(as_of)s AND NOT is_cancelled {extra}
 GROUP BY customer_id
 ORDER BY customer_id
 """
@@ -61,9 +61,18 @@ def newest_order_at() -> datetime | None:
         return cursor.fetchone()[0]
 
 
-def features_frame(*, as_of: datetime) -> pd.DataFrame:
-    """Per-customer features (columns of analysis.features) plus first/last order time."""
-    frame = copy_query(FEATURES_SQL, {"as_of": as_of},
+def features_frame(*, as_of: datetime, without_membership_in: int | None = None) -> pd.DataFrame:
+    """Per-customer features (columns of analysis.features) plus first/last order time.
+
+    With ``without_membership_in`` (a run id): only customers who have no membership in
+    that run, i.e. those imported after it (for placement).
+    """
+    extra = ""
+    if without_membership_in is not None:
+        extra = ("AND customer_id NOT IN (SELECT customer_id FROM segments_segmentmembership "
+                 "WHERE run_id = %(run)s)")
+    frame = copy_query(FEATURES_SQL.format(extra=extra),
+                       {"as_of": as_of, "run": without_membership_in},
                        parse_dates=("first_order_at", "last_order_at"))
     frame = frame.set_index("customer_id").sort_index()
     frame["frequency"] = frame["frequency"].astype("int64")

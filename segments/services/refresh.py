@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from profiler_site.core.jobs import job_progress
 from segments import selectors
 from segments.analysis import baskets as basket_analysis
-from segments.analysis.classifier import train_segment_classifier
+from segments.analysis.classifier import model_to_bytes, train_segment_classifier
 from segments.analysis.clustering import (
     KSelection,
     choose_k,
@@ -44,12 +44,18 @@ from segments.analysis.features import ALL_COLUMNS
 from segments.analysis.interests import find_interests
 from segments.analysis.propensity import InsufficientHistory, evaluate_propensity, score_customers
 from segments.analysis.recommendations import recommend
-from segments.analysis.rfm import RFM_SEGMENTS, assign_rfm_segments, rfm_scores
+from segments.analysis.rfm import (
+    RFM_SEGMENTS,
+    assign_rfm_segments,
+    quintile_edges,
+    rfm_scores,
+)
 from segments.models import (
     BasketRule,
     CustomerScore,
     InterestTopic,
     KMode,
+    PlacementModel,
     Recommendation,
     Segment,
     SegmentationRun,
@@ -69,6 +75,9 @@ CLASSIFIER_SAMPLE = 20_000
 # sampled customers) the best of 3 gave the same k and a silhouette curve within 0.001
 # of the best of 10 (k = 8: 0.002).
 K_SELECTION_RESTARTS = 3
+# The depth-3 tree behind each cluster's rule learns its splits from a sample; the
+# coverage and precision it reports are counted on everyone.
+RULE_SAMPLE = 20_000
 # LDA learns its topics from a sample; every customer's topics are then inferred.
 INTEREST_SAMPLE = 5_000
 ROC_POINTS = 200
@@ -92,6 +101,9 @@ class _Results:
     # (kind, key) -> (top products, top categories) of the segment's members
     top_sellers: dict[tuple[str, str], tuple[list, list]] = field(default_factory=dict)
     recommendations_csv: str = ""
+    # The segment classifier, kept to place customers imported before the next run.
+    placement: PlacementModel | None = None
+    rfm_edges: dict[str, list[float | None]] = field(default_factory=dict)
     selection: KSelection | None = None
     k: int = 0
 
@@ -119,6 +131,7 @@ def _finite(value: float | None) -> float | None:
 
 def _rfm(results: _Results) -> None:
     scores = rfm_scores(results.features)
+    results.rfm_edges = quintile_edges(results.features, scores)
     results.columns.update(
         r_score=scores["r_score"], f_score=scores["f_score"], m_score=scores["m_score"],
         rfm_key=assign_rfm_segments(scores),
@@ -183,7 +196,8 @@ def _clusters(run: SegmentationRun, results: _Results, previous_centroids: pd.Da
     )
 
     rules = (
-        cluster_rules(features[[c for c in ALL_COLUMNS if features[c].notna().all()]], fit.labels)
+        cluster_rules(features[[c for c in ALL_COLUMNS if features[c].notna().all()]], fit.labels,
+                      fit_sample=RULE_SAMPLE)
         if k >= 2 else {}
     )
     used_names: dict[str, int] = {}
@@ -216,8 +230,12 @@ def _classifier(results: _Results) -> None:
         return
     positions = _sample_positions(len(features), CLASSIFIER_SAMPLE, seed=1)
     columns = [c for c in ALL_COLUMNS if features[c].notna().all()]
-    model = train_segment_classifier(
-        features.iloc[positions][columns], labels.iloc[positions].to_numpy(), columns=columns
+    training = features.iloc[positions][columns]
+    model = train_segment_classifier(training, labels.iloc[positions].to_numpy(), columns=columns)
+    results.placement = PlacementModel(
+        columns=list(columns),
+        fill={c: float(training[c].median()) for c in columns},
+        model=model_to_bytes(model.model),
     )
     results.metrics["classifier"] = {
         "target": "cluster",
@@ -479,15 +497,26 @@ def _segment_top_sellers(results: _Results, lines: pd.DataFrame, products: pd.Da
     by_kind = {SegmentKind.RFM: results.columns["rfm_key"],
                SegmentKind.CLUSTER: results.columns["cluster_key"]}
     product_info = products.set_index("id")
-    category = product_info["category"].reindex(lines["product_id"]).fillna("").to_numpy()
-    category = np.where(category == "", "(none)", category)
+    names = product_info["label"]
+    # Group on integer codes, not on strings: pandas hashes object columns row by row.
+    # Category codes follow the names' sorted order, so ties still break by name.
+    category_of = product_info["category"].where(product_info["category"] != "", "(none)")
+    category_names = np.unique(np.append(category_of.to_numpy(dtype=str), "(none)"))
+    product_rows = product_info.index.get_indexer(lines["product_id"].to_numpy())
+    product_category = np.searchsorted(category_names, category_of.to_numpy(dtype=str))
+    none_code = int(np.searchsorted(category_names, "(none)"))
+    category = np.where(product_rows >= 0, product_category[product_rows], none_code)
+    customer_rows = results.features.index.get_indexer(lines["customer_id"].to_numpy())
+    order_ids = lines["order_id"].to_numpy()
+    product_ids = lines["product_id"].to_numpy()
+    revenue = lines["line_total"].to_numpy(dtype=float)
     for kind, keys in by_kind.items():
-        member_key = keys.reindex(lines["customer_id"]).to_numpy()
-        frame = pd.DataFrame({"key": member_key, "order_id": lines["order_id"].to_numpy(),
-                              "product_id": lines["product_id"].to_numpy(),
-                              "category": category,
-                              "revenue": lines["line_total"].to_numpy(dtype=float)})
-        frame = frame[pd.notna(frame["key"])]
+        key_codes, key_names = pd.factorize(keys.to_numpy())
+        member = np.where(customer_rows >= 0, key_codes[customer_rows], -1)
+        keep = member >= 0
+        frame = pd.DataFrame({"key": member[keep], "order_id": order_ids[keep],
+                              "product_id": product_ids[keep], "category": category[keep],
+                              "revenue": revenue[keep]})
         per_product = frame.groupby(["key", "product_id"], sort=False).agg(
             orders=("order_id", "nunique"), revenue=("revenue", "sum")).reset_index()
         per_product = per_product.sort_values(["key", "orders", "revenue", "product_id"],
@@ -498,20 +527,22 @@ def _segment_top_sellers(results: _Results, lines: pd.DataFrame, products: pd.Da
         per_category = per_category.sort_values(["key", "revenue", "category"],
                                                 ascending=[True, False, True])
         per_category = per_category.groupby("key", sort=False).head(TOP_CATEGORIES)
-        names = product_info["label"]
         top_products = {
-            key: [{"id": int(pid), "name": names.get(pid, ""),
-                   "category": product_info["category"].get(pid, ""),
-                   "orders": int(n), "revenue": float(rev)}
-                  for pid, n, rev in zip(group["product_id"], group["orders"], group["revenue"])]
-            for key, group in per_product.groupby("key", sort=False)
+            key_names[code]: [{"id": int(pid), "name": names.get(pid, ""),
+                               "category": product_info["category"].get(pid, ""),
+                               "orders": int(n), "revenue": float(rev)}
+                              for pid, n, rev in zip(group["product_id"], group["orders"],
+                                                     group["revenue"])]
+            for code, group in per_product.groupby("key", sort=False)
         }
         top_categories = {
-            key: [{"category": c, "orders": int(n), "revenue": float(rev)}
-                  for c, n, rev in zip(group["category"], group["orders"], group["revenue"])]
-            for key, group in per_category.groupby("key", sort=False)
+            key_names[code]: [{"category": str(category_names[c]), "orders": int(n),
+                               "revenue": float(rev)}
+                              for c, n, rev in zip(group["category"], group["orders"],
+                                                   group["revenue"])]
+            for code, group in per_category.groupby("key", sort=False)
         }
-        for key in pd.unique(keys):
+        for key in key_names:
             results.top_sellers[(kind, key)] = (top_products.get(key, []),
                                                 top_categories.get(key, []))
 
@@ -531,6 +562,11 @@ SCORE_COLUMNS = [
 def _score_frame(run: SegmentationRun, results: _Results) -> pd.DataFrame:
     f = results.features
     frame = f.join(results.timestamps).reset_index()
+    for column in ("first_order_at", "last_order_at"):
+        # ISO strings made by NumPy in C ("…T16:42:04.000000Z", which PostgreSQL reads as
+        # UTC): pandas formats timezone-aware timestamps one by one, ~1 s per 100k.
+        values = frame[column].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+        frame[column] = np.datetime_as_string(values, unit="us", timezone="UTC").astype(object)
     frame["run_id"] = run.pk
     frame["placed_by"] = "run"
     for name in ("r_score", "f_score", "m_score", "rfm_key", "cluster_key", "interests"):
@@ -570,63 +606,80 @@ def _kpis_json(kpis: selectors.OverviewKpis) -> dict[str, Any]:
     }
 
 
+def _save_start(run: SegmentationRun, results: _Results) -> None:
+    """The first half of the save, inside the run's transaction: called while the thread
+    pool still computes, so PostgreSQL loads the half-million recommendations (its own
+    process, its own core) while our threads finish the models. Pages keep reading the
+    previous run's rows until the transaction commits."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SAVE_LOCK])
+    # A redelivered task may have saved part of this run before dying: start clean.
+    Segment.objects.filter(run=run).delete()
+    BasketRule.objects.filter(run=run).delete()
+    InterestTopic.objects.filter(run=run).delete()
+    SegmentMembership.objects.filter(run=run).delete()
+    Recommendation.objects.all().delete()
+    if results.recommendations_csv:
+        db.copy_text("segments_recommendation", RECOMMENDATION_COLUMNS,
+                     results.recommendations_csv)
+        results.recommendations_csv = ""
+
+
 def _save(run: SegmentationRun, results: _Results, as_of, previous: SegmentationRun | None,
           page_data: dict[str, Any]) -> None:
+    """The rest of the save; runs inside the transaction _save_start began."""
     scores = _score_frame(run, results)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SAVE_LOCK])
-        # A redelivered task may have saved part of this run before dying: start clean.
-        Segment.objects.filter(run=run).delete()
-        BasketRule.objects.filter(run=run).delete()
-        InterestTopic.objects.filter(run=run).delete()
-        SegmentMembership.objects.filter(run=run).delete()
+    for segment in results.segments:
+        segment.run = run
+    Segment.objects.bulk_create(results.segments)
+    for rule in results.rules:
+        rule.run = run
+    BasketRule.objects.bulk_create(results.rules, batch_size=2000)
+    for topic in results.topics:
+        topic.run = run
+    InterestTopic.objects.bulk_create(results.topics)
+    # Only the newest model places customers: older ones are megabytes of nothing.
+    PlacementModel.objects.all().delete()
+    if results.placement is not None:
+        results.placement.run = run
+        results.placement.rfm_edges = results.rfm_edges
+        results.placement.save()
 
-        for segment in results.segments:
-            segment.run = run
-        Segment.objects.bulk_create(results.segments)
-        for rule in results.rules:
-            rule.run = run
-        BasketRule.objects.bulk_create(results.rules, batch_size=2000)
-        for topic in results.topics:
-            topic.run = run
-        InterestTopic.objects.bulk_create(results.topics)
+    # Scores (like the recommendations) describe only the current run: replace them.
+    CustomerScore.objects.all().delete()
+    db.copy_rows("segments_customerscore", SCORE_COLUMNS, scores)
+    # The memberships are the scores' keys: copied inside PostgreSQL, not sent again.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO segments_segmentmembership
+                   (run_id, customer_id, rfm_key, cluster_key, placed_by)
+               SELECT run_id, customer_id, rfm_key, cluster_key, placed_by
+               FROM segments_customerscore WHERE run_id = %s""", [run.pk])
 
-        # Scores and recommendations describe only the current run: replace them.
-        CustomerScore.objects.all().delete()
-        db.copy_rows("segments_customerscore", SCORE_COLUMNS, scores)
-        memberships = scores[["customer_id", "rfm_key", "cluster_key"]].assign(run_id=run.pk)
-        db.copy_rows("segments_segmentmembership",
-                     ["run_id", "customer_id", "rfm_key", "cluster_key"], memberships)
-        Recommendation.objects.all().delete()
-        if results.recommendations_csv:
-            db.copy_text("segments_recommendation", RECOMMENDATION_COLUMNS,
-                         results.recommendations_csv)
-
-        results.metrics["transitions"] = _transitions(run, previous)
-        # Read back from the rows just written, so the pages see what the selectors
-        # would compute live from them.
-        points, total = selectors.scatter_points()
-        page_data["scatter"] = {"points": [list(p) for p in points], "total": total}
-        page_data["rfm_grid"] = selectors.rfm_grid()
-        SegmentationRun.objects.filter(is_current=True).exclude(pk=run.pk).update(is_current=False)
-        selection = results.selection
-        run.as_of = as_of
-        run.k_chosen = results.k
-        run.k_reason = results.metrics.pop("k_reason", "")
-        run.silhouette_curve = {
-            "silhouette": {str(k): v for k, v in (selection.silhouette if selection else {}).items()},
-            "smallest_share": {str(k): v for k, v in (selection.smallest_share if selection else {}).items()},
-            "auto_k": selection.k if selection else None,
-        }
-        run.metrics = results.metrics
-        run.baskets = results.baskets
-        run.customer_count = len(results.features)
-        run.page_data = page_data
-        run.is_current = True
-        run.save(update_fields=["as_of", "k_chosen", "k_reason", "silhouette_curve", "metrics",
-                                "baskets", "customer_count", "order_count", "page_data",
-                                "is_current"])
+    results.metrics["transitions"] = _transitions(run, previous)
+    # Read back from the rows just written, so the pages see what the selectors
+    # would compute live from them.
+    points, total = selectors.scatter_points()
+    page_data["scatter"] = {"points": [list(p) for p in points], "total": total}
+    page_data["rfm_grid"] = selectors.rfm_grid()
+    SegmentationRun.objects.filter(is_current=True).exclude(pk=run.pk).update(is_current=False)
+    selection = results.selection
+    run.as_of = as_of
+    run.k_chosen = results.k
+    run.k_reason = results.metrics.pop("k_reason", "")
+    run.silhouette_curve = {
+        "silhouette": {str(k): v for k, v in (selection.silhouette if selection else {}).items()},
+        "smallest_share": {str(k): v for k, v in (selection.smallest_share if selection else {}).items()},
+        "auto_k": selection.k if selection else None,
+    }
+    run.metrics = results.metrics
+    run.baskets = results.baskets
+    run.customer_count = len(results.features)
+    run.page_data = page_data
+    run.is_current = True
+    run.save(update_fields=["as_of", "k_chosen", "k_reason", "silhouette_curve", "metrics",
+                            "baskets", "customer_count", "order_count", "page_data",
+                            "is_current"])
 
 
 # ----------------------------------------------------------------------- entry
@@ -634,6 +687,11 @@ def _save(run: SegmentationRun, results: _Results, as_of, previous: Segmentation
 
 def current_run() -> SegmentationRun | None:
     return SegmentationRun.objects.filter(is_current=True).first()
+
+
+def _one_openmp_thread() -> None:
+    # OpenMP's thread count is per calling thread: set it in each pool thread.
+    threadpool_limits(limits=1, user_api="openmp")
 
 
 def _timed(timings: dict[str, float], *steps: tuple[str, Callable[[], object]]) -> None:
@@ -673,9 +731,12 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
     _timed(timings, ("RFM scores", lambda: _rfm(results)))
 
     t = _step(run, 1, "Clusters, value models and interests")
-    # One BLAS thread each: three threads of our own already share two cores.
+    # One BLAS thread for the whole process and one OpenMP thread per pool thread
+    # (k-means, the forest): four threads of our own already share two cores, and
+    # OpenMP teams spinning on a busy core cost far more than they gain.
     with threadpool_limits(limits=1, user_api="blas"), \
-            ThreadPoolExecutor(max_workers=3, thread_name_prefix="segments") as pool:
+            ThreadPoolExecutor(max_workers=3, thread_name_prefix="segments",
+                               initializer=_one_openmp_thread) as pool:
         segments_done = pool.submit(
             _timed, timings,
             ("Clusters", lambda: _clusters(run, results, previous_centroids)),
@@ -706,17 +767,21 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
             results.recommendations_csv = db.csv_text(recs.assign(run_id=run.pk),
                                                       RECOMMENDATION_COLUMNS)
         timings["Recommendations"] = time.perf_counter() - t
-        segments_done.result()
-        _timed(timings, ("Segment top sellers",
-                         lambda: _segment_top_sellers(results, lines, products)))
-        for future in (value_done, interests_done):
-            future.result()
-    _segment_stats(results)
-
-    t = _step(run, 9, "Saving")
-    results.metrics["timings"] = timings
-    _save(run, results, as_of_dt, previous, page_data)
-    timings["Saving"] = time.perf_counter() - t
+        t = _step(run, 9, "Saving")
+        # One transaction from here to the end, so pages never see half a run.
+        with transaction.atomic():
+            _save_start(run, results)
+            timings["Saving recommendations"] = time.perf_counter() - t
+            segments_done.result()
+            _timed(timings, ("Segment top sellers",
+                             lambda: _segment_top_sellers(results, lines, products)))
+            for future in (value_done, interests_done):
+                future.result()
+            _segment_stats(results)
+            t = time.perf_counter()
+            results.metrics["timings"] = timings
+            _save(run, results, as_of_dt, previous, page_data)
+            timings["Saving"] = time.perf_counter() - t
     SegmentationRun.objects.filter(pk=run.pk).update(metrics=results.metrics)
     run.processed = STEPS
     return (

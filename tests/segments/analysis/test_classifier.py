@@ -82,3 +82,26 @@ def test_a_segment_with_a_single_member_does_not_break_training():
 
     assert "solo" in result.confusion_labels
     assert 0.0 <= result.accuracy <= 1.0
+
+
+def test_placement_uses_the_forest_saved_as_bytes_and_fills_missing_features():
+    from segments.analysis.classifier import model_from_bytes, model_to_bytes, place_customers
+
+    rng = np.random.default_rng(3)
+    features = pd.DataFrame({"frequency": rng.integers(1, 20, 400).astype(float),
+                             "monetary": rng.gamma(2.0, 50.0, 400)})
+    labels = np.where(features["frequency"] > 8, "cluster-1", "cluster-2")
+    trained = train_segment_classifier(features, labels)
+    restored = model_from_bytes(model_to_bytes(trained.model))
+    newcomers = pd.DataFrame({"frequency": [2.0, 15.0, np.nan], "monetary": [30.0, 400.0, 80.0]},
+                             index=[101, 102, 103])
+
+    placed = place_customers(restored, newcomers, columns=trained.columns,
+                             fill={"frequency": 15.0})
+
+    assert placed.loc[101, "segment"] == "cluster-2"
+    assert placed.loc[102, "segment"] == "cluster-1"
+    assert placed.loc[103, "segment"] == "cluster-1"  # the missing frequency became 15
+    expected = trained.model.predict_proba(
+        np.array([[2.0, 30.0], [15.0, 400.0], [15.0, 80.0]])).max(axis=1)
+    assert np.allclose(placed["probability"], expected)

@@ -222,3 +222,20 @@ def test_choose_k_with_three_restarts_picks_the_same_k_and_silhouette_as_ten():
 
     assert few.k == many.k == 3
     assert few.silhouette[3] == pytest.approx(many.silhouette[3], abs=0.001)
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_silhouette_from_distances_equals_scikit_learns(k):
+    from scipy.spatial.distance import cdist
+    from sklearn.metrics import silhouette_score
+
+    from segments.analysis.clustering import silhouette_from_distances
+
+    rng = np.random.default_rng(k)
+    X = rng.normal(size=(300, 4))
+    labels = rng.integers(0, k, size=300)
+    labels[0] = k  # a one-member cluster scores 0, as in scikit-learn
+
+    ours = silhouette_from_distances(cdist(X, X), labels)
+
+    assert ours == pytest.approx(silhouette_score(X, labels), abs=1e-12)

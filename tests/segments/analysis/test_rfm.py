@@ -113,3 +113,33 @@ def test_every_segment_has_a_name_description_and_why_template():
 def test_scores_outside_one_to_five_are_rejected():
     with pytest.raises(ValueError):
         rfm_segment(0, 3, 3)
+
+
+def test_quintile_edges_give_distinct_values_their_own_scores_back():
+    from segments.analysis.rfm import quintile_edges, scores_from_edges
+
+    features = pd.DataFrame({"recency_days": [float(d) for d in range(10, 0, -1)],
+                             "frequency": list(range(1, 11)),
+                             "monetary": [10.0 * i for i in range(1, 11)]})
+    scores = rfm_scores(features)
+
+    edges = quintile_edges(features, scores)
+
+    assert edges["frequency"] == [2, 4, 6, 8]
+    assert edges["recency_days"] == [9.0, 7.0, 5.0, 3.0]
+    pd.testing.assert_frame_equal(scores_from_edges(features, edges), scores)
+
+
+def test_newcomers_are_scored_on_the_runs_scale_and_ties_on_an_edge_get_the_lower_score():
+    from segments.analysis.rfm import scores_from_edges
+
+    edges = {"recency_days": [300.0, 100.0, 50.0, 10.0], "frequency": [1, 1, 2, 4],
+             "monetary": [20.0, 50.0, 100.0, 200.0]}
+    newcomers = pd.DataFrame({"recency_days": [0.5, 100.0, 400.0],
+                              "frequency": [1, 3, 9], "monetary": [20.0, 60.0, 1000.0]})
+
+    scores = scores_from_edges(newcomers, edges)
+
+    assert scores["r_score"].tolist() == [5, 2, 1]
+    assert scores["f_score"].tolist() == [1, 4, 5]
+    assert scores["m_score"].tolist() == [1, 3, 5]
