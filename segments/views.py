@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,10 +21,12 @@ from ingest.pipeline.rejects import neutralise_cell
 from profiler_site.core.extensions import customer_profile_sections
 from segments import charts, selectors
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
-from segments.models import SegmentKind
+from segments.models import SegmentationRun, SegmentKind
 from segments.services.runs import segment_rename, segmentation_run_start
 
 PAGE_SIZE = 50
+RUN_CACHE_SECONDS = 24 * 3600  # a safety net: a new run changes the key anyway
+T = TypeVar("T")
 
 
 def _kind(value: str | None) -> str:
@@ -109,16 +114,17 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
     members = selectors.segment_members_sorted(kind, key, sort=sort, search=search,
                                                min_orders=min_orders)
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
-    points, total = selectors.scatter_points(run=run)
+    groups, total = _scatter_groups(run, kind)
+    point_count = sum(g.count for g in groups)
     names = {s.key: s.display_name for s in segments}
     return render(request, "segments/segment_detail.html", {
         "kind": kind, "segment": segment, "run": run, "page": page, "sort": sort, "q": search,
         "min_orders": min_orders or "",
         "top_products": selectors.segment_top_products(kind, key, segment=segment),
         "top_categories": selectors.segment_top_categories(kind, key, segment=segment),
-        "scatter": charts.customer_scatter(points, color_by=kind, names=names, highlight=key,
-                                           total=total),
-        "sampled": total > len(points), "point_count": len(points), "total": total,
+        "scatter_script": charts.customer_scatter_script("chart-scatter", groups, names=names,
+                                                         highlight=key, total=total),
+        "sampled": total > point_count, "point_count": point_count, "total": total,
         "rename_form": RenameSegmentForm(initial={"name": segment.display_name}),
         "email_url": "/campaigns/new/?" + urlencode({"kind": kind, "key": key}),
         "export_query": _query(request, page=None),
@@ -126,6 +132,36 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
         "sort_query": _query(request, sort=None, page=None),
         "tab": "segments",
     })
+
+
+def _per_run(run: SegmentationRun | None, name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in the cache for as long as ``run`` is the current analysis.
+
+    For what only a new run changes but costs more than a page may spend: the key holds
+    the run's id and finish time, so the next run's pages never see this one's value.
+    """
+    if run is None:
+        return compute()
+    finished = run.finished_at.timestamp() if run.finished_at else ""
+    key = f"segments:{name}:{run.pk}:{finished}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout=RUN_CACHE_SECONDS)
+    return value
+
+
+def _scatter_groups(run: SegmentationRun | None, kind: str) -> tuple[list[charts.ScatterGroup], int]:
+    # Splitting and serialising 20k points is most of the segment page's work: done for
+    # both kinds at the first segment page of a run, then every segment page only splices
+    # the arrays in.
+    def compute() -> dict[str, Any]:
+        points, total = selectors.scatter_points(run=run)
+        return {"total": total, **{k: charts.scatter_groups(points, color_by=k)
+                                   for k in SegmentKind.values}}
+
+    scatter = _per_run(run, "scatter", compute)
+    return scatter[kind], scatter["total"]
 
 
 def _cell(value) -> object:
@@ -263,9 +299,11 @@ def customers_view(request: HttpRequest) -> HttpResponse:
     rfm, cluster = request.GET.get("rfm", ""), request.GET.get("cluster", "")
     r, f = _int(request.GET.get("r")), _int(request.GET.get("f"))
     sort = request.GET.get("sort", "-monetary")
-    customers = selectors.customer_list(search=search, rfm=rfm, cluster=cluster, r=r, f=f, sort=sort)
+    customers = selectors.customer_list(search=search, rfm=rfm, cluster=cluster, r=r, f=f, sort=sort,
+                                        page_size=PAGE_SIZE, page=_int(request.GET.get("page")) or 1)
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
-    names = selectors.segment_names()
+    run = selectors.current_run()
+    names = selectors.segment_names(run)
     for customer in page.object_list:
         score = getattr(customer, "score", None)
         customer.rfm_name = names.get((SegmentKind.RFM, score.rfm_key), score.rfm_key) if score else ""
@@ -273,8 +311,8 @@ def customers_view(request: HttpRequest) -> HttpResponse:
     return render(request, "segments/customers.html", {
         "page": page, "q": search, "rfm": rfm, "cluster": cluster, "r": r, "f": f, "sort": sort,
         "has_customers": Customer.objects.exists(),
-        "rfm_options": selectors.segments_for(SegmentKind.RFM),
-        "cluster_options": selectors.segments_for(SegmentKind.CLUSTER),
+        "rfm_options": selectors.segments_for(SegmentKind.RFM, run),
+        "cluster_options": selectors.segments_for(SegmentKind.CLUSTER, run),
         "page_query": _query(request, page=None), "sort_query": _query(request, sort=None, page=None),
     })
 
@@ -293,4 +331,7 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def product_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Product, pk=pk)
-    return render(request, "segments/product_detail.html", {"d": selectors.product_detail(pk)})
+    # Its figures scan every line of the product (a popular one is in 6% of all orders):
+    # computed once per analysis run, like the rules shown with them.
+    detail = _per_run(selectors.current_run(), f"product:{pk}", lambda: selectors.product_detail(pk))
+    return render(request, "segments/product_detail.html", {"d": detail})

@@ -56,7 +56,10 @@ class RunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Segmentation runs; POST starts one (or returns the one already queued)."""
 
     serializer_class = s.RunSerializer
-    queryset = SegmentationRun.objects.order_by("-created_at", "-pk")
+    # Not the JSON the pages draw from (page_data is about a megabyte per run): the
+    # serializer shows none of it.
+    queryset = SegmentationRun.objects.defer(
+        "page_data", "metrics", "baskets", "silhouette_curve").order_by("-created_at", "-pk")
 
     @extend_schema(request=s.RunStartSerializer, responses={202: s.RunSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
