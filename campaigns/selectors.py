@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from django.db.models import Count, Max, Q
+from django.utils.translation import gettext, gettext_lazy
 
+from campaigns import verdicts
 from campaigns.analysis.attribution import HOLDOUT, TREATMENT, attribute_orders, attribution_lift
 from campaigns.analysis.holdout import holdout_size
-from campaigns.analysis.lift import ConversionLift, format_p_value
-from campaigns.analysis.power import detectable_lift_sentence
+from campaigns.analysis.lift import ConversionLift
+from campaigns.analysis.power import DetectableLift, detectable_lift
 from campaigns.emails.merge import ProductLink
 from campaigns.emails.message import _ADDRESS_RE  # the address rule build_message enforces
 from campaigns.models import (
@@ -88,7 +90,7 @@ def segment_recommendations(customer_ids: list[int], *, limit: int = 3) -> dict[
 
 # --- audience ---------------------------------------------------------------------
 
-CONSENT_RULE = (
+CONSENT_RULE = gettext_lazy(
     "A customer whose shop record says “no marketing” is never emailed. When your data "
     "records consent for anyone, customers with no consent recorded are left out too; "
     "only when your data has no consent information at all are they included."
@@ -109,11 +111,16 @@ class AudienceSummary:
     holdout_n: int
     shop_records_consent: bool
     baseline_rate: float | None
-    detectable_lift: str
+    detectable: DetectableLift
 
     @property
     def eligible(self) -> int:
         return len(self.eligible_ids)
+
+    @property
+    def detectable_lift(self) -> str:
+        """The detectable-lift sentence in the active language (worded at render time)."""
+        return verdicts.detectable_lift_sentence(self.detectable)
 
 
 def shop_records_consent() -> bool:
@@ -158,7 +165,7 @@ def audience_summary(*, kind: str, key: str, holdout_share: float = 0.10) -> Aud
         holdout_n=held,
         shop_records_consent=consent_recorded,
         baseline_rate=baseline,
-        detectable_lift=detectable_lift_sentence(
+        detectable=detectable_lift(
             audience_size=len(eligible), holdout_share=share, baseline_rate=baseline
         ),
     )
@@ -249,7 +256,6 @@ class CampaignReport:
     send_started_at: datetime | None
     groups: tuple[GroupRow, ...]
     lift: ConversionLift | None
-    p_value_text: str
     small_sample_warning: str
     chart: dict | None
     segments: tuple[SegmentRow, ...]
@@ -259,8 +265,14 @@ class CampaignReport:
         # Accepted by the SMTP server; bounces arriving later are not read back.
         return self.sent
 
+    @property
+    def lift_text(self) -> verdicts.LiftText | None:
+        """The verdict, test name and p-value in the active language (worded at render time)."""
+        return None if self.lift is None else verdicts.lift_text(self.lift)
 
-_GROUP_LABELS = {TREATMENT: str(RecipientGroup.TREATMENT.label), HOLDOUT: str(RecipientGroup.HOLDOUT.label)}
+
+# Lazy labels, made text per call so the report reads in the request's language.
+_GROUP_LABELS = {TREATMENT: RecipientGroup.TREATMENT.label, HOLDOUT: RecipientGroup.HOLDOUT.label}
 
 
 def campaign_report(campaign: Campaign) -> CampaignReport:
@@ -295,7 +307,7 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         groups = tuple(
             GroupRow(
                 group=g,
-                label=_GROUP_LABELS[g],
+                label=str(_GROUP_LABELS[g]),
                 recipients=int(summary.loc[g, "recipients"]),
                 conversions=int(summary.loc[g, "conversions"]),
                 conversion_rate=float(summary.loc[g, "conversion_rate"] or 0.0),
@@ -307,12 +319,12 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         if engagement["treatment"] and engagement["holdout"]:
             lift = attribution_lift(attribution)
             if lift.small_sample:
-                warning = (
+                warning = gettext(
                     "Small sample: with groups this size the numbers below can easily come "
                     "from chance. Treat them as a first look, not an answer."
                 )
         else:
-            warning = "Nobody was held out, so the email's effect cannot be measured."
+            warning = gettext("Nobody was held out, so the email's effect cannot be measured.")
         chart = _chart(attribution.daily)
         segments = _segment_rows(attribution.by_segment)
     return CampaignReport(
@@ -332,7 +344,6 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         send_started_at=start,
         groups=groups,
         lift=lift,
-        p_value_text=format_p_value(lift.p_value) if lift else "",
         small_sample_warning=warning,
         chart=chart,
         segments=segments,
@@ -387,7 +398,7 @@ def _chart(daily: pd.DataFrame) -> dict:
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": _GROUP_LABELS[group],
+                "name": str(_GROUP_LABELS[group]),
                 "x": [int(d) for d in rows["day"]],
                 "y": [round(100 * float(r), 3) for r in rows["cumulative_rate"]],
                 "customdata": [int(c) for c in rows["cumulative_conversions"]],

@@ -11,7 +11,8 @@ Methods, chosen for honesty at the small sizes a one-person shop has:
   cell of the 2x2 table is below 5, where the normal approximation fails.
 
 The verdict only claims an effect when the p-value is below ``alpha`` *and* the
-interval excludes zero, and never when the sample is small.
+interval excludes zero, and never when the sample is small. It is a ``VerdictKind``,
+not a sentence: ``campaigns/verdicts.py`` words it in the reader's language.
 """
 
 from __future__ import annotations
@@ -19,15 +20,26 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from scipy import stats
 
 MIN_EXPECTED_CELL = 5.0
 MIN_GROUP_SIZE = 30  # below this the holdout rate is too coarse to compare with
 
+# Names of methods, in English: stable identifiers for the API, translated for display.
 Z_TEST = "two-proportion z-test"
 FISHER_TEST = "Fisher's exact test"
 WELCH_TEST = "Welch's t-test"
+NEWCOMBE_INTERVAL = "Newcombe hybrid score interval"
+KATZ_INTERVAL = "Katz log risk-ratio interval"
+
+
+class VerdictKind(StrEnum):
+    TOO_FEW = "too_few"  # small sample: no claim, whatever the p-value
+    INCREASED = "increased"
+    REDUCED = "reduced"
+    NO_DIFFERENCE = "no_difference"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,7 +70,7 @@ class ConversionLift:
     confidence: float  # 0.95
     small_sample: bool
     significant: bool
-    verdict: str
+    verdict_kind: VerdictKind
     treated_revenue_per_recipient: float | None
     holdout_revenue_per_recipient: float | None
     revenue_per_recipient_difference: float | None
@@ -178,30 +190,18 @@ def conversion_lift(
         holdout_rate=x2 / n2,
         absolute_lift_points=lift_points,
         absolute_lift_ci_points=ci_points,
-        absolute_ci_method="Newcombe hybrid score interval",
+        absolute_ci_method=NEWCOMBE_INTERVAL,
         relative_lift=(x1 / n1) / (x2 / n2) - 1 if x2 else None,
         relative_lift_ci=None
         if ratio is None
         else Interval(low=ratio.low - 1, high=ratio.high - 1),
-        relative_ci_method="Katz log risk-ratio interval",
+        relative_ci_method=KATZ_INTERVAL,
         p_value=p_value,
         test_name=test_name,
         confidence=confidence,
         small_sample=small,
         significant=significant,
-        verdict=_verdict(
-            x1=x1,
-            n1=n1,
-            x2=x2,
-            n2=n2,
-            lift_points=lift_points,
-            ci_points=ci_points,
-            p_value=p_value,
-            test_name=test_name,
-            confidence=confidence,
-            small=small,
-            significant=significant,
-        ),
+        verdict_kind=_verdict_kind(lift_points=lift_points, small=small, significant=significant),
         treated_revenue_per_recipient=treated_rpr,
         holdout_revenue_per_recipient=holdout_rpr,
         revenue_per_recipient_difference=(
@@ -236,49 +236,14 @@ def revenue_lift(
     )
 
 
-def format_p_value(p_value: float) -> str:
-    if p_value < 0.001:
-        return "p < 0.001"
-    if p_value < 0.01:
-        return f"p = {p_value:.3f}"
-    return f"p = {p_value:.2f}"
-
-
-def _verdict(
-    *,
-    x1: int,
-    n1: int,
-    x2: int,
-    n2: int,
-    lift_points: float,
-    ci_points: Interval,
-    p_value: float,
-    test_name: str,
-    confidence: float,
-    small: bool,
-    significant: bool,
-) -> str:
-    counts = (
-        f"{x1:,} of {n1:,} emailed customers bought ({x1 / n1:.1%}) "
-        f"vs {x2:,} of {n2:,} held out ({x2 / n2:.1%})"
-    )
-    effect = (
-        f"{lift_points:+.1f} points ({confidence:.0%} CI {ci_points.low:.1f} to "
-        f"{ci_points.high:.1f}), {format_p_value(p_value)}"
-    )
+def _verdict_kind(*, lift_points: float, small: bool, significant: bool) -> VerdictKind:
     if small:
-        return (
-            f"Too few people to tell yet: {counts}; {test_name} {format_p_value(p_value)}. "
-            "Wait for more orders or send to a larger segment."
-        )
+        return VerdictKind.TOO_FEW
     if significant and lift_points > 0:
-        return f"The email likely increased purchases: {effect}."
+        return VerdictKind.INCREASED
     if significant:
-        return f"The email likely reduced purchases: {effect}."
-    return (
-        f"No detectable difference: {effect}. {counts}; "
-        "the true effect could be anywhere in that interval, including zero."
-    )
+        return VerdictKind.REDUCED
+    return VerdictKind.NO_DIFFERENCE
 
 
 def _z(confidence: float) -> float:

@@ -10,17 +10,45 @@ with the holdout converting at the baseline rate and the emailed group at
 baseline + d. The baseline should be the segment's historical 7-day purchase rate;
 when that is unknown (a new shop, an empty segment) 5% is used, a typical rate for
 emailed retail customers, and the sentence says so.
+
+``detectable_lift`` returns the numbers and which case applies;
+``campaigns/verdicts.py`` words them in the reader's language.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from enum import StrEnum
 
 from scipy import optimize, stats
 
 from campaigns.analysis.holdout import holdout_size
 
 DEFAULT_BASELINE_RATE = 0.05
+
+
+class DetectableKind(StrEnum):
+    NO_HOLDOUT = "no_holdout"  # the holdout rounds to nobody: nothing to compare with
+    TOO_SMALL = "too_small"  # not even everyone buying would be detected
+    DETECTABLE = "detectable"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DetectableLift:
+    kind: DetectableKind
+    audience_size: int
+    holdout_share: float  # fraction, 0.1 = 10%
+    baseline_rate: float  # fraction; the assumed default when baseline_assumed
+    baseline_assumed: bool
+    lift_points: float  # percentage points; math.inf unless DETECTABLE
+    confidence: float  # 0.95
+    power: float  # 0.8
+
+    @property
+    def target_rate(self) -> float:
+        """The emailed group's purchase rate that would just be detected (fraction)."""
+        return self.baseline_rate + self.lift_points / 100
 
 
 def power_at(
@@ -73,16 +101,16 @@ def minimum_detectable_lift(
     return 100 * float(optimize.brentq(shortfall, 1e-9, largest, xtol=1e-10))
 
 
-def detectable_lift_sentence(
+def detectable_lift(
     *,
     audience_size: int,
     holdout_share: float = 0.10,
     baseline_rate: float | None = None,
     alpha: float = 0.05,
     power: float = 0.8,
-) -> str:
-    """E.g. "With 1,200 recipients and a 10% holdout you can detect a lift of about
-    8.1 points (from 5.0% to 13.1% buying within 7 days) at 95% confidence ..." """
+) -> DetectableLift:
+    """E.g. 1,200 recipients with a 10% holdout can detect a lift of about 8.1 points
+    (from 5.0% to 13.1% buying within 7 days) at 95% confidence with 80% power."""
     points = minimum_detectable_lift(
         audience_size=audience_size,
         holdout_share=holdout_share,
@@ -90,19 +118,19 @@ def detectable_lift_sentence(
         alpha=alpha,
         power=power,
     )
-    p0 = DEFAULT_BASELINE_RATE if baseline_rate is None else baseline_rate
-    setup = f"With {audience_size:,} recipients and a {holdout_share:.0%} holdout"
     if holdout_size(audience_size, holdout_share) == 0:
-        return f"{setup} nobody is held out, so the email's effect cannot be measured."
-    if math.isinf(points):
-        return f"{setup} the groups are too small to detect any lift at {1 - alpha:.0%} confidence."
-    sentence = (
-        f"{setup} you can detect a lift of about {points:.1f} points "
-        f"(from {p0:.1%} to {p0 + points / 100:.1%} buying within 7 days) "
-        f"at {1 - alpha:.0%} confidence with {power:.0%} power."
+        kind = DetectableKind.NO_HOLDOUT
+    elif math.isinf(points):
+        kind = DetectableKind.TOO_SMALL
+    else:
+        kind = DetectableKind.DETECTABLE
+    return DetectableLift(
+        kind=kind,
+        audience_size=audience_size,
+        holdout_share=holdout_share,
+        baseline_rate=DEFAULT_BASELINE_RATE if baseline_rate is None else baseline_rate,
+        baseline_assumed=baseline_rate is None,
+        lift_points=points,
+        confidence=1 - alpha,
+        power=power,
     )
-    if baseline_rate is None:
-        sentence += (
-            f" The {p0:.0%} starting rate is assumed: this segment has no purchase history yet."
-        )
-    return sentence

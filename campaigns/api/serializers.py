@@ -54,4 +54,4 @@ class AudienceSerializer(serializers.Serializer):
     treatment_n = serializers.IntegerField()
     holdout_n = serializers.IntegerField()
     baseline_rate = serializers.FloatField(allow_null=True)
-    detectable_lift = serializers.CharField()
+    detectable_lift = serializers.CharField(help_text="A sentence in the request's language.")

@@ -19,6 +19,7 @@ from campaigns.api.serializers import (
 from campaigns.models import Campaign
 from campaigns.selectors import audience_summary, campaign_report
 from campaigns.services.campaigns import CampaignError, campaign_create, campaign_send_start
+from campaigns.verdicts import verdict_sentence
 
 
 class CampaignListCreateApiView(generics.ListCreateAPIView):
@@ -89,9 +90,10 @@ class CampaignStatsApiView(APIView):
                 "relative_lift_ci": None if lift.relative_lift_ci is None else [
                     lift.relative_lift_ci.low, lift.relative_lift_ci.high],
                 "p_value": lift.p_value,
-                "test": lift.test_name,
+                "test": lift.test_name,  # a stable English name, not translated
                 "small_sample": lift.small_sample,
                 "significant": lift.significant,
-                "verdict": lift.verdict,
+                "verdict_kind": lift.verdict_kind.value,
+                "verdict": verdict_sentence(lift),  # in the request's language
             },
         })

@@ -6,6 +6,7 @@ from campaigns.analysis.lift import (
     FISHER_TEST,
     WELCH_TEST,
     Z_TEST,
+    VerdictKind,
     conversion_lift,
     katz_ratio_interval,
     newcombe_interval,
@@ -68,10 +69,10 @@ def test_a_clear_effect_gets_a_confident_verdict_with_numbers():
     )
 
     assert result.significant is True
-    assert (
-        result.verdict
-        == "The email likely increased purchases: +2.0 points (95% CI 0.5 to 3.2), p = 0.010."
-    )
+    assert result.verdict_kind == VerdictKind.INCREASED
+    assert result.absolute_lift_ci_points.low == pytest.approx(0.5, abs=0.05)
+    assert result.absolute_lift_ci_points.high == pytest.approx(3.2, abs=0.05)
+    assert result.p_value == pytest.approx(0.010, abs=0.0005)
 
 
 def _fisher_two_sided_by_hand(x1, n1, x2, n2):
@@ -109,11 +110,10 @@ def test_a_small_sample_verdict_refuses_to_claim_an_effect_even_when_p_is_small(
 
     assert result.p_value < 0.001
     assert result.significant is False
-    assert result.verdict.startswith(
-        "Too few people to tell yet: 15 of 20 emailed customers bought (75.0%) vs 1 of 20 held out (5.0%)"
-    )
+    assert result.small_sample is True
+    assert result.verdict_kind == VerdictKind.TOO_FEW
     # every expected cell is >= 5 here, so the normal approximation is still valid
-    assert "two-proportion z-test p < 0.001" in result.verdict
+    assert result.test_name == Z_TEST
 
 
 def test_no_difference_says_so_and_shows_the_interval():
@@ -122,9 +122,8 @@ def test_no_difference_says_so_and_shows_the_interval():
     )
 
     assert result.significant is False
-    assert result.verdict.startswith(
-        "No detectable difference: +0.4 points (95% CI -1.2 to 1.6), p = 0.59."
-    )
+    assert result.verdict_kind == VerdictKind.NO_DIFFERENCE
+    assert result.absolute_lift_ci_points.contains(0.0)
 
 
 def test_a_harmful_email_is_reported_as_reducing_purchases():
@@ -132,7 +131,9 @@ def test_a_harmful_email_is_reported_as_reducing_purchases():
         treated_n=10000, treated_conversions=400, holdout_n=1000, holdout_conversions=60
     )
 
-    assert result.verdict.startswith("The email likely reduced purchases: -2.0 points")
+    assert result.significant is True
+    assert result.absolute_lift_points == pytest.approx(-2.0)
+    assert result.verdict_kind == VerdictKind.REDUCED
 
 
 def test_a_p_value_just_under_five_percent_with_an_interval_crossing_zero_is_not_called_an_effect():
@@ -144,9 +145,7 @@ def test_a_p_value_just_under_five_percent_with_an_interval_crossing_zero_is_not
     assert result.p_value < 0.05
     assert result.absolute_lift_ci_points.low < 0
     assert result.significant is False
-    assert result.verdict.startswith(
-        "No detectable difference: +1.3 points (95% CI -0.0 to 2.3), p = 0.05."
-    )
+    assert result.verdict_kind == VerdictKind.NO_DIFFERENCE
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ import pytest
 from scipy.stats import norm
 
 from campaigns.analysis.power import (
-    detectable_lift_sentence,
+    DetectableKind,
+    detectable_lift,
     minimum_detectable_lift,
 )
 
@@ -63,25 +64,30 @@ def test_a_holdout_of_one_cannot_detect_even_everyone_buying():
     assert minimum_detectable_lift(audience_size=5) == math.inf
 
 
-def test_the_sentence_names_the_audience_holdout_and_lift():
-    sentence = detectable_lift_sentence(audience_size=1200, baseline_rate=0.05)
+def test_the_result_names_the_audience_holdout_lift_and_target_rate():
+    result = detectable_lift(audience_size=1200, baseline_rate=0.05)
 
-    lift = minimum_detectable_lift(audience_size=1200, baseline_rate=0.05)
-    assert sentence.startswith(
-        f"With 1,200 recipients and a 10% holdout you can detect a lift of about {lift:.1f} points"
-    )
-    assert "at 95% confidence" in sentence
-    assert "assumed" not in sentence
-
-
-def test_the_sentence_says_when_the_baseline_is_assumed():
-    assert "The 5% starting rate is assumed" in detectable_lift_sentence(audience_size=1200)
+    assert result.kind == DetectableKind.DETECTABLE
+    assert (result.audience_size, result.holdout_share) == (1200, 0.10)
+    assert result.lift_points == minimum_detectable_lift(audience_size=1200, baseline_rate=0.05)
+    assert result.target_rate == pytest.approx(0.05 + result.lift_points / 100)
+    assert (result.confidence, result.power) == (pytest.approx(0.95), 0.8)
+    assert result.baseline_assumed is False
 
 
-def test_the_sentence_for_a_tiny_audience_says_the_effect_cannot_be_measured():
-    assert detectable_lift_sentence(audience_size=4) == (
-        "With 4 recipients and a 10% holdout nobody is held out, so the email's effect cannot be measured."
-    )
-    assert detectable_lift_sentence(audience_size=5) == (
-        "With 5 recipients and a 10% holdout the groups are too small to detect any lift at 95% confidence."
-    )
+def test_the_result_says_when_the_baseline_is_assumed():
+    result = detectable_lift(audience_size=1200)
+
+    assert result.baseline_assumed is True
+    assert result.baseline_rate == 0.05
+
+
+@pytest.mark.parametrize(
+    ("audience", "kind"),
+    [(0, DetectableKind.NO_HOLDOUT), (4, DetectableKind.NO_HOLDOUT), (5, DetectableKind.TOO_SMALL)],
+)
+def test_a_tiny_audience_is_marked_as_not_measurable(audience, kind):
+    result = detectable_lift(audience_size=audience)
+
+    assert result.kind == kind
+    assert result.lift_points == math.inf
