@@ -135,8 +135,9 @@ class CustomerScore(models.Model):
         "ingest.Customer", primary_key=True, on_delete=models.CASCADE, related_name="score",
         db_constraint=False,
     )
+    # Not indexed: every row belongs to the current run, so the index had one value.
     run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="+",
-                            db_constraint=False)
+                            db_constraint=False, db_index=False)
     first_order_at = models.DateTimeField()
     last_order_at = models.DateTimeField()
     recency_days = models.FloatField()
@@ -149,8 +150,11 @@ class CustomerScore(models.Model):
     r_score = models.PositiveSmallIntegerField()
     f_score = models.PositiveSmallIntegerField()
     m_score = models.PositiveSmallIntegerField()
-    rfm_key = models.CharField(max_length=60, db_index=True)
-    cluster_key = models.CharField(max_length=60, db_index=True)
+    # No single-column indexes on the keys: the (key, monetary, customer) indexes
+    # below lead with them, and each extra index (two each, with Django's LIKE
+    # index) slowed every run's rewrite of the table.
+    rfm_key = models.CharField(max_length=60)
+    cluster_key = models.CharField(max_length=60)
     # "classifier" when placed between runs by the segment classifier (see PlacedBy).
     placed_by = models.CharField(max_length=20, default="run")
     # The classifier's probability for the cluster it chose; null when placed by a run.
@@ -194,7 +198,9 @@ class SegmentMembership(models.Model):
     (``placed_by`` = classifier) until the next full run clusters them for real.
     """
 
-    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="memberships")
+    # Indexed by the (run, rfm_key) and (run, cluster_key) indexes, which lead with it.
+    run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="memberships",
+                            db_index=False)
     customer = models.ForeignKey(
         "ingest.Customer", on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
@@ -254,11 +260,11 @@ class Recommendation(models.Model):
 
     Half a million rows per run at 100k customers, written by COPY: no database-level
     foreign keys (see CustomerScore) and no single-column indexes beyond the
-    (customer, rank) one that pages read by.
+    (customer, rank) one that pages read by; not even on run, which has one value.
     """
 
     run = models.ForeignKey(SegmentationRun, on_delete=models.CASCADE, related_name="+",
-                            db_constraint=False)
+                            db_constraint=False, db_index=False)
     customer = models.ForeignKey(
         "ingest.Customer", on_delete=models.CASCADE, related_name="recommendations",
         db_constraint=False, db_index=False,

@@ -9,6 +9,7 @@ from datetime import datetime
 import pandas as pd
 from django.db import connection
 
+from profiler_site.core.csv_copy import frame_csv_for_copy
 from segments.analysis.features import ALL_COLUMNS
 
 # Aggregates the same numbers as segments.analysis.features.customer_features, in
@@ -130,39 +131,6 @@ def category_counts_frame(*, as_of: datetime) -> pd.DataFrame:
     )
 
 
-class _CsvStream(io.TextIOBase):
-    """A file for COPY FROM that formats ``frame`` as CSV a slice at a time.
-
-    PostgreSQL parses and indexes one slice while pandas formats the next, instead of
-    waiting for the whole 100k-row CSV first.
-    """
-
-    def __init__(self, frame: pd.DataFrame, columns: Sequence[str], rows: int) -> None:
-        self._slices = (
-            frame.iloc[start:start + rows].to_csv(index=False, header=False,
-                                                  columns=list(columns), na_rep="")
-            for start in range(0, len(frame), rows)
-        )
-        self._pending = ""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> str:
-        while size < 0 or len(self._pending) < size:
-            piece = next(self._slices, None)
-            if piece is None:
-                break
-            self._pending += piece
-        if size < 0:
-            size = len(self._pending)
-        chunk, self._pending = self._pending[:size], self._pending[size:]
-        return chunk
-
-
-COPY_SLICE_ROWS = 10_000
-
-
 def copy_rows(table: str, columns: Sequence[str], frame: pd.DataFrame) -> None:
     """Bulk insert ``frame`` (columns in order) into ``table`` with COPY FROM STDIN (CSV)."""
     if frame.empty:
@@ -171,17 +139,16 @@ def copy_rows(table: str, columns: Sequence[str], frame: pd.DataFrame) -> None:
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')',
-            _CsvStream(frame, columns, COPY_SLICE_ROWS),
-            size=1 << 20,
+            io.BytesIO(frame_csv_for_copy(frame, columns)), size=1 << 20,
         )
 
 
-def csv_text(frame: pd.DataFrame, columns: Sequence[str]) -> str:
+def csv_text(frame: pd.DataFrame, columns: Sequence[str]) -> bytes:
     """``frame``'s columns as the CSV that copy_text loads."""
-    return frame.to_csv(index=False, header=False, columns=list(columns), na_rep="")
+    return frame_csv_for_copy(frame, columns)
 
 
-def copy_text(table: str, columns: Sequence[str], text: str) -> None:
+def copy_text(table: str, columns: Sequence[str], text: bytes) -> None:
     """COPY already formatted CSV (from csv_text) into ``table``."""
     if not text:
         return
@@ -189,5 +156,5 @@ def copy_text(table: str, columns: Sequence[str], text: str) -> None:
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')',
-            io.StringIO(text), size=1 << 20,
+            io.BytesIO(text), size=1 << 20,
         )

@@ -100,7 +100,7 @@ class _Results:
     topics: list[InterestTopic] = field(default_factory=list)
     # (kind, key) -> (top products, top categories) of the segment's members
     top_sellers: dict[tuple[str, str], tuple[list, list]] = field(default_factory=dict)
-    recommendations_csv: str = ""
+    recommendations_csv: bytes = b""
     # The segment classifier, kept to place customers imported before the next run.
     placement: PlacementModel | None = None
     rfm_edges: dict[str, list[float | None]] = field(default_factory=dict)
@@ -440,6 +440,23 @@ def _baskets(results: _Results, lines: pd.DataFrame, requested: dict | None = No
     return overall.rules
 
 
+def _basket_steps(run: SegmentationRun, results: _Results, lines: pd.DataFrame):
+    """Rules, then recommendations from them (formatted for COPY): steps for _timed."""
+    mined: dict[str, pd.DataFrame] = {}
+
+    def rules() -> None:
+        mined["all"] = _baskets(results, lines, (run.baskets or {}).get("requested"))
+
+    def recommendations() -> None:
+        _recommendations(results, lines, mined["all"])
+        recs = results.recommendations
+        if recs is not None and len(recs):
+            results.recommendations_csv = db.csv_text(recs.assign(run_id=run.pk),
+                                                      RECOMMENDATION_COLUMNS)
+
+    return ("Basket rules", rules), ("Recommendations", recommendations)
+
+
 def _recommendations(results: _Results, lines: pd.DataFrame, rules: pd.DataFrame) -> None:
     customer_products = lines[["customer_id", "product_id"]].drop_duplicates()
     popularity = lines.drop_duplicates(["order_id", "product_id"]).groupby("product_id").size()
@@ -622,7 +639,7 @@ def _save_start(run: SegmentationRun, results: _Results) -> None:
     if results.recommendations_csv:
         db.copy_text("segments_recommendation", RECOMMENDATION_COLUMNS,
                      results.recommendations_csv)
-        results.recommendations_csv = ""
+        results.recommendations_csv = b""
 
 
 def _save(run: SegmentationRun, results: _Results, as_of, previous: SegmentationRun | None,
@@ -751,22 +768,16 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
         interests_done = pool.submit(_timed, timings, ("Interests", lambda: _interests(results, counts)))
         lines = db.basket_lines_frame(as_of=as_of_dt)
         products = db.products_frame()
+        # Rule mining and recommendations need only the frames: in the pool too, so
+        # this thread is free for the overview's queries below.
+        baskets_done = pool.submit(_timed, timings, *_basket_steps(run, results, lines))
         # The overview's figures, by the same SQL its page would run, while the pool works.
         page_data: dict[str, Any] = {
             "kpis": _kpis_json(selectors.overview_kpis()),
             "monthly_revenue": selectors.monthly_revenue(),
         }
-        t = _step(run, 7, "Basket rules")
-        overall_rules = _baskets(results, lines, (run.baskets or {}).get("requested"))
-        timings["Basket rules"] = time.perf_counter() - t
-        t = _step(run, 8, "Recommendations")
-        _recommendations(results, lines, overall_rules)
-        recs = results.recommendations
-        if recs is not None and len(recs):
-            # Formatted now, while the pool is still busy, rather than inside the save.
-            results.recommendations_csv = db.csv_text(recs.assign(run_id=run.pk),
-                                                      RECOMMENDATION_COLUMNS)
-        timings["Recommendations"] = time.perf_counter() - t
+        _step(run, 7, "Basket rules and recommendations")
+        baskets_done.result()
         t = _step(run, 9, "Saving")
         # One transaction from here to the end, so pages never see half a run.
         with transaction.atomic():

@@ -1,0 +1,34 @@
+"""DataFrames as CSV for PostgreSQL's COPY, written by Arrow's compiled CSV writer.
+
+pandas' `to_csv` formats numbers and timestamps one Python object at a time; at
+100k+ rows that costs seconds. Arrow writes the same CSV several times faster.
+Strings are always quoted, so an empty string stays '' and a missing value,
+written unquoted, is NULL (also under COPY's `NULL ''`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+_WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+
+
+def csv_for_copy(columns: dict[str, pd.Series | pa.Array]) -> bytes:
+    """CSV bytes, one column per entry, in order; NaN and None become NULL."""
+    arrays = {}
+    for name, values in columns.items():
+        array = values if isinstance(values, pa.Array) else pa.array(values, from_pandas=True)
+        if pa.types.is_dictionary(array.type):  # categoricals: their values, not codes
+            array = array.cast(array.type.value_type)
+        arrays[name] = array
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(pa.table(arrays), sink, write_options=_WRITE_OPTIONS)
+    return sink.getvalue().to_pybytes()
+
+
+def frame_csv_for_copy(frame: pd.DataFrame, columns: Sequence[str]) -> bytes:
+    return csv_for_copy({name: frame[name] for name in columns})
