@@ -31,6 +31,7 @@ from __future__ import annotations
 import binascii
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +44,6 @@ from campaigns.emails.merge import (
     MergeContext,
     ProductLink,
     clean_value,
-    render,
 )
 from campaigns.emails.message import (
     _ADDRESS_RE,
@@ -83,15 +83,32 @@ def _date_header(date: datetime | None) -> str:
     global _clock
     if date is not None:
         return format_datetime(date)
-    now = datetime.now(UTC).replace(microsecond=0)
-    second = int(now.timestamp())
+    second = int(time.time())
     if _clock[0] != second:
-        _clock = (second, format_datetime(now))
+        _clock = (second, format_datetime(datetime.fromtimestamp(second, UTC)))
     return _clock[1]
 
 
 def _header(name: str, value: object) -> str:
     return HEADER_POLICY.fold(name, HEADER_POLICY.header_factory(name, value))
+
+
+def _parts(pattern: re.Pattern[str], text: str) -> tuple[str, ...]:
+    """`text` cut at each sentinel: literal, sentinel, literal, ..., literal."""
+    parts: list[str] = []
+    at = 0
+    for match in pattern.finditer(text):
+        parts += (text[at:match.start()], match.group(0))
+        at = match.end()
+    parts.append(text[at:])
+    return tuple(parts)
+
+
+def _join(parts: tuple[str, ...], values: dict[str, str]) -> str:
+    """`_parts` put back together with each sentinel replaced: one pass, as `re.sub` does."""
+    filled = list(parts)
+    filled[1::2] = [values[sentinel] for sentinel in parts[1::2]]
+    return "".join(filled)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -136,6 +153,11 @@ class PreparedEmail:
     subject_template: str
     html: str  # the finished, CSS-inlined document, with sentinels
     text: str  # the plain-text part, with sentinels
+    subject: str  # the rendered subject, with sentinels
+    # The three above cut at their sentinels (`_parts`): filling in is a join.
+    html_parts: tuple[str, ...]
+    text_parts: tuple[str, ...]
+    subject_parts: tuple[str, ...]
     links: tuple[str, ...]  # tracked target URLs, by index
     sentinels: dict[str, str]  # role -> sentinel ("first_name", "unsubscribe", "click3", ...)
     pattern: re.Pattern[str]
@@ -194,15 +216,11 @@ class PreparedEmail:
         if open_pixel_url is not None:
             in_html[self.sentinels["open"]] = open_pixel_url
         # One pass each: a customer value that happens to contain a sentinel stays as is.
-        html = self.pattern.sub(lambda m: in_html[m.group(0)], self.html)
-        text = self.pattern.sub(lambda m: in_text[m.group(0)], self.text)
-
-        subject = render(
-            self.subject_template,
-            MergeContext(unsubscribe_url=unsubscribe_url, first_name=first_name,
-                         last_name=last_name, email=to_address, shop_name=self.shop_name),
-            html=False,
-        )
+        html = _join(self.html_parts, in_html)
+        text = _join(self.text_parts, in_text)
+        # The subject's merge tags are text tags (values cleaned, as `render` does;
+        # an empty one is this variant's fallback) or the unsubscribe URL.
+        subject = _join(self.subject_parts, in_text)
         if _CONTROL_RE.search(subject):
             return None
         name = clean_value(to_name)
@@ -310,11 +328,22 @@ def prepare_email(
         return None
     if any(pattern.search(url) for url in links):
         return None  # a merge tag inside a link target: one Link row per recipient
+    text_sentinels = {sentinels[name] for name in (*_TEXT_TAGS, "unsubscribe")}
+    text_found = pattern.findall(composed.text)
+    if any(sentinel not in text_sentinels for sentinel in text_found):
+        return None  # pragma: no cover - the text part is made before links are tracked
     boundary = f"=_{secrets.token_hex(16)}"
+    subject_found = pattern.findall(composed.subject)
+    if any(sentinel not in text_sentinels for sentinel in subject_found):
+        return None  # pragma: no cover - only text tags and URLs render into a subject
     return PreparedEmail(
         subject_template=subject_template,
         html=html,
         text=composed.text,
+        subject=composed.subject,
+        html_parts=_parts(pattern, html),
+        text_parts=_parts(pattern, composed.text),
+        subject_parts=_parts(pattern, composed.subject),
         links=tuple(links),
         sentinels=sentinels,
         pattern=pattern,

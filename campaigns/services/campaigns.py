@@ -14,13 +14,11 @@ from campaigns.models import (
     Campaign,
     CampaignSend,
     CampaignStatus,
-    Recipient,
-    RecipientGroup,
     RecipientStatus,
 )
 from campaigns.selectors import audience_summary
 from campaigns.services.rendering import SampleCustomer, preview_compose, public_url
-from campaigns.services.sending import SmtpSender
+from campaigns.services.sending import SmtpSender, outbox_fill
 from ingest.models import Customer
 from profiler_site.core.jobs import job_enqueue, job_request_cancel
 from profiler_site.core.models import ACTIVE_STATUSES
@@ -129,22 +127,8 @@ def campaign_send_start(*, campaign_id: int) -> CampaignSend:
         if not audience.eligible_ids:
             raise CampaignError("Nobody in this audience can be emailed.")
         split = split_holdout(audience.eligible_ids, campaign.holdout_share, campaign.seed)
-        held = set(split.holdout_ids)
-        rows = [
-            Recipient(
-                campaign=campaign,
-                customer_id=cid,
-                group=RecipientGroup.HOLDOUT if cid in held else RecipientGroup.TREATMENT,
-                status=RecipientStatus.HELD_OUT if cid in held else RecipientStatus.PENDING,
-                email=email.strip(),
-                first_name=first,
-                last_name=last,
-            )
-            for cid, email, first, last in Customer.objects.filter(
-                pk__in=audience.eligible_ids
-            ).values_list("id", "email", "first_name", "last_name").iterator(chunk_size=5000)
-        ]
-        Recipient.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+        outbox_fill(campaign_id=campaign.pk, treatment_ids=split.treatment_ids,
+                    holdout_ids=split.holdout_ids)
         campaign.status = CampaignStatus.SENDING
         campaign.send_started_at = timezone.now()
         campaign.save(update_fields=["status", "send_started_at", "updated_at"])

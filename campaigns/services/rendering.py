@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
@@ -21,9 +22,10 @@ from django.urls import reverse
 
 from campaigns import conf
 from campaigns.emails.compose import ComposedEmail, compose_email
-from campaigns.emails.merge import MergeContext, ProductLink, clean_value
+from campaigns.emails.merge import MERGE_TAG_RE, MergeContext, ProductLink, clean_value
 from campaigns.emails.message import build_message, inline_css
 from campaigns.emails.prepared import PreparedEmail, prepare_email
+from campaigns.emails.sanitize import sanitize_html
 from campaigns.models import Campaign, Link, Recipient
 from campaigns.services.tokens import click_token, open_token, unsubscribe_token
 
@@ -49,6 +51,15 @@ def public_url(name: str, token: str) -> str:
 _TOKEN_RE = re.compile(r"[0-9.]+:[A-Za-z0-9_-]+")
 _TOKEN_PLACEHOLDER = "0:TOKEN"
 _PREPARED_CACHE_SIZE = 256
+
+
+class RecipientRow(Protocol):
+    """What a message needs of an outbox row: a `Recipient` or the sender's lighter row."""
+
+    pk: int
+    email: str
+    first_name: str
+    last_name: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,6 +111,14 @@ class CampaignRenderer:
         )
         self._prepared: dict[tuple, PreparedEmail | None] = {}
         self._url_parts: dict[str, tuple[str, str]] = {}
+        # Whether recipients' recommended products appear at all (else the sender
+        # need not look them up). Tags are read as `compose_email` renders them:
+        # in the subject as written, in the body after sanitising.
+        self.uses_products = any(
+            match.group("name") == "recommended_products"
+            for text in (campaign.subject, sanitize_html(self.template))
+            for match in MERGE_TAG_RE.finditer(text)
+        )
 
     def _url(self, name: str, token: str) -> str:
         """public_url() without a reverse() per call (the same string)."""
@@ -140,7 +159,7 @@ class CampaignRenderer:
         return self._prepared[key]
 
     def payload(
-        self, recipient: Recipient, products: tuple[ProductLink, ...] = ()
+        self, recipient: RecipientRow, products: tuple[ProductLink, ...] = ()
     ) -> RenderedEmail:
         """The bytes `message(recipient).as_bytes()` would give, modulo MIME boundary and QP
         line breaks, at a fraction of the cost. Raises ValueError for an unsendable row."""
@@ -194,7 +213,7 @@ class CampaignRenderer:
         return found
 
     def message(
-        self, recipient: Recipient, products: tuple[ProductLink, ...] = ()
+        self, recipient: RecipientRow, products: tuple[ProductLink, ...] = ()
     ) -> EmailMessage:
         c = self.campaign
         unsubscribe_page = public_url("unsubscribe", unsubscribe_token(recipient_id=recipient.pk))
