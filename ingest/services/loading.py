@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from profiler_site.core.csv_copy import csv_for_copy
 
@@ -124,6 +124,9 @@ def _copy_to_staging(cursor, data: StagingData) -> None:
     cursor.copy_expert(
         "COPY ingest_staging (%s) FROM STDIN WITH (FORMAT csv)" % ", ".join(data.columns),
         io.BytesIO(data.csv_bytes),
+        # One read: in 8 kB blocks (the default) each block waits for the GIL, which
+        # the reader thread holds while it parses the next chunk.
+        size=max(len(data.csv_bytes), 1),
     )
     # The text limits, applied once to the chunk rather than in every upsert.
     cursor.execute("UPDATE ingest_staging SET %s WHERE %s" % (
@@ -284,6 +287,22 @@ WHERE o.id = t.id
 """
 
 
+def _roomy_temp_buffers(cursor) -> None:
+    """Let a chunk's staging rows (~10 MB) stay in memory instead of spilling to disk.
+
+    PostgreSQL only accepts the setting before the session's first temporary table;
+    later (another temp table came first) it refuses, and the default stays.
+    """
+    cursor.execute("SELECT to_regclass('pg_temp.ingest_staging') IS NULL")
+    if not cursor.fetchone()[0]:
+        return
+    try:
+        with transaction.atomic():
+            cursor.execute("SET temp_buffers TO '64MB'")
+    except DatabaseError:
+        pass
+
+
 def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
     """Upsert one chunk's staging data; must run inside the caller's transaction."""
     with connection.cursor() as cursor:
@@ -292,6 +311,7 @@ def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
         # Room for the chunk's sorts and hash aggregates in memory, not on disk.
         cursor.execute("SET LOCAL work_mem TO '128MB'")
+        _roomy_temp_buffers(cursor)
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS chunk_orders "
             "(id bigint, order_key text, inserted boolean) ON COMMIT DELETE ROWS"
