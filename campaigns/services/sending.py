@@ -69,6 +69,8 @@ from campaigns.models import (
     Recipient,
     RecipientGroup,
     RecipientStatus,
+    Suppression,
+    SuppressionReason,
 )
 from campaigns.selectors import segment_recommendations
 from campaigns.services.rendering import CampaignRenderer, RenderedEmail
@@ -90,13 +92,22 @@ class Delivery:
     status: str  # RecipientStatus.SENT / FAILED / UNKNOWN
     detail: str
     attempts: int
+    # The server refused the address itself for good (a hard bounce): it goes on the
+    # suppression list, so no later campaign tries it again.
+    bounced: bool = False
+
+
+# Permanent refusals of the recipient at RCPT: no such mailbox (550), not local (551),
+# address not allowed (553). Other 5xx (policy, content, size) say nothing of the address.
+HARD_BOUNCE_CODES = frozenset({550, 551, 553})
 
 
 class _Refused(Exception):
-    def __init__(self, code: int, text: str) -> None:
+    def __init__(self, code: int, text: str, *, at_recipient: bool = False) -> None:
         super().__init__(f"{code} {text}")
         self.code = code
         self.text = text
+        self.at_recipient = at_recipient
 
 
 class _InFlight(Exception):
@@ -229,7 +240,7 @@ class SmtpSender:
             idle()
         code, reply = conn.getreply()
         if code not in (250, 251):
-            raise _Refused(code, _text(reply))
+            raise _Refused(code, _text(reply), at_recipient=True)
         # DATA by hand (as smtplib does) to know whether the message left us.
         conn.putcmd("data")
         code, reply = conn.getreply()
@@ -288,7 +299,8 @@ class SmtpSender:
                 reason = str(exc)
                 if 400 <= exc.code < 500:
                     reason = f"temporary failure, gave up after {attempt} tries: {reason}"
-                return Delivery(status=RecipientStatus.FAILED, detail=reason, attempts=attempt)
+                return Delivery(status=RecipientStatus.FAILED, detail=reason, attempts=attempt,
+                                bounced=exc.at_recipient and exc.code in HARD_BOUNCE_CODES)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
                 self._reset()
                 return Delivery(status=RecipientStatus.FAILED, detail=str(exc), attempts=attempt)
@@ -522,6 +534,15 @@ def outbox_record(outcomes: list[Outcome]) -> None:
          answers],
         flush=False,
     )
+    bounced = [o.recipient_id for o in outcomes if o.delivery.bounced]
+    if bounced:
+        _write(
+            f"INSERT INTO {Suppression._meta.db_table} (email, reason, campaign_id, created_at) "
+            f"SELECT lower(email), %s, campaign_id, now() FROM {table} "
+            "WHERE id = ANY(%s) AND email <> '' ON CONFLICT (email) DO NOTHING",
+            [SuppressionReason.BOUNCED, bounced],
+            flush=False,
+        )
 
 
 def outbox_give_back(*, recipient_ids: list[int], run_id: str) -> None:

@@ -9,7 +9,15 @@ from collections import Counter
 import pytest
 
 from campaigns.emails.message import message_id_for
-from campaigns.models import Campaign, CampaignStatus, Recipient, RecipientGroup, RecipientStatus
+from campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    Recipient,
+    RecipientGroup,
+    RecipientStatus,
+    Suppression,
+    SuppressionReason,
+)
 from campaigns.services.campaigns import CampaignError, campaign_send_start
 from campaigns.services.rendering import message_id_seed
 from campaigns.services.sending import SmtpUnavailable
@@ -375,3 +383,24 @@ def test_a_smtp_sender_reuses_one_connection(smtp_server):
 
     assert smtp_server.handler.connections == 1
     assert len(smtp_server.messages) == 10
+
+
+def test_a_mailbox_the_server_says_does_not_exist_goes_on_the_suppression_list(smtp_server):
+    customers = make_customers(4)
+    campaign = make_campaign(holdout_share=0)
+    gone, blocked = customers[1].email, customers[2].email
+    smtp_server.handler.on_rcpt = lambda n, addr: (
+        "550 5.1.1 No such user" if addr == gone
+        else "554 5.7.1 Message refused by policy" if addr == blocked else None
+    )
+
+    run_send_inline(campaign)
+
+    # A hard bounce names the address; a policy refusal says nothing about it.
+    bounced = Suppression.objects.get()
+    assert (bounced.email, bounced.reason, bounced.campaign_id) == (
+        gone.lower(), SuppressionReason.BOUNCED, campaign.pk)
+    follow_up = make_campaign(holdout_share=0)
+    run_send_inline(follow_up)
+    assert not Recipient.objects.filter(campaign=follow_up, email=gone).exists()
+    assert Recipient.objects.filter(campaign=follow_up, email=blocked).exists()
