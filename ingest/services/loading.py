@@ -121,7 +121,8 @@ def _copy_to_staging(cursor, data: StagingData) -> None:
         "CREATE TEMP TABLE IF NOT EXISTS ingest_staging (%s) ON COMMIT DELETE ROWS"
         % ", ".join(STAGING_COLUMNS)
     )
-    cursor.copy_expert(
+    # The raw psycopg2 cursor: Django's debug wrapper does not pass `size` on.
+    cursor.cursor.copy_expert(
         "COPY ingest_staging (%s) FROM STDIN WITH (FORMAT csv)" % ", ".join(data.columns),
         io.BytesIO(data.csv_bytes),
         # One read: in 8 kB blocks (the default) each block waits for the GIL, which

@@ -41,7 +41,7 @@ from segments.analysis.clv import (
     holdout_validation,
 )
 from segments.analysis.features import ALL_COLUMNS
-from segments.analysis.interests import find_interests
+from segments.analysis.interests import category_counts, find_interests
 from segments.analysis.propensity import InsufficientHistory, evaluate_propensity, score_customers
 from segments.analysis.recommendations import recommend
 from segments.analysis.rfm import (
@@ -764,10 +764,12 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
             ("Lifetime value (BG/NBD + Gamma-Gamma)", lambda: _clv(results, orders, as_of)),
             ("Purchase propensity", lambda: _propensity(results, orders, as_of)),
         )
-        counts = db.category_counts_frame(as_of=as_of_dt)
-        interests_done = pool.submit(_timed, timings, ("Interests", lambda: _interests(results, counts)))
         lines = db.basket_lines_frame(as_of=as_of_dt)
         products = db.products_frame()
+        interests_done = pool.submit(
+            _timed, timings,
+            ("Interests", lambda: _interests(results, category_counts(lines, products))),
+        )
         # Rule mining and recommendations need only the frames: in the pool too, so
         # this thread is free for the overview's queries below.
         baskets_done = pool.submit(_timed, timings, *_basket_steps(run, results, lines))

@@ -5,6 +5,7 @@ import pytest
 
 from ingest.models import Customer
 from segments.analysis.features import ALL_COLUMNS, customer_features
+from segments.analysis.interests import category_counts
 from segments.analysis.rfm import assign_rfm_segments, rfm_scores
 from segments.models import (
     CustomerScore,
@@ -16,6 +17,7 @@ from segments.models import (
 )
 from segments.services import db
 from segments.services.runs import segment_rename
+from tests.factories import ProductFactory, make_order
 from tests.segments.helpers import run_refresh
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +36,24 @@ def test_sql_features_equal_the_pandas_reference_on_the_same_orders(small_shop):
 
     assert list(sql.index) == list(reference.index)
     pd.testing.assert_frame_equal(sql, reference[list(ALL_COLUMNS)], check_dtype=False, atol=1e-9)
+
+
+def test_category_counts_from_the_read_lines_equal_the_sql_group_by(small_shop):
+    c0, c3 = small_shop["customers"][0], small_shop["customers"][3]
+    loose = ProductFactory(name="Loose item", category="")  # uncategorised: no term
+    coffee = small_shop["customers"][0].orders.first().lines.first().product
+    order = make_order(c0, db.newest_order_at(), [(loose, 1, "3.00"), (coffee, 2, "20.00")])
+    make_order(c3, db.newest_order_at(), [(coffee, 1, "20.00"), (coffee, -1, "-20.00")])
+    as_of = db.newest_order_at()
+
+    ours = category_counts(db.basket_lines_frame(as_of=as_of), db.products_frame())
+    sql = db.category_counts_frame(as_of=as_of)
+
+    key = ["customer_id", "term"]
+    pd.testing.assert_frame_equal(ours.sort_values(key).reset_index(drop=True),
+                                  sql.sort_values(key).reset_index(drop=True), check_dtype=False)
+    assert "" not in set(ours["term"]) and order.pk in set(db.basket_lines_frame(as_of=as_of)["order_id"])
+    assert ours.loc[(ours["customer_id"] == c0.pk) & (ours["term"] == "Coffee"), "count"].item() == 9
 
 
 def test_cancelled_orders_are_not_purchases_and_returns_lower_spend(small_shop):
