@@ -133,14 +133,8 @@ def category_counts_frame(*, as_of: datetime) -> pd.DataFrame:
 
 def copy_rows(table: str, columns: Sequence[str], frame: pd.DataFrame) -> None:
     """Bulk insert ``frame`` (columns in order) into ``table`` with COPY FROM STDIN (CSV)."""
-    if frame.empty:
-        return
-    column_list = ", ".join(f'"{c}"' for c in columns)
-    with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(
-            f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')',
-            io.BytesIO(frame_csv_for_copy(frame, columns)), size=1 << 20,
-        )
+    if not frame.empty:
+        copy_text(table, columns, csv_text(frame, columns))
 
 
 def csv_text(frame: pd.DataFrame, columns: Sequence[str]) -> bytes:
