@@ -18,7 +18,9 @@ class Customer(models.Model):
     # Unique by a constraint, not `unique=True`: the latter adds a second
     # (LIKE-pattern) index that no query uses and every import pays for.
     key = models.CharField(max_length=320)
-    email = models.EmailField(max_length=254, blank=True, default="", db_index=True)
+    # Indexed in Meta: `db_index=True` would add a LIKE-pattern index too, and the
+    # only pattern search (`icontains`) cannot use it.
+    email = models.EmailField(max_length=254, blank=True, default="")
     shop_customer_id = models.CharField(max_length=100, blank=True, default="")
     first_name = models.CharField(max_length=150, blank=True, default="")
     last_name = models.CharField(max_length=150, blank=True, default="")
@@ -33,6 +35,7 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["email"], name="ingest_customer_email")]
         constraints = [models.UniqueConstraint(fields=["key"], name="ingest_customer_key_unique")]
 
     def __str__(self) -> str:

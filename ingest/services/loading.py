@@ -247,20 +247,30 @@ COUNT_EXISTING_ORDERS = """
 SELECT count(*) FROM ingest_order WHERE id = ANY(%(ids)s) AND import_job_id IS DISTINCT FROM %(job_id)s
 """
 
-UPSERT_LINES = """
-INSERT INTO ingest_orderline AS l (order_id, product_id, is_return, quantity, unit_price, line_total)
+_CHUNK_LINES = """
 SELECT o.id, p.id, s.is_return, SUM(s.quantity), MAX(s.unit_price), SUM(s.line_total)
 FROM ingest_staging s
-JOIN chunk_orders o ON o.order_key = s.order_key
+JOIN chunk_orders o ON o.order_key = s.order_key AND o.inserted = %(new_orders)s
 JOIN ingest_product p ON p.sku = s.sku_key
 WHERE s.quantity IS NOT NULL AND s.line_total IS NOT NULL
 GROUP BY o.id, p.id, s.is_return
+"""
+_LINE_COLUMNS = "(order_id, product_id, is_return, quantity, unit_price, line_total)"
+
+# Lines of orders this chunk created cannot exist yet (the GROUP BY merges repeats
+# within the chunk), so they skip the conflict check: a plain insert.
+INSERT_NEW_ORDER_LINES = f"INSERT INTO ingest_orderline {_LINE_COLUMNS} {_CHUNK_LINES}"
+
+UPSERT_EXISTING_ORDER_LINES = f"""
+WITH upserted AS (
+INSERT INTO ingest_orderline AS l {_LINE_COLUMNS} {_CHUNK_LINES}
 ON CONFLICT (order_id, product_id, is_return) DO UPDATE SET
     quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, line_total = EXCLUDED.line_total
 WHERE (l.quantity, l.line_total) IS DISTINCT FROM (EXCLUDED.quantity, EXCLUDED.line_total)
 RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) FROM upserted
 """
-UPSERT_LINES = f"WITH upserted AS ({UPSERT_LINES}) SELECT count(*) FILTER (WHERE inserted) FROM upserted"
 
 # Orders that existed before this chunk (an earlier import, or an order split
 # across chunks) get their totals again from all their stored lines.
@@ -335,9 +345,11 @@ def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
             ]
             cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
             orders_existing = cursor.fetchone()[0]
-        cursor.execute(UPSERT_LINES)
-        lines_created = cursor.fetchone()[0]
+        cursor.execute(INSERT_NEW_ORDER_LINES, {"new_orders": True})
+        lines_created = cursor.rowcount
         if existing_ids:
+            cursor.execute(UPSERT_EXISTING_ORDER_LINES, {"new_orders": False})
+            lines_created += cursor.fetchone()[0]
             cursor.execute(UPDATE_EXISTING_ORDER_TOTALS, {"ids": existing_ids})
         cursor.execute("TRUNCATE ingest_staging, chunk_orders")
     return ChunkCounts(
