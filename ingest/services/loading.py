@@ -217,6 +217,10 @@ WITH src AS (
 ), totals AS (
     SELECT src.*, CASE WHEN priced_lines > 0 THEN gross ELSE COALESCE(order_total, 0) END AS gross_total
     FROM src
+), owners AS MATERIALIZED (
+    -- One index lookup per customer of the chunk, not one per order.
+    SELECT c.id, c.key FROM (SELECT DISTINCT customer_key FROM src) k
+    JOIN ingest_customer c ON c.key = k.customer_key
 ), upserted AS (
 INSERT INTO ingest_order AS o (order_key, customer_id, ordered_at, is_cancelled, gross_total,
                                returned_total, refunded_total, net_total, import_job_id)
@@ -224,7 +228,7 @@ SELECT t.order_key, c.id, t.ordered_at, t.is_cancelled, t.gross_total, COALESCE(
        t.refunded,
        CASE WHEN t.is_cancelled THEN 0 ELSE t.gross_total - COALESCE(t.returned, 0) - t.refunded END,
        %(job_id)s
-FROM totals t JOIN ingest_customer c ON c.key = t.customer_key
+FROM totals t JOIN owners c ON c.key = t.customer_key
 -- In key order: shops number orders upwards, so the unique index grows at its
 -- right edge (PostgreSQL's fast path) instead of at random leaves.
 ORDER BY t.order_key
