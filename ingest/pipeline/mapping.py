@@ -452,6 +452,46 @@ PRESETS: tuple[Preset, ...] = (
             "refunded_amount": ("orderrefunded", "refundedtotal", "ordertotalrefunded"),
         },
     ),
+    # "Advanced Order Export For WooCommerce" (algolplus), default CSV: one row per item,
+    # order fields repeated on every row, "(Billing)"/"(Shipping)" suffixes on customer fields.
+    # Without the preset the generic synonyms take the product "Name" for the customer's
+    # name and "Item #" for the product, and find no email at all.
+    Preset(
+        name="woocommerce_advanced_order_export",
+        # "Email (Billing)" and "Order Line Total (- Refund)" are this plugin's own labels;
+        # the rest are the columns the mapping below cannot do without.
+        signature=frozenset(
+            {"ordernumber", "orderdate", "emailbilling", "itemcost", "orderlinetotalrefund"}
+        ),
+        columns={
+            "order_id": ("ordernumber",),
+            "ordered_at": ("orderdate",),
+            # "Completed", "Processing", "Refunded", "Cancelled"...: "cancelled" is a
+            # cancellation like Shopify's "voided"; a refund is netted in the line money.
+            "financial_status": ("orderstatus",),
+            "customer_email": ("emailbilling",),
+            "first_name": ("firstnamebilling", "firstnameshipping"),
+            "last_name": ("lastnamebilling", "lastnameshipping"),
+            "city": ("citybilling", "cityshipping"),
+            "country": ("countrycodebilling", "countrycodeshipping"),
+            "product_name": ("name",),
+            "product_sku": ("sku",),
+            # The Shopify preset counts the goods (line price x quantity; shipping left out)
+            # and takes refunds off. This export has the refund per line, so "Order Line
+            # Total (- Refund)" is that same figure: goods net of refunds, no shipping.
+            # It is after coupons and without tax, as WooCommerce stores every line amount
+            # even where prices are entered with VAT (no column here has tax and refunds
+            # netted). "Order Refund Amount" stays unmapped: it is already in the line
+            # figure, and it also holds refunded shipping and tax.
+            "line_total": ("orderlinetotalrefund",),
+            "unit_price": ("itemcost",),
+            # The bought quantity: "Quantity (- Refund)" is 0 on a fully refunded line,
+            # and a zero quantity is a rejected row.
+            "quantity": ("quantity",),
+            # Only used if a line has no amount; includes shipping and tax.
+            "order_total": ("ordertotalamount",),
+        },
+    ),
 )
 
 # Normalise the tables once, so they can be written naturally above ("date_commande", "stückpreis").

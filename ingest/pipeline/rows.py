@@ -113,7 +113,8 @@ ORDER_LEVEL_FIELDS: tuple[str, ...] = (
 )
 # Counter key for "rows that needed at least one fix" (not a note shown as such).
 ROWS_CLEANED = "_rows_cleaned"
-_CANCELLED_STATUSES = {"voided", "cancelled", "canceled"}
+# Orders that never became a sale: a voided or failed payment, or a cancellation.
+_CANCELLED_STATUSES = {"voided", "cancelled", "canceled", "failed"}
 _CENT = Decimal("0.0001")
 
 

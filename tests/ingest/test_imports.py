@@ -91,6 +91,36 @@ def test_the_shopify_export_fills_order_fields_and_nets_cancellations_and_refund
     assert jane.accepts_marketing is True
 
 
+def test_the_advanced_order_export_for_woocommerce_imports_customers_net_totals_and_cancellations():
+    job = import_file(DATA / "woocommerce_advanced_order_export.csv")
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.preset == "woocommerce_advanced_order_export"
+    assert job.rows_rejected == 0
+    assert (Customer.objects.count(), Order.objects.count()) == (3, 5)
+    jonas = Customer.objects.get(key="jonas.weber@example.de")  # both spellings of the email
+    assert sorted(jonas.orders.values_list("order_key", flat=True)) == ["4821", "4830"]
+    sam = Customer.objects.get(key="sam.okafor@example.com")
+    assert (sam.first_name, sam.last_name, sam.city, sam.country) == (
+        "Sam",
+        "Okafor, Jr.",
+        "Zürich",
+        "CH",
+    )
+    totals = {o.order_key: (o.net_total, o.is_cancelled) for o in Order.objects.all()}
+    # Goods after refunds, without shipping and tax (the order totals are 47.48, 29.63...).
+    assert totals == {
+        "4821": (Decimal("35.00"), False),
+        "4822": (Decimal("0.00"), False),  # "Refunded": bought, then all money returned
+        "4823": (Decimal("0.00"), True),  # "Cancelled"
+        "4830": (Decimal("10.00"), False),  # one of two bags refunded
+        "4836": (Decimal("15.00"), False),
+    }
+    assert Order.objects.get(order_key="4821").lines.count() == 2
+    assert Order.objects.get(order_key="4830").refunded_total == 0  # not taken off twice
+    assert orphan_rows() == (0, 0)
+
+
 def test_the_uci_layout_treats_c_invoices_as_returns_and_drops_the_duplicate_row():
     job = import_file(DATA / "uci_online_retail.csv")
 

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 
 from ingest.pipeline.headers import header_fingerprint
-from ingest.pipeline.mapping import ColumnMapping, propose_mapping, validate_mapping
+from ingest.pipeline.mapping import (
+    ColumnMapping,
+    detect_preset,
+    propose_mapping,
+    validate_mapping,
+)
 
 SHOPIFY = [
     "Name",
@@ -37,6 +45,37 @@ UCI = [
     "CustomerID",
     "Country",
 ]
+# SkyVerge "Customer/Order CSV Export", one row per item (its column keys are the header).
+SKYVERGE = [
+    "order_id",
+    "order_number",
+    "order_date",
+    "status",
+    "shipping_total",
+    "tax_total",
+    "discount_total",
+    "order_total",
+    "refunded_total",
+    "order_currency",
+    "payment_method",
+    "customer_id",
+    "billing_first_name",
+    "billing_last_name",
+    "billing_email",
+    "billing_city",
+    "billing_country",
+    "item_id",
+    "item_name",
+    "item_sku",
+    "item_quantity",
+    "item_subtotal",
+    "item_total",
+    "item_refunded",
+    "item_refunded_qty",
+]
+DATA = Path(__file__).resolve().parents[2] / "data" / "ingest"
+with (DATA / "woocommerce_advanced_order_export.csv").open(encoding="utf-8-sig") as _f:
+    ADVANCED_ORDER_EXPORT = next(csv.reader(_f))
 
 
 def test_shopify_export_is_recognised_and_uses_the_order_name_not_the_internal_id() -> None:
@@ -63,6 +102,64 @@ def test_uci_online_retail_is_recognised() -> None:
         "customer_id": "CustomerID",
         "country": "Country",
     }
+
+
+def test_advanced_order_export_for_woocommerce_maps_every_field_from_its_default_header() -> None:
+    proposed = propose_mapping(ADVANCED_ORDER_EXPORT)
+
+    assert proposed.preset == "woocommerce_advanced_order_export"
+    assert proposed.missing_required == ()
+    # "Name" is the product, not the customer; refunds are already netted in the line
+    # total, so "Order Refund Amount" must not be taken off a second time.
+    assert dict(proposed.fields) == {
+        "order_id": "Order Number",
+        "ordered_at": "Order Date",
+        "financial_status": "Order Status",
+        "customer_email": "Email (Billing)",
+        "first_name": "First Name (Billing)",
+        "last_name": "Last Name (Billing)",
+        "city": "City (Billing)",
+        "country": "Country Code (Billing)",
+        "product_name": "Name",
+        "product_sku": "SKU",
+        "line_total": "Order Line Total (- Refund)",
+        "unit_price": "Item Cost",
+        "quantity": "Quantity",
+        "order_total": "Order Total Amount",
+    }
+    assert {"Order Refund Amount", "Quantity (- Refund)", "Order Line Total"} <= set(
+        proposed.unmapped_columns
+    )
+
+
+def test_the_skyverge_woocommerce_export_keeps_its_own_preset() -> None:
+    proposed = propose_mapping(SKYVERGE)
+
+    assert proposed.preset == "woocommerce"
+    assert proposed.missing_required == ()
+    assert proposed.fields["customer_email"] == "billing_email"
+    assert proposed.fields["product_name"] == "item_name"
+    assert proposed.fields["line_total"] == "item_total"
+    assert proposed.fields["refunded_amount"] == "refunded_total"
+
+
+@pytest.mark.parametrize(
+    ("headers", "preset"),
+    [
+        (SHOPIFY, "shopify"),
+        (UCI, "uci_online_retail"),
+        (SKYVERGE, "woocommerce"),
+        (ADVANCED_ORDER_EXPORT, "woocommerce_advanced_order_export"),
+        # The plugin's billing email with generic columns is not the plugin's export.
+        (["Order ID", "Email (Billing)", "Order Date", "Quantity", "Price"], "generic"),
+        # Nor is its header once the owner dropped the refund-netted line total.
+        ([h for h in ADVANCED_ORDER_EXPORT if h != "Order Line Total (- Refund)"], "generic"),
+    ],
+)
+def test_each_known_export_is_recognised_as_its_own_preset_and_nothing_else(
+    headers: list[str], preset: str
+) -> None:
+    assert detect_preset(headers).name == preset
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,41 @@ def test_shopify_cancellations_and_refunds_are_carried() -> None:
     assert (frame.loc["#1003", "first_name"], frame.loc["#1003", "last_name"]) == ("Jane", "Doe")
 
 
+def test_voided_failed_and_cancelled_statuses_mark_the_order_cancelled() -> None:
+    statuses = ["Completed", "Failed", "Voided", "cancelled", "Canceled", "Refunded", "Processing"]
+    rows = "".join(
+        f"A{i},c{i}@example.com,2024-03-0{i + 1},{status},10.00\n"
+        for i, status in enumerate(statuses)
+    )
+    data = ("order_id,email,order_date,status,total\n" + rows).encode()
+    frame = ingest_bytes(data).frame.set_index("order_key")
+
+    cancelled = {status: bool(frame.loc[f"A{i}", "is_cancelled"]) for i, status in enumerate(statuses)}
+    assert cancelled == {"Completed": False, "Failed": True, "Voided": True, "cancelled": True,
+                         "Canceled": True, "Refunded": False, "Processing": False}
+
+
+def test_advanced_order_export_lines_are_net_of_refunds_and_cancelled_orders_are_flagged() -> None:
+    outcome = ingest_bytes((DATA / "woocommerce_advanced_order_export.csv").read_bytes())
+    frame = outcome.frame.set_index("order_key")
+
+    assert outcome.proposed.preset == "woocommerce_advanced_order_export"
+    assert outcome.rejections == ()
+    assert frame.loc["4821", "line_total"].tolist() == [Decimal("20.00"), Decimal("15.00")]
+    # Fully refunded: the bought quantity stays, the money is gone, the order is not cancelled.
+    refunded = frame.loc["4822"]
+    assert (refunded["quantity"], refunded["line_total"]) == (1, Decimal("0.00"))
+    assert (refunded["financial_status"], bool(refunded["is_cancelled"])) == ("refunded", False)
+    assert bool(frame.loc["4823", "is_cancelled"]) is True
+    # One of two bags refunded on a still "Completed" order.
+    assert (frame.loc["4830", "quantity"], frame.loc["4830", "line_total"]) == (2, Decimal("10.00"))
+    assert frame.loc["4830", "customer_key"] == "jonas.weber@example.de"
+    assert (refunded["first_name"], refunded["last_name"]) == ("Sam", "Okafor, Jr.")
+    assert (refunded["city"], refunded["country"]) == ("Zürich", "CH")
+    assert frame.loc["4836", "product_name"] == "Hario V60 Dripper, size 02"
+    assert not frame["is_return"].any()
+
+
 def test_uci_credit_notes_are_returns_and_rows_without_customer_are_rejected() -> None:
     outcome = ingest_bytes((DATA / "uci_online_retail.csv").read_bytes())
     frame = outcome.frame.set_index("order_key")
