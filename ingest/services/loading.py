@@ -1,4 +1,8 @@
-"""Loading clean chunks into PostgreSQL: COPY into a staging table, then set-wise upserts.
+"""Loading clean chunks into PostgreSQL: COPY into staging tables, then set-wise upserts.
+
+The reader thread has already grouped the chunk into customers, products, orders
+and lines (`ingest.pipeline.chunk_tables`); each goes to its own temporary
+staging table, and the upserts join them into the real tables.
 
 One transaction per chunk, with the job's checkpoint (`chunks_done`) and report
 counters updated in the same transaction, so a worker killed mid-import resumes
@@ -11,42 +15,32 @@ import io
 import json
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from django.db import DatabaseError, connection, transaction
 
+from ingest.pipeline.chunk_tables import ChunkTables, chunk_tables
 from profiler_site.core.csv_copy import csv_for_copy
 
-STAGING_COLUMNS = (
-    "line_no bigint",
-    # The row's place in the chunk by (order time, line number): "the latest row"
-    # becomes a max() that a hash aggregate finds, instead of a sort of the chunk.
-    "recency bigint",
-    "customer_key text",
-    "customer_email text",
-    "shop_customer_id text",
-    "first_name text",
-    "last_name text",
-    "order_key text",
-    "ordered_at timestamptz",
-    "sku_key text",
-    "product_name text",
-    "category text",
-    "quantity integer",
-    "unit_price numeric",
-    "line_total numeric",
-    "order_total numeric",
-    "refunded_amount numeric",
-    "is_return boolean",
-    "is_cancelled boolean",
-    "accepts_marketing boolean",
-    "country text",
-    "city text",
-    "gender text",
-    "birth_year integer",
-)
-STAGING_NAMES = [c.split()[0] for c in STAGING_COLUMNS]
+# Temporary tables, one per kind of row; emptied at each commit.
+STAGING_TABLES: dict[str, tuple[str, ...]] = {
+    "stage_customers": (
+        "customer_key text", "customer_email text", "shop_customer_id text", "first_name text",
+        "last_name text", "country text", "city text", "gender text", "birth_year integer",
+        "accepts_marketing boolean",
+    ),
+    "stage_products": ("sku_key text", "product_name text", "category text"),
+    "stage_orders": (
+        "order_key text", "customer_key text", "ordered_at timestamptz", "is_cancelled boolean",
+        "gross_total numeric", "returned numeric", "order_total numeric", "refunded numeric",
+    ),
+    "stage_lines": (
+        "order_key text", "sku_key text", "is_return boolean", "quantity bigint",
+        "unit_price numeric", "line_total numeric",
+    ),
+}
+# The key columns every staging row has, so they are always copied.
+_KEYS = {"customer_key", "sku_key", "order_key"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,102 +53,79 @@ class ChunkCounts:
     conflicts: list[tuple[int, str]]  # (line_no, reason) rejected by the database checks
 
 
-# Text trimmed to the column sizes in SQL (`left(...)`), where it is cheaper than in pandas.
-TEXT_LIMITS = {"first_name": 150, "last_name": 150, "country": 100, "city": 100, "gender": 30,
-               "product_name": 300, "category": 200, "shop_customer_id": 100, "sku_key": 200}
-
-
-MONEY_COLUMNS = ("unit_price", "line_total", "order_total", "refunded_amount")
-
-
 @dataclass(frozen=True, slots=True)
-class StagingData:
-    """One chunk as COPY input: CSV text for the columns that hold any value."""
+class StagingCopy:
+    """One staging table's COPY input: CSV for the columns that hold any value."""
 
+    table: str
     columns: tuple[str, ...]
     csv_bytes: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class StagingData:
+    copies: tuple[StagingCopy, ...]
+    order_rows: pd.DataFrame  # order_key, customer_key, line_no of every row of the chunk
+
+
 def staging_data(frame: pd.DataFrame) -> StagingData:
-    """The chunk in staging-table shape, as CSV. Pure: runs in the reader thread.
+    """The chunk as COPY input for the staging tables. Pure: runs in the reader thread.
 
     Columns with no value in the chunk are left out of the COPY (they stay NULL):
-    most exports fill a handful of the two dozen fields. Timestamps and money go
-    to Arrow ready-made (typed times, exact Decimal text), not as Python objects.
+    most exports fill a handful of the fields. Timestamps and money go to Arrow
+    ready-made (typed times, exact Decimal text), not as Python objects.
     """
-    out = {}
-    for name in STAGING_NAMES:
-        if name in frame.columns:
-            out[name] = frame[name]
-    ordered_at = (frame["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None)
-                  .to_numpy("datetime64[us]"))
-    recency = np.empty(len(frame), dtype=np.int64)
-    recency[np.lexsort((frame["line_no"].to_numpy(), ordered_at))] = np.arange(len(frame))
-    out["recency"] = pd.Series(recency, index=frame.index)
-    first, last = frame["first_name"], frame["last_name"]
-    has_full = frame["full_name"].notna() & first.isna()
-    if has_full.any():
-        parts = frame["full_name"][has_full].astype(object).str.strip().str.split(n=1, expand=True)
-        first, last = first.astype(object).copy(), last.astype(object).copy()
-        first[has_full] = parts[0]
-        last[has_full] = parts[1] if parts.shape[1] > 1 else None
-        out["first_name"], out["last_name"] = first, last
-    sku = frame["sku"].astype(object)
-    no_sku = sku.isna() | (sku == "")
-    if no_sku.any():  # a product without a SKU is known by its name
-        names = frame["product_name"].astype(object)[no_sku]
-        sku = sku.copy()
-        sku[no_sku] = ("name:" + names.fillna("").str.strip().str.lower()).where(names.notna())
-    out["sku_key"] = sku
-    out["ordered_at"] = pa.array(ordered_at, type=pa.timestamp("us", tz="UTC"))
-    for name in MONEY_COLUMNS:  # Decimal's own text is exact and cheaper than Arrow's decimals
-        if name in out and out[name].notna().any():
-            texts = [None if v is None or v is pd.NA or v != v else str(v) for v in out[name]]
-            out[name] = pa.array(texts, type=pa.string())
-    present = {name: out[name] for name in STAGING_NAMES
-               if name in out and (isinstance(out[name], pa.Array) or out[name].notna().any())}
-    return StagingData(columns=tuple(present), csv_bytes=csv_for_copy(present))
+    tables = chunk_tables(frame)
+    copies = tuple(
+        _staging_copy(table, getattr(tables, table.removeprefix("stage_")))
+        for table in STAGING_TABLES
+    )
+    return StagingData(copies=copies, order_rows=tables.order_rows)
+
+
+def _staging_copy(table: str, rows: pd.DataFrame) -> StagingCopy:
+    present = {}
+    for definition in STAGING_TABLES[table]:
+        name, kind = definition.split(maxsplit=1)
+        values = rows[name]
+        if name not in _KEYS and not values.notna().any():
+            continue
+        if kind == "timestamptz":
+            values = pa.array(values.dt.tz_convert("UTC").dt.tz_localize(None)
+                              .to_numpy("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
+        elif kind == "numeric":  # Decimal's own text is exact and cheaper than Arrow's decimals
+            values = pa.array([None if v is None or v is pd.NA or v != v else str(v)
+                               for v in values], type=pa.string())
+        present[name] = values
+    return StagingCopy(table=table, columns=tuple(present), csv_bytes=csv_for_copy(present))
 
 
 def _copy_to_staging(cursor, data: StagingData) -> None:
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS ingest_staging (%s) ON COMMIT DELETE ROWS"
-        % ", ".join(STAGING_COLUMNS)
-    )
-    # The raw psycopg2 cursor: Django's debug wrapper does not pass `size` on.
-    cursor.cursor.copy_expert(
-        "COPY ingest_staging (%s) FROM STDIN WITH (FORMAT csv)" % ", ".join(data.columns),
-        io.BytesIO(data.csv_bytes),
-        # One read: in 8 kB blocks (the default) each block waits for the GIL, which
-        # the reader thread holds while it parses the next chunk.
-        size=max(len(data.csv_bytes), 1),
-    )
-    # The text limits, applied once to the chunk rather than in every upsert.
-    cursor.execute("UPDATE ingest_staging SET %s WHERE %s" % (
-        ", ".join(f"{name} = left({name}, {size})" for name, size in TEXT_LIMITS.items()),
-        " OR ".join(f"octet_length({name}) > {size}" for name, size in TEXT_LIMITS.items()),
-    ))
+    for table, columns in STAGING_TABLES.items():
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {table} ({', '.join(columns)}) ON COMMIT DELETE ROWS"
+        )
+    for copy in data.copies:
+        if not copy.csv_bytes:
+            continue
+        # The raw psycopg2 cursor: Django's debug wrapper does not pass `size` on.
+        cursor.cursor.copy_expert(
+            f"COPY {copy.table} ({', '.join(copy.columns)}) FROM STDIN WITH (FORMAT csv)",
+            io.BytesIO(copy.csv_bytes),
+            # One read: in 8 kB blocks (the default) each block waits for the GIL, which
+            # the reader thread holds while it parses the next chunk.
+            size=len(copy.csv_bytes),
+        )
 
 
-CUSTOMER_ATTRIBUTES = ("customer_email, shop_customer_id, first_name, last_name, country, city, "
-                       "gender, birth_year, accepts_marketing")
-
-# Each customer's attributes from their latest row in the chunk. Rows of one
-# customer mostly repeat the same attributes, so grouping by them first leaves
-# a few rows per customer to choose from.
-UPSERT_CUSTOMERS = f"""
-WITH grouped AS (
-    SELECT customer_key, {CUSTOMER_ATTRIBUTES}, max(recency) AS latest
-    FROM ingest_staging GROUP BY customer_key, {CUSTOMER_ATTRIBUTES}
-), src AS (
-    SELECT DISTINCT ON (customer_key) * FROM grouped ORDER BY customer_key, latest DESC
-), upserted AS (
+UPSERT_CUSTOMERS = """
+WITH upserted AS (
 INSERT INTO ingest_customer AS c (key, email, shop_customer_id, first_name, last_name, country,
                                   city, gender, birth_year, accepts_marketing, created_at, updated_at)
 SELECT customer_key, COALESCE(customer_email, ''), COALESCE(shop_customer_id, ''),
        COALESCE(first_name, ''), COALESCE(last_name, ''), COALESCE(country, ''), COALESCE(city, ''),
        COALESCE(gender, ''), birth_year, accepts_marketing, now(), now()
-FROM src
+FROM stage_customers
 ON CONFLICT (key) DO UPDATE SET
     email = COALESCE(NULLIF(EXCLUDED.email, ''), c.email),
     shop_customer_id = COALESCE(NULLIF(EXCLUDED.shop_customer_id, ''), c.shop_customer_id),
@@ -184,14 +155,8 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 """
 
 UPSERT_PRODUCTS = """
-WITH grouped AS (
-    SELECT sku_key, product_name, category, max(recency) AS latest
-    FROM ingest_staging WHERE sku_key IS NOT NULL GROUP BY sku_key, product_name, category
-), src AS (
-    SELECT DISTINCT ON (sku_key) * FROM grouped ORDER BY sku_key, latest DESC
-)
 INSERT INTO ingest_product AS p (sku, name, category)
-SELECT sku_key, COALESCE(product_name, ''), COALESCE(category, '') FROM src
+SELECT sku_key, COALESCE(product_name, ''), COALESCE(category, '') FROM stage_products
 ON CONFLICT (sku) DO UPDATE SET
     name = COALESCE(NULLIF(EXCLUDED.name, ''), p.name),
     category = COALESCE(NULLIF(EXCLUDED.category, ''), p.category)
@@ -202,33 +167,18 @@ WHERE (p.name, p.category) IS DISTINCT FROM
 # The chunk's orders (new and existing) land in `chunk_orders`, so the lines
 # join a chunk-sized table instead of every order the shop has.
 UPSERT_ORDERS = """
-WITH src AS (
-    SELECT order_key,
-           -- the reader already rejected rows naming a second customer for one order
-           MIN(customer_key) AS customer_key,
-           MIN(ordered_at) AS ordered_at,
-           bool_or(is_cancelled) AS is_cancelled,
-           SUM(CASE WHEN NOT is_return THEN line_total ELSE 0 END) AS gross,
-           -SUM(CASE WHEN is_return THEN line_total ELSE 0 END) AS returned,
-           COUNT(line_total) AS priced_lines,
-           MAX(order_total) AS order_total,
-           COALESCE(MAX(refunded_amount), 0) AS refunded
-    FROM ingest_staging GROUP BY order_key
-), totals AS (
-    SELECT src.*, CASE WHEN priced_lines > 0 THEN gross ELSE COALESCE(order_total, 0) END AS gross_total
-    FROM src
-), owners AS MATERIALIZED (
+WITH owners AS MATERIALIZED (
     -- One index lookup per customer of the chunk, not one per order.
-    SELECT c.id, c.key FROM (SELECT DISTINCT customer_key FROM src) k
-    JOIN ingest_customer c ON c.key = k.customer_key
+    SELECT c.id, c.key FROM stage_customers k JOIN ingest_customer c ON c.key = k.customer_key
 ), upserted AS (
 INSERT INTO ingest_order AS o (order_key, customer_id, ordered_at, is_cancelled, gross_total,
                                returned_total, refunded_total, net_total, import_job_id)
 SELECT t.order_key, c.id, t.ordered_at, t.is_cancelled, t.gross_total, COALESCE(t.returned, 0),
-       t.refunded,
-       CASE WHEN t.is_cancelled THEN 0 ELSE t.gross_total - COALESCE(t.returned, 0) - t.refunded END,
+       COALESCE(t.refunded, 0),
+       CASE WHEN t.is_cancelled THEN 0
+            ELSE t.gross_total - COALESCE(t.returned, 0) - COALESCE(t.refunded, 0) END,
        %(job_id)s
-FROM totals t JOIN owners c ON c.key = t.customer_key
+FROM stage_orders t JOIN owners c ON c.key = t.customer_key
 -- In key order: shops number orders upwards, so the unique index grows at its
 -- right edge (PostgreSQL's fast path) instead of at random leaves.
 ORDER BY t.order_key
@@ -240,14 +190,19 @@ RETURNING o.id, o.order_key, (xmax = 0) AS inserted
 SELECT count(*) FILTER (WHERE inserted), array_agg(id) FILTER (WHERE NOT inserted) FROM kept
 """
 
-# An order id the database already holds for another customer: the row is
-# rejected rather than moving the order (the earlier import is trusted).
+# An order id the database already holds for another customer: the order's rows
+# are refused rather than moving the order (the earlier import is trusted).
 REJECT_CONFLICTING_OWNERS = """
-DELETE FROM ingest_staging s
-USING ingest_order o, ingest_customer c
-WHERE o.id = ANY(%(ids)s)
-  AND o.order_key = s.order_key AND c.key = s.customer_key AND o.customer_id <> c.id
-RETURNING s.line_no, s.order_key, s.customer_key
+WITH refused AS (
+    DELETE FROM stage_orders s
+    USING ingest_order o, ingest_customer c
+    WHERE o.id = ANY(%(ids)s)
+      AND o.order_key = s.order_key AND c.key = s.customer_key AND o.customer_id <> c.id
+    RETURNING s.order_key
+), dropped_lines AS (
+    DELETE FROM stage_lines l USING refused r WHERE l.order_key = r.order_key
+)
+SELECT order_key FROM refused
 """
 
 COUNT_EXISTING_ORDERS = """
@@ -255,17 +210,15 @@ SELECT count(*) FROM ingest_order WHERE id = ANY(%(ids)s) AND import_job_id IS D
 """
 
 _CHUNK_LINES = """
-SELECT o.id, p.id, s.is_return, SUM(s.quantity), MAX(s.unit_price), SUM(s.line_total)
-FROM ingest_staging s
+SELECT o.id, p.id, s.is_return, s.quantity, s.unit_price, s.line_total
+FROM stage_lines s
 JOIN chunk_orders o ON o.order_key = s.order_key AND o.inserted = %(new_orders)s
 JOIN ingest_product p ON p.sku = s.sku_key
-WHERE s.quantity IS NOT NULL AND s.line_total IS NOT NULL
-GROUP BY o.id, p.id, s.is_return
 ORDER BY o.id, p.id, s.is_return  -- appends to the (order, product, is_return) index
 """
 _LINE_COLUMNS = "(order_id, product_id, is_return, quantity, unit_price, line_total)"
 
-# Lines of orders this chunk created cannot exist yet (the GROUP BY merges repeats
+# Lines of orders this chunk created cannot exist yet (the reader merged repeats
 # within the chunk), so they skip the conflict check: a plain insert.
 INSERT_NEW_ORDER_LINES = f"INSERT INTO ingest_orderline {_LINE_COLUMNS} {_CHUNK_LINES}"
 
@@ -284,9 +237,9 @@ SELECT count(*) FILTER (WHERE inserted) FROM upserted
 # across chunks) get their totals again from all their stored lines.
 UPDATE_EXISTING_ORDER_TOTALS = """
 WITH touched AS (
-    SELECT o.id, MAX(s.order_total) AS order_total, MAX(s.refunded_amount) AS refunded
-    FROM ingest_order o JOIN ingest_staging s ON s.order_key = o.order_key
-    WHERE o.id = ANY(%(ids)s) GROUP BY o.id
+    SELECT o.id, s.order_total, s.refunded
+    FROM ingest_order o JOIN stage_orders s ON s.order_key = o.order_key
+    WHERE o.id = ANY(%(ids)s)
 ), sums AS (
     SELECT t.id,
            SUM(CASE WHEN NOT l.is_return THEN l.line_total ELSE 0 END) AS gross,
@@ -307,12 +260,12 @@ WHERE o.id = t.id
 
 
 def _roomy_temp_buffers(cursor) -> None:
-    """Let a chunk's staging rows (~10 MB) stay in memory instead of spilling to disk.
+    """Let a chunk's staging rows stay in memory instead of spilling to disk.
 
     PostgreSQL only accepts the setting before the session's first temporary table;
     later (another temp table came first) it refuses, and the default stays.
     """
-    cursor.execute("SELECT to_regclass('pg_temp.ingest_staging') IS NULL")
+    cursor.execute("SELECT to_regclass('pg_temp.stage_lines') IS NULL")
     if not cursor.fetchone()[0]:
         return
     try:
@@ -322,13 +275,22 @@ def _roomy_temp_buffers(cursor) -> None:
         pass
 
 
+def _refused_lines(order_rows: pd.DataFrame, order_keys: list[str]) -> list[tuple[int, str]]:
+    refused = order_rows[order_rows["order_key"].isin(order_keys)]
+    return [
+        (int(line_no), f"order {order_key!r} was imported earlier for another customer; "
+                       f"this row names {customer_key!r}, so it was not imported")
+        for order_key, customer_key, line_no in refused.itertuples(index=False)
+    ]
+
+
 def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
     """Upsert one chunk's staging data; must run inside the caller's transaction."""
     with connection.cursor() as cursor:
         # The checkpoint commits with the data, so a commit lost in a crash is
         # simply redone on resume: no need to wait for the WAL flush.
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        # Room for the chunk's sorts and hash aggregates in memory, not on disk.
+        # Room for the chunk's sorts and hash joins in memory, not on disk.
         cursor.execute("SET LOCAL work_mem TO '128MB'")
         _roomy_temp_buffers(cursor)
         cursor.execute(
@@ -346,11 +308,7 @@ def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
         orders_existing = 0
         if existing_ids:  # only an order that existed before can belong to someone else
             cursor.execute(REJECT_CONFLICTING_OWNERS, {"ids": existing_ids})
-            conflicts = [
-                (line_no, f"order {order_key!r} was imported earlier for another customer; "
-                          f"this row names {customer_key!r}, so it was not imported")
-                for line_no, order_key, customer_key in cursor.fetchall()
-            ]
+            conflicts = _refused_lines(data.order_rows, [key for (key,) in cursor.fetchall()])
             cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
             orders_existing = cursor.fetchone()[0]
         cursor.execute(INSERT_NEW_ORDER_LINES, {"new_orders": True})
@@ -359,7 +317,7 @@ def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
             cursor.execute(UPSERT_EXISTING_ORDER_LINES, {"new_orders": False})
             lines_created += cursor.fetchone()[0]
             cursor.execute(UPDATE_EXISTING_ORDER_TOTALS, {"ids": existing_ids})
-        cursor.execute("TRUNCATE ingest_staging, chunk_orders")
+        cursor.execute("TRUNCATE %s, chunk_orders" % ", ".join(STAGING_TABLES))
     return ChunkCounts(
         customers_created=customers_created,
         customers_updated=customers_updated,
