@@ -311,6 +311,9 @@ def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
             conflicts = _refused_lines(data.order_rows, [key for (key,) in cursor.fetchall()])
             cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
             orders_existing = cursor.fetchone()[0]
+        # Lines meet their orders by a hash join. Without statistics on the staging
+        # tables the planner expects millions of matches and sorts both sides instead.
+        cursor.execute("SET LOCAL enable_mergejoin TO off")
         cursor.execute(INSERT_NEW_ORDER_LINES, {"new_orders": True})
         lines_created = cursor.rowcount
         if existing_ids:
