@@ -26,11 +26,12 @@ class SegmentKind(models.TextChoices):
 
 
 class SegmentationRun(Job):
-    """One full refresh of the analysis (features → RFM → clusters → models → rules).
+    """One full refresh of the analysis (features → RFM → clusters → value models → interests).
 
     Exactly one succeeded run is `is_current`; pages and selectors read that one. The
     metrics of every model live in `metrics` (JSON) so the Models page can explain
-    them later without refitting anything.
+    them later without refitting anything. Its basket rules and recommendations are
+    mined afterwards by the run's RuleMiningJob.
     """
 
     trigger = models.CharField(max_length=10, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
@@ -64,6 +65,26 @@ class SegmentationRun(Job):
 
     def __str__(self) -> str:
         return f"Run #{self.pk} ({self.get_status_display()})"
+
+
+class RuleMiningJob(Job):
+    """Basket rules and recommendations for one segmentation run, mined after it.
+
+    The run finishes (and becomes current) first; this job then reads that run's
+    purchased lines and RFM memberships back from PostgreSQL, mines the rules (all
+    orders and per RFM segment) and the next-product recommendations, and saves them
+    under the run. Until it succeeds, pages show the newest run whose rules are mined
+    and say that the current run's are still being mined. Runs from before this job
+    existed have no row: they mined their rules themselves.
+    """
+
+    run = models.OneToOneField(SegmentationRun, on_delete=models.CASCADE,
+                               related_name="rule_mining")
+
+    task_name = "segments.tasks.mine_rules_task"
+
+    def __str__(self) -> str:
+        return f"Rule mining for run #{self.run_id} ({self.get_status_display()})"
 
 
 class Segment(models.Model):

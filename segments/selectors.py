@@ -26,6 +26,7 @@ from django.db.models import (
 from django.db.models.expressions import OrderBy, RawSQL
 
 from ingest.models import Customer, Order, Product
+from profiler_site.core.models import JobStatus
 from segments.analysis.baskets import rule_sentence
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.labels import translated_name
@@ -33,6 +34,7 @@ from segments.models import (
     BasketRule,
     CustomerScore,
     Recommendation,
+    RuleMiningJob,
     Segment,
     SegmentationRun,
     SegmentKind,
@@ -79,6 +81,30 @@ def current_run() -> SegmentationRun | None:
 def latest_run() -> SegmentationRun | None:
     """The newest run whatever its status (for the progress box)."""
     return _runs().order_by("-created_at", "-pk").first()
+
+
+def rule_mining_for(run: SegmentationRun | None) -> RuleMiningJob | None:
+    """The rules job of ``run`` (None for runs that mined their rules themselves)."""
+    if run is None:
+        return None
+    return RuleMiningJob.objects.filter(run_id=run.pk).first()
+
+
+def rules_run(current: SegmentationRun | None = None) -> SegmentationRun | None:
+    """The run whose basket rules pages show: the current run once its rules are mined,
+    until then the newest earlier run whose rules are (None if there is none)."""
+    current = current or current_run()
+    if current is None:
+        return None
+    # Older runs mined their rules themselves (no job row); a job that skipped a run a
+    # newer one replaced succeeded without rules, hence the summary's "all" key too.
+    mined = Q(baskets__has_key="all") & (
+        Q(rule_mining__isnull=True) | Q(rule_mining__status=JobStatus.SUCCEEDED))
+    # The current run is "running" for a moment after its save commits; earlier runs
+    # count only if they succeeded (a failed run's rows were rolled back).
+    finished = Q(pk=current.pk) | Q(status=JobStatus.SUCCEEDED)
+    return (_runs().filter(mined, finished, pk__lte=current.pk, as_of__isnull=False)
+            .order_by("-pk").first())
 
 
 def run_history(limit: int = 20) -> list[SegmentationRun]:
@@ -608,7 +634,7 @@ def rules_list(
     *, segment: str | None = "", product_id: int | None = None, category: str = "",
     min_lift: float | None = None, sort: str = "-lift", run: SegmentationRun | None = None,
 ) -> QuerySet[BasketRule]:
-    run = run or current_run()
+    run = run or rules_run()
     qs = BasketRule.objects.filter(run=run) if run else BasketRule.objects.none()
     if segment is not None:
         qs = qs.filter(segment_key=segment)
@@ -652,7 +678,7 @@ def rule_rows(rules: list[BasketRule]) -> list[RuleRow]:
 
 
 def rule_segment_keys(run: SegmentationRun | None = None) -> list[str]:
-    run = run or current_run()
+    run = run or rules_run()
     if run is None:
         return []
     return sorted(set(BasketRule.objects.filter(run=run).values_list("segment_key", flat=True)))

@@ -19,6 +19,17 @@ def run_segmentation_task(self, job_id: int) -> str:
     )
 
 
+@shared_task(bind=True, base=JobTask, job_model_label="segments.ruleminingjob")
+def mine_rules_task(self, job_id: int) -> str:
+    from segments.models import RuleMiningJob
+    from segments.services.rules import rule_mining_execute
+
+    return jobs.execute_job(
+        model=RuleMiningJob, job_id=job_id, task_id=self.request.id,
+        work=rule_mining_execute,
+    )
+
+
 @shared_task
 def place_new_customers_task(import_job_id: int) -> int:
     # No job row: placement takes seconds, is idempotent (it only places customers

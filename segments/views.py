@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from ingest.models import Customer, Product
 from ingest.pipeline.rejects import neutralise_cell
 from profiler_site.core.extensions import customer_profile_sections
+from profiler_site.core.models import JobStatus
 from segments import charts, selectors
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
 from segments.models import SegmentationRun, SegmentKind
@@ -260,6 +261,12 @@ def models_view(request: HttpRequest) -> HttpResponse:
 
 def rules_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
+    # The current run's rules are mined by their own job after it: until that job
+    # succeeds the page shows the newest earlier run's rules and says so.
+    shown = selectors.rules_run(run) if run else None
+    mining = selectors.rule_mining_for(run)
+    if mining is not None and mining.status == JobStatus.SUCCEEDED:
+        mining = None
     segment = request.GET.get("segment", "")
     product_id = _int(request.GET.get("product"))
     category = request.GET.get("category", "")
@@ -270,24 +277,26 @@ def rules_view(request: HttpRequest) -> HttpResponse:
         min_lift = None
     sort = request.GET.get("sort", "-lift")
     rules = selectors.rules_list(segment=segment, product_id=product_id, category=category,
-                                 min_lift=min_lift, sort=sort, run=run)
+                                 min_lift=min_lift, sort=sort, run=shown)
     page = Paginator(rules, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = selectors.rule_rows(list(page.object_list))
     strongest = selectors.rule_rows(list(
-        selectors.rules_list(segment=segment, run=run).filter(
+        selectors.rules_list(segment=segment, run=shown).filter(
             antecedent_ids__len=1, consequent_ids__len=1)[:25]
-    )) if run else []
+    )) if shown else []
     pairs = [(r.antecedents[0].name or r.antecedents[0].sku, r.consequents[0].name or r.consequents[0].sku,
               r.rule.lift) for r in strongest if r.antecedents and r.consequents]
     names = selectors.segment_names(run)
     return render(request, "segments/rules.html", {
         "run": run, "page": page, "rows": rows, "sort": sort, "segment": segment,
         "product": product_id, "category": category, "min_lift": request.GET.get("min_lift", ""),
-        "segment_options": [(k, names.get((SegmentKind.RFM, k), k)) for k in selectors.rule_segment_keys(run) if k],
+        "segment_options": [(k, names.get((SegmentKind.RFM, k), k))
+                            for k in (selectors.rule_segment_keys(shown) if shown else []) if k],
         "categories": selectors.product_categories(),
         "products": Product.objects.filter(pk=product_id) if product_id else [],
         "chart": charts.rules_heatmap(pairs) if pairs else None,
-        "summary": (run.baskets or {}).get("all", {}) if run else {},
+        "summary": (shown.baskets or {}).get("all", {}) if shown else {},
+        "rules_run": shown, "mining": mining,
         "rule_settings_form": RuleSettingsForm(
             initial=(run.baskets or {}).get("requested", {}) if run else {}),
         "page_query": _query(request, page=None), "tab": "rules",
@@ -333,5 +342,9 @@ def product_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Product, pk=pk)
     # Its figures scan every line of the product (a popular one is in 6% of all orders):
     # computed once per analysis run, like the rules shown with them.
-    detail = _per_run(selectors.current_run(), f"product:{pk}", lambda: selectors.product_detail(pk))
+    # The key names the run whose rules it shows too: they may be mined after the run.
+    run = selectors.current_run()
+    shown = selectors.rules_run(run) if run else None
+    detail = _per_run(run, f"product:{pk}:rules-{shown.pk if shown else ''}",
+                      lambda: selectors.product_detail(pk))
     return render(request, "segments/product_detail.html", {"d": detail})

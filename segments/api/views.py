@@ -73,7 +73,7 @@ class RunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema(parameters=[OpenApiParameter("segment", str), OpenApiParameter("product", int),
                            OpenApiParameter("min_lift", float)])
 class BasketRuleViewSet(viewsets.ReadOnlyModelViewSet):
-    """Association rules of the current run (segment '' = all orders)."""
+    """Association rules of the newest run whose rules are mined (segment '' = all orders)."""
 
     serializer_class = s.BasketRuleSerializer
     queryset = BasketRule.objects.none()

@@ -2,7 +2,9 @@
 
 Each step is a pure function from ``segments.analysis``; this module only moves data
 between the database and those functions, records metrics for the Models page, and
-writes everything in one transaction so pages never see half a run.
+writes everything in one transaction so pages never see half a run. Basket rules and
+recommendations are mined next, by the run's own job (segments.services.rules), which
+the save queues.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from threadpoolctl import threadpool_limits
 
 from profiler_site.core.jobs import job_progress
 from segments import selectors
-from segments.analysis import baskets as basket_analysis
 from segments.analysis.classifier import model_to_bytes, train_segment_classifier
 from segments.analysis.clustering import (
     KSelection,
@@ -42,8 +43,8 @@ from segments.analysis.clv import (
 )
 from segments.analysis.features import ALL_COLUMNS
 from segments.analysis.interests import category_counts, find_interests
+from segments.analysis.overview import monthly_revenue, order_totals
 from segments.analysis.propensity import InsufficientHistory, evaluate_propensity, score_customers
-from segments.analysis.recommendations import recommend
 from segments.analysis.rfm import (
     RFM_SEGMENTS,
     assign_rfm_segments,
@@ -56,17 +57,17 @@ from segments.models import (
     InterestTopic,
     KMode,
     PlacementModel,
-    Recommendation,
     Segment,
     SegmentationRun,
     SegmentKind,
     SegmentMembership,
 )
 from segments.services import db
+from segments.services.rules import SAVE_LOCK, rule_mining_start
 
 logger = logging.getLogger(__name__)
 
-STEPS = 10
+STEPS = 9
 # Silhouette and the classifier are quadratic / slow in customers: above these sizes
 # they work on a random sample (the page says so). K-means itself sees everyone.
 K_SELECTION_SAMPLE = 20_000
@@ -81,8 +82,6 @@ RULE_SAMPLE = 20_000
 # LDA learns its topics from a sample; every customer's topics are then inferred.
 INTEREST_SAMPLE = 5_000
 ROC_POINTS = 200
-RECOMMENDATIONS_PER_CUSTOMER = 5
-_SAVE_LOCK = 0x5E6_0002
 
 
 @dataclass(kw_only=True)
@@ -94,16 +93,13 @@ class _Results:
     columns: dict[str, pd.Series] = field(default_factory=dict)
     segments: list[Segment] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
-    baskets: dict[str, Any] = field(default_factory=dict)
-    rules: list[BasketRule] = field(default_factory=list)
-    recommendations: pd.DataFrame | None = None
     topics: list[InterestTopic] = field(default_factory=list)
     # (kind, key) -> (top products, top categories) of the segment's members
     top_sellers: dict[tuple[str, str], tuple[list, list]] = field(default_factory=dict)
-    recommendations_csv: bytes = b""
     # The segment classifier, kept to place customers imported before the next run.
     placement: PlacementModel | None = None
     rfm_edges: dict[str, list[float | None]] = field(default_factory=dict)
+    propensity_error: str | None = None
     selection: KSelection | None = None
     k: int = 0
 
@@ -274,22 +270,30 @@ def _clv(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
         info["bgnbd"] = {k: getattr(params, k) for k in ("r", "alpha", "a", "b", "log_likelihood")}
         gg = clv.gamma_gamma
         info["gamma_gamma"] = {k: getattr(gg, k) for k in ("p", "q", "v", "log_likelihood")}
-        span_days = (as_of - orders["ordered_at"].min()).total_seconds() / 86400
-        holdout_days = min(180.0, span_days / 3)
-        if holdout_days >= 30:
-            try:
-                validation = holdout_validation(
-                    orders, as_of - pd.Timedelta(days=holdout_days), as_of
-                )
-                info["holdout"] = {
-                    "days": round(holdout_days),
-                    "predicted_total": validation.predicted_total,
-                    "actual_total": validation.actual_total,
-                    "by_frequency": validation.by_frequency.to_dict(orient="list"),
-                }
-            except (ValueError, FloatingPointError) as exc:  # a degenerate calibration period
-                info["holdout"] = {"error": str(exc)}
     results.metrics["clv"] = info
+
+
+def _clv_holdout(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    """How well the value model, fitted without the last months, predicted them (for the
+    Models page; after _clv, and only when it had enough history)."""
+    info = results.metrics["clv"]
+    if not info["enough_history"]:
+        return
+    span_days = (as_of - orders["ordered_at"].min()).total_seconds() / 86400
+    holdout_days = min(180.0, span_days / 3)
+    if holdout_days >= 30:
+        try:
+            validation = holdout_validation(
+                orders, as_of - pd.Timedelta(days=holdout_days), as_of
+            )
+            info["holdout"] = {
+                "days": round(holdout_days),
+                "predicted_total": validation.predicted_total,
+                "actual_total": validation.actual_total,
+                "by_frequency": validation.by_frequency.to_dict(orient="list"),
+            }
+        except (ValueError, FloatingPointError) as exc:  # a degenerate calibration period
+            info["holdout"] = {"error": str(exc)}
 
 
 def _thin(xs: list[float], ys: list[float], points: int) -> tuple[list[float], list[float]]:
@@ -309,36 +313,57 @@ def _ranking(m) -> dict[str, Any] | None:
     }
 
 
-def _propensity(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
-    index = results.features.index
+def _propensity_scores(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    """Each customer's chance to buy (score columns). The model's evaluation, which only
+    the Models page shows, runs apart: _propensity_evaluation."""
+    try:
+        scores = score_customers(orders, as_of=as_of)["propensity"].reindex(results.features.index)
+    except (InsufficientHistory, ValueError) as exc:
+        results.propensity_error = str(exc) or "Not enough history."
+        return
+    results.columns["propensity"] = scores
+    results.columns["propensity_percentile"] = scores.rank(pct=True) * 100
+
+
+def _propensity_evaluation(results: _Results, orders: pd.DataFrame) -> None:
     try:
         evaluation = evaluate_propensity(orders)
-        fpr, tpr = _thin(evaluation.roc_fpr, evaluation.roc_tpr, ROC_POINTS)
-        info: dict[str, Any] = {
-            "enough_history": True,
-            "horizon_days": evaluation.horizon_days,
-            "train_cutoff": evaluation.train_cutoff.isoformat(),
-            "eval_cutoff": evaluation.eval_cutoff.isoformat(),
-            "train_customers": evaluation.train_customers,
-            "eval_customers": evaluation.eval_customers,
-            "base_rate": evaluation.base_rate,
-            "roc_fpr": fpr,
-            "roc_tpr": tpr,
-            "calibration_predicted": evaluation.calibration_predicted,
-            "calibration_observed": evaluation.calibration_observed,
-            "comparison": {
-                "model": _ranking(evaluation.model),
-                "bgnbd": _ranking(evaluation.bgnbd),
-                "recency": _ranking(evaluation.recency),
-            },
-            "winner": evaluation.winner,
-        }
-        scores = score_customers(orders, as_of=as_of)["propensity"].reindex(index)
-        results.columns["propensity"] = scores
-        results.columns["propensity_percentile"] = scores.rank(pct=True) * 100
     except (InsufficientHistory, ValueError) as exc:
-        info = {"enough_history": False, "reason": str(exc) or "Not enough history."}
-    results.metrics["propensity"] = info
+        results.metrics["propensity"] = {"enough_history": False,
+                                         "reason": str(exc) or "Not enough history."}
+        return
+    fpr, tpr = _thin(evaluation.roc_fpr, evaluation.roc_tpr, ROC_POINTS)
+    results.metrics["propensity"] = {
+        "enough_history": True,
+        "horizon_days": evaluation.horizon_days,
+        "train_cutoff": evaluation.train_cutoff.isoformat(),
+        "eval_cutoff": evaluation.eval_cutoff.isoformat(),
+        "train_customers": evaluation.train_customers,
+        "eval_customers": evaluation.eval_customers,
+        "base_rate": evaluation.base_rate,
+        "roc_fpr": fpr,
+        "roc_tpr": tpr,
+        "calibration_predicted": evaluation.calibration_predicted,
+        "calibration_observed": evaluation.calibration_observed,
+        "comparison": {
+            "model": _ranking(evaluation.model),
+            "bgnbd": _ranking(evaluation.bgnbd),
+            "recency": _ranking(evaluation.recency),
+        },
+        "winner": evaluation.winner,
+    }
+
+
+def _propensity_settle(run: SegmentationRun, results: _Results) -> None:
+    """After both halves (inside the save's transaction): scores only with a model whose
+    evaluation passed, and the reason when there are none."""
+    if results.propensity_error is not None and results.metrics["propensity"]["enough_history"]:
+        results.metrics["propensity"] = {"enough_history": False,
+                                         "reason": results.propensity_error}
+    if not results.metrics["propensity"]["enough_history"] and "propensity" in results.columns:
+        # Too little history to check the model (a small shop): its scores were written
+        # with the others while it was being checked; take them back.
+        CustomerScore.objects.filter(run=run).update(propensity=None, propensity_percentile=None)
 
 
 def _interests(results: _Results, counts: pd.DataFrame) -> None:
@@ -368,101 +393,6 @@ def _interests(results: _Results, counts: pd.DataFrame) -> None:
         joined = joined + (", " + more).fillna("")
     joined = "[" + joined + "]"
     results.columns["interests"] = joined.reindex(index, fill_value="[]")
-
-
-def _rule_rows(frame: pd.DataFrame, segment_key: str) -> list[BasketRule]:
-    return [
-        BasketRule(
-            segment_key=segment_key,
-            antecedent_ids=[int(p) for p in row.antecedents],
-            consequent_ids=[int(p) for p in row.consequents],
-            support=float(row.support), confidence=float(row.confidence), lift=float(row.lift),
-            leverage=float(row.leverage), conviction=float(row.conviction),
-            order_count=int(row.order_count),
-        )
-        for row in frame.itertuples(index=False)
-    ]
-
-
-def _mining_summary(result: basket_analysis.RuleMiningResult) -> dict[str, Any]:
-    choice = result.support_choice
-    return {
-        "basket_count": result.basket_count,
-        "item_count": result.item_count,
-        "frequent_item_count": result.frequent_item_count,
-        "rule_count": len(result.rules),
-        "min_support": result.parameters.min_support,
-        "min_count": result.parameters.min_count,
-        "min_confidence": result.parameters.min_confidence,
-        "max_len": result.parameters.max_len,
-        "reason": choice.reason if choice else "",
-    }
-
-
-def _rule_overrides(requested: dict | None) -> dict:
-    """The owner's support / confidence / itemset length, for mine_rules; empty = automatic."""
-    requested = requested or {}
-    overrides = {}
-    if requested.get("min_support"):
-        overrides["min_support"] = float(requested["min_support"])
-    if requested.get("min_confidence"):
-        overrides["min_confidence"] = float(requested["min_confidence"])
-    if requested.get("max_len"):
-        overrides["max_len"] = int(requested["max_len"])
-    return overrides
-
-
-def _baskets(results: _Results, lines: pd.DataFrame, requested: dict | None = None) -> pd.DataFrame:
-    """Mine rules on all orders and per RFM segment; return the all-orders rules frame."""
-    baskets = lines[["order_id", "product_id"]]
-    overrides = _rule_overrides(requested)
-    try:
-        overall = basket_analysis.mine_rules(baskets, **overrides)
-    except basket_analysis.TooManyItemsetsError as exc:
-        results.baskets = {"all": {"error": str(exc)}, "segments": {},
-                           "requested": requested or {}}
-        return pd.DataFrame(columns=basket_analysis.RULE_COLUMNS)
-    results.baskets = {"all": _mining_summary(overall), "segments": {},
-                       "requested": requested or {}}
-    results.rules += _rule_rows(overall.rules, "")
-
-    order_customer = lines.drop_duplicates("order_id").set_index("order_id")["customer_id"]
-    order_segment = order_customer.map(results.columns["rfm_key"])
-    per_segment = basket_analysis.mine_rules_per_segment(baskets, order_segment, **overrides)
-    for key, outcome in per_segment.items():
-        if isinstance(outcome, basket_analysis.SkippedSegment):
-            results.baskets["segments"][str(key)] = {
-                "skipped": outcome.reason, "basket_count": outcome.basket_count,
-            }
-        else:
-            results.baskets["segments"][str(key)] = _mining_summary(outcome)
-            results.rules += _rule_rows(outcome.rules, str(key))
-    return overall.rules
-
-
-def _basket_steps(run: SegmentationRun, results: _Results, lines: pd.DataFrame):
-    """Rules, then recommendations from them (formatted for COPY): steps for _timed."""
-    mined: dict[str, pd.DataFrame] = {}
-
-    def rules() -> None:
-        mined["all"] = _baskets(results, lines, (run.baskets or {}).get("requested"))
-
-    def recommendations() -> None:
-        _recommendations(results, lines, mined["all"])
-        recs = results.recommendations
-        if recs is not None and len(recs):
-            results.recommendations_csv = db.csv_text(recs.assign(run_id=run.pk),
-                                                      RECOMMENDATION_COLUMNS)
-
-    return ("Basket rules", rules), ("Recommendations", recommendations)
-
-
-def _recommendations(results: _Results, lines: pd.DataFrame, rules: pd.DataFrame) -> None:
-    customer_products = lines[["customer_id", "product_id"]].drop_duplicates()
-    popularity = lines.drop_duplicates(["order_id", "product_id"]).groupby("product_id").size()
-    results.recommendations = recommend(
-        customer_products, rules, popularity, top_n=RECOMMENDATIONS_PER_CUSTOMER
-    )
 
 
 def _segment_stats(results: _Results) -> None:
@@ -566,7 +496,6 @@ def _segment_top_sellers(results: _Results, lines: pd.DataFrame, products: pd.Da
 
 # ----------------------------------------------------------------------- save
 
-RECOMMENDATION_COLUMNS = ["run_id", "customer_id", "product_id", "rank", "score", "source"]
 SCORE_COLUMNS = [
     "customer_id", "run_id", "first_order_at", "last_order_at", "recency_days", "frequency",
     "monetary", "avg_order_value", "tenure_days", "mean_days_between_orders", "return_rate",
@@ -615,53 +544,40 @@ def _transitions(run: SegmentationRun, previous: SegmentationRun | None) -> dict
     return {"previous_run": previous.pk, "rfm": [[a, b, n] for a, b, n in rows]}
 
 
-def _kpis_json(kpis: selectors.OverviewKpis) -> dict[str, Any]:
+def _overview(orders: pd.DataFrame, as_of_dt) -> dict[str, Any]:
+    """The overview page's figures (what selectors.overview_kpis and monthly_revenue
+    compute live), from the orders already in memory."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM ingest_customer")
+        customers = cursor.fetchone()[0]
+    totals = order_totals(orders, newest=as_of_dt)
     return {
-        "customers": kpis.customers, "orders": kpis.orders, "revenue": kpis.revenue,
-        "active_customers": kpis.active_customers, "repeat_rate": kpis.repeat_rate,
-        "newest_order_at": kpis.newest_order_at.isoformat() if kpis.newest_order_at else None,
+        "kpis": {
+            "customers": customers, "orders": totals.orders, "revenue": totals.revenue,
+            "active_customers": totals.active_customers, "repeat_rate": totals.repeat_rate,
+            "newest_order_at": as_of_dt.isoformat(),
+        },
+        "monthly_revenue": monthly_revenue(orders),
     }
 
 
-def _save_start(run: SegmentationRun, results: _Results) -> None:
-    """The first half of the save, inside the run's transaction: called while the thread
-    pool still computes, so PostgreSQL loads the half-million recommendations (its own
-    process, its own core) while our threads finish the models. Pages keep reading the
+def _save_start(run: SegmentationRun) -> None:
+    """The first half of the save, inside the run's transaction. Pages keep reading the
     previous run's rows until the transaction commits."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SAVE_LOCK])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SAVE_LOCK])
     # A redelivered task may have saved part of this run before dying: start clean.
     Segment.objects.filter(run=run).delete()
     BasketRule.objects.filter(run=run).delete()
     InterestTopic.objects.filter(run=run).delete()
     SegmentMembership.objects.filter(run=run).delete()
-    Recommendation.objects.all().delete()
-    if results.recommendations_csv:
-        db.copy_text("segments_recommendation", RECOMMENDATION_COLUMNS,
-                     results.recommendations_csv)
-        results.recommendations_csv = b""
 
 
-def _save(run: SegmentationRun, results: _Results, as_of, previous: SegmentationRun | None,
-          page_data: dict[str, Any]) -> None:
-    """The rest of the save; runs inside the transaction _save_start began."""
+def _save_scores(run: SegmentationRun, results: _Results) -> None:
+    """Scores and memberships, inside the transaction _save_start began: the bulk of the
+    save, written while the pool still computes what only the Models and segment pages
+    show (classifier, holdout, propensity evaluation, top sellers)."""
     scores = _score_frame(run, results)
-    for segment in results.segments:
-        segment.run = run
-    Segment.objects.bulk_create(results.segments)
-    for rule in results.rules:
-        rule.run = run
-    BasketRule.objects.bulk_create(results.rules, batch_size=2000)
-    for topic in results.topics:
-        topic.run = run
-    InterestTopic.objects.bulk_create(results.topics)
-    # Only the newest model places customers: older ones are megabytes of nothing.
-    PlacementModel.objects.all().delete()
-    if results.placement is not None:
-        results.placement.run = run
-        results.placement.rfm_edges = results.rfm_edges
-        results.placement.save()
-
     # Scores (like the recommendations) describe only the current run: replace them.
     CustomerScore.objects.all().delete()
     db.copy_rows("segments_customerscore", SCORE_COLUMNS, scores)
@@ -672,6 +588,23 @@ def _save(run: SegmentationRun, results: _Results, as_of, previous: Segmentation
                    (run_id, customer_id, rfm_key, cluster_key, placed_by)
                SELECT run_id, customer_id, rfm_key, cluster_key, placed_by
                FROM segments_customerscore WHERE run_id = %s""", [run.pk])
+
+
+def _save(run: SegmentationRun, results: _Results, as_of, previous: SegmentationRun | None,
+          page_data: dict[str, Any]) -> None:
+    """The rest of the save, after _save_scores, in the same transaction."""
+    for segment in results.segments:
+        segment.run = run
+    Segment.objects.bulk_create(results.segments)
+    for topic in results.topics:
+        topic.run = run
+    InterestTopic.objects.bulk_create(results.topics)
+    # Only the newest model places customers: older ones are megabytes of nothing.
+    PlacementModel.objects.all().delete()
+    if results.placement is not None:
+        results.placement.run = run
+        results.placement.rfm_edges = results.rfm_edges
+        results.placement.save()
 
     results.metrics["transitions"] = _transitions(run, previous)
     # Read back from the rows just written, so the pages see what the selectors
@@ -690,13 +623,15 @@ def _save(run: SegmentationRun, results: _Results, as_of, previous: Segmentation
         "auto_k": selection.k if selection else None,
     }
     run.metrics = results.metrics
-    run.baskets = results.baskets
     run.customer_count = len(results.features)
     run.page_data = page_data
     run.is_current = True
     run.save(update_fields=["as_of", "k_chosen", "k_reason", "silhouette_curve", "metrics",
-                            "baskets", "customer_count", "order_count", "page_data",
-                            "is_current"])
+                            "customer_count", "order_count", "page_data", "is_current"])
+    # Rules and recommendations next, in their own job: sent when this transaction
+    # commits, so it reads the run as saved. Pages show the previous run's rules
+    # (and say so) until it is done.
+    rule_mining_start(run=run)
 
 
 # ----------------------------------------------------------------------- entry
@@ -724,8 +659,9 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
     The database is read in this thread (a worker thread would have its own connection,
     outside the caller's transaction); the analysis steps that only need those frames
     run on a small thread pool meanwhile. NumPy, SciPy and scikit-learn release the GIL
-    in their heavy loops, so clustering, the value models and the basket mining overlap
-    with each other and with PostgreSQL's work on the next query.
+    in their heavy loops, so clustering, the value models and the interests overlap
+    with each other and with PostgreSQL's work on the next query. The save queues the
+    run's basket rules job.
     """
     timings: dict[str, float] = {}
     started = _step(run, 0, "Reading orders")
@@ -738,8 +674,6 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
     )
     previous_centroids = _previous_cluster_centroids(previous)
     features = db.features_frame(as_of=as_of_dt)
-    orders = db.orders_frame(as_of=as_of_dt)
-    run.order_count = len(orders)
     results = _Results(
         features=features[list(ALL_COLUMNS)],
         timestamps=features[["first_order_at", "last_order_at"]],
@@ -747,57 +681,71 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
     timings["read"] = time.perf_counter() - started
     _timed(timings, ("RFM scores", lambda: _rfm(results)))
 
-    t = _step(run, 1, "Clusters, value models and interests")
+    _step(run, 1, "Clusters, value models and interests")
     # One BLAS thread for the whole process and one OpenMP thread per pool thread
     # (k-means, the forest): four threads of our own already share two cores, and
     # OpenMP teams spinning on a busy core cost far more than they gain.
     with threadpool_limits(limits=1, user_api="blas"), \
             ThreadPoolExecutor(max_workers=3, thread_name_prefix="segments",
                                initializer=_one_openmp_thread) as pool:
+        # Each step starts as soon as the frames it needs are read: the clusters need
+        # only the features, so they run while the lines and orders are read. The
+        # interests (the longest step) come next, then the value models.
         segments_done = pool.submit(
-            _timed, timings,
-            ("Clusters", lambda: _clusters(run, results, previous_centroids)),
-            ("Segment classifier", lambda: _classifier(results)),
+            _timed, timings, ("Clusters", lambda: _clusters(run, results, previous_centroids)),
         )
-        value_done = pool.submit(
-            _timed, timings,
-            ("Lifetime value (BG/NBD + Gamma-Gamma)", lambda: _clv(results, orders, as_of)),
-            ("Purchase propensity", lambda: _propensity(results, orders, as_of)),
-        )
+        t = time.perf_counter()
         lines = db.basket_lines_frame(as_of=as_of_dt)
         products = db.products_frame()
+        timings["read lines"] = time.perf_counter() - t
         interests_done = pool.submit(
             _timed, timings,
             ("Interests", lambda: _interests(results, category_counts(lines, products))),
         )
-        # Rule mining and recommendations need only the frames: in the pool too, so
-        # this thread is free for the overview's queries below.
-        baskets_done = pool.submit(_timed, timings, *_basket_steps(run, results, lines))
-        # The overview's figures, by the same SQL its page would run, while the pool works.
-        page_data: dict[str, Any] = {
-            "kpis": _kpis_json(selectors.overview_kpis()),
-            "monthly_revenue": selectors.monthly_revenue(),
-        }
-        _step(run, 7, "Basket rules and recommendations")
-        baskets_done.result()
-        t = _step(run, 9, "Saving")
+        t = time.perf_counter()
+        orders = db.orders_frame(as_of=as_of_dt)
+        run.order_count = len(orders)
+        timings["read orders"] = time.perf_counter() - t
+        value_done = pool.submit(
+            _timed, timings,
+            ("Lifetime value (BG/NBD + Gamma-Gamma)", lambda: _clv(results, orders, as_of)),
+            ("Purchase propensity", lambda: _propensity_scores(results, orders, as_of)),
+        )
+        # The overview's figures from the orders in memory, while the pool works.
+        page_data: dict[str, Any] = {}
+        _timed(timings, ("Overview figures",
+                         lambda: page_data.update(_overview(orders, as_of_dt))))
+        for future in (segments_done, interests_done, value_done):
+            future.result()
+        # What only the Models and segment pages show starts once every score column is
+        # ready: it runs on the pool while PostgreSQL writes the scores (its own process,
+        # its own core), instead of competing with the steps the scores wait for.
+        pages_done = [
+            pool.submit(_timed, timings, ("Segment classifier", lambda: _classifier(results))),
+            pool.submit(_timed, timings, ("Segment top sellers",
+                                          lambda: _segment_top_sellers(results, lines, products))),
+            pool.submit(_timed, timings,
+                        ("Lifetime value holdout", lambda: _clv_holdout(results, orders, as_of)),
+                        ("Propensity evaluation",
+                         lambda: _propensity_evaluation(results, orders))),
+        ]
+        t = _step(run, 8, "Saving")
         # One transaction from here to the end, so pages never see half a run.
         with transaction.atomic():
-            _save_start(run, results)
-            timings["Saving recommendations"] = time.perf_counter() - t
-            segments_done.result()
-            _timed(timings, ("Segment top sellers",
-                             lambda: _segment_top_sellers(results, lines, products)))
-            for future in (value_done, interests_done):
+            _save_start(run)
+            _save_scores(run, results)
+            timings["Saving scores"] = time.perf_counter() - t
+            for future in pages_done:
                 future.result()
-            _segment_stats(results)
             t = time.perf_counter()
+            _propensity_settle(run, results)
+            _segment_stats(results)
             results.metrics["timings"] = timings
             _save(run, results, as_of_dt, previous, page_data)
-            timings["Saving"] = time.perf_counter() - t
+            timings["Saving the rest"] = time.perf_counter() - t
     SegmentationRun.objects.filter(pk=run.pk).update(metrics=results.metrics)
     run.processed = STEPS
     return (
         f"{len(features):,} customers in {results.k} clusters; "
-        f"{len(results.rules):,} basket rules."
+        "basket rules are mined next."
     )

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from profiler_site.core.jobs import execute_job
-from segments.models import SegmentationRun
+from segments.models import RuleMiningJob, SegmentationRun
 from segments.services.refresh import segmentation_run_execute
+from segments.services.rules import rule_mining_execute
 
 
-def run_refresh(*, k: int | None = None) -> SegmentationRun:
-    """Create a run and execute it here (claim → work → finish) as the worker would."""
+def run_rule_mining(run: SegmentationRun) -> RuleMiningJob:
+    """Execute the rules job the run queued, here, as the worker would."""
+    job = RuleMiningJob.objects.get(run=run)
+    status = execute_job(model=RuleMiningJob, job_id=job.pk, task_id=f"test-rules-{job.pk}",
+                         work=rule_mining_execute)
+    job.refresh_from_db()
+    assert status == "succeeded", (status, job.error)
+    return job
+
+
+def run_refresh(*, k: int | None = None, rules: bool = True) -> SegmentationRun:
+    """Create a run and execute it here (claim → work → finish) as the worker would;
+    then, unless ``rules`` is False, the basket rules job it chained."""
     run = SegmentationRun.objects.create(k_mode="fixed" if k else "auto", k_requested=k)
     status = execute_job(model=SegmentationRun, job_id=run.pk, task_id=f"test-{run.pk}",
                          work=segmentation_run_execute)
     run.refresh_from_db()
     assert status == "succeeded", (status, run.error)
+    if rules and run.as_of is not None:
+        run_rule_mining(run)
+        run.refresh_from_db()
     return run

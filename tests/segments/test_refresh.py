@@ -18,7 +18,7 @@ from segments.models import (
 from segments.services import db
 from segments.services.runs import segment_rename
 from tests.factories import ProductFactory, make_order
-from tests.segments.helpers import run_refresh
+from tests.segments.helpers import run_refresh, run_rule_mining
 
 pytestmark = pytest.mark.django_db
 
@@ -151,9 +151,43 @@ def test_a_run_mines_rules_with_the_owners_overrides(small_shop):
     run = SegmentationRun.objects.create(
         baskets={"requested": {"min_support": 0.05, "min_confidence": 0.9, "max_len": 2}})
     execute_job(model=SegmentationRun, job_id=run.pk, task_id="t", work=segmentation_run_execute)
+    run_rule_mining(run)
     run.refresh_from_db()
 
     used = run.baskets["all"]
     assert (used["min_confidence"], used["max_len"]) == (0.9, 2)
     assert used["min_support"] >= 0.05  # the order-count floor may raise it, never lower it
     assert run.baskets["requested"]["max_len"] == 2
+
+
+def test_propensity_scores_are_kept_only_with_a_model_whose_evaluation_passed(small_shop):
+    run = run_refresh()
+
+    info = run.metrics["propensity"]
+    scored = CustomerScore.objects.filter(propensity__isnull=False).count()
+    if info["enough_history"]:
+        assert scored == CustomerScore.objects.count()
+    else:
+        assert info["reason"] and scored == 0
+
+
+def test_a_young_shop_gets_no_propensity_scores_its_model_could_not_be_checked_on(db):
+    # given: every customer is younger than two horizons (no history to evaluate on),
+    # yet half bought again in the last one (enough to train today's scores on)
+    from datetime import UTC, datetime, timedelta
+
+    from tests.factories import CustomerFactory
+
+    newest = datetime(2026, 10, 1, 12, tzinfo=UTC)
+    tea = ProductFactory(name="Green Tea", category="Tea")
+    for i in range(10):
+        customer = CustomerFactory(first_name=f"Y{i}")
+        make_order(customer, newest - timedelta(days=150 - i), [(tea, 1, "8.00")])
+        if i % 2 == 0:
+            make_order(customer, newest - timedelta(days=i), [(tea, 2, "8.00")])
+
+    run = run_refresh()
+
+    assert run.metrics["propensity"]["enough_history"] is False
+    assert run.metrics["propensity"]["reason"]
+    assert not CustomerScore.objects.filter(propensity__isnull=False).exists()

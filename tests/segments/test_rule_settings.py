@@ -2,8 +2,8 @@ import pytest
 from django.urls import reverse
 
 from segments.models import SegmentationRun
+from segments.services.rules import rule_overrides
 from segments.services.runs import segmentation_run_start
-from segments.services.refresh import _rule_overrides
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def test_the_owner_overrides_support_confidence_and_length_and_a_run_is_queued_w
     assert response.status_code == 302
     run = SegmentationRun.objects.get()
     assert run.baskets["requested"] == {"min_support": 0.005, "min_confidence": 0.3, "max_len": 2}
-    assert _rule_overrides(run.baskets["requested"]) == {
+    assert rule_overrides(run.baskets["requested"]) == {
         "min_support": 0.005, "min_confidence": 0.3, "max_len": 2}
 
 
@@ -38,4 +38,4 @@ def test_invalid_rule_settings_are_refused_with_a_message(owner_client):
 
 
 def test_empty_settings_mean_automatic():
-    assert _rule_overrides({}) == {} and _rule_overrides(None) == {}
+    assert rule_overrides({}) == {} and rule_overrides(None) == {}

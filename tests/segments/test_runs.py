@@ -4,7 +4,13 @@ import pytest
 
 from ingest.signals import import_finished
 from profiler_site.core.models import JobStatus
-from segments.models import CustomerScore, SegmentationRun
+from segments.models import (
+    BasketRule,
+    CustomerScore,
+    Recommendation,
+    RuleMiningJob,
+    SegmentationRun,
+)
 from segments.services.runs import segmentation_run_start
 from tests.support import wait_until
 
@@ -75,3 +81,11 @@ def test_a_real_worker_runs_the_refresh_the_import_signal_scheduled(start_worker
     assert run.status == "succeeded", run.error
     assert run.is_current and "customers in" in run.message
     assert CustomerScore.objects.count() == len(small_shop["customers"])
+    # The run chained its basket rules job; the same worker mines them next.
+    job = RuleMiningJob.objects.get(run=run)
+    wait_until(lambda: RuleMiningJob.objects.filter(pk=job.pk, status__in=["succeeded", "failed"]).exists(),
+               timeout=90, what="the basket rules job to finish")
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    assert BasketRule.objects.filter(run=run).exists()
+    assert set(Recommendation.objects.values_list("run_id", flat=True)) == {run.pk}
