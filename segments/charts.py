@@ -2,6 +2,11 @@
 
 Plain dicts instead of plotly.graph_objects: validation of a 20k-point figure costs
 more than the rest of the page, and the page only needs the JSON.
+
+Titles, axis labels, legend and hover text are translated when a figure is built, in
+the language of the request. No figure is cached: the one per-run cache of the pages
+(the scatter's ``ScatterGroup`` arrays) holds numbers only, and the text is added to
+them per request, so one reader's language never reaches another's page.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from typing import Any
 import numpy as np
 from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from segments.analysis.rfm import RFM_SEGMENTS
+from segments.computed_text import feature_label
 
 Figure = dict[str, Any]
 
@@ -45,14 +52,14 @@ def revenue_over_time(months: Sequence[Mapping[str, Any]], currency: str = "") -
     x = [m["month"] for m in months]
     return {
         "data": [
-            {"type": "bar", "name": "New customers", "x": x,
+            {"type": "bar", "name": _("New customers"), "x": x,
              "y": [round(m["new_revenue"], 2) for m in months], "marker": {"color": PALETTE[2]}},
-            {"type": "bar", "name": "Returning customers", "x": x,
+            {"type": "bar", "name": _("Returning customers"), "x": x,
              "y": [round(m["returning_revenue"], 2) for m in months],
              "marker": {"color": PALETTE[0]}},
         ],
-        "layout": _layout("Revenue per month: new vs returning customers", barmode="stack",
-                          yaxis={"title": {"text": f"Revenue {currency}".strip()}}),
+        "layout": _layout(_("Revenue per month: new vs returning customers"), barmode="stack",
+                          yaxis={"title": {"text": f"{_('Revenue')} {currency}".strip()}}),
     }
 
 
@@ -60,9 +67,9 @@ def segment_bars(segments: Sequence[Any], title: str) -> Figure:
     names = [s.display_name for s in segments]
     return {
         "data": [
-            {"type": "bar", "name": "Share of customers", "x": names,
+            {"type": "bar", "name": _("Share of customers"), "x": names,
              "y": [round(100 * s.share, 1) for s in segments], "marker": {"color": PALETTE[0]}},
-            {"type": "bar", "name": "Share of revenue", "x": names,
+            {"type": "bar", "name": _("Share of revenue"), "x": names,
              "y": [round(100 * s.revenue_share, 1) for s in segments],
              "marker": {"color": PALETTE[3]}},
         ],
@@ -70,7 +77,10 @@ def segment_bars(segments: Sequence[Any], title: str) -> Figure:
     }
 
 
-SCATTER_HOVER = "last order %{x:.0f} days ago<br>spend %{y:,.0f}<extra>%{fullData.name}</extra>"
+def scatter_hover() -> str:
+    # Plotly's own %{...} fields go in as values, so translators never see them.
+    return _("last order %(days)s days ago<br>spend %(spend)s") % {
+        "days": "%{x:.0f}", "spend": "%{y:,.0f}"} + "<extra>%{fullData.name}</extra>"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -117,25 +127,28 @@ def customer_scatter_script(element_id: str, groups: Sequence[ScatterGroup], *,
     write for it, but splicing in the groups' serialised arrays instead of re-encoding
     60k numbers on every request. Log recency vs log spend, one WebGL trace per segment."""
     token = f"@@{secrets.token_hex(8)}"
+    hover = scatter_hover()
     traces = []
     for i, group in enumerate(groups):
         dim = highlight is not None and group.key != highlight
         traces.append({
             "type": "scattergl", "mode": "markers", "name": names.get(group.key, group.key),
             "x": f"{token}x{i}", "y": f"{token}y{i}", "customdata": f"{token}c{i}",
-            "hovertemplate": SCATTER_HOVER,
+            "hovertemplate": hover,
             "marker": {"size": 5, "color": PALETTE[i % len(PALETTE)],
                        "opacity": 0.15 if dim else 0.7},
         })
     shown = sum(g.count for g in groups)
-    title = "Customers: days since last order vs total spend (log scales)"
     if total and total > shown:
-        title += f" — random sample of {shown:,} of {total:,}"
+        title = _("Customers: days since last order vs total spend (log scales) — random "
+                  "sample of %(shown)s of %(total)s") % {"shown": f"{shown:,}", "total": f"{total:,}"}
+    else:
+        title = _("Customers: days since last order vs total spend (log scales)")
     figure = {
         "data": traces,
         "layout": _layout(title, height=460,
-                          xaxis={"type": "log", "title": {"text": "days since last order + 1"}},
-                          yaxis={"type": "log", "title": {"text": "total spend + 1"}}),
+                          xaxis={"type": "log", "title": {"text": _("days since last order + 1")}},
+                          yaxis={"type": "log", "title": {"text": _("total spend + 1")}}),
     }
     script = str(json_script(figure, element_id))
     arrays = {f'"{token}{axis}{i}"': text for i, g in enumerate(groups)
@@ -145,22 +158,24 @@ def customer_scatter_script(element_id: str, groups: Sequence[ScatterGroup], *,
 
 
 def rfm_heatmap(cells: Iterable[Mapping[str, Any]]) -> Figure:
-    counts = [[0] * 5 for _ in range(5)]
-    revenue = [[0.0] * 5 for _ in range(5)]
+    counts = [[0] * 5 for _row in range(5)]
+    revenue = [[0.0] * 5 for _row in range(5)]
     for c in cells:
         counts[c["r_score"] - 1][c["f_score"] - 1] = c["customers"]
         revenue[c["r_score"] - 1][c["f_score"] - 1] = float(c["revenue"] or 0)
-    text = [[f"{counts[r][f]:,} customers<br>{revenue[r][f]:,.0f} revenue" for f in range(5)]
-            for r in range(5)]
+    cell = _("%(customers)s customers<br>%(revenue)s revenue")
+    text = [[cell % {"customers": f"{counts[r][f]:,}", "revenue": f"{revenue[r][f]:,.0f}"}
+             for f in range(5)] for r in range(5)]
     return {
         "data": [{
             "type": "heatmap", "z": counts, "x": [1, 2, 3, 4, 5], "y": [1, 2, 3, 4, 5],
             "text": text, "texttemplate": "%{text}", "hovertemplate": "R=%{y} F=%{x}<br>%{text}<extra></extra>",
-            "colorscale": "Blues", "colorbar": {"title": {"text": "customers"}},
+            "colorscale": "Blues", "colorbar": {"title": {"text": _("customers")}},
         }],
-        "layout": _layout("Customers by recency (R) and frequency (F) score — click a cell",
-                          height=480, xaxis={"title": {"text": "F score (5 = most orders)"}, "dtick": 1},
-                          yaxis={"title": {"text": "R score (5 = most recent)"}, "dtick": 1}),
+        "layout": _layout(_("Customers by recency (R) and frequency (F) score — click a cell"),
+                          height=480,
+                          xaxis={"title": {"text": _("F score (5 = most orders)")}, "dtick": 1},
+                          yaxis={"title": {"text": _("R score (5 = most recent)")}, "dtick": 1}),
     }
 
 
@@ -170,16 +185,17 @@ def silhouette_curve(curve: Mapping[str, Any], chosen: int | None) -> Figure:
     shares = curve.get("smallest_share", {})
     return {
         "data": [
-            {"type": "scatter", "mode": "lines+markers", "name": "silhouette", "x": ks,
+            {"type": "scatter", "mode": "lines+markers", "name": _("silhouette"), "x": ks,
              "y": [silhouette[str(k)] for k in ks],
-             "text": [f"smallest cluster {100 * shares.get(str(k), 0):.1f}%" for k in ks]},
-        ] + ([{"type": "scatter", "mode": "markers", "name": f"chosen k={chosen}",
+             "text": [_("smallest cluster %(share)s") % {"share": f"{100 * shares.get(str(k), 0):.1f}%"}
+                      for k in ks]},
+        ] + ([{"type": "scatter", "mode": "markers", "name": _("chosen k=%(k)s") % {"k": chosen},
                "x": [chosen], "y": [silhouette[str(chosen)]],
                "marker": {"size": 14, "color": PALETTE[1], "symbol": "star"}}]
              if chosen and str(chosen) in silhouette else []),
-        "layout": _layout("Silhouette by number of clusters (higher = better separated)",
+        "layout": _layout(_("Silhouette by number of clusters (higher = better separated)"),
                           xaxis={"title": {"text": "k"}, "dtick": 1},
-                          yaxis={"title": {"text": "silhouette"}}),
+                          yaxis={"title": {"text": _("silhouette")}}),
     }
 
 
@@ -189,18 +205,18 @@ def confusion_heatmap(labels: Sequence[str], matrix: Sequence[Sequence[int]],
     return {
         "data": [{"type": "heatmap", "z": list(matrix), "x": shown, "y": shown,
                   "texttemplate": "%{z}", "colorscale": "Blues", "showscale": False}],
-        "layout": _layout("Confusion matrix on held-out customers", height=380,
-                          xaxis={"title": {"text": "predicted"}},
-                          yaxis={"title": {"text": "actual"}, "autorange": "reversed"}),
+        "layout": _layout(_("Confusion matrix on held-out customers"), height=380,
+                          xaxis={"title": {"text": _("predicted")}},
+                          yaxis={"title": {"text": _("actual")}, "autorange": "reversed"}),
     }
 
 
 def feature_importances(importances: Mapping[str, float]) -> Figure:
     ranked = sorted(importances.items(), key=lambda kv: kv[1])
     return {
-        "data": [{"type": "bar", "orientation": "h", "x": [round(v, 4) for _, v in ranked],
-                  "y": [k.replace("_", " ") for k, _ in ranked], "marker": {"color": PALETTE[0]}}],
-        "layout": _layout("What defines the clusters (random forest importance)",
+        "data": [{"type": "bar", "orientation": "h", "x": [round(v, 4) for _k, v in ranked],
+                  "y": [feature_label(k) for k, _v in ranked], "marker": {"color": PALETTE[0]}}],
+        "layout": _layout(_("What defines the clusters (random forest importance)"),
                           margin={"l": 180, "r": 20, "t": 40, "b": 40}),
     }
 
@@ -212,27 +228,29 @@ def holdout_plot(holdout: Mapping[str, Any]) -> Figure:
         x[-1] = x[-1] + "+"
     return {
         "data": [
-            {"type": "bar", "name": "predicted (BG/NBD)", "x": x, "y": by.get("predicted", [])},
-            {"type": "bar", "name": "actual", "x": x, "y": by.get("actual", [])},
+            {"type": "bar", "name": _("predicted (BG/NBD)"), "x": x,
+             "y": by.get("predicted", [])},
+            {"type": "bar", "name": _("actual"), "x": x, "y": by.get("actual", [])},
         ],
-        "layout": _layout(f"Holdout check: purchases in the last {holdout.get('days', '?')} days",
+        "layout": _layout(_("Holdout check: purchases in the last %(days)s days")
+                          % {"days": holdout.get("days", "?")},
                           barmode="group",
-                          xaxis={"title": {"text": "repeat purchases before the holdout"}},
-                          yaxis={"title": {"text": "mean purchases per customer"}}),
+                          xaxis={"title": {"text": _("repeat purchases before the holdout")}},
+                          yaxis={"title": {"text": _("mean purchases per customer")}}),
     }
 
 
 def roc_curve(fpr: Sequence[float], tpr: Sequence[float], auc: float) -> Figure:
     return {
         "data": [
-            {"type": "scatter", "mode": "lines", "name": f"model (AUC {auc:.2f})", "x": list(fpr),
-             "y": list(tpr)},
-            {"type": "scatter", "mode": "lines", "name": "chance", "x": [0, 1], "y": [0, 1],
+            {"type": "scatter", "mode": "lines", "name": _("model (AUC %(auc)s)") % {"auc": f"{auc:.2f}"},
+             "x": list(fpr), "y": list(tpr)},
+            {"type": "scatter", "mode": "lines", "name": _("chance"), "x": [0, 1], "y": [0, 1],
              "line": {"dash": "dot", "color": "#999"}},
         ],
-        "layout": _layout("Propensity ROC on the evaluation period",
-                          xaxis={"title": {"text": "false positive rate"}},
-                          yaxis={"title": {"text": "true positive rate"}}),
+        "layout": _layout(_("Propensity ROC on the evaluation period"),
+                          xaxis={"title": {"text": _("false positive rate")}},
+                          yaxis={"title": {"text": _("true positive rate")}}),
     }
 
 
@@ -241,33 +259,34 @@ def movement_sankey(transitions: Sequence[Sequence[Any]], names: Mapping[str, st
                   key=lambda k: list(RFM_SEGMENTS).index(k) if k in RFM_SEGMENTS else 99)
     left = {k: i for i, k in enumerate(keys)}
     right = {k: len(keys) + i for i, k in enumerate(keys)}
-    labels = [f"{names.get(k, k)} (before)" for k in keys] + [names.get(k, k) for k in keys]
+    labels = ([_("%(segment)s (before)") % {"segment": names.get(k, k)} for k in keys]
+              + [names.get(k, k) for k in keys])
     return {
         "data": [{
             "type": "sankey",
             "node": {"label": labels, "pad": 12,
                      "color": [PALETTE[i % len(PALETTE)] for i in range(len(keys))] * 2},
-            "link": {"source": [left[a] for a, _, _ in transitions],
-                     "target": [right[b] for _, b, _ in transitions],
-                     "value": [n for _, _, n in transitions]},
+            "link": {"source": [left[t[0]] for t in transitions],
+                     "target": [right[t[1]] for t in transitions],
+                     "value": [t[2] for t in transitions]},
         }],
-        "layout": _layout("How customers moved between RFM segments since the previous run",
+        "layout": _layout(_("How customers moved between RFM segments since the previous run"),
                           height=520),
     }
 
 
 def rules_heatmap(pairs: Sequence[tuple[str, str, float]]) -> Figure:
     """Lift of the strongest single-product rules: antecedent rows × consequent columns."""
-    antecedents = list(dict.fromkeys(a for a, _, _ in pairs))
-    consequents = list(dict.fromkeys(c for _, c, _ in pairs))
-    z: list[list[float | None]] = [[None] * len(consequents) for _ in antecedents]
+    antecedents = list(dict.fromkeys(p[0] for p in pairs))
+    consequents = list(dict.fromkeys(p[1] for p in pairs))
+    z: list[list[float | None]] = [[None] * len(consequents) for _row in antecedents]
     for a, c, lift in pairs:
         z[antecedents.index(a)][consequents.index(c)] = round(lift, 2)
     return {
         "data": [{"type": "heatmap", "z": z, "x": consequents, "y": antecedents,
                   "colorscale": "YlOrRd", "texttemplate": "%{z}", "hoverongaps": False,
-                  "colorbar": {"title": {"text": "lift"}}}],
-        "layout": _layout("Strongest rules: who bought (row) also bought (column), by lift",
+                  "colorbar": {"title": {"text": _("lift")}}}],
+        "layout": _layout(_("Strongest rules: who bought (row) also bought (column), by lift"),
                           height=max(360, 28 * len(antecedents) + 160),
                           margin={"l": 220, "r": 20, "t": 40, "b": 160},
                           yaxis={"autorange": "reversed"}),

@@ -168,7 +168,7 @@ def segment_names(run: SegmentationRun | None = None) -> dict[tuple[str, str], s
 
 def audience_options() -> list[AudienceOption]:
     """Every audience the owner can email, with its size, from the current run."""
-    options = [AudienceOption(kind="all", key="all", name="All customers",
+    options = [AudienceOption(kind="all", key="all", name=translated_name("All customers"),
                               size=Customer.objects.count())]
     run = current_run()
     if run is None:
@@ -181,7 +181,8 @@ def audience_options() -> list[AudienceOption]:
     if CustomerScore.objects.filter(propensity__isnull=False).exists():
         for key, (minimum, name) in PROPENSITY_AUDIENCES.items():
             size = CustomerScore.objects.filter(propensity_percentile__gt=minimum).count()
-            options.append(AudienceOption(kind="propensity", key=key, name=name, size=size))
+            options.append(AudienceOption(kind="propensity", key=key, name=translated_name(name),
+                                          size=size))
     return options
 
 

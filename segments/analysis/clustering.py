@@ -288,13 +288,23 @@ def _percentile(values: pd.Series, value: float) -> float:
     return float((values < value).mean() + 0.5 * (values == value).mean())
 
 
-_WORDS: dict[str, tuple[str, str]] = {  # (low percentile word, high percentile word)
+# The grammar of the generated text below (names, descriptions, rules) is stored in
+# English on each run's segments; segments/computed_text.py parses it back with these
+# same constants to show it in the owner's language, so change them together.
+NAME_WORDS: dict[str, tuple[str, str]] = {  # (low percentile word, high percentile word)
     "recency_days": ("recent", "lapsed"),
     "frequency": ("one-off", "frequent"),
     "monetary": ("low spend", "high spend"),
     "avg_order_value": ("small baskets", "big baskets"),
     "tenure_days": ("new", "long-standing"),
 }
+SECONDARY_WORDS = frozenset({"new", "long-standing", "small baskets", "big baskets"})
+NAME_SEPARATOR = ", "
+UNNAMED_CLUSTER = "Typical customers"
+DESCRIPTION_PREFIX = "Typical member: "
+DESCRIPTION_SEPARATOR = "; "
+RULE_SEPARATOR = " and "
+RULE_FOR_EVERYONE = "all customers"
 
 
 def _number(value: float) -> str:
@@ -307,7 +317,7 @@ def describe_centroid(centroid: pd.Series, features: pd.DataFrame) -> CentroidDe
     """Name a cluster by where its centroid sits in each feature's distribution."""
     words: list[str] = []
     sentences: list[str] = []
-    for column, (low, high) in _WORDS.items():
+    for column, (low, high) in NAME_WORDS.items():
         if column not in centroid.index or column not in features.columns:
             continue
         pct = _percentile(features[column].dropna(), float(centroid[column]))
@@ -322,12 +332,12 @@ def describe_centroid(centroid: pd.Series, features: pd.DataFrame) -> CentroidDe
         )
     # Tenure and basket size are secondary: they only make it into the name when
     # recency/frequency/spend said nothing.
-    primary = [
-        w for w in words if w not in ("new", "long-standing", "small baskets", "big baskets")
-    ]
+    primary = [w for w in words if w not in SECONDARY_WORDS]
     chosen = (primary or words)[:3]
-    name = ", ".join(chosen).capitalize() if chosen else "Typical customers"
-    description = "Typical member: " + "; ".join(sentences) + "." if sentences else name
+    name = NAME_SEPARATOR.join(chosen).capitalize() if chosen else UNNAMED_CLUSTER
+    description = (
+        DESCRIPTION_PREFIX + DESCRIPTION_SEPARATOR.join(sentences) + "." if sentences else name
+    )
     return CentroidDescription(name=name, description=description)
 
 
@@ -416,7 +426,7 @@ def cluster_rules(
         )
         rules[int(label)] = ClusterRule(
             label=int(label),
-            text=" and ".join(conditions) if conditions else "all customers",
+            text=RULE_SEPARATOR.join(conditions) if conditions else RULE_FOR_EVERYONE,
             conditions=conditions,
             coverage=hits / int(members.sum()),
             precision=hits / int(in_leaf.sum()),

@@ -1,0 +1,318 @@
+"""Text the pure analysis computed, shown in the reader's language.
+
+The analysis (segments/analysis/) imports no Django and writes its names, descriptions,
+rules and reasons in English; runs store them so. This module turns that stored English
+back into the reader's language when a page shows it. It parses only the exact grammar
+our own analysis produces (the constants it uses are imported from it); anything else,
+such as a name the owner typed or text from an older grammar, passes through unchanged.
+
+Every function returns the English text itself when English is active (the catalogue
+maps each message to itself), so English pages read exactly as before.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext, gettext_noop
+
+from segments.analysis.clustering import (
+    DESCRIPTION_PREFIX,
+    DESCRIPTION_SEPARATOR,
+    FRIENDLY_NAMES,
+    NAME_SEPARATOR,
+    RULE_FOR_EVERYONE,
+    RULE_SEPARATOR,
+    UNNAMED_CLUSTER,
+)
+from segments.analysis.rfm import RFM_SEGMENTS, RfmSegment, fm_score
+
+# ------------------------------------------------------------------ catalogue markers
+
+# Copies of the English in segments/analysis/rfm.py, so makemessages finds them;
+# tests/segments/test_computed_text.py fails if the two drift apart.
+RFM_DESCRIPTIONS = (
+    gettext_noop("Bought recently, buy often and spend the most."),
+    gettext_noop("Buy regularly and spend well; respond to rewards."),
+    gettext_noop("Recent customers with a few orders or average spend; could become loyal."),
+    gettext_noop("Bought very recently for the first time or with little spend so far."),
+    gettext_noop("Recent shoppers who have not bought much yet."),
+    gettext_noop("Middling recency, frequency and spend; may slip without a nudge."),
+    gettext_noop("Middling recency and low activity; will be lost without reactivation."),
+    gettext_noop("Used to buy often and spend well, but not for a long time."),
+    gettext_noop("Among the best customers by orders and spend, but gone quiet."),
+    gettext_noop("Last bought long ago, with few orders and low spend."),
+    gettext_noop("Lowest recency, frequency and spend; probably gone."),
+)
+
+# str.format templates over r, f, m and fm: the translation keeps the same fields.
+RFM_WHY_TEMPLATES = (
+    gettext_noop("bought very recently (R={r}) and often with high spend (F={f}, M={m})"),
+    gettext_noop("bought fairly recently (R={r}) and often with good spend (F={f}, M={m})"),
+    gettext_noop("bought recently (R={r}) with moderate orders and spend (F={f}, M={m})"),
+    gettext_noop("bought very recently (R={r}) but only once or little so far (F={f}, M={m})"),
+    gettext_noop("bought recently (R={r}) but not much yet (F={f}, M={m})"),
+    gettext_noop("last bought a while ago (R={r}) with average orders and spend (F={f}, M={m})"),
+    gettext_noop("last bought a while ago (R={r}) and rarely, with low spend (F={f}, M={m})"),
+    gettext_noop(
+        "have not bought for a long time (R={r}) though they used to buy often (F={f}, M={m})"
+    ),
+    gettext_noop("were top customers (F={f}, M={m}) but have not bought for a long time (R={r})"),
+    gettext_noop("last bought long ago (R={r}) with few orders and low spend (F={f}, M={m})"),
+    gettext_noop("last bought longest ago (R={r}) with few orders and low spend (F={f}, M={m})"),
+)
+
+# Per feature column: a description sentence and a rule condition. The English of each
+# is exactly what segments/analysis/clustering.py writes (label, number, unit).
+_SENTENCES: dict[str, str] = {
+    "recency_days": gettext_noop("last order %(value)s days ago (median %(median)s)"),
+    "frequency": gettext_noop("orders %(value)s (median %(median)s)"),
+    "monetary": gettext_noop("total spend %(value)s (median %(median)s)"),
+    "avg_order_value": gettext_noop("average order %(value)s (median %(median)s)"),
+    "tenure_days": gettext_noop("first order %(value)s days ago (median %(median)s)"),
+    "mean_days_between_orders": gettext_noop(
+        "days between orders %(value)s (median %(median)s)"
+    ),
+    "return_rate": gettext_noop("return rate %(value)s (median %(median)s)"),
+}
+_CONDITIONS: dict[str, str] = {
+    "recency_days": gettext_noop("last order %(op)s %(value)s days ago"),
+    "frequency": gettext_noop("orders %(op)s %(value)s"),
+    "monetary": gettext_noop("total spend %(op)s %(value)s"),
+    "avg_order_value": gettext_noop("average order %(op)s %(value)s"),
+    "tenure_days": gettext_noop("first order %(op)s %(value)s days ago"),
+    "mean_days_between_orders": gettext_noop("days between orders %(op)s %(value)s"),
+    "return_rate": gettext_noop("return rate %(op)s %(value)s"),
+}
+# The words of generated cluster names ("new" is the joined-lately word; the RFM
+# segment "New" is another message).
+_NAME_WORDS: dict[str, str] = {
+    "recent": gettext_noop("recent"),
+    "lapsed": gettext_noop("lapsed"),
+    "one-off": gettext_noop("one-off"),
+    "frequent": gettext_noop("frequent"),
+    "low spend": gettext_noop("low spend"),
+    "high spend": gettext_noop("high spend"),
+    "small baskets": gettext_noop("small baskets"),
+    "big baskets": gettext_noop("big baskets"),
+    "new": gettext_noop("new"),
+    "long-standing": gettext_noop("long-standing"),
+}
+# Feature names on charts (the classifier's importances), in the owner's words.
+_FEATURES: dict[str, str] = {
+    "recency_days": gettext_noop("days since last order"),
+    "frequency": gettext_noop("orders"),
+    "monetary": gettext_noop("total spend"),
+    "avg_order_value": gettext_noop("average order value"),
+    "tenure_days": gettext_noop("days since first order"),
+    "mean_days_between_orders": gettext_noop("days between orders"),
+    "return_rate": gettext_noop("return rate"),
+}
+
+# Lists and sentences are joined through templates rather than separators: a Chinese
+# sentence follows another with no space, which an (empty) separator cannot say.
+# Translators: joins the words of a cluster name, e.g. "recent, frequent".
+_JOIN_WORDS = gettext_noop("%(first)s, %(second)s")
+# Translators: joins the facts of a cluster description.
+_JOIN_FACTS = gettext_noop("%(first)s; %(second)s")
+# Translators: joins the conditions of a segment rule, e.g. "orders ≥ 4 and ...".
+_JOIN_CONDITIONS = gettext_noop("%(first)s and %(second)s")
+# Translators: two whole sentences one after the other.
+_JOIN_SENTENCES = gettext_noop("%(first)s %(second)s")
+
+
+def _join(template: str, parts: list[str]) -> str:
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = gettext(template) % {"first": joined, "second": part}
+    return joined
+
+
+_NUMBER = r"-?(?:[\d,]+(?:\.\d+)?|nan|inf)"
+
+# ------------------------------------------------------------------ segment names
+
+_DUPLICATE = re.compile(r"^(?P<name>.+) \((?P<n>\d+)\)$")
+# The name segments/selectors.py gives a cluster key it has no stored name for.
+_DEFAULT_CLUSTER = re.compile(r"^Cluster (?P<n>\d+)$")
+
+
+def _generated_cluster_name(name: str) -> str | None:
+    if name == UNNAMED_CLUSTER:
+        return gettext("Typical customers")
+    default = _DEFAULT_CLUSTER.match(name)
+    if default:
+        return gettext("Cluster %(n)s") % {"n": default["n"]}
+    if not name:
+        return None
+    words = (name[0].lower() + name[1:]).split(NAME_SEPARATOR)
+    # The analysis capitalises the joined words: "Recent, frequent, high spend".
+    if NAME_SEPARATOR.join(words).capitalize() != name or not all(w in _NAME_WORDS for w in words):
+        return None
+    translated = [gettext(_NAME_WORDS[w]) for w in words]
+    if translated == words:  # English: keep the analysis' own capitalisation
+        return name
+    return _join(_JOIN_WORDS, translated)
+
+
+def cluster_name(name: str) -> str:
+    """A generated cluster name ("Recent, frequent, high spend", "Typical customers (2)",
+    "Cluster 3") in the active language; any other text as it is."""
+    generated = _generated_cluster_name(name)
+    if generated is not None:
+        return generated
+    duplicate = _DUPLICATE.match(name)  # the refresh numbers a repeated name: "... (2)"
+    if duplicate:
+        generated = _generated_cluster_name(duplicate["name"])
+        if generated is not None:
+            return gettext("%(name)s (%(n)s)") % {"name": generated, "n": duplicate["n"]}
+    return name
+
+
+# ------------------------------------------------------------------ descriptions
+
+_RFM_DESCRIPTION_SET = frozenset(RFM_DESCRIPTIONS)
+_SENTENCE_PATTERNS: dict[str, re.Pattern[str]] = {
+    column: re.compile(rf"^{re.escape(label)} (?P<value>{_NUMBER}){re.escape(unit)}"
+                       rf" \(median (?P<median>{_NUMBER})\)$")
+    for column, (label, unit) in FRIENDLY_NAMES.items()
+}
+
+
+def _by_feature(text: str, patterns: dict[str, re.Pattern[str]], messages: dict[str, str]) -> str | None:
+    """``text`` as the message of the feature whose English pattern it matches, or None."""
+    for column, pattern in patterns.items():
+        match = pattern.match(text)
+        if match:
+            return gettext(messages[column]) % match.groupdict()
+    return None
+
+
+def _sentence(text: str) -> str | None:
+    return _by_feature(text, _SENTENCE_PATTERNS, _SENTENCES)
+
+
+def segment_description(text: str) -> str:
+    """An RFM segment's or a cluster's stored description in the active language."""
+    if text in _RFM_DESCRIPTION_SET:
+        return gettext(text)
+    if text.startswith(DESCRIPTION_PREFIX) and text.endswith("."):
+        parts = text[len(DESCRIPTION_PREFIX):-1].split(DESCRIPTION_SEPARATOR)
+        sentences = [s for s in map(_sentence, parts) if s is not None]
+        if len(sentences) < len(parts):
+            return text
+        facts = _join(_JOIN_FACTS, sentences)
+        return gettext("Typical member: %(facts)s.") % {"facts": facts}
+    # A cluster with nothing to say about its members is described by its name.
+    return cluster_name(text)
+
+
+def rfm_why(segment: RfmSegment, r: int, f: int, m: int) -> str:
+    """Why a customer with these scores is in ``segment``, in the active language."""
+    return gettext(segment.why_template).format(r=r, f=f, m=m, fm=fm_score(f, m))
+
+
+def rfm_why_for(rfm_key: str, r: int, f: int, m: int) -> str:
+    segment = RFM_SEGMENTS.get(rfm_key)
+    return rfm_why(segment, r, f, m) if segment else ""
+
+
+# ------------------------------------------------------------------ rules
+
+# The RFM rule is written by segments/services/refresh.py (_rfm_rule) from the score ranges.
+_RFM_RULE = re.compile(r"^R (?P<r>= \d|\d–\d) and average of F and M (?P<fm>= \d|\d–\d)$")
+_CONDITION_PATTERNS: dict[str, re.Pattern[str]] = {
+    column: re.compile(
+        rf"^{re.escape(label)} (?P<op>≤|≥|>) (?P<value>{_NUMBER}){re.escape(unit)}$"
+    )
+    for column, (label, unit) in FRIENDLY_NAMES.items()
+}
+
+
+def _condition(text: str) -> str | None:
+    return _by_feature(text, _CONDITION_PATTERNS, _CONDITIONS)
+
+
+def segment_rule(text: str) -> str:
+    """A segment's stored rule ("orders ≥ 4 and last order ≤ 30 days ago",
+    "R = 5 and average of F and M 4–5") in the active language."""
+    if text == RULE_FOR_EVERYONE:
+        return gettext("all customers")
+    rfm = _RFM_RULE.match(text)
+    if rfm:
+        return gettext("R %(r)s and average of F and M %(fm)s") % rfm.groupdict()
+    parts = text.split(RULE_SEPARATOR)
+    conditions = [c for c in map(_condition, parts) if c is not None]
+    if not text or len(conditions) < len(parts):
+        return text
+    return _join(_JOIN_CONDITIONS, conditions)
+
+
+# ------------------------------------------------------------------ run notes
+
+# Sentences the analysis writes about a run (how k was chosen, why a model was or
+# was not fitted). A note is one or more of them separated by single spaces.
+_NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), message) for pattern, message in (
+        # segments/analysis/clustering.py choose_k
+        (r"Only (?P<n>[\d,]+) customers \((?P<distinct>[\d,]+) distinct\); using k=(?P<k>\d+)\.",
+         gettext_noop("Only %(n)s customers (%(distinct)s distinct); using k=%(k)s.")),
+        ((r"k=(?P<k>\d+) has the best silhouette \((?P<silhouette>-?[\d.]+)\) among k with "
+          r"clusters >= (?P<share>\d+%)\."),
+         gettext_noop("k=%(k)s has the best silhouette (%(silhouette)s) among k with "
+                      "clusters >= %(share)s.")),
+        ((r"Every k left a cluster under (?P<share>\d+%) of customers; using the smallest, "
+          r"k=(?P<k>\d+)\."),
+         gettext_noop("Every k left a cluster under %(share)s of customers; using the "
+                      "smallest, k=%(k)s.")),
+        # segments/services/refresh.py, around choose_k
+        (r"You chose k=(?P<k>\d+)\.", gettext_noop("You chose k=%(k)s.")),
+        (r"Only (?P<distinct>[\d,]+) distinct customers, so k=(?P<k>\d+)\.",
+         gettext_noop("Only %(distinct)s distinct customers, so k=%(k)s.")),
+        (r"Silhouette measured on a random sample of (?P<n>[\d,]+) customers\.",
+         gettext_noop("Silhouette measured on a random sample of %(n)s customers.")),
+        # segments/analysis/clv.py
+        ((r"Only (?P<repeat>[\d,]+) customers have bought on more than one day; at least "
+          r"(?P<minimum>[\d,]+) are needed to estimate lifetime value\."),
+         gettext_noop("Only %(repeat)s customers have bought on more than one day; at least "
+                      "%(minimum)s are needed to estimate lifetime value.")),
+        (r"Fitted on (?P<n>[\d,]+) customers, (?P<repeat>[\d,]+) of them repeat buyers\.",
+         gettext_noop("Fitted on %(n)s customers, %(repeat)s of them repeat buyers.")),
+        # segments/analysis/propensity.py, and refresh.py when it gives no reason
+        (r"Training period has only buyers or only non-buyers\.",
+         gettext_noop("Training period has only buyers or only non-buyers.")),
+        (r"Evaluation period has only buyers or only non-buyers\.",
+         gettext_noop("Evaluation period has only buyers or only non-buyers.")),
+        (r"Not enough history\.", gettext_noop("Not enough history.")),
+        # segments/services/refresh.py and selectors.py
+        (r"Too few customers or clusters to train on\.",
+         gettext_noop("Too few customers or clusters to train on.")),
+        (r"No analysis has run yet\.", gettext_noop("No analysis has run yet.")),
+    )
+)
+
+
+def run_note(text: str) -> str:
+    """A run's computed note (k reason, CLV reason, skipped model) in the active language."""
+    position, sentences = 0, []
+    while position < len(text):
+        for pattern, message in _NOTE_SENTENCES:
+            match = pattern.match(text, position)
+            if match:
+                sentences.append(gettext(message) % match.groupdict())
+                position = match.end()
+                if text.startswith(" ", position):
+                    position += 1
+                break
+        else:
+            return text
+    return _join(_JOIN_SENTENCES, sentences) if sentences else text
+
+
+# ------------------------------------------------------------------ charts
+
+
+def feature_label(column: str) -> str:
+    """A feature column's name on a chart; an unknown column with spaces for underscores."""
+    label = _FEATURES.get(column)
+    return gettext(label) if label is not None else column.replace("_", " ")

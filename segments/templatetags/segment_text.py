@@ -1,0 +1,46 @@
+"""Template filters showing the analysis' computed text in the reader's language.
+
+    {% load segment_text %}
+    {{ segment.description|segment_description }}  {{ segment.rule_text|segment_rule }}
+    {{ run.k_reason|run_note }}  {{ segment.name|segment_name }}  {% rfm_why score %}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from segments import computed_text
+from segments.labels import translated_name
+
+register = template.Library()
+
+
+@register.filter
+def segment_name(value: str) -> str:
+    """A computed segment name (never an owner's rename: templates show those as typed)."""
+    return translated_name(value or "")
+
+
+@register.filter
+def segment_description(value: str) -> str:
+    return computed_text.segment_description(value or "")
+
+
+@register.filter
+def segment_rule(value: str) -> str:
+    return computed_text.segment_rule(value or "")
+
+
+@register.filter
+def run_note(value: str) -> str:
+    return computed_text.run_note(value or "")
+
+
+@register.simple_tag
+def rfm_why(score: Any) -> str:
+    """Why a scored customer is in their RFM segment, from the scores themselves."""
+    if score is None:
+        return ""
+    return computed_text.rfm_why_for(score.rfm_key, score.r_score, score.f_score, score.m_score)

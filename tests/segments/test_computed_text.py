@@ -1,0 +1,236 @@
+"""The analysis' stored English, read back in the reader's language."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.utils import translation
+
+from segments import charts, computed_text
+from segments.analysis.clustering import (
+    NAME_WORDS,
+    choose_k,
+    cluster_rules,
+    describe_centroid,
+)
+from segments.analysis.rfm import RFM_SEGMENTS
+from segments.labels import translated_name
+
+
+def _zh(function, *args, **kwargs):
+    with translation.override("zh-hans"):
+        return function(*args, **kwargs)
+
+
+def _en(function, *args, **kwargs):
+    with translation.override("en"):
+        return function(*args, **kwargs)
+
+
+# --- the markers stay in step with the analysis --------------------------------------
+
+
+def test_every_rfm_description_and_reason_of_the_analysis_is_in_the_catalogue():
+    assert {s.description for s in RFM_SEGMENTS.values()} == set(computed_text.RFM_DESCRIPTIONS)
+    assert {s.why_template for s in RFM_SEGMENTS.values()} == set(
+        computed_text.RFM_WHY_TEMPLATES)
+
+
+def test_every_word_a_cluster_name_can_use_has_a_translation():
+    words = {word for pair in NAME_WORDS.values() for word in pair}
+
+    assert all(_zh(translated_name, word.capitalize()) != word.capitalize() for word in words)
+
+
+# --- names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("Recent, frequent, high spend", "近期购买、常购、高消费"),
+        ("Lapsed, one-off, low spend", "久未购买、仅购一次、低消费"),
+        ("Long-standing, big baskets", "老客、客单价高"),
+        ("New", "新客户"),  # the RFM segment's name wins: same word, same meaning
+        ("Typical customers", "普通客户"),
+        ("Recent, frequent (2)", "近期购买、常购（2）"),
+        ("Cluster 4", "聚类 4"),
+        ("Champions", "冠军客户"),
+        ("Can't Lose", "不能失去的客户"),
+        ("Top 10% most likely to buy", "最可能购买的前 10%"),
+    ],
+)
+def test_computed_names_show_in_chinese_and_unchanged_in_english(english, chinese):
+    assert _zh(translated_name, english) == chinese
+    assert _en(translated_name, english) == english
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["Our VIPs", "Recent, frequent, spendy", "recent, frequent", "Recent frequent", "Orders",
+     "老客户", "Cluster four", "VIPs (2)", ""],
+)
+def test_names_the_analysis_cannot_have_written_pass_through_unchanged(typed):
+    assert _zh(translated_name, typed) == typed
+    assert _en(translated_name, typed) == typed
+
+
+def test_a_name_written_by_describe_centroid_reads_back_in_chinese():
+    features = pd.DataFrame({
+        "recency_days": [5.0, 10, 200, 300, 400, 500],
+        "frequency": [9, 8, 1, 1, 1, 2],
+        "monetary": [900.0, 800, 20, 25, 30, 40],
+        "avg_order_value": [100.0, 100, 20, 25, 30, 20],
+        "tenure_days": [600.0, 500, 200, 300, 400, 500],
+    })
+    best = describe_centroid(features.iloc[0], features)
+
+    assert best.name == "Recent, frequent, high spend"
+    assert _zh(translated_name, best.name) == "近期购买、常购、高消费"
+    assert _zh(computed_text.segment_description, best.description) == (
+        "典型成员：上次下单在 5 天前（中位数 250 天）；订单数 9（中位数 1.5）；累计消费 900（中位数 35）；"
+        "平均订单金额 100（中位数 28）；首次下单在 600 天前（中位数 450 天）。"
+    )
+    assert _en(computed_text.segment_description, best.description) == best.description
+
+
+# --- descriptions --------------------------------------------------------------------
+
+
+def test_rfm_descriptions_show_in_chinese():
+    english = RFM_SEGMENTS["at_risk"].description
+
+    assert _zh(computed_text.segment_description, english) == "以前经常购买、消费不错，但已经很久没有购买。"
+    assert _en(computed_text.segment_description, english) == english
+
+
+def test_a_cluster_without_facts_is_described_by_its_translated_name():
+    assert _zh(computed_text.segment_description, "Typical customers") == "普通客户"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Typical member: last order 5 days ago (median 40); favourite colour blue.",
+        "Typical member: orders 6 (median 2)",  # no final full stop: not our grammar
+        "Customers who love tea.",
+        "",
+    ],
+)
+def test_descriptions_the_analysis_cannot_have_written_pass_through(text):
+    assert _zh(computed_text.segment_description, text) == text
+
+
+def test_why_a_customer_is_in_their_segment_reads_in_chinese_with_the_scores():
+    assert _zh(computed_text.rfm_why_for, "cant_lose", 1, 5, 5) == (
+        "曾是顶级客户（F=5，M=5），但很久没有购买（R=1）")
+    assert _en(computed_text.rfm_why_for, "cant_lose", 1, 5, 5) == (
+        RFM_SEGMENTS["cant_lose"].why(1, 5, 5))
+    assert _zh(computed_text.rfm_why_for, "no-such-segment", 1, 1, 1) == ""
+
+
+# --- rules ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("orders ≥ 4 and last order ≤ 30 days ago", "订单数 ≥ 4，且距上次下单 ≤ 30 天"),
+        ("total spend > 1,234 and first order ≤ 90 days ago",
+         "累计消费 > 1,234，且距首次下单 ≤ 90 天"),
+        ("average order > 56.5", "平均订单金额 > 56.5"),
+        ("days between orders ≤ 12.5 and return rate > 0.1",
+         "平均下单间隔 ≤ 12.5 天，且退货率 > 0.1"),
+        ("all customers", "全部客户"),
+        ("R = 5 and average of F and M 4–5", "R = 5，且 F 与 M 的平均分 4–5"),
+        ("R 1–2 and average of F and M = 5", "R 1–2，且 F 与 M 的平均分 = 5"),
+    ],
+)
+def test_rules_show_in_chinese_and_unchanged_in_english(english, chinese):
+    assert _zh(computed_text.segment_rule, english) == chinese
+    assert _en(computed_text.segment_rule, english) == english
+
+
+def test_a_rule_written_by_cluster_rules_reads_back_in_chinese():
+    features = pd.DataFrame({"frequency": [1, 1, 2, 5, 6, 7]})
+    rules = cluster_rules(features, np.array([0, 0, 0, 1, 1, 1]))
+
+    assert rules[1].text == "orders ≥ 4"
+    assert _zh(computed_text.segment_rule, rules[1].text) == "订单数 ≥ 4"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["orders ≥ 4 and shoe size ≤ 42", "orders at least 4", "buys tea and coffee", ""],
+)
+def test_rules_the_analysis_cannot_have_written_pass_through(text):
+    assert _zh(computed_text.segment_rule, text) == text
+
+
+# --- run notes -----------------------------------------------------------------------
+
+
+def test_how_k_was_chosen_reads_in_chinese_sentence_by_sentence():
+    reason = choose_k(np.array([[0.0], [0.1], [5.0], [5.1], [9.0], [9.1], [9.2]]),
+                      k_range=range(2, 4)).reason
+    note = reason + " Silhouette measured on a random sample of 5,000 customers."
+
+    chinese = _zh(computed_text.run_note, note)
+
+    assert reason.startswith("k=")
+    assert chinese.endswith("。轮廓系数基于 5,000 位客户的随机样本计算。")
+    assert "轮廓系数最高" in chinese
+    assert _en(computed_text.run_note, note) == note
+
+
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [
+        ("You chose k=9. Only 4 distinct customers, so k=4.",
+         "你选择了 k=9。只有 4 位各不相同的客户，因此 k=4。"),
+        ("Only 2 customers (2 distinct); using k=2.",
+         "只有 2 位客户（其中 2 位各不相同），因此 k=2。"),
+        ("Fitted on 1,500 customers, 700 of them repeat buyers.",
+         "基于 1,500 位客户拟合，其中 700 位是回头客。"),
+        ("Too few customers or clusters to train on.", "客户或聚类太少，无法训练。"),
+        ("Evaluation period has only buyers or only non-buyers.",
+         "评估期内的客户要么全都购买了，要么都没有购买。"),
+    ],
+)
+def test_run_notes_show_in_chinese(english, chinese):
+    assert _zh(computed_text.run_note, english) == chinese
+
+
+def test_a_note_with_one_unknown_sentence_passes_through_whole():
+    note = "You chose k=3. The moon was full."
+
+    assert _zh(computed_text.run_note, note) == note
+
+
+# --- charts --------------------------------------------------------------------------
+
+
+def test_chart_titles_axes_and_feature_names_follow_the_active_language():
+    english = _en(charts.feature_importances, {"recency_days": 0.6, "frequency": 0.4})
+    chinese = _zh(charts.feature_importances, {"recency_days": 0.6, "frequency": 0.4})
+    heatmap = _zh(charts.rfm_heatmap, [{"r_score": 5, "f_score": 4, "customers": 1200,
+                                        "revenue": 34567.8}])
+
+    assert english["layout"]["title"]["text"] == (
+        "What defines the clusters (random forest importance)")
+    assert english["data"][0]["y"] == ["orders", "days since last order"]
+    assert chinese["layout"]["title"]["text"] == "决定聚类的因素（随机森林重要性）"
+    assert chinese["data"][0]["y"] == ["订单数", "距上次下单天数"]
+    assert heatmap["layout"]["yaxis"]["title"]["text"] == "R 评分（5 = 最近购买）"
+    assert heatmap["data"][0]["text"][4][3] == "1,200 位客户<br>销售额 34,568"
+
+
+def test_the_scatter_title_and_hover_keep_plotly_fields_and_numbers_in_chinese():
+    groups = charts.scatter_groups([(3.0, 50.0, "champions", "cluster-1", 1)], color_by="rfm")
+
+    script = _zh(charts.customer_scatter_script, "s", groups, names={}, total=12345)
+    decoded = script.encode().decode("unicode_escape")
+
+    assert "客户：距上次下单天数与累计消费（对数坐标）— 从 12,345 位中随机抽取 1 位" in decoded
+    assert "上次下单在 %{x:.0f} 天前<br>消费 %{y:,.0f}<extra>%{fullData.name}</extra>" in decoded
