@@ -59,6 +59,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from campaigns import conf
 from campaigns.emails.message import _ADDRESS_RE
@@ -577,7 +578,8 @@ def campaign_send_run(job: CampaignSend, *, sender: SmtpSender | None = None) ->
     total = Recipient.objects.filter(
         campaign_id=campaign.pk, group=RecipientGroup.TREATMENT
     ).count()
-    job_progress(job=job, total=total, processed=_treatment_done(campaign.pk), phase="Sending")
+    job_progress(job=job, total=total, processed=_treatment_done(campaign.pk),
+                 phase=gettext_noop("Sending"))
     run = _SendingRun(job=job, campaign=campaign, sender=sender or SmtpSender.from_settings())
     try:
         stopped = run.send_all()

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.utils.translation import gettext_noop
 from threadpoolctl import threadpool_limits
 
 from profiler_site.core.jobs import job_progress
@@ -664,7 +665,7 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
     run's basket rules job.
     """
     timings: dict[str, float] = {}
-    started = _step(run, 0, "Reading orders")
+    started = _step(run, 0, gettext_noop("Reading orders"))
     as_of_dt = db.newest_order_at()
     if as_of_dt is None:
         return "No orders yet: nothing to analyse."
@@ -681,7 +682,7 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
     timings["read"] = time.perf_counter() - started
     _timed(timings, ("RFM scores", lambda: _rfm(results)))
 
-    _step(run, 1, "Clusters, value models and interests")
+    _step(run, 1, gettext_noop("Clusters, value models and interests"))
     # One BLAS thread for the whole process and one OpenMP thread per pool thread
     # (k-means, the forest): four threads of our own already share two cores, and
     # OpenMP teams spinning on a busy core cost far more than they gain.
@@ -729,7 +730,7 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
                         ("Propensity evaluation",
                          lambda: _propensity_evaluation(results, orders))),
         ]
-        t = _step(run, 8, "Saving")
+        t = _step(run, 8, gettext_noop("Saving"))
         # One transaction from here to the end, so pages never see half a run.
         with transaction.atomic():
             _save_start(run)

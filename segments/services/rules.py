@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 from django.db import connection, transaction
+from django.utils.translation import gettext_noop
 
 from profiler_site.core.jobs import job_enqueue, job_progress
 from segments.analysis import baskets as basket_analysis
@@ -110,7 +111,7 @@ def _mine(job: RuleMiningJob, run: SegmentationRun, lines: pd.DataFrame,
     requested = (run.baskets or {}).get("requested") or {}
     baskets = lines[["order_id", "product_id"]]
     overrides = rule_overrides(requested)
-    t = _step(job, 1, "Mining rules on all orders")
+    t = _step(job, 1, gettext_noop("Mining rules on all orders"))
     try:
         overall = basket_analysis.mine_rules(baskets, **overrides)
     except basket_analysis.TooManyItemsetsError as exc:
@@ -121,7 +122,7 @@ def _mine(job: RuleMiningJob, run: SegmentationRun, lines: pd.DataFrame,
     rules = _rule_rows(overall.rules, "", run)
     timings["rules, all orders"] = time.perf_counter() - t
 
-    t = _step(job, 2, "Mining rules per RFM segment")
+    t = _step(job, 2, gettext_noop("Mining rules per RFM segment"))
     order_customer = lines.drop_duplicates("order_id").set_index("order_id")["customer_id"]
     order_segment = order_customer.map(_rfm_keys(run))
     per_segment = basket_analysis.mine_rules_per_segment(baskets, order_segment, **overrides)
@@ -153,19 +154,19 @@ def rule_mining_execute(job: RuleMiningJob) -> str:
         # A newer analysis is current and has its own rules job: mining this one's
         # would only keep the worker from it.
         return "A newer analysis replaced this one before its rules were mined."
-    t = _step(job, 0, "Reading order lines")
+    t = _step(job, 0, gettext_noop("Reading order lines"))
     lines = db.basket_lines_frame(as_of=run.as_of)
     timings["read"] = time.perf_counter() - t
 
     summary, rules, overall = _mine(job, run, lines, timings)
 
-    t = _step(job, 3, "Recommendations")
+    t = _step(job, 3, gettext_noop("Recommendations"))
     recommendations = _recommendations(lines, overall)
     csv = (db.csv_text(recommendations.assign(run_id=run.pk), RECOMMENDATION_COLUMNS)
            if len(recommendations) else b"")
     timings["recommendations"] = time.perf_counter() - t
 
-    t = _step(job, 4, "Saving")
+    t = _step(job, 4, gettext_noop("Saving"))
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SAVE_LOCK])
@@ -178,6 +179,6 @@ def rule_mining_execute(job: RuleMiningJob) -> str:
         timings["save"] = time.perf_counter() - t
         summary["timings"] = {k: round(v, 3) for k, v in timings.items()}
         SegmentationRun.objects.filter(pk=run.pk).update(baskets=summary)
-    job_progress(job=job, processed=STEPS, total=STEPS, phase="Saved")
+    job_progress(job=job, processed=STEPS, total=STEPS, phase=gettext_noop("Saved"))
     customers = recommendations["customer_id"].nunique()
     return f"{len(rules):,} basket rules; recommendations for {customers:,} customers."

@@ -128,3 +128,21 @@ def test_the_default_interface_stays_english(owner_client):
     html = owner_client.get(reverse("overview")).content.decode()
 
     assert 'lang="en"' in html and ">Customers</a>" in html and "客户" not in html
+
+
+@pytest.mark.django_db
+def test_a_job_phase_written_by_the_worker_is_shown_in_the_readers_language(owner, owner_client):
+    from profiler_site.core.models import JobStatus, WorkerCheckJob
+    from profiler_site.core.services import user_language_set
+
+    # The worker stores phases as their English catalogue ids.
+    job = WorkerCheckJob.objects.create(status=JobStatus.RUNNING, phase="Counting",
+                                        total=10, processed=3)
+    url = reverse("job-progress", args=["core.workercheckjob", job.pk])
+
+    english = owner_client.get(url).content.decode()
+    user_language_set(user=owner, language="zh-hans")
+    chinese = owner_client.get(url).content.decode()
+
+    assert "· Counting" in english
+    assert "· 正在计数" in chinese and "Counting" not in chinese
