@@ -23,7 +23,11 @@ from profiler_site.core.models import JobStatus
 from segments import charts, selectors
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
 from segments.models import SegmentationRun, SegmentKind
-from segments.services.runs import segment_rename, segmentation_run_start
+from segments.services.runs import (
+    rule_settings_apply,
+    segment_rename,
+    segmentation_run_start,
+)
 
 PAGE_SIZE = 50
 RUN_CACHE_SECONDS = 24 * 3600  # a safety net: a new run changes the key anyway
@@ -94,8 +98,10 @@ def refresh_view(request: HttpRequest) -> HttpResponse:
 def rule_settings_view(request: HttpRequest) -> HttpResponse:
     form = RuleSettingsForm(request.POST)
     if form.is_valid():
-        segmentation_run_start(rules=form.settings())
-        messages.success(request, _("Rule settings saved; the analysis runs again with them."))
+        if rule_settings_apply(rules=form.settings()) == "rules":
+            messages.success(request, _("Rule settings saved; the rules are mined again with them."))
+        else:
+            messages.success(request, _("Rule settings saved; the analysis runs again with them."))
     else:
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
     return redirect("segments-rules")

@@ -62,6 +62,37 @@ def segmentation_run_start(
     return run, True
 
 
+def rule_settings_apply(*, rules: dict) -> str:
+    """Keep the owner's rule settings and mine the rules again with them.
+
+    When the current run is settled (no run waiting or running, its rules job done),
+    only its rules are mined again, which takes seconds instead of a whole refresh.
+    Otherwise the settings go with the next run. Returns "rules" or "run": what runs.
+    """
+    from segments.models import RuleMiningJob
+    from segments.services.rules import rule_mining_start
+
+    rules = {name: value for name, value in rules.items() if name in RULE_SETTING_NAMES and value}
+    active = [JobStatus.QUEUED, JobStatus.RUNNING]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_START_LOCK])
+        current = (SegmentationRun.objects.select_for_update()
+                   .filter(is_current=True, status=JobStatus.SUCCEEDED).first())
+        settled = (
+            current is not None
+            and not SegmentationRun.objects.filter(status__in=active).exists()
+            and not RuleMiningJob.objects.filter(run=current, status__in=active).exists()
+        )
+        if settled:
+            current.baskets = {**(current.baskets or {}), "requested": rules}
+            current.save(update_fields=["baskets"])
+            rule_mining_start(run=current)
+            return "rules"
+    segmentation_run_start(rules=rules)
+    return "run"
+
+
 def segment_rename(*, kind: str, key: str, name: str) -> SegmentLabel | None:
     """Give a segment the owner's name (kept across runs); an empty name restores the default."""
     if kind not in SegmentKind.values:
