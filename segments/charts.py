@@ -12,7 +12,6 @@ them per request, so one reader's language never reaches another's page.
 from __future__ import annotations
 
 import json
-import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -291,7 +290,3 @@ def rules_heatmap(pairs: Sequence[tuple[str, str, float]]) -> Figure:
                           margin={"l": 220, "r": 20, "t": 40, "b": 160},
                           yaxis={"autorange": "reversed"}),
     }
-
-
-def safe_number(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
