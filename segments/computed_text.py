@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from segments.analysis.clustering import (
     DESCRIPTION_PREFIX,
@@ -316,3 +316,56 @@ def feature_label(column: str) -> str:
     """A feature column's name on a chart; an unknown column with spaces for underscores."""
     label = _FEATURES.get(column)
     return gettext(label) if label is not None else column.replace("_", " ")
+
+
+# ------------------------------------------------------------------ basket rules
+
+
+def _product_list(product_ids, names) -> str:
+    labels = [names.get(int(p)) or gettext("product %(id)s") % {"id": int(p)} for p in product_ids]
+    if len(labels) == 1:
+        return labels[0]
+    # Translators: the last product of a list, e.g. "Tea Pot, Tea Cups and Honey".
+    return gettext("%(items)s and %(last)s") % {
+        "items": _join(_JOIN_WORDS, labels[:-1]), "last": labels[-1]}
+
+
+def _lift_phrase(lift: float) -> str:
+    # Within 5% of 1 the rule says nothing beyond "they are popular"; say so plainly.
+    if lift >= 1.05:
+        return gettext("%(lift)s× more often than average") % {"lift": f"{lift:.1f}"}
+    if lift > 0.95:
+        return gettext("about as often as average")
+    return gettext("%(lift)s× as often as average") % {"lift": f"{lift:.1f}"}
+
+
+def rule_sentence(rule, names, segment_name: str | None = None) -> str:
+    """A basket rule in one plain sentence, in the active language.
+
+    "Customers who bought Tea Pot and Tea Cups also bought Tea Strainer in 62% of their
+    orders (3.1× more often than average; 48 orders)." With a segment name: "At Risk
+    customers who bought ..."; the verb becomes "usually buy" only when the confidence is
+    at least 50%, so the sentence never overstates a weaker rule. ``rule`` is a mapping
+    (or a row of the mined rules frame) with antecedents, consequents, confidence, lift
+    and order_count; unknown product ids read as "product <id>".
+    """
+    orders = int(rule["order_count"])
+    confidence = float(rule["confidence"])
+    facts = {
+        "antecedents": _product_list(rule["antecedents"], names),
+        "consequents": _product_list(rule["consequents"], names),
+        "percent": f"{confidence * 100:.0f}%",
+        "evidence": gettext("%(lift)s; %(orders)s") % {
+            "lift": _lift_phrase(float(rule["lift"])),
+            "orders": ngettext("%(n)s order", "%(n)s orders", orders) % {"n": orders},
+        },
+        "segment": segment_name,
+    }
+    if not segment_name:
+        return gettext("Customers who bought %(antecedents)s also bought %(consequents)s in "
+                       "%(percent)s of their orders (%(evidence)s).") % facts
+    if confidence >= 0.5:
+        return gettext("%(segment)s customers who bought %(antecedents)s usually buy "
+                       "%(consequents)s: %(percent)s of their orders (%(evidence)s).") % facts
+    return gettext("%(segment)s customers who bought %(antecedents)s also bought "
+                   "%(consequents)s in %(percent)s of their orders (%(evidence)s).") % facts

@@ -24,11 +24,12 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import OrderBy, RawSQL
+from django.utils.translation import gettext
 
 from ingest.models import Customer, Order, Product
 from profiler_site.core.models import JobStatus
-from segments.analysis.baskets import rule_sentence
 from segments.analysis.rfm import RFM_SEGMENTS
+from segments.computed_text import rule_sentence
 from segments.labels import translated_name
 from segments.models import (
     BasketRule,
@@ -673,7 +674,7 @@ def rule_rows(rules: list[BasketRule]) -> list[RuleRow]:
             rule=rule,
             antecedents=[products[p] for p in rule.antecedent_ids if p in products],
             consequents=[products[p] for p in rule.consequent_ids if p in products],
-            segment_name=segment_name or "All orders", sentence=sentence,
+            segment_name=segment_name or gettext("All orders"), sentence=sentence,
         ))
     return rows
 

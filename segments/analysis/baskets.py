@@ -27,10 +27,10 @@ Supports are fractions of all baskets; every count behind them is exact (integer
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -822,52 +822,3 @@ def mine_rules_per_segment(
         )
     return results
 
-
-# --------------------------------------------------------------------------- wording
-
-
-def _join_names(product_ids: Sequence[int], names: Mapping[int, str]) -> str:
-    labels = [names.get(int(p), f"product {int(p)}") for p in product_ids]
-    if len(labels) == 1:
-        return labels[0]
-    return ", ".join(labels[:-1]) + " and " + labels[-1]
-
-
-def _lift_phrase(lift: float) -> str:
-    # Within 5% of 1 the rule says nothing beyond "they are popular"; say so plainly.
-    if lift >= 1.05:
-        return f"{lift:.1f}× more often than average"
-    if lift > 0.95:
-        return "about as often as average"
-    return f"{lift:.1f}× as often as average"
-
-
-def rule_sentence(
-    rule: Mapping[str, Any] | pd.Series,
-    names: Mapping[int, str],
-    segment_name: str | None = None,
-) -> str:
-    """A rule (a row of ``RuleMiningResult.rules``) in one plain-language sentence.
-
-    "Customers who bought Tea Pot and Tea Cups also bought Tea Strainer in 62% of their
-    orders (3.1× more often than average; 48 orders)." With a segment name: "At Risk
-    customers who bought ..."; the verb becomes "usually buy" only when the confidence is
-    at least 50%, so the sentence never overstates a weaker rule. Unknown product ids are
-    shown as "product <id>".
-    """
-    antecedents = _join_names(rule["antecedents"], names)
-    consequents = _join_names(rule["consequents"], names)
-    confidence = float(rule["confidence"])
-    orders = int(rule["order_count"])
-    percent = f"{confidence * 100:.0f}%"
-    evidence = f"{_lift_phrase(float(rule['lift']))}; {orders} order{'s' if orders != 1 else ''}"
-    who = f"{segment_name} customers" if segment_name else "Customers"
-    if segment_name and confidence >= 0.5:
-        return (
-            f"{who} who bought {antecedents} usually buy {consequents}: {percent} of their "
-            f"orders ({evidence})."
-        )
-    return (
-        f"{who} who bought {antecedents} also bought {consequents} in {percent} of their "
-        f"orders ({evidence})."
-    )

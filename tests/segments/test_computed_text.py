@@ -234,3 +234,29 @@ def test_the_scatter_title_and_hover_keep_plotly_fields_and_numbers_in_chinese()
 
     assert "客户：距上次下单天数与累计消费（对数坐标）— 从 12,345 位中随机抽取 1 位" in decoded
     assert "上次下单在 %{x:.0f} 天前<br>消费 %{y:,.0f}<extra>%{fullData.name}</extra>" in decoded
+
+
+# ------------------------------------------------------------------ basket rules
+
+RULE = {"antecedents": (1, 2), "consequents": (3,), "confidence": 0.62, "lift": 3.14,
+        "order_count": 48}
+NAMES = {1: "Tea Pot", 2: "Tea Cups", 3: "Tea Strainer"}
+
+
+def test_a_basket_rule_reads_in_chinese_with_the_same_facts():
+    sentence = _zh(computed_text.rule_sentence, RULE, NAMES)
+
+    assert "Tea Pot" in sentence and "Tea Cups" in sentence and "Tea Strainer" in sentence
+    assert "62%" in sentence and "3.1" in sentence and "48" in sentence
+    assert "Customers" not in sentence and "bought" not in sentence
+    assert _zh(computed_text.rule_sentence, {**RULE, "consequents": (99,)}, NAMES).count("99") == 1
+
+
+def test_a_segment_rule_says_usually_only_from_half_the_orders_in_both_languages():
+    strong = _en(computed_text.rule_sentence, RULE, NAMES, "At Risk")
+    weak = _en(computed_text.rule_sentence, {**RULE, "confidence": 0.3}, NAMES, "At Risk")
+
+    assert strong.startswith("At Risk customers who bought Tea Pot and Tea Cups usually buy")
+    assert "also bought" in weak and "usually" not in weak
+    assert _zh(computed_text.rule_sentence, RULE, NAMES, "At Risk") != _zh(
+        computed_text.rule_sentence, {**RULE, "confidence": 0.3}, NAMES, "At Risk")

@@ -19,8 +19,8 @@ from segments.analysis.baskets import (
     min_count_for_support,
     mine_rules,
     mine_rules_per_segment,
-    rule_sentence,
 )
+from segments.computed_text import rule_sentence
 
 ONLINE_RETAIL = Path(__file__).parents[2] / "data" / "online_retail_baskets.txt"
 
@@ -403,6 +403,7 @@ def test_each_segment_is_mined_on_its_own_orders_and_small_ones_are_skipped():
 
 
 # ---------------------------------------------------------------- sentences
+# (worded on the Django side, segments/computed_text.py, in the reader's language)
 
 NAMES = {1: "Tea Pot", 2: "Tea Cups", 3: "Tea Strainer", 4: "Honey"}
 
