@@ -278,6 +278,32 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
                       "%(minimum)s are needed to estimate lifetime value.")),
         (r"Fitted on (?P<n>[\d,]+) customers, (?P<repeat>[\d,]+) of them repeat buyers\.",
          gettext_noop("Fitted on %(n)s customers, %(repeat)s of them repeat buyers.")),
+        # segments/analysis/baskets.py choose_min_support: how the rule threshold was found
+        (r"no baskets to mine", gettext_noop("no baskets to mine")),
+        ((r"(?P<rules>\d+) rules at support (?P<support>[\d.e+-]+) \((?P<count>\d+) orders\), "
+          r"within the target of (?P<low>\d+)–(?P<high>\d+)"),
+         gettext_noop("%(rules)s rules at support %(support)s (%(count)s orders), within the "
+                      "target of %(low)s–%(high)s")),
+        ((r"(?P<rules>\d+) rules at support (?P<support>[\d.e+-]+) \((?P<count>\d+) orders; "
+          r"found between ladder steps\), within the target of (?P<low>\d+)–(?P<high>\d+)"),
+         gettext_noop("%(rules)s rules at support %(support)s (%(count)s orders; found between "
+                      "ladder steps), within the target of %(low)s–%(high)s")),
+        ((r"only (?P<rules>\d+) rules even at the floor of (?P<floor>\d+) orders per itemset "
+          r"\(support (?P<support>[\d.e+-]+)\); fewer than the target of (?P<low>\d+)"),
+         gettext_noop("only %(rules)s rules even at the floor of %(floor)s orders per itemset "
+                      "(support %(support)s); fewer than the target of %(low)s")),
+        ((r"only (?P<rules>\d+) rules at the lowest support tried "
+          r"\((?P<support>[\d.e+-]+), (?P<count>\d+) orders\)"),
+         gettext_noop("only %(rules)s rules at the lowest support tried (%(support)s, "
+                      "%(count)s orders)")),
+        ((r"(?P<rules>\d+) rules at (?P<count>\d+) orders; one order fewer gives more than "
+          r"(?P<high>\d+), so no threshold hits (?P<low>\d+)–(?P=high) exactly"),
+         gettext_noop("%(rules)s rules at %(count)s orders; one order fewer gives more than "
+                      "%(high)s, so no threshold hits %(low)s–%(high)s exactly")),
+        ((r"(?P<rules>\d+) rules at (?P<count>\d+) orders; one order more gives fewer than "
+          r"(?P<low>\d+), so no threshold hits (?P=low)–(?P<high>\d+) exactly"),
+         gettext_noop("%(rules)s rules at %(count)s orders; one order more gives fewer than "
+                      "%(low)s, so no threshold hits %(low)s–%(high)s exactly")),
         # segments/analysis/propensity.py, and refresh.py when it gives no reason
         (r"Training period has only buyers or only non-buyers\.",
          gettext_noop("Training period has only buyers or only non-buyers.")),

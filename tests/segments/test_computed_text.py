@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -260,3 +262,19 @@ def test_a_segment_rule_says_usually_only_from_half_the_orders_in_both_languages
     assert "also bought" in weak and "usually" not in weak
     assert _zh(computed_text.rule_sentence, RULE, NAMES, "At Risk") != _zh(
         computed_text.rule_sentence, {**RULE, "confidence": 0.3}, NAMES, "At Risk")
+
+
+@pytest.mark.parametrize("reason", [
+    "no baskets to mine",
+    "57 rules at support 0.02 (963 orders), within the target of 50–2000",
+    "61 rules at support 0.0137 (660 orders; found between ladder steps), within the target of 50–2000",
+    "only 12 rules even at the floor of 10 orders per itemset (support 0.0005); fewer than the target of 50",
+    "only 30 rules at the lowest support tried (0.001, 48 orders)",
+    "40 rules at 25 orders; one order fewer gives more than 2000, so no threshold hits 50–2000 exactly",
+    "2300 rules at 24 orders; one order more gives fewer than 50, so no threshold hits 50–2000 exactly",
+])
+def test_how_the_rule_threshold_was_chosen_reads_in_both_languages(reason):
+    assert _en(computed_text.run_note, reason) == reason
+    chinese = _zh(computed_text.run_note, reason)
+    assert chinese != reason and not any(word in chinese for word in ("rules", "orders", "target"))
+    assert all(number in chinese for number in re.findall(r"\d[\d.]*", reason))

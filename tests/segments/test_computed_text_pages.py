@@ -159,3 +159,15 @@ def test_a_customer_page_says_why_they_are_in_their_segment_in_chinese(analysed,
     assert (f"归入“冠军客户”，因为该客户最近刚购买过（R={score.r_score}），且购买频繁、消费高"
             f"（F={score.f_score}，M={score.m_score}）。") in page
     assert "最近购买过，购买频繁，消费最多。" in page
+
+
+def test_the_rules_page_explains_its_threshold_and_its_rules_in_chinese(analysed, owner,
+                                                                        owner_client):
+    reason = analysed.baskets["all"]["reason"]
+    assert reason  # the small shop's threshold was chosen automatically
+    user_language_set(user=owner, language="zh-hans")
+
+    page = html.unescape(owner_client.get(reverse("segments-rules")).content.decode())
+
+    assert _in_chinese(run_note, reason) in page and reason not in page
+    assert "购买了" in page and "who bought" not in page  # the rule sentences
