@@ -16,6 +16,11 @@ _START_LOCK = 0x5E6_0001
 RULE_SETTING_NAMES = ("min_support", "min_confidence", "max_len")
 
 
+def _rule_settings(rules: dict) -> dict:
+    """Only the settings the owner can set, and only those given (empty = automatic)."""
+    return {name: value for name, value in rules.items() if name in RULE_SETTING_NAMES and value}
+
+
 def segmentation_run_start(
     *, trigger: str = RunTrigger.MANUAL, k: int | None = None, coalesce: bool = True,
     rules: dict | None = None,
@@ -37,7 +42,7 @@ def segmentation_run_start(
             # The owner's rule settings stick: later runs (after imports too) keep them.
             latest = SegmentationRun.objects.order_by("-pk").values_list("baskets", flat=True).first()
             rules = (latest or {}).get("requested", {})
-        rules = {k_: v for k_, v in rules.items() if k_ in RULE_SETTING_NAMES and v}
+        rules = _rule_settings(rules)
         if coalesce:
             queued = SegmentationRun.objects.filter(status=JobStatus.QUEUED).order_by("-pk").first()
             if queued is not None:
@@ -72,7 +77,7 @@ def rule_settings_apply(*, rules: dict) -> str:
     from segments.models import RuleMiningJob
     from segments.services.rules import rule_mining_start
 
-    rules = {name: value for name, value in rules.items() if name in RULE_SETTING_NAMES and value}
+    rules = _rule_settings(rules)
     active = [JobStatus.QUEUED, JobStatus.RUNNING]
     with transaction.atomic():
         with connection.cursor() as cursor:
