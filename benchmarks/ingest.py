@@ -32,7 +32,6 @@ def main() -> None:
     path = ensure_orders_file()
     setup_django("profiler_bench_ingest")
     from django.contrib.auth import get_user_model
-    from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: F401
     from django.test import Client
 
     from ingest.models import ImportJob
