@@ -27,7 +27,7 @@ STAGING_TABLES: dict[str, tuple[str, ...]] = {
     "stage_customers": (
         "customer_key text", "customer_email text", "shop_customer_id text", "first_name text",
         "last_name text", "country text", "city text", "gender text", "birth_year integer",
-        "accepts_marketing boolean",
+        "accepts_marketing boolean", "changed boolean",
     ),
     "stage_products": ("sku_key text", "product_name text", "category text"),
     "stage_orders": (
@@ -40,7 +40,7 @@ STAGING_TABLES: dict[str, tuple[str, ...]] = {
     ),
 }
 # The key columns every staging row has, so they are always copied.
-_KEYS = {"customer_key", "sku_key", "order_key"}
+_KEYS = {"customer_key", "sku_key", "order_key", "changed"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,19 +68,43 @@ class StagingData:
     order_rows: pd.DataFrame  # order_key, customer_key, line_no of every row of the chunk
 
 
-def staging_data(frame: pd.DataFrame) -> StagingData:
-    """The chunk as COPY input for the staging tables. Pure: runs in the reader thread.
+def staging_data(frame: pd.DataFrame, *, seen_customers: dict | None = None) -> StagingData:
+    """The chunk as COPY input for the staging tables. Pure but for `seen_customers`:
+    runs in the reader thread.
 
     Columns with no value in the chunk are left out of the COPY (they stay NULL):
     most exports fill a handful of the fields. Timestamps and money go to Arrow
     ready-made (typed times, exact Decimal text), not as Python objects.
+
+    `seen_customers` remembers, across the chunks of one import, each customer's
+    details as last staged; see `_mark_changed_customers`.
     """
     tables = chunk_tables(frame)
+    customers = _mark_changed_customers(tables.customers, seen_customers)
     copies = tuple(
-        _staging_copy(table, getattr(tables, table.removeprefix("stage_")))
+        _staging_copy(table, customers if table == "stage_customers"
+                      else getattr(tables, table.removeprefix("stage_")))
         for table in STAGING_TABLES
     )
     return StagingData(copies=copies, order_rows=tables.order_rows)
+
+
+def _mark_changed_customers(customers: pd.DataFrame, seen: dict | None) -> pd.DataFrame:
+    """Flag the customers whose details differ from what an earlier chunk of this import staged.
+
+    A regular shows up in most chunks with the same details; upserting them again
+    is a conflict check and a comparison per row for nothing. They still go to the
+    staging table, where their orders find them, but only flagged rows are upserted.
+    Rows are compared by a 64-bit hash of their values. The memory lives as long
+    as one run of the import: a resumed import starts empty and upserts everyone.
+    """
+    if seen is None:
+        return customers.assign(changed=True)
+    hashes = pd.util.hash_pandas_object(customers, index=False).to_numpy().tolist()
+    keys = customers["customer_key"].tolist()
+    changed = [seen.get(key) != digest for key, digest in zip(keys, hashes, strict=True)]
+    seen.update(zip(keys, hashes, strict=True))
+    return customers.assign(changed=changed)
 
 
 def _staging_copy(table: str, rows: pd.DataFrame) -> StagingCopy:
@@ -126,6 +150,7 @@ SELECT customer_key, COALESCE(customer_email, ''), COALESCE(shop_customer_id, ''
        COALESCE(first_name, ''), COALESCE(last_name, ''), COALESCE(country, ''), COALESCE(city, ''),
        COALESCE(gender, ''), birth_year, accepts_marketing, now(), now()
 FROM stage_customers
+WHERE changed
 ON CONFLICT (key) DO UPDATE SET
     email = COALESCE(NULLIF(EXCLUDED.email, ''), c.email),
     shop_customer_id = COALESCE(NULLIF(EXCLUDED.shop_customer_id, ''), c.shop_customer_id),
@@ -164,30 +189,42 @@ WHERE (p.name, p.category) IS DISTINCT FROM
       (COALESCE(NULLIF(EXCLUDED.name, ''), p.name), COALESCE(NULLIF(EXCLUDED.category, ''), p.category))
 """
 
-# The chunk's orders (new and existing) land in `chunk_orders`, so the lines
-# join a chunk-sized table instead of every order the shop has.
-UPSERT_ORDERS = """
+# Which of the chunk's orders the shop already has, and ids for the new ones, in
+# `chunk_orders`; the lines then join a chunk-sized table instead of every order.
+# New orders get their ids in key order: shops number orders upwards, so both the
+# primary key and the order-key index grow at their right edge (PostgreSQL's fast
+# path) instead of at random leaves. A plain insert then needs no conflict check:
+# the chunk holds the import lock, so no other writer adds an order in between.
+CLAIM_ORDER_IDS = """
+INSERT INTO chunk_orders (id, order_key, inserted)
+SELECT COALESCE(o.id, nextval(%(sequence)s::regclass)), s.order_key, o.id IS NULL
+FROM stage_orders s LEFT JOIN ingest_order o ON o.order_key = s.order_key
+ORDER BY s.order_key
+"""
+
+INSERT_NEW_ORDERS = """
 WITH owners AS MATERIALIZED (
     -- One index lookup per customer of the chunk, not one per order.
     SELECT c.id, c.key FROM stage_customers k JOIN ingest_customer c ON c.key = k.customer_key
-), upserted AS (
-INSERT INTO ingest_order AS o (order_key, customer_id, ordered_at, is_cancelled, gross_total,
-                               returned_total, refunded_total, net_total, import_job_id)
-SELECT t.order_key, c.id, t.ordered_at, t.is_cancelled, t.gross_total, COALESCE(t.returned, 0),
-       COALESCE(t.refunded, 0),
+)
+INSERT INTO ingest_order (id, order_key, customer_id, ordered_at, is_cancelled, gross_total,
+                          returned_total, refunded_total, net_total, import_job_id)
+SELECT k.id, t.order_key, c.id, t.ordered_at, t.is_cancelled, t.gross_total,
+       COALESCE(t.returned, 0), COALESCE(t.refunded, 0),
        CASE WHEN t.is_cancelled THEN 0
             ELSE t.gross_total - COALESCE(t.returned, 0) - COALESCE(t.refunded, 0) END,
        %(job_id)s
-FROM stage_orders t JOIN owners c ON c.key = t.customer_key
--- In key order: shops number orders upwards, so the unique index grows at its
--- right edge (PostgreSQL's fast path) instead of at random leaves.
-ORDER BY t.order_key
-ON CONFLICT (order_key) DO UPDATE SET is_cancelled = o.is_cancelled OR EXCLUDED.is_cancelled
-RETURNING o.id, o.order_key, (xmax = 0) AS inserted
-), kept AS (
-    INSERT INTO chunk_orders SELECT * FROM upserted RETURNING id, inserted
-)
-SELECT count(*) FILTER (WHERE inserted), array_agg(id) FILTER (WHERE NOT inserted) FROM kept
+FROM chunk_orders k JOIN stage_orders t ON t.order_key = k.order_key
+JOIN owners c ON c.key = t.customer_key
+WHERE k.inserted
+ORDER BY k.id
+"""
+
+# A cancellation seen in a later file (or chunk) cancels the stored order.
+CANCEL_EXISTING_ORDERS = """
+UPDATE ingest_order o SET is_cancelled = true
+FROM stage_orders s
+WHERE o.id = ANY(%(ids)s) AND o.order_key = s.order_key AND s.is_cancelled AND NOT o.is_cancelled
 """
 
 # An order id the database already holds for another customer: the order's rows
@@ -244,7 +281,7 @@ WITH touched AS (
     SELECT t.id,
            SUM(CASE WHEN NOT l.is_return THEN l.line_total ELSE 0 END) AS gross,
            -SUM(CASE WHEN l.is_return THEN l.line_total ELSE 0 END) AS returned,
-           COUNT(l.id) AS lines
+           COUNT(l.order_id) AS lines
     FROM touched t LEFT JOIN ingest_orderline l ON l.order_id = t.id GROUP BY t.id
 )
 UPDATE ingest_order o SET
@@ -275,6 +312,15 @@ def _roomy_temp_buffers(cursor) -> None:
         pass
 
 
+# Taken by each chunk's transaction (see `load_chunk`); any fixed number unique to us.
+IMPORT_LOCK = 0x1F0AD
+
+
+def _order_id_sequence(cursor) -> str:
+    cursor.execute("SELECT pg_get_serial_sequence('ingest_order', 'id')")
+    return cursor.fetchone()[0]
+
+
 def _refused_lines(order_rows: pd.DataFrame, order_keys: list[str]) -> list[tuple[int, str]]:
     refused = order_rows[order_rows["order_key"].isin(order_keys)]
     return [
@@ -301,14 +347,27 @@ def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
         cursor.execute(UPSERT_CUSTOMERS)
         customers_created, customers_updated = cursor.fetchone()
         cursor.execute(UPSERT_PRODUCTS)
-        cursor.execute(UPSERT_ORDERS, {"job_id": job_id})
-        orders_created, existing_ids = cursor.fetchone()
+        # One chunk at a time across imports: between finding which orders exist and
+        # inserting the new ones, no other import may add one of them.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
+        # Existing orders are found by their index, not by hashing every order.
+        cursor.execute("SET LOCAL enable_hashjoin TO off")
+        cursor.execute(CLAIM_ORDER_IDS, {"sequence": _order_id_sequence(cursor)})
+        cursor.execute("SET LOCAL enable_hashjoin TO on")
+        cursor.execute(INSERT_NEW_ORDERS, {"job_id": job_id})
+        orders_created = cursor.rowcount
+        cursor.execute("SELECT array_agg(id) FILTER (WHERE NOT inserted), "
+                       "count(*) FILTER (WHERE inserted) FROM chunk_orders")
+        existing_ids, claimed = cursor.fetchone()
         existing_ids = existing_ids or []
+        if claimed != orders_created:  # every order's customer was upserted just above
+            raise RuntimeError(f"{claimed - orders_created} new orders found no customer")
         conflicts = []
         orders_existing = 0
         if existing_ids:  # only an order that existed before can belong to someone else
             cursor.execute(REJECT_CONFLICTING_OWNERS, {"ids": existing_ids})
             conflicts = _refused_lines(data.order_rows, [key for (key,) in cursor.fetchall()])
+            cursor.execute(CANCEL_EXISTING_ORDERS, {"ids": existing_ids})
             cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
             orders_existing = cursor.fetchone()[0]
         # Lines meet their orders by a hash join. Without statistics on the staging

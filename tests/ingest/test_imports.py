@@ -142,6 +142,45 @@ def test_an_order_id_already_owned_by_another_customer_is_rejected_not_moved():
     assert job.rows_rejected == 1 and "another customer" in job.rejections.get().reason
 
 
+def test_a_refused_order_does_not_take_the_cancellation_of_the_refused_rows():
+    import_bytes(b"order_id,email,ordered_at,line_total\nX9,first@example.com,2024-01-01,10\n")
+
+    import_bytes(b"order_id,email,ordered_at,line_total,status\n"
+                 b"X9,other@example.com,2024-01-02,10,cancelled\n")
+
+    assert not Order.objects.get(order_key="X9").is_cancelled
+
+
+def test_a_cancellation_in_a_later_file_cancels_the_stored_order_and_nets_it_out():
+    import_bytes(b"order_id,email,ordered_at,line_total\nX9,ann@example.com,2024-01-01,10\n")
+
+    job = import_bytes(b"order_id,email,ordered_at,line_total,status\n"
+                       b"X9,ann@example.com,2024-01-01,10,cancelled\n")
+
+    order = Order.objects.get(order_key="X9")
+    assert job.orders_existing == 1 and order.is_cancelled and order.net_total == 0
+
+
+def test_a_regular_across_chunks_is_created_once_and_updated_only_when_their_details_change(settings):
+    settings.IMPORT_CHUNK_ROWS = 2
+    job = import_bytes(
+        b"order_id,email,first_name,city,ordered_at,line_total\n"
+        b"A1,ann@example.com,Ann,Leeds,2024-01-01,10\n"
+        b"B1,bob@example.com,Bob,York,2024-01-01,10\n"
+        b"A2,ann@example.com,Ann,Leeds,2024-01-02,10\n"   # same details: nothing to update
+        b"B2,bob@example.com,Bob,York,2024-01-02,10\n"
+        b"A3,ann@example.com,Ann,Bath,2024-01-03,10\n"    # moved: updated
+        b"B3,bob@example.com,,York,2024-01-03,10\n"       # no name given: the name stays
+    )
+
+    assert job.chunks_done == 3 and job.orders_created == 6
+    assert (job.customers_created, job.customers_updated) == (2, 1)
+    ann, bob = Customer.objects.get(key="ann@example.com"), Customer.objects.get(key="bob@example.com")
+    assert (ann.city, bob.first_name) == ("Bath", "Bob")
+    assert ann.orders.count() == bob.orders.count() == 3
+    assert orphan_rows() == (0, 0)
+
+
 def test_a_file_without_a_customer_column_cannot_be_confirmed_and_names_what_is_missing():
     content = b"order_id,ordered_at,line_total\n1,2024-01-01,10\n"
     job = import_upload_create(file=io.BytesIO(content), name="x.csv", size=len(content))
