@@ -13,12 +13,20 @@ The rules are the loader's, row for row:
   largest refunded amount given;
 - repeated lines of one product in one order (and return kind) are summed, with
   the highest unit price.
+
+The reader thread is CPU-bound, so the work is done on integer codes: each key
+column is factorized once and every grouping reuses its codes; only row numbers
+are sorted, and each table takes its columns at the few rows it keeps. Text
+sizes and Decimal conversions run once per distinct value, and money is summed
+as exact integers when the chunk's amounts allow it (else as Decimals).
 """
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -35,8 +43,10 @@ ORDER_COLUMNS = ("order_key", "customer_key", "ordered_at", "is_cancelled", "gro
 LINE_COLUMNS = ("order_key", "sku_key", "is_return", "quantity", "unit_price", "line_total")
 
 _ZERO = Decimal(0)
-_USED = {*CUSTOMER_COLUMNS, *PRODUCT_COLUMNS, *ORDER_COLUMNS, *LINE_COLUMNS, "line_no",
-         "full_name", "line_total", "refunded_amount"}
+_NEGATIVE_ZERO = Decimal("-0")
+# Integer sums stand in for Decimal sums only for exponents in this range, so
+# every amount and every power of ten used fits comfortably in int64.
+_MAX_EXPONENT = 18
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -52,116 +62,431 @@ class ChunkTables:
 def chunk_tables(frame: pd.DataFrame) -> ChunkTables:
     """Group one chunk (the pipeline's clean frame) into customers, products, orders, lines."""
     ordered_at = frame["ordered_at"].dt.tz_convert("UTC")
-    rows = frame.loc[:, [c for c in frame.columns if c in _USED]].assign(
-        ordered_at=ordered_at, sku_key=_limited(_product_keys(frame), "sku_key"))
-    # Latest last: "the latest row" of a key is then its last row.
     times = ordered_at.dt.tz_localize(None).to_numpy("datetime64[us]")
-    rows = rows.iloc[np.lexsort((rows["line_no"].to_numpy(), times))]
+    # Latest last: "the latest row" of a key is then its last row. Only row
+    # numbers are sorted; each table takes its columns at the rows it keeps.
+    by_time = np.lexsort((frame["line_no"].to_numpy(), times))
+    customer_keys = _Codes.of(frame["customer_key"])
+    order_keys = _Codes.of(frame["order_key"])
+    product_keys = _product_keys(frame)
+    line_totals = _Amounts.of(frame["line_total"])
     return ChunkTables(
-        customers=_customers(rows),
-        products=_products(rows),
-        orders=_orders(rows),
-        lines=_lines(rows),
+        customers=_customers(frame, by_time, customer_keys),
+        products=_products(frame, by_time, product_keys),
+        orders=_orders(frame, by_time, ordered_at, order_keys, customer_keys, line_totals),
+        lines=_lines(frame, by_time, order_keys, product_keys, line_totals),
         order_rows=frame[["order_key", "customer_key", "line_no"]],
     )
 
 
+@dataclass(frozen=True)
+class _Codes:
+    """A column as one integer code per row (-1: missing) into its distinct values."""
+
+    codes: np.ndarray
+    uniques: np.ndarray  # object
+    dtype: np.dtype | pd.api.extensions.ExtensionDtype  # the column's
+
+    @classmethod
+    def of(cls, values: pd.Series | np.ndarray) -> _Codes:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+        return cls(codes, uniques, values.dtype)
+
+    def group_names(self, codes: np.ndarray) -> pd.Index:
+        """The values at these codes, in the dtype groupby gives its groups' names.
+
+        A "str" column keeps its dtype; for an object column pandas infers one from
+        the names present: "str" when all are text, object when there are none.
+        """
+        text_column = isinstance(self.dtype, pd.StringDtype)
+        if text_column or (len(codes) and isinstance(self._names.dtype, pd.StringDtype)):
+            return self._names.take(codes)
+        return pd.Index(self.uniques[codes])
+
+    @cached_property
+    def _names(self) -> pd.Index:
+        # Built once per chunk: turning texts into pandas strings costs a pass of its own.
+        return pd.Index(self.uniques, dtype=self.dtype if isinstance(self.dtype, pd.StringDtype) else None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """Rows numbered by group, groups numbered by first appearance (as groupby(sort=False))."""
+
+    of_row: np.ndarray
+    count: int
+
+    @classmethod
+    def of(cls, codes: np.ndarray) -> _Groups:
+        of_row, uniques = pd.factorize(codes)
+        return cls(of_row, len(uniques))
+
+    def first_rows(self) -> np.ndarray:
+        return _first_rows(self.of_row, self.count)
+
+
+def _first_rows(codes: np.ndarray, count: int) -> np.ndarray:
+    """The position of each code's first row (len(codes) for a code with no row)."""
+    first = np.full(count, len(codes), dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return first
+
+
+def _last_rows(codes: np.ndarray, count: int) -> np.ndarray:
+    """The position of each code's last row (-1 for a code with no row)."""
+    return _last_rows_among(codes, np.arange(len(codes)), count)
+
+
+def _last_rows_among(codes: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    last = np.full(count, -1, dtype=np.intp)
+    np.maximum.at(last, codes, rows)
+    return last
+
+
+def _latest_rows(codes: np.ndarray, count: int) -> np.ndarray:
+    """Each code's last row, in row order: drop_duplicates(keep="last") on time-ordered rows."""
+    last = np.sort(_last_rows(codes, count))
+    return last[last >= 0]
+
+
+def _taken(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """The column's values at these rows, numbered from 0, in the column's own dtype."""
+    return pd.Series(column.array.take(rows), name=column.name, dtype=column.dtype)
+
+
+def _objects(values: np.ndarray) -> pd.Series:
+    # Explicitly object: pandas would otherwise infer "str" for text.
+    return pd.Series(values, dtype=object)
+
+
+# --- Text ------------------------------------------------------------------
+
+
 def _limited(values: pd.Series, name: str) -> pd.Series:
-    size = TEXT_LIMITS[name]
+    """The texts cut to their column's size, measured once per distinct text."""
     texts = values.astype(object)
-    too_long = texts.str.len() > size
+    keys = _Codes.of(texts)
+    cut = _cut_to_size(keys.uniques, name)
+    if cut is keys.uniques:
+        return texts
+    limited = texts.to_numpy(copy=True)
+    present = keys.codes >= 0
+    limited[present] = cut[keys.codes[present]]
+    return pd.Series(limited, index=texts.index, name=texts.name, dtype=object)
+
+
+def _cut_to_size(texts: np.ndarray, name: str) -> np.ndarray:
+    """Distinct texts cut to their column's size (the same array when none is too long)."""
+    size = TEXT_LIMITS[name]
+    series = _objects(texts)
+    too_long = (series.str.len() > size).to_numpy()
     if not too_long.any():
         return texts
-    return texts.where(~too_long, texts.str.slice(0, size))
+    return series.where(~too_long, series.str.slice(0, size)).to_numpy()
 
 
-def _product_keys(frame: pd.DataFrame) -> pd.Series:
+def _product_keys(frame: pd.DataFrame) -> _Codes:
+    """The product key of each row, cut to the column size (-1: the row names no product)."""
+    # As object, whatever the column's dtype: the lines' sku_key gets its dtype from the keys.
+    skus = _Codes.of(np.asarray(frame["sku"], dtype=object))
+    no_sku = (skus.codes < 0).any() or (skus.uniques == "").any()
+    keys = _Codes.of(_keys_with_names(frame)) if no_sku else skus
+    cut = _cut_to_size(keys.uniques, "sku_key")
+    if cut is keys.uniques:
+        return keys
+    merged = _Codes.of(cut)  # two long keys may share their first characters
+    return _Codes(np.where(keys.codes >= 0, merged.codes[keys.codes], -1), merged.uniques,
+                  keys.dtype)
+
+
+def _keys_with_names(frame: pd.DataFrame) -> pd.Series:
     """The SKU; a product without one is known by its name ("name:" + lower-case name)."""
     sku = frame["sku"].astype(object)
     no_sku = sku.isna() | (sku == "")
-    if not no_sku.any():
-        return sku
     names = frame["product_name"].astype(object)[no_sku]
     sku = sku.copy()
     sku[no_sku] = ("name:" + names.fillna("").str.strip().str.lower()).where(names.notna())
     return sku
 
 
-def _customers(rows: pd.DataFrame) -> pd.DataFrame:
-    latest = rows.drop_duplicates("customer_key", keep="last")
-    first, last = latest["first_name"].astype(object), latest["last_name"].astype(object)
-    has_full = latest["full_name"].notna() & first.isna()
+# --- Tables ----------------------------------------------------------------
+
+
+def _customers(frame: pd.DataFrame, by_time: np.ndarray, customer_keys: _Codes) -> pd.DataFrame:
+    # A missing key is a key of its own here, as in drop_duplicates.
+    codes = np.where(customer_keys.codes >= 0, customer_keys.codes, len(customer_keys.uniques))
+    rows = by_time[_latest_rows(codes[by_time], len(customer_keys.uniques) + 1)]
+    columns = {name: _taken(frame[name], rows) for name in CUSTOMER_COLUMNS}
+    full = _taken(frame["full_name"], rows)
+    first, last = columns["first_name"].astype(object), columns["last_name"].astype(object)
+    has_full = full.notna() & first.isna()
     if has_full.any():  # "Jane van Dijk" -> first "Jane", last "van Dijk"
-        parts = latest["full_name"][has_full].astype(object).str.strip().str.split(n=1, expand=True)
+        parts = full[has_full].astype(object).str.strip().str.split(n=1, expand=True)
         first, last = first.copy(), last.copy()
         first[has_full] = parts[0]
         last[has_full] = parts[1] if parts.shape[1] > 1 else None
-    customers = latest.assign(first_name=first, last_name=last)
+    columns.update(first_name=first, last_name=last)
     for name in ("first_name", "last_name", "country", "city", "gender", "shop_customer_id"):
-        customers[name] = _limited(customers[name], name)
-    return customers.loc[:, list(CUSTOMER_COLUMNS)].reset_index(drop=True)
+        columns[name] = _limited(columns[name], name)
+    return pd.DataFrame(columns)
 
 
-def _products(rows: pd.DataFrame) -> pd.DataFrame:
-    named = rows[rows["sku_key"].notna()].drop_duplicates("sku_key", keep="last")
-    products = named.assign(product_name=_limited(named["product_name"], "product_name"),
-                            category=_limited(named["category"], "category"))
-    return products.loc[:, list(PRODUCT_COLUMNS)].reset_index(drop=True)
-
-
-def _orders(rows: pd.DataFrame) -> pd.DataFrame:
-    line_total = rows["line_total"].astype(object)
-    is_return = rows["is_return"].to_numpy(dtype=bool)
-    parts = pd.DataFrame({
-        "order_key": rows["order_key"].to_numpy(),
-        "gross": line_total.where(~is_return, _ZERO).to_numpy(),
-        "returned": line_total.where(is_return, _ZERO).to_numpy(),
-        "priced": line_total.notna().to_numpy(),
+def _products(frame: pd.DataFrame, by_time: np.ndarray, product_keys: _Codes) -> pd.DataFrame:
+    keys = product_keys.codes[by_time]
+    named = np.flatnonzero(keys >= 0)
+    latest = named[_latest_rows(keys[named], len(product_keys.uniques))]
+    rows = by_time[latest]
+    return pd.DataFrame({
+        "sku_key": _objects(product_keys.uniques[keys[latest]]),
+        "product_name": _limited(_taken(frame["product_name"], rows), "product_name"),
+        "category": _limited(_taken(frame["category"], rows), "category"),
     })
-    grouped = parts.groupby("order_key", sort=False)
-    # Decimal sums in Python objects: exact, as money must be.
-    gross = grouped["gross"].sum(min_count=1)
-    returned = -grouped["returned"].sum()
-    priced = grouped["priced"].any()
-    firsts = rows.groupby("order_key", sort=False).agg(
+
+
+def _orders(frame: pd.DataFrame, by_time: np.ndarray, ordered_at: pd.Series, order_keys: _Codes,
+            customer_keys: _Codes, line_totals: _Amounts) -> pd.DataFrame:
+    groups = _Groups.of(order_keys.codes[by_time])
+    first_rows = by_time[groups.first_rows()]
+    line_total = line_totals.at(by_time)
+    is_return = frame["is_return"].to_numpy(dtype=bool)[by_time]
+    gross = _group_sums(groups, line_total.where(~is_return, _ZERO), min_count=1)
+    returned = _group_sums(groups, line_total.where(is_return, _ZERO), min_count=0, negated=True)
+    priced = _group_any(groups, line_total.codes >= 0)
+    order_total = _group_max(groups, _Amounts.of(frame["order_total"]).at(by_time))
+    refunded = _group_max(groups, _Amounts.of(frame["refunded_amount"]).at(by_time))
+    return pd.DataFrame({
+        "order_key": order_keys.group_names(order_keys.codes[first_rows]),
         # One customer per order: the reader refuses rows naming a second one.
-        customer_key=("customer_key", "first"),
-        ordered_at=("ordered_at", "min"),
-        is_cancelled=("is_cancelled", "any"),
-    )
-    order_total = _group_max(rows["order_key"], rows["order_total"])
-    refunded = _group_max(rows["order_key"], rows["refunded_amount"])
-    gross_total = gross.where(priced, order_total.fillna(_ZERO))
-    orders = firsts.assign(gross_total=gross_total, returned=returned, order_total=order_total,
-                           refunded=refunded)
-    return orders.rename_axis("order_key").reset_index().loc[:, list(ORDER_COLUMNS)]
+        "customer_key": _first_present(frame["customer_key"], customer_keys.codes[by_time],
+                                       groups, by_time),
+        # Rows are in time order, so an order's first row is its earliest.
+        "ordered_at": ordered_at.array.take(first_rows),
+        "is_cancelled": _group_any(groups, frame["is_cancelled"].to_numpy(dtype=bool)[by_time]),
+        "gross_total": _objects(_gross_totals(gross, priced, order_total)),
+        "returned": _objects(returned),
+        "order_total": _objects(order_total),
+        "refunded": _objects(refunded),
+    })
 
 
-def _lines(rows: pd.DataFrame) -> pd.DataFrame:
-    priced = rows[rows["line_total"].notna() & rows["sku_key"].notna()]
-    keys = ["order_key", "sku_key", "is_return"]
-    grouped = priced.groupby(keys, sort=False)
-    sums = grouped.agg(quantity=("quantity", "sum"), line_total=("line_total", "sum"))
-    group_of_row = grouped.ngroup().to_numpy()
-    unit_price = _group_max(pd.Series(group_of_row, index=priced.index), priced["unit_price"])
-    lines = sums.reset_index().assign(unit_price=unit_price.to_numpy())
-    return lines.loc[:, list(LINE_COLUMNS)]
+def _group_any(groups: _Groups, flags: np.ndarray) -> np.ndarray:
+    return np.bincount(groups.of_row[flags], minlength=groups.count) > 0
 
 
-def _group_max(keys: pd.Series, values: pd.Series) -> pd.Series:
-    """The largest Decimal per key (None where a key has none), in first-appearance order.
+def _first_present(column: pd.Series, codes: np.ndarray, groups: _Groups,
+                   by_time: np.ndarray) -> pd.Series:
+    """Each group's first value that is not missing (codes in time order), as groupby's "first"."""
+    present = np.flatnonzero(codes >= 0)
+    first = _first_rows(groups.of_row[present], groups.count)
+    found = first < len(present)
+    rows = np.zeros(groups.count, dtype=np.intp)
+    rows[found] = by_time[present[first[found]]]
+    values = _taken(column, rows)
+    if not found.all():
+        values[~found] = None  # missing, as the column writes it (None for object)
+    return values
+
+
+def _gross_totals(gross: np.ndarray, priced: np.ndarray, order_total: np.ndarray) -> np.ndarray:
+    """The lines' sum, or the order total (0 without one) when no line has an amount."""
+    if priced.all():
+        return gross
+    totals = gross.copy()
+    fallback = order_total[~priced]
+    totals[~priced] = np.where(pd.isna(fallback), _ZERO, fallback)
+    return totals
+
+
+def _lines(frame: pd.DataFrame, by_time: np.ndarray, order_keys: _Codes, product_keys: _Codes,
+           line_totals: _Amounts) -> pd.DataFrame:
+    priced = by_time[(line_totals.codes[by_time] >= 0) & (product_keys.codes[by_time] >= 0)]
+    orders, products = order_keys.codes[priced], product_keys.codes[priced]
+    is_return = frame["is_return"].to_numpy()[priced]
+    # One integer per (order, product, is_return): the groupby keys as one code.
+    groups = _Groups.of((orders * len(product_keys.uniques) + products) * 2 + is_return)
+    first = groups.first_rows()
+    return pd.DataFrame({
+        "order_key": order_keys.group_names(orders[first]),
+        "sku_key": product_keys.group_names(products[first]),
+        "is_return": is_return[first],
+        "quantity": _group_int_sums(groups, frame["quantity"].take(priced)),
+        "unit_price": _objects(_group_max(groups, _Amounts.of(frame["unit_price"]).at(priced))),
+        "line_total": _objects(_group_sums(groups, line_totals.at(priced), min_count=0)),
+    })
+
+
+def _group_int_sums(groups: _Groups, values: pd.Series) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    if values.dtype != np.int64:  # not the reader's plain integers: as pandas sums them
+        return values.groupby(groups.of_row).sum().array
+    sums = np.zeros(groups.count, dtype=np.int64)
+    np.add.at(sums, groups.of_row, values.to_numpy())
+    return sums
+
+
+# --- Money -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Amounts:
+    """A money column as one code per row (-1: no amount) into its distinct Decimal objects.
+
+    Distinct by object, not by value: 1.5 and 1.50 are equal Decimals whose
+    exponents must both survive, and the reader shares one object per amount
+    text, so a chunk holds few of them.
+    """
+
+    codes: np.ndarray
+    values: np.ndarray  # object, no missing values
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _Amounts:
+        objects = column.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(objects, skipna=True) == "empty":
+            # No amount at all (most files give no order totals or refunds): skip the pass below.
+            return cls(np.full(len(objects), -1, dtype=np.intp), np.array([], dtype=object))
+        identities = np.fromiter(map(id, objects), dtype=np.intp, count=len(objects))
+        codes, distinct = pd.factorize(identities)
+        values = objects[_first_rows(codes, len(distinct))]
+        present = ~pd.isna(values)
+        if present.all():
+            return cls(codes, values)
+        # Rows without an amount get code -1; the others are renumbered past the gaps.
+        renumbered = np.where(present, np.cumsum(present) - 1, -1)
+        return cls(renumbered[codes], values[present])
+
+    def at(self, rows: np.ndarray) -> _Amounts:
+        return _Amounts(self.codes[rows], self.values)
+
+    def where(self, keep: np.ndarray, other: Decimal) -> _Amounts:
+        values = np.append(self.values, np.array([other], dtype=object))
+        return _Amounts(np.where(keep, self.codes, len(self.values)), values)
+
+    def row_values(self) -> np.ndarray:
+        values = np.full(len(self.codes), None, dtype=object)
+        present = self.codes >= 0
+        values[present] = self.values[self.codes[present]]
+        return values
+
+
+def _group_max(groups: _Groups, amounts: _Amounts) -> np.ndarray:
+    """The largest amount per group (None where a group has none); ties go to the last row.
 
     Ordered by float, returned as the exact Decimal: money never has enough digits
     for two different amounts to compare equal as floats.
     """
-    codes, uniques = pd.factorize(keys.to_numpy(), sort=False)
-    objects = values.astype(object).to_numpy()
-    floats = pd.to_numeric(pd.Series(objects), errors="coerce").to_numpy(dtype=float)
-    present = ~np.isnan(floats)
-    result = np.full(len(uniques), None, dtype=object)
-    if present.any():
-        order = np.lexsort((floats[present], codes[present]))
-        ranked_codes = codes[present][order]
-        last_of_code = np.r_[ranked_codes[1:] != ranked_codes[:-1], True]
-        result[ranked_codes[last_of_code]] = objects[present][order][last_of_code]
-    return pd.Series(result, index=pd.Index(uniques, name=keys.name))
+    floats = pd.to_numeric(_objects(amounts.values), errors="coerce").to_numpy(dtype=float)
+    rows = np.flatnonzero(amounts.codes >= 0)
+    rows = rows[~np.isnan(floats[amounts.codes[rows]])]
+    of_row, row_floats = groups.of_row[rows], floats[amounts.codes[rows]]
+    top = np.full(groups.count, -np.inf)
+    np.maximum.at(top, of_row, row_floats)
+    at_top = row_floats == top[of_row]
+    last = _last_rows_among(of_row[at_top], rows[at_top], groups.count)
+    result = np.full(groups.count, None, dtype=object)
+    found = last >= 0
+    result[found] = amounts.values[amounts.codes[last[found]]]
+    return result
+
+
+def _group_sums(groups: _Groups, amounts: _Amounts, *, min_count: int,
+                negated: bool = False) -> np.ndarray:
+    """Decimal sums per group (or minus them), exactly as pandas adds Decimal objects.
+
+    A group without amounts sums to None with min_count=1, else to 0 (pandas'
+    int). A one-term sum is that term; longer sums are added as integers when
+    `_Scaled` proves it exact for this chunk, else as Decimals by pandas.
+    """
+    present = amounts.codes >= 0
+    of_row, codes = groups.of_row[present], amounts.codes[present]
+    scaled = _Scaled.of(amounts.values, np.bincount(codes, minlength=len(amounts.values)))
+    if scaled is None:
+        sums = _objects(amounts.row_values()).groupby(groups.of_row).sum(min_count=min_count)
+        return (-sums if negated else sums).to_numpy(dtype=object)
+    terms = np.bincount(of_row, minlength=groups.count)
+    sums = np.full(groups.count, None if min_count else 0, dtype=object)
+    one = terms == 1
+    if one.any():
+        only_term = np.zeros(groups.count, dtype=np.intp)
+        np.maximum.at(only_term, of_row, codes)
+        sums[one] = (-amounts.values if negated else amounts.values)[only_term[one]]
+    many = terms > 1
+    if many.any():
+        sums[many] = _decimals(_integer_sums(groups, of_row, scaled.at(codes), negated), many)
+    return sums
+
+
+@dataclass(frozen=True, slots=True)
+class _Scaled:
+    """Decimals as exact integers in units of 10**-scale."""
+
+    units: np.ndarray  # int64
+    exponents: np.ndarray  # int64, each Decimal's own exponent
+    negative_zero: np.ndarray  # bool
+    scale: int
+
+    @classmethod
+    def of(cls, values: np.ndarray, counts: np.ndarray) -> _Scaled | None:
+        """None unless integer sums give exactly what Decimal addition gives for this chunk.
+
+        Decimal addition is exact (the smallest exponent, no rounding) while every
+        partial sum fits the context's precision; the sum of all amounts' sizes
+        (each distinct amount times its rows) bounds every partial sum, and int64.
+        """
+        context = decimal.getcontext()
+        if context.rounding == decimal.ROUND_FLOOR:  # there x + -x is -0, not 0
+            return None
+        if not all(type(v) is Decimal and v.is_finite() for v in values):
+            return None
+        exponents = [v.as_tuple().exponent for v in values]
+        if any(abs(e) > _MAX_EXPONENT for e in exponents):
+            return None
+        scale = max(0, -min(exponents, default=0))
+        units = [n * 10**scale // d for n, d in (v.as_integer_ratio() for v in values)]
+        limit = min(2**63, 10**context.prec)
+        total = sum(abs(u) * int(c) for u, c in zip(units, counts, strict=True))
+        if total >= limit or any(abs(u) >= limit for u in units):
+            return None
+        return cls(units=np.array(units, dtype=np.int64),
+                   exponents=np.array(exponents, dtype=np.int64),
+                   negative_zero=np.array([v.is_zero() and v.is_signed() for v in values],
+                                          dtype=bool),
+                   scale=scale)
+
+    def at(self, codes: np.ndarray) -> _Scaled:
+        return _Scaled(self.units[codes], self.exponents[codes], self.negative_zero[codes],
+                       self.scale)
+
+
+def _integer_sums(groups: _Groups, of_row: np.ndarray, terms: _Scaled, negated: bool) -> _Scaled:
+    """Each group's sum of its terms (one per row), or minus it."""
+    units = np.zeros(groups.count, dtype=np.int64)
+    np.add.at(units, of_row, terms.units)
+    # An exact Decimal sum has the smallest exponent of its terms...
+    exponents = np.full(groups.count, _MAX_EXPONENT, dtype=np.int64)
+    np.minimum.at(exponents, of_row, terms.exponents)
+    # ...and is -0 only when every term is -0 (e.g. returns of free items); minus
+    # a sum is never -0: -(+0) and -(-0) are both +0.
+    signed = np.bincount(of_row[~terms.negative_zero], minlength=groups.count)
+    negative_zero = (signed == 0) & (not negated)
+    return _Scaled(-units if negated else units, exponents, negative_zero, terms.scale)
+
+
+def _decimals(scaled: _Scaled, which: np.ndarray) -> np.ndarray:
+    """Decimal objects for the chosen sums, built once per distinct (sum, exponent, sign of zero)."""
+    units, exponents = scaled.units[which], scaled.exponents[which]
+    negative_zero = scaled.negative_zero[which]
+    unit_codes, _ = pd.factorize(units)
+    exponent_span = 2 * _MAX_EXPONENT + 1
+    kinds = (unit_codes * exponent_span + exponents + _MAX_EXPONENT) * 2 + negative_zero
+    codes, distinct = pd.factorize(kinds)
+    firsts = _first_rows(codes, len(distinct))
+    built = np.empty(len(firsts), dtype=object)
+    built[:] = [_decimal(*parts, scaled.scale) for parts in zip(
+        units[firsts].tolist(), exponents[firsts].tolist(), negative_zero[firsts].tolist())]
+    return built[codes]
+
+
+def _decimal(units: int, exponent: int, negative_zero: bool, scale: int) -> Decimal:
+    coefficient = units // 10 ** (exponent + scale)  # exact: no term has a smaller exponent
+    # scaleb is exact here: `_Scaled.of` checked every coefficient fits the precision.
+    return (_NEGATIVE_ZERO if negative_zero else Decimal(coefficient)).scaleb(exponent)

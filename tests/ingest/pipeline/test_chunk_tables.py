@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 
 import pandas as pd
+import pytest
 
-from ingest.pipeline.chunk_tables import TEXT_LIMITS, chunk_tables
+from ingest.pipeline.chunk_tables import LINE_COLUMNS, TEXT_LIMITS, chunk_tables
 from tests.ingest.pipeline.helpers import ingest_bytes
 
 HEADER = "order_id,email,first_name,last_name,city,order_date,sku,product,category,quantity,unit_price\n"
@@ -64,3 +66,92 @@ def test_a_product_without_sku_is_known_by_its_name() -> None:
     assert tables.products["sku_key"].tolist() == ["name:green tea"]
     assert tables.lines["sku_key"].tolist() == ["name:green tea"]
     assert pd.isna(tables.orders.loc[0, "refunded"])  # no refund column: nothing to take off
+
+
+MONEY_HEADER = "order_id,email,order_date,sku,quantity,unit_price,line_total,total\n"
+
+
+def money_tables_of(rows: str):
+    return chunk_tables(ingest_bytes((MONEY_HEADER + rows).encode()).frame)
+
+
+def one_order_of(line_totals: list[str]) -> str:
+    return "".join(f"G1,gil@example.com,2024-02-01,S{i},1,{amount},{amount},\n"
+                   for i, amount in enumerate(line_totals))
+
+
+@pytest.mark.parametrize(
+    ("line_totals", "gross_total"),
+    [
+        (["4.00", "5.50"], "9.50"),
+        (["1.5", "2.5"], "4.0"),  # the sum keeps the digits its amounts were written with
+        (["1.5", "1.25"], "2.75"),
+        (["0.125", "0.0625", "2"], "2.1875"),
+        # Too many digits to add as 64-bit integers: added as Decimals instead.
+        (["12345678901.123456789", "12345678901.123456789"], "24691357802.246913578"),
+    ],
+)
+def test_an_orders_gross_total_is_the_exact_decimal_sum_of_its_lines(
+    line_totals: list[str], gross_total: str
+) -> None:
+    tables = money_tables_of(one_order_of(line_totals))
+
+    assert str(tables.orders.loc[0, "gross_total"]) == gross_total
+
+
+def test_equal_amounts_written_differently_keep_their_own_digits() -> None:
+    tables = money_tables_of(
+        "H1,hal@example.com,2024-02-01,S1,1,1.5,1.5,\n"
+        "H2,hal@example.com,2024-02-02,S1,1,1.50,1.50,\n"
+    )
+
+    assert [str(total) for total in tables.orders["gross_total"]] == ["1.5", "1.50"]
+    assert [str(price) for price in tables.lines["unit_price"]] == ["1.5", "1.50"]
+
+
+def test_returned_free_items_sum_to_a_signed_zero_and_return_nothing() -> None:
+    # 0.00 * -1 is Decimal("-0.00"); Decimal addition keeps the sign of two such zeros.
+    tables = money_tables_of(
+        "R1,rae@example.com,2024-03-01,S1,-1,0.00,,\n"
+        "R1,rae@example.com,2024-03-01,S1,-1,0.00,,\n"
+    )
+
+    assert str(tables.lines.loc[0, "line_total"]) == "-0.00"
+    assert str(tables.orders.loc[0, "returned"]) == "0.00"
+
+
+def test_sums_round_as_decimal_addition_does_under_a_narrower_context() -> None:
+    frame = ingest_bytes((MONEY_HEADER + one_order_of(["123.4", "0.56", "0.01"])).encode()).frame
+
+    with decimal.localcontext(prec=4):
+        tables = chunk_tables(frame)
+
+    # Four digits, left to right: 123.4 + 0.56 = 124.0, + 0.01 = 124.0.
+    assert str(tables.orders.loc[0, "gross_total"]) == "124.0"
+
+
+def test_a_chunk_without_line_amounts_takes_each_orders_total_or_zero() -> None:
+    frame = ingest_bytes((MONEY_HEADER + (
+        "M1,mo@example.com,2024-04-01,S1,1,2.00,2.00,30.00\n"
+        "M2,mo@example.com,2024-04-02,S1,1,2.00,2.00,\n"
+    )).encode()).frame
+
+    # The reader always fills line totals; a hand-made chunk may leave them all out.
+    tables = chunk_tables(frame.assign(line_total=None))
+
+    orders = tables.orders.set_index("order_key")
+    assert orders["gross_total"].to_dict() == {"M1": Decimal("30.00"), "M2": Decimal(0)}
+    assert orders["order_total"].to_dict() == {"M1": Decimal("30.00"), "M2": None}
+    assert tables.lines.empty and tuple(tables.lines.columns) == LINE_COLUMNS
+
+
+def test_skus_that_share_the_characters_kept_become_one_product() -> None:
+    stem = "S" * TEXT_LIMITS["sku_key"]
+    tables = tables_of(
+        f"K1,kim@example.com,Kim,Ho,Oslo,2024-05-01,{stem}A,Pot,Ware,1,2.00\n"
+        f"K1,kim@example.com,Kim,Ho,Oslo,2024-05-01,{stem}B,Pot,Ware,2,2.00\n"
+    )
+
+    assert tables.products["sku_key"].tolist() == [stem]
+    assert tables.lines[["sku_key", "quantity"]].values.tolist() == [[stem, 3]]
+    assert tables.lines.loc[0, "line_total"] == Decimal("6.00")
