@@ -39,7 +39,8 @@ STAGING_TABLES: dict[str, tuple[str, ...]] = {
         "unit_price numeric", "line_total numeric",
     ),
 }
-# The key columns every staging row has, so they are always copied.
+# Columns every staging row has a value in (the keys, and the customers' "changed"
+# flag), so they are always copied.
 _KEYS = {"customer_key", "sku_key", "order_key", "changed"}
 
 
