@@ -41,7 +41,7 @@ STAGING_TABLES: dict[str, tuple[str, ...]] = {
 }
 # Columns every staging row has a value in (the keys, and the customers' "changed"
 # flag), so they are always copied.
-_KEYS = {"customer_key", "sku_key", "order_key", "changed"}
+_ALWAYS_COPIED = {"customer_key", "sku_key", "order_key", "changed"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -113,7 +113,7 @@ def _staging_copy(table: str, rows: pd.DataFrame) -> StagingCopy:
     for definition in STAGING_TABLES[table]:
         name, kind = definition.split(maxsplit=1)
         values = rows[name]
-        if name not in _KEYS and not values.notna().any():
+        if name not in _ALWAYS_COPIED and not values.notna().any():
             continue
         if kind == "timestamptz":
             values = pa.array(values.dt.tz_convert("UTC").dt.tz_localize(None)
