@@ -34,6 +34,7 @@ from profiler_site.core.models import JobStatus
 
 from .loading import load_chunk, raw_as_json, staging_data
 from .prefetch import prefetch
+from .run_memory import RunMemory
 
 MAX_OUTLIERS_KEPT = 100
 
@@ -196,13 +197,13 @@ def import_run(job: ImportJob) -> str:
             resume_at = job.chunks_done  # chunks before it committed before a restart
             # The reader thread also turns each chunk into COPY input, so the
             # Python work overlaps the database's work on the chunk before.
-            seen_customers: dict = {}
-            prepared = ((chunk, staging_data(chunk.frame, seen_customers=seen_customers)
+            memory = RunMemory()
+            prepared = ((chunk, staging_data(chunk.frame, memory=memory)
                          if len(chunk.frame) else None)
                         for chunk in chunks if chunk.index >= resume_at)
             with _quick_thread_switches():
                 for chunk, data in prefetch(prepared):
-                    _load_one_chunk(job, chunk, data)
+                    _load_one_chunk(job, chunk, data, memory)
                     job_progress(job=job, processed=chunk.last_line, phase=_("Importing"))
     except PipelineError as exc:
         ImportJob.objects.filter(pk=job.pk).update(error=exc.reason)
@@ -233,7 +234,7 @@ def _quick_thread_switches(seconds: float = 0.0005):
         sys.setswitchinterval(previous)
 
 
-def _load_one_chunk(job: ImportJob, chunk, data) -> None:
+def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
     notes = Counter(chunk.notes)
     cleaned = notes.pop(ROWS_CLEANED, 0)
     duplicates = notes.get("dropped exact duplicate row", 0)
@@ -241,7 +242,7 @@ def _load_one_chunk(job: ImportJob, chunk, data) -> None:
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.chunks_done != chunk.index:
             return  # another delivery already committed this chunk
-        counts = load_chunk(data=data, job_id=job.pk) if data is not None else None
+        counts = load_chunk(data=data, job_id=job.pk, memory=memory) if data is not None else None
         rejections = [ImportRejection(job_id=job.pk, line_no=r.line_no, reason=r.reason[:2000],
                                       raw=raw_as_json(r.raw)) for r in chunk.rejections]
         if counts is not None:

@@ -15,12 +15,16 @@ import io
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from django.db import DatabaseError, connection, transaction
 
-from ingest.pipeline.chunk_tables import ChunkTables, chunk_tables
+from ingest.pipeline.chunk_tables import chunk_tables
 from profiler_site.core.csv_copy import csv_for_copy
+
+from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders
+from .run_memory import RunMemory
 
 # Temporary tables, one per kind of row; emptied at each commit.
 STAGING_TABLES: dict[str, tuple[str, ...]] = {
@@ -67,27 +71,71 @@ class StagingCopy:
 class StagingData:
     copies: tuple[StagingCopy, ...]
     order_rows: pd.DataFrame  # order_key, customer_key, line_no of every row of the chunk
+    # Orders new to the run, to copy straight into their tables (see `fresh_orders`);
+    # `fresh_copies` stages them (and the customers not staged yet) when that fails.
+    fresh: FreshOrders | None = None
+    fresh_tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = None
+
+    def fresh_copies(self) -> tuple[StagingCopy, ...]:
+        customers, orders, lines = self.fresh_tables
+        return (_staging_copy("stage_customers", customers), _staging_copy("stage_orders", orders),
+                _staging_copy("stage_lines", lines))
 
 
-def staging_data(frame: pd.DataFrame, *, seen_customers: dict | None = None) -> StagingData:
-    """The chunk as COPY input for the staging tables. Pure but for `seen_customers`:
-    runs in the reader thread.
+def staging_data(frame: pd.DataFrame, *, memory: RunMemory | None = None) -> StagingData:
+    """The chunk as COPY input for the staging tables, and its orders new to the run
+    as input for `copy_fresh_orders`. Pure but for `memory`: runs in the reader thread.
 
     Columns with no value in the chunk are left out of the COPY (they stay NULL):
     most exports fill a handful of the fields. Timestamps and money go to Arrow
     ready-made (typed times, exact Decimal text), not as Python objects.
 
-    `seen_customers` remembers, across the chunks of one import, each customer's
-    details as last staged; see `_mark_changed_customers`.
+    Without a memory every customer is upserted and every order staged.
     """
     tables = chunk_tables(frame)
-    customers = _mark_changed_customers(tables.customers, seen_customers)
-    copies = tuple(
-        _staging_copy(table, customers if table == "stage_customers"
-                      else getattr(tables, table.removeprefix("stage_")))
-        for table in STAGING_TABLES
+    customers = _mark_changed_customers(tables.customers, memory.customers if memory else None)
+    orders, lines = tables.orders, tables.lines
+    fresh = _new_to_run(orders["order_key"], memory)
+    if fresh.any():
+        # Each line's order, as a row of `orders`.
+        line_orders = pd.Index(orders["order_key"].to_numpy(dtype=object)).get_indexer(
+            lines["order_key"].to_numpy(dtype=object))
+        fresh_lines = fresh[line_orders]
+        # Staged anyway: customers to upsert, and the owners of the staged orders.
+        staged = customers["changed"].to_numpy(dtype=bool)
+        if not fresh.all():
+            owners = set(orders["customer_key"].to_numpy(dtype=object)[~fresh].tolist())
+            staged = staged | np.fromiter(
+                (key in owners for key in customers["customer_key"].to_numpy(dtype=object)),
+                dtype=bool, count=len(customers))
+        # Rows of the fresh orders, renumbered among themselves.
+        renumbered = np.cumsum(fresh) - 1
+        fresh_orders_data = fresh_orders(orders[fresh], lines[fresh_lines],
+                                         renumbered[line_orders[fresh_lines]])
+        fresh_tables = (customers[~staged], orders[fresh], lines[fresh_lines])
+        customers, orders, lines = customers[staged], orders[~fresh], lines[~fresh_lines]
+    else:
+        fresh_orders_data = fresh_tables = None
+    staged_tables = {"stage_customers": customers, "stage_products": tables.products,
+                     "stage_orders": orders, "stage_lines": lines}
+    return StagingData(
+        copies=tuple(_staging_copy(table, rows) for table, rows in staged_tables.items()),
+        order_rows=tables.order_rows, fresh=fresh_orders_data, fresh_tables=fresh_tables,
     )
-    return StagingData(copies=copies, order_rows=tables.order_rows)
+
+
+def _new_to_run(order_keys: pd.Series, memory: RunMemory | None) -> np.ndarray:
+    """Which orders no earlier chunk of this run staged (all False without a memory,
+    or while the loader is not copying fresh orders). Every key is remembered."""
+    if memory is None:
+        return np.zeros(len(order_keys), dtype=bool)
+    hashes = pd.util.hash_array(order_keys.to_numpy(dtype=object)).tolist()
+    seen = memory.orders
+    fresh = np.fromiter((digest not in seen for digest in hashes), dtype=bool, count=len(hashes))
+    seen.update(hashes)
+    if not memory.copy_fresh:
+        fresh[:] = False
+    return fresh
 
 
 def _mark_changed_customers(customers: pd.DataFrame, seen: dict | None) -> pd.DataFrame:
@@ -125,12 +173,15 @@ def _staging_copy(table: str, rows: pd.DataFrame) -> StagingCopy:
     return StagingCopy(table=table, columns=tuple(present), csv_bytes=csv_for_copy(present))
 
 
-def _copy_to_staging(cursor, data: StagingData) -> None:
+def _create_staging_tables(cursor) -> None:
     for table, columns in STAGING_TABLES.items():
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {table} ({', '.join(columns)}) ON COMMIT DELETE ROWS"
         )
-    for copy in data.copies:
+
+
+def _copy_to_staging(cursor, copies: tuple[StagingCopy, ...]) -> None:
+    for copy in copies:
         if not copy.csv_bytes:
             continue
         # The raw psycopg2 cursor: Django's debug wrapper does not pass `size` on.
@@ -175,9 +226,9 @@ WHERE (c.email, c.shop_customer_id, c.first_name, c.last_name, c.country, c.city
        COALESCE(NULLIF(EXCLUDED.gender, ''), c.gender),
        COALESCE(EXCLUDED.birth_year, c.birth_year),
        COALESCE(EXCLUDED.accepts_marketing, c.accepts_marketing))
-RETURNING (xmax = 0) AS inserted
+RETURNING c.key, c.id, (xmax = 0) AS inserted
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+SELECT key, id, inserted FROM upserted
 """
 
 UPSERT_PRODUCTS = """
@@ -331,8 +382,13 @@ def _refused_lines(order_rows: pd.DataFrame, order_keys: list[str]) -> list[tupl
     ]
 
 
-def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
-    """Upsert one chunk's staging data; must run inside the caller's transaction."""
+def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory | None = None) -> ChunkCounts:
+    """Load one chunk; must run inside the caller's transaction.
+
+    `memory` (the run's) lets the loader copy orders new to the run straight into
+    their tables (`copy_fresh_orders`); everything else goes through staging.
+    """
+    memory = memory if memory is not None else RunMemory()
     with connection.cursor() as cursor:
         # The checkpoint commits with the data, so a commit lost in a crash is
         # simply redone on resume: no need to wait for the WAL flush.
@@ -340,55 +396,85 @@ def load_chunk(*, data: StagingData, job_id: int) -> ChunkCounts:
         # Room for the chunk's sorts and hash joins in memory, not on disk.
         cursor.execute("SET LOCAL work_mem TO '128MB'")
         _roomy_temp_buffers(cursor)
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS chunk_orders "
-            "(id bigint, order_key text, inserted boolean) ON COMMIT DELETE ROWS"
-        )
-        _copy_to_staging(cursor, data)
+        _create_staging_tables(cursor)
+        _copy_to_staging(cursor, data.copies)
         cursor.execute(UPSERT_CUSTOMERS)
-        customers_created, customers_updated = cursor.fetchone()
+        upserted = cursor.fetchall()
+        memory.customer_ids.update((key, id_) for key, id_, _ in upserted)
+        customers_created = sum(1 for *_, inserted in upserted if inserted)
         cursor.execute(UPSERT_PRODUCTS)
         # One chunk at a time across imports: between finding which orders exist and
         # inserting the new ones, no other import may add one of them.
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
-        # Existing orders are found by their index, not by hashing every order.
-        cursor.execute("SET LOCAL enable_hashjoin TO off")
-        cursor.execute(CLAIM_ORDER_IDS, {"sequence": _order_id_sequence(cursor)})
-        cursor.execute("SET LOCAL enable_hashjoin TO on")
-        cursor.execute(INSERT_NEW_ORDERS, {"job_id": job_id})
-        orders_created = cursor.rowcount
-        cursor.execute("SELECT array_agg(id) FILTER (WHERE NOT inserted), "
-                       "count(*) FILTER (WHERE inserted) FROM chunk_orders")
-        existing_ids, claimed = cursor.fetchone()
-        existing_ids = existing_ids or []
-        if claimed != orders_created:  # every order's customer was upserted just above
-            raise RuntimeError(f"{claimed - orders_created} new orders found no customer")
-        conflicts = []
-        orders_existing = 0
-        if existing_ids:  # only an order that existed before can belong to someone else
-            cursor.execute(REJECT_CONFLICTING_OWNERS, {"ids": existing_ids})
-            conflicts = _refused_lines(data.order_rows, [key for (key,) in cursor.fetchall()])
-            cursor.execute(CANCEL_EXISTING_ORDERS, {"ids": existing_ids})
-            cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
-            orders_existing = cursor.fetchone()[0]
-        # Lines meet their orders by a hash join. Without statistics on the staging
-        # tables the planner expects millions of matches and sorts both sides instead.
-        cursor.execute("SET LOCAL enable_mergejoin TO off")
-        cursor.execute(INSERT_NEW_ORDER_LINES, {"new_orders": True})
-        lines_created = cursor.rowcount
-        if existing_ids:
-            cursor.execute(UPSERT_EXISTING_ORDER_LINES, {"new_orders": False})
-            lines_created += cursor.fetchone()[0]
-            cursor.execute(UPDATE_EXISTING_ORDER_TOTALS, {"ids": existing_ids})
-        cursor.execute("TRUNCATE %s, chunk_orders" % ", ".join(STAGING_TABLES))
+        sequence = _order_id_sequence(cursor)
+        fresh_orders = fresh_lines = 0
+        staged_orders = any(c.table == "stage_orders" and c.csv_bytes for c in data.copies)
+        if data.fresh is not None:
+            if memory.copy_fresh and copy_fresh_orders(cursor, data.fresh, job_id=job_id,
+                                                       sequence=sequence, memory=memory):
+                fresh_orders, fresh_lines = len(data.fresh), len(data.fresh.line_orders)
+            else:  # one of them is in the database already: staging merges
+                _copy_to_staging(cursor, data.fresh_copies())
+                staged_orders = True
+        counts = _load_staged_orders(cursor, data, job_id=job_id, sequence=sequence) \
+            if staged_orders else StagedCounts(0, 0, 0, [])
+        memory.copy_fresh = counts.orders_existing == 0
+        cursor.execute("TRUNCATE %s" % ", ".join(STAGING_TABLES))
     return ChunkCounts(
         customers_created=customers_created,
-        customers_updated=customers_updated,
-        orders_created=orders_created,
-        orders_existing=orders_existing,
-        lines_created=lines_created,
-        conflicts=conflicts,
+        customers_updated=len(upserted) - customers_created,
+        orders_created=fresh_orders + counts.orders_created,
+        orders_existing=counts.orders_existing,
+        lines_created=fresh_lines + counts.lines_created,
+        conflicts=counts.conflicts,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StagedCounts:
+    orders_created: int
+    orders_existing: int
+    lines_created: int
+    conflicts: list[tuple[int, str]]
+
+
+def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str) -> StagedCounts:
+    """Insert or merge the staged orders and their lines, by key."""
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS chunk_orders "
+        "(id bigint, order_key text, inserted boolean) ON COMMIT DELETE ROWS"
+    )
+    # Existing orders are found by their index, not by hashing every order.
+    cursor.execute("SET LOCAL enable_hashjoin TO off")
+    cursor.execute(CLAIM_ORDER_IDS, {"sequence": sequence})
+    cursor.execute("SET LOCAL enable_hashjoin TO on")
+    cursor.execute(INSERT_NEW_ORDERS, {"job_id": job_id})
+    orders_created = cursor.rowcount
+    cursor.execute("SELECT array_agg(id) FILTER (WHERE NOT inserted), "
+                   "count(*) FILTER (WHERE inserted) FROM chunk_orders")
+    existing_ids, claimed = cursor.fetchone()
+    existing_ids = existing_ids or []
+    if claimed != orders_created:  # every order's customer was upserted just above
+        raise RuntimeError(f"{claimed - orders_created} new orders found no customer")
+    conflicts = []
+    orders_existing = 0
+    if existing_ids:  # only an order that existed before can belong to someone else
+        cursor.execute(REJECT_CONFLICTING_OWNERS, {"ids": existing_ids})
+        conflicts = _refused_lines(data.order_rows, [key for (key,) in cursor.fetchall()])
+        cursor.execute(CANCEL_EXISTING_ORDERS, {"ids": existing_ids})
+        cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
+        orders_existing = cursor.fetchone()[0]
+    # Lines meet their orders by a hash join. Without statistics on the staging
+    # tables the planner expects millions of matches and sorts both sides instead.
+    cursor.execute("SET LOCAL enable_mergejoin TO off")
+    cursor.execute(INSERT_NEW_ORDER_LINES, {"new_orders": True})
+    lines_created = cursor.rowcount
+    if existing_ids:
+        cursor.execute(UPSERT_EXISTING_ORDER_LINES, {"new_orders": False})
+        lines_created += cursor.fetchone()[0]
+        cursor.execute(UPDATE_EXISTING_ORDER_TOTALS, {"ids": existing_ids})
+    cursor.execute("TRUNCATE chunk_orders")
+    return StagedCounts(orders_created, orders_existing, lines_created, conflicts)
 
 
 def raw_as_json(raw) -> dict:
