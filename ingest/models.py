@@ -17,7 +17,10 @@ class Customer(models.Model):
 
     # Unique by a constraint, not `unique=True`: the latter adds a second
     # (LIKE-pattern) index that no query uses and every import pays for.
-    key = models.CharField(max_length=320)
+    # Byte order ("C"), like every key column: keys are compared, never shown in
+    # order, and an import compares each one against its index; under a language's
+    # collation every comparison goes through the C library's strcoll.
+    key = models.CharField(max_length=320, db_collation="C")
     # Indexed in Meta: `db_index=True` would add a LIKE-pattern index too, and the
     # only pattern search (`icontains`) cannot use it.
     email = models.EmailField(max_length=254, blank=True, default="")
@@ -50,7 +53,7 @@ class Customer(models.Model):
 class Product(models.Model):
     """Something the shop sells, identified by SKU (or by its name when the file has no SKU)."""
 
-    sku = models.CharField(max_length=200, unique=True)
+    sku = models.CharField(max_length=200, unique=True, db_collation="C")  # see Customer.key
     name = models.CharField(max_length=300, blank=True, default="")
     category = models.CharField(max_length=200, blank=True, default="", db_index=True)
 
@@ -68,7 +71,8 @@ class Order(models.Model):
     stay visible in `gross_total`, `returned_total` and `refunded_total`.
     """
 
-    order_key = models.CharField(max_length=400)  # unique by constraint: see Customer.key
+    # Unique by constraint, in byte order: see Customer.key.
+    order_key = models.CharField(max_length=400, db_collation="C")
     # No separate index on customer: the (customer, ordered_at) index below serves it.
     # No database-level foreign keys on orders and lines (`db_constraint=False`):
     # PostgreSQL checks one row at a time, taking a row lock on the parent for

@@ -26,20 +26,22 @@ from profiler_site.core.csv_copy import csv_for_copy
 from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders
 from .run_memory import RunMemory
 
-# Temporary tables, one per kind of row; emptied at each commit.
+# Temporary tables, one per kind of row; emptied at each commit. Keys compare in
+# byte order, as in the tables they are matched against (see Customer.key).
+_KEY = 'text COLLATE "C"'
 STAGING_TABLES: dict[str, tuple[str, ...]] = {
     "stage_customers": (
-        "customer_key text", "customer_email text", "shop_customer_id text", "first_name text",
+        f"customer_key {_KEY}", "customer_email text", "shop_customer_id text", "first_name text",
         "last_name text", "country text", "city text", "gender text", "birth_year integer",
         "accepts_marketing boolean", "changed boolean",
     ),
-    "stage_products": ("sku_key text", "product_name text", "category text"),
+    "stage_products": (f"sku_key {_KEY}", "product_name text", "category text"),
     "stage_orders": (
-        "order_key text", "customer_key text", "ordered_at timestamptz", "is_cancelled boolean",
+        f"order_key {_KEY}", f"customer_key {_KEY}", "ordered_at timestamptz", "is_cancelled boolean",
         "gross_total numeric", "returned numeric", "order_total numeric", "refunded numeric",
     ),
     "stage_lines": (
-        "order_key text", "sku_key text", "is_return boolean", "quantity bigint",
+        f"order_key {_KEY}", f"sku_key {_KEY}", "is_return boolean", "quantity bigint",
         "unit_price numeric", "line_total numeric",
     ),
 }
@@ -442,7 +444,7 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
     """Insert or merge the staged orders and their lines, by key."""
     cursor.execute(
         "CREATE TEMP TABLE IF NOT EXISTS chunk_orders "
-        "(id bigint, order_key text, inserted boolean) ON COMMIT DELETE ROWS"
+        f"(id bigint, order_key {_KEY}, inserted boolean) ON COMMIT DELETE ROWS"
     )
     # Existing orders are found by their index, not by hashing every order.
     cursor.execute("SET LOCAL enable_hashjoin TO off")
