@@ -28,7 +28,7 @@ from django.db import transaction
 
 from profiler_site.core.csv_copy import csv_for_copy
 
-from .run_memory import RunMemory
+from .run_memory import HashMemory, RunMemory, key_hashes
 
 ORDER_COLUMNS = ("id", "order_key", "customer_id", "ordered_at", "is_cancelled", "gross_total",
                  "returned_total", "refunded_total", "net_total", "import_job_id")
@@ -68,15 +68,16 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
     returned = _zero_if_missing(orders["returned"].to_numpy(dtype=object))
     refunded = _zero_if_missing(orders["refunded"].to_numpy(dtype=object))
     times = orders["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+    gross_text = money_text(gross)
     return FreshOrders(
         orders={
             "order_key": pa.array(keys, type=pa.string()),
             "ordered_at": pa.array(times.to_numpy("datetime64[us]"), type=pa.timestamp("us", tz="UTC")),
             "is_cancelled": pa.array(cancelled),
-            "gross_total": money_text(gross),
+            "gross_total": gross_text,
             "returned_total": money_text(returned),
             "refunded_total": money_text(refunded),
-            "net_total": money_text(_net_totals(gross, returned, refunded, cancelled)),
+            "net_total": _net_totals(gross, gross_text, returned, refunded, cancelled),
         },
         customer_keys=orders["customer_key"].to_numpy(dtype=object),
         line_orders=sorted_row[line_orders],
@@ -102,19 +103,22 @@ def _zero_if_missing(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _net_totals(gross: np.ndarray, returned: np.ndarray, refunded: np.ndarray,
-                cancelled: np.ndarray) -> np.ndarray:
+def _net_totals(gross: np.ndarray, gross_text: pa.Array, returned: np.ndarray,
+                refunded: np.ndarray, cancelled: np.ndarray) -> pa.Array:
     """As the staging route's SQL: 0 when cancelled, else gross - returned - refunded.
 
+    Most orders have neither returns nor refunds: their net is their gross, text and all.
     Decimal arithmetic is exact here; PostgreSQL rounds to the column's cents on input,
     as it does when the staging route inserts the same sum.
     """
-    net = gross.copy()
     adjusted = np.flatnonzero(~cancelled & ((returned != 0) | (refunded != 0)))
-    for row in adjusted.tolist():
-        net[row] = Decimal(gross[row]) - Decimal(returned[row]) - Decimal(refunded[row])
-    net[cancelled] = 0
-    return net
+    if not len(adjusted) and not cancelled.any():
+        return gross_text
+    net = gross_text.to_numpy(zero_copy_only=False).astype(object)
+    net[adjusted] = [str(Decimal(gross[row]) - Decimal(returned[row]) - Decimal(refunded[row]))
+                     for row in adjusted.tolist()]
+    net[cancelled] = "0"
+    return pa.array(net, type=pa.string())
 
 
 def money_text(values: np.ndarray) -> pa.Array:
@@ -124,6 +128,9 @@ def money_text(values: np.ndarray) -> pa.Array:
     one object per amount, so a chunk holds few distinct ones.
     """
     identities = np.fromiter(map(id, values), dtype=np.intp, count=len(values))
+    if len(values) and (identities == identities[0]).all():  # e.g. no order has a refund
+        text = None if _is_missing(values[0]) else str(values[0])
+        return pa.array([text] * len(values), type=pa.string())
     of_row, distinct = pd.factorize(identities)
     firsts = np.full(len(distinct), len(values), dtype=np.intp)
     np.minimum.at(firsts, of_row, np.arange(len(values)))
@@ -164,18 +171,21 @@ def copy_fresh_orders(cursor, fresh: FreshOrders, *, job_id: int, sequence: str,
     return True
 
 
-def _ids(cursor, known: dict[str, int], keys: np.ndarray, query: str) -> np.ndarray:
+def _ids(cursor, known: HashMemory, keys: np.ndarray, query: str) -> np.ndarray:
     """The database id of each key, asking the database only for keys not yet known."""
     codes, distinct = pd.factorize(keys)
-    distinct = distinct.tolist()
-    missing = [key for key in distinct if key not in known]
-    if missing:
-        cursor.execute(query, [missing])
-        known.update(cursor.fetchall())
-    unknown = [key for key in missing if key not in known]
-    if unknown:  # upserted just before: a bug if any is absent
-        raise RuntimeError(f"{len(unknown)} keys were not found after their upsert, e.g. {unknown[0]!r}")
-    return np.array([known[key] for key in distinct], dtype=np.int64)[codes]
+    hashes = key_hashes(distinct)
+    found, ids = known.get(hashes, distinct)
+    if not found.all():
+        cursor.execute(query, [distinct[~found].tolist()])
+        if rows := cursor.fetchall():
+            names, values = zip(*rows)
+            known.put(key_hashes(names), np.array(values, dtype=np.int64), names)
+        found, ids = known.get(hashes, distinct)
+        if not found.all():  # upserted just before: a bug if any is absent
+            raise RuntimeError(f"{(~found).sum()} keys were not found after their upsert, "
+                               f"e.g. {distinct[~found][0]!r}")
+    return ids.astype(np.int64)[codes]
 
 
 def _copy(cursor, table: str, columns: dict[str, pa.Array]) -> None:

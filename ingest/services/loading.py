@@ -24,7 +24,7 @@ from ingest.pipeline.chunk_tables import chunk_tables
 from profiler_site.core.csv_copy import csv_for_copy
 
 from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders
-from .run_memory import RunMemory
+from .run_memory import HashMemory, RunMemory, key_hashes
 
 # Temporary tables, one per kind of row; emptied at each commit. Keys compare in
 # byte order, as in the tables they are matched against (see Customer.key).
@@ -131,16 +131,20 @@ def _new_to_run(order_keys: pd.Series, memory: RunMemory | None) -> np.ndarray:
     or while the loader is not copying fresh orders). Every key is remembered."""
     if memory is None:
         return np.zeros(len(order_keys), dtype=bool)
-    hashes = pd.util.hash_array(order_keys.to_numpy(dtype=object)).tolist()
-    seen = memory.orders
-    fresh = np.fromiter((digest not in seen for digest in hashes), dtype=bool, count=len(hashes))
-    seen.update(hashes)
+    hashes = key_hashes(order_keys)
+    as_ints = hashes.tolist()
+    # Set operations in C: most chunks repeat one order or none (one straddling their start).
+    repeated = memory.orders.intersection(as_ints)
+    memory.orders.update(as_ints)
+    fresh = np.ones(len(hashes), dtype=bool)
+    if repeated:
+        fresh &= ~np.isin(hashes, np.fromiter(repeated, dtype=np.uint64, count=len(repeated)))
     if not memory.copy_fresh:
         fresh[:] = False
     return fresh
 
 
-def _mark_changed_customers(customers: pd.DataFrame, seen: dict | None) -> pd.DataFrame:
+def _mark_changed_customers(customers: pd.DataFrame, seen: HashMemory | None) -> pd.DataFrame:
     """Flag the customers whose details differ from what an earlier chunk of this import staged.
 
     A regular shows up in most chunks with the same details; upserting them again
@@ -151,11 +155,9 @@ def _mark_changed_customers(customers: pd.DataFrame, seen: dict | None) -> pd.Da
     """
     if seen is None:
         return customers.assign(changed=True)
-    hashes = pd.util.hash_pandas_object(customers, index=False).to_numpy().tolist()
-    keys = customers["customer_key"].tolist()
-    changed = [seen.get(key) != digest for key, digest in zip(keys, hashes, strict=True)]
-    seen.update(zip(keys, hashes, strict=True))
-    return customers.assign(changed=changed)
+    keys = key_hashes(customers["customer_key"])
+    details = pd.util.hash_pandas_object(customers, index=False).to_numpy()
+    return customers.assign(changed=seen.changed(keys, details))
 
 
 def _staging_copy(table: str, rows: pd.DataFrame) -> StagingCopy:
@@ -402,8 +404,10 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory | None = Non
         _copy_to_staging(cursor, data.copies)
         cursor.execute(UPSERT_CUSTOMERS)
         upserted = cursor.fetchall()
-        memory.customer_ids.update((key, id_) for key, id_, _ in upserted)
-        customers_created = sum(1 for *_, inserted in upserted if inserted)
+        if upserted:
+            keys, ids, inserted = zip(*upserted)
+            memory.customer_ids.put(key_hashes(keys), np.array(ids, dtype=np.int64), keys)
+        customers_created = sum(inserted) if upserted else 0
         cursor.execute(UPSERT_PRODUCTS)
         # One chunk at a time across imports: between finding which orders exist and
         # inserting the new ones, no other import may add one of them.

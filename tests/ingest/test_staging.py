@@ -3,6 +3,7 @@
 import pandas as pd
 
 from ingest.services.loading import _mark_changed_customers
+from ingest.services.run_memory import HashMemory
 
 
 def _customers(city_of_ann: str) -> pd.DataFrame:
@@ -11,7 +12,7 @@ def _customers(city_of_ann: str) -> pd.DataFrame:
 
 
 def test_only_customers_new_to_the_import_or_with_changed_details_are_flagged():
-    seen: dict = {}
+    seen = HashMemory()
 
     first = _mark_changed_customers(_customers("Leeds"), seen)
     repeat = _mark_changed_customers(_customers("Leeds"), seen)
