@@ -62,8 +62,11 @@ class HashMemory:
 
 
 def key_hashes(keys) -> np.ndarray:
-    """64-bit hashes of text keys, the same for the same text wherever it comes from."""
-    return pd.util.hash_array(np.asarray(keys, dtype=object))
+    """64-bit hashes of text keys, the same for the same text wherever it comes from.
+
+    Not categorised first: keys are mostly distinct, so that would only add a pass.
+    """
+    return pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
 
 
 @dataclass

@@ -1,0 +1,61 @@
+"""The loader's two routes: orders new to the run copied straight in, the others merged
+through staging; and how a chunk that meets a stored order moves the run to staging."""
+
+import pytest
+from django.db import transaction
+
+from ingest.models import Order
+from ingest.services.loading import load_chunk, staging_data
+from ingest.services.run_memory import RunMemory
+from tests.ingest.helpers_db import orphan_rows
+from tests.ingest.pipeline.helpers import ingest_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _load(rows: bytes, memory: RunMemory, job_id: int):
+    frame = ingest_bytes(b"order_id,email,ordered_at,sku,line_total\n" + rows).frame
+    data = staging_data(frame, memory=memory)
+    with transaction.atomic():
+        return data, load_chunk(data=data, job_id=job_id, memory=memory)
+
+
+def test_new_orders_are_copied_in_and_a_stored_order_sends_its_chunk_through_staging():
+    first_run = RunMemory()
+    data, counts = _load(b"A1,ann@example.com,2024-01-01,S1,10\n"
+                         b"A2,bob@example.com,2024-01-02,S1,5\n"
+                         b"A2,bob@example.com,2024-01-02,S2,7\n", first_run, job_id=1)
+    assert len(data.fresh) == 2  # both orders took the copy route
+    assert (counts.orders_created, counts.lines_created, counts.customers_created) == (2, 3, 2)
+    assert first_run.copy_fresh
+
+    # A later export repeats A2 beside a new order: the copy fails on A2's key and
+    # the chunk merges through staging instead, A2's other line untouched.
+    later_run = RunMemory()
+    data, counts = _load(b"A2,bob@example.com,2024-01-02,S1,6\n"
+                         b"N1,cy@example.com,2024-02-01,S1,3\n", later_run, job_id=2)
+    assert len(data.fresh) == 2
+    assert (counts.orders_created, counts.orders_existing, counts.lines_created) == (1, 1, 1)
+    assert not later_run.copy_fresh  # the next chunk is staged straight away...
+
+    data, counts = _load(b"N2,cy@example.com,2024-02-02,S1,4\n", later_run, job_id=2)
+    assert data.fresh is None and counts.orders_created == 1
+    assert later_run.copy_fresh  # ...and met no stored order: back to copying
+
+    totals = dict(Order.objects.values_list("order_key", "gross_total"))
+    assert totals == {"A1": 10, "A2": 13, "N1": 3, "N2": 4}
+    assert Order.objects.get(order_key="A2").lines.count() == 2
+    assert orphan_rows() == (0, 0)
+
+
+def test_an_order_straddling_two_chunks_of_a_run_is_merged_not_refused():
+    memory = RunMemory()
+    _load(b"S1,ann@example.com,2024-01-01,P1,2\n", memory, job_id=1)
+
+    data, counts = _load(b"S1,ann@example.com,2024-01-01,P2,3\n"
+                         b"S2,ann@example.com,2024-01-05,P1,4\n", memory, job_id=1)
+
+    assert data.fresh.orders["order_key"].to_pylist() == ["S2"]
+    assert (counts.orders_created, counts.orders_existing, counts.lines_created) == (1, 0, 2)
+    assert memory.copy_fresh  # an order of this very import is not an overlap
+    assert Order.objects.get(order_key="S1").gross_total == 5
