@@ -55,7 +55,7 @@ def main() -> None:
             job = ImportJob.objects.get(pk=job_id)
             if not job.is_active:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
         seconds = time.perf_counter() - start
     finally:
         worker.stop()

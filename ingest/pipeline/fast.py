@@ -14,7 +14,9 @@ Two independent speed-ups, each with an exact fallback:
   parser raised, or a row-level rule could fail, is cleaned by `_RowCleaner`
   itself. Order-dependent rules (exact duplicates, the Shopify forward fill, order
   owners) are applied to all rows of the chunk in file order, so mixing the two
-  kinds of rows keeps the reference semantics.
+  kinds of rows keeps the reference semantics. The duplicate keys and order owners
+  seen so far are kept in sorted numpy runs (`_KeyRuns`) rather than a Python set
+  and dict, so a chunk is looked up and added in bulk.
 """
 
 from __future__ import annotations
@@ -23,14 +25,12 @@ import codecs
 import csv
 import ctypes
 import io
-import operator
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from itertools import compress, repeat
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -165,7 +165,7 @@ class _Batch:
     line_nos: npt.NDArray[np.int64]
     seq: npt.NDArray[np.int64]  # position among all records of the chunk (rejection order)
     cells: list[npt.NDArray[np.object_]]  # one object array per header column
-    keys: list[int]  # exact-duplicate keys
+    keys: npt.NDArray[np.int64]  # exact-duplicate keys (`_row_key` of each record)
     replaced: npt.NDArray[np.bool_] | None  # row contains U+FFFD
     broken: list[tuple[int, BrokenRecord]]
     last_line: int
@@ -199,10 +199,10 @@ def _batches(
             else:
                 eof = True
         pending = b"".join(parts)
-        candidate, rest = _first_lines(pending, chunk_rows, newlines)
+        candidate, rest, breaks = _first_lines(pending, chunk_rows, newlines)
         if not candidate:
             return
-        batch = splitter.split(candidate, line_no)
+        batch = splitter.split(candidate, line_no, min(newlines, chunk_rows), breaks)
         if batch is None:
             break
         stats[CHUNKS_SPLIT_FAST] += 1
@@ -271,17 +271,20 @@ def _replay_bytes(table: Table, recorder: _Recorder) -> tuple[str, bytes] | None
     return codec, head[offset:]
 
 
-def _first_lines(pending: bytes, count: int, newlines: int) -> tuple[bytes, bytes]:
-    """The first `count` lines and the rest; everything if there are fewer (end of file)."""
+def _first_lines(
+    pending: bytes, count: int, newlines: int
+) -> tuple[bytes, bytes, npt.NDArray[np.intp] | None]:
+    """The first `count` lines, the rest, and where the line breaks of the first part are;
+    everything (breaks not looked up) if there are fewer lines (end of file)."""
     if newlines < count:
-        return pending, b""
+        return pending, b"", None
     # Look where the count-th line break should be, give or take, before scanning it all.
     guess = min(len(pending), int(len(pending) / newlines * count * 1.2) + 1024)
     for end in (guess, len(pending)):
         found = np.flatnonzero(np.frombuffer(pending, dtype=np.uint8, count=end) == 10)
         if len(found) >= count:
             cut = int(found[count - 1]) + 1
-            return pending[:cut], pending[cut:]
+            return pending[:cut], pending[cut:], found[:count]
     raise AssertionError("fewer line breaks than counted")  # pragma: no cover
 
 
@@ -296,8 +299,19 @@ class _PlainSplitter:
         self.quote_byte = table.dialect.quotechar.encode()
         self.cap = options.max_field_chars
 
-    def split(self, raw: bytes, line_no: int) -> _Batch | None:
-        if self.quote_byte in raw or b"\x00" in raw or _BOM in raw:
+    def split(
+        self,
+        raw: bytes,
+        line_no: int,
+        newlines: int,
+        breaks: npt.NDArray[np.intp] | None = None,
+    ) -> _Batch | None:
+        """`newlines` is how many line breaks `raw` has, `breaks` where they are (if known)."""
+        if self.quote_byte in raw or b"\x00" in raw:
+            return None
+        # Both the BOM and U+FFFD start with byte EF: one quick scan usually rules out both.
+        maybe_bom_or_replacement = b"\xef" in raw
+        if maybe_bom_or_replacement and _BOM in raw:
             return None
         if b"\r" in raw and raw.count(b"\r") != raw.count(b"\r\n"):
             return None  # a lone CR ends a line for the csv module
@@ -305,12 +319,14 @@ class _PlainSplitter:
             data = raw  # checked below, line by line, when computing duplicate keys
         else:
             data = raw.decode(self.codec, errors="replace").encode("utf-8")
-        lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+            maybe_bom_or_replacement = b"\xef" in data
+        lines = newlines + (0 if raw.endswith(b"\n") else 1)
         if raw.count(self.delimiter_byte) != lines * (self.width - 1):
             return None
         if len(raw) >= self.cap:
-            view = np.frombuffer(raw, dtype=np.uint8)
-            ends = np.append(np.flatnonzero(view == 10), len(raw) - 1)
+            if breaks is None:
+                breaks = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
+            ends = np.append(breaks, len(raw) - 1)
             if np.diff(ends, prepend=-1).max() >= self.cap:
                 return None
         try:
@@ -343,11 +359,11 @@ class _PlainSplitter:
         if data.endswith(b"\n"):
             texts.pop()
         try:
-            keys = list(map(_row_key, map(bytes.decode, texts)))
+            keys = np.fromiter(map(_row_key, map(bytes.decode, texts)), dtype=np.int64, count=lines)
         except UnicodeDecodeError:
             return None  # the reference decoder would replace bytes
         replaced = None
-        if _REPLACEMENT in data:
+        if maybe_bom_or_replacement and _REPLACEMENT in data:
             replaced = np.fromiter((_REPLACEMENT in t for t in texts), dtype=bool, count=lines)
         return _Batch(
             line_nos=np.arange(line_no + 1, line_no + lines + 1, dtype=np.int64),
@@ -365,7 +381,7 @@ def _any_blank_row(cells: list[npt.NDArray[np.object_]]) -> bool:
     for column in cells:
         codes, uniques = _factorize(column)
         empty = np.zeros(len(uniques), dtype=bool)
-        empty[_matching(uniques, _BLANK)] = True
+        empty[_blank_values(uniques)] = True
         here = empty[codes]
         blank = here if blank is None else blank & here
         if not blank.any():
@@ -402,7 +418,7 @@ def _records_batch(records: list[RawRecord | BrokenRecord]) -> _Batch:
         line_nos=np.array([r.line_no for _, r in raw], dtype=np.int64),
         seq=np.array([i for i, _ in raw], dtype=np.int64),
         cells=cells,
-        keys=list(map(_row_key, joined)),
+        keys=np.fromiter(map(_row_key, joined), dtype=np.int64, count=len(joined)),
         replaced=np.array(["\ufffd" in j for j in joined], dtype=bool),
         broken=broken,
         last_line=records[-1].line_no,
@@ -514,6 +530,106 @@ def _matching(uniques: Sequence[str], pattern: re.Pattern[str]) -> npt.NDArray[n
     return np.unique(np.searchsorted(starts, found, side="right") - 1)
 
 
+class _AsciiValues:
+    """A column's distinct values joined by newlines as one byte array, so a character
+    test runs over all of them in a few numpy calls (`_matching` without the regex engine,
+    which steps through the text one position at a time). Only for ASCII values without
+    line breaks: `of` gives None otherwise, and callers fall back to `_matching`."""
+
+    def __init__(self, codes: npt.NDArray[np.uint8], lengths: npt.NDArray[np.int64]) -> None:
+        self.codes = codes
+        self.ends = np.cumsum(lengths + 1) - 1  # where each value ends (its separator)
+        self.starts = self.ends - lengths
+
+    @classmethod
+    def of(cls, uniques: Sequence[str], joined: str | None = None) -> _AsciiValues | None:
+        joined = "\n".join(uniques) if joined is None else joined
+        if not joined or not joined.isascii() or joined.count("\n") != len(uniques) - 1:
+            return None
+        lengths = np.fromiter(map(len, uniques), dtype=np.int64, count=len(uniques))
+        return cls(np.frombuffer(joined.encode("ascii"), dtype=np.uint8), lengths)
+
+    def counts(self, flagged: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+        """How many flagged bytes each value has (separators must not be flagged)."""
+        total = np.zeros(len(flagged) + 1, dtype=np.int64)
+        np.cumsum(flagged, out=total[1:])
+        return total[self.ends] - total[self.starts]
+
+    def having(self, flagged: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+        """Indices of the values with at least one flagged byte."""
+        return np.flatnonzero(self.counts(flagged))
+
+    def first_bytes(self) -> npt.NDArray[np.bool_]:
+        """Bytes that begin a value (or are the separator after an empty one)."""
+        return np.concatenate(([True], self.codes[:-1] == 10))
+
+    def last_bytes(self) -> npt.NDArray[np.bool_]:
+        """Bytes that end a value (or are the separator after an empty one)."""
+        return np.concatenate((self.codes[1:] == 10, [True]))
+
+
+def _byte_set(characters: str) -> npt.NDArray[np.bool_]:
+    table = np.zeros(256, dtype=bool)
+    table[list(characters.encode("ascii"))] = True
+    return table
+
+
+# What str.strip() and re's \s treat as blank in ASCII (\x1c-\x1f included); \n separates.
+_WHITESPACE = _byte_set(" \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f")
+_FORMULA_OR_SPACE = _byte_set("=+-@ ")
+# Byte classes for `_unsure_emails`: one table lookup per byte, then cheap comparisons.
+_OTHER, _LABEL, _LOCAL_ONLY, _DOT, _AT, _SEPARATOR = range(6)
+_EMAIL_CLASS = np.full(256, _OTHER, dtype=np.uint8)
+_EMAIL_CLASS[_byte_set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")] = _LABEL
+_EMAIL_CLASS[_byte_set("_%+'")] = _LOCAL_ONLY
+_EMAIL_CLASS[ord(".")], _EMAIL_CLASS[ord("@")], _EMAIL_CLASS[ord("\n")] = _DOT, _AT, _SEPARATOR
+
+
+def _blank_values(uniques: Sequence[str]) -> npt.NDArray[np.intp]:
+    """`_matching(uniques, _BLANK)`: the values that are empty after str.strip()."""
+    values = _AsciiValues.of(uniques)
+    if values is None:
+        return _matching(uniques, _BLANK)
+    return np.flatnonzero(values.counts(~_WHITESPACE[values.codes]) == 0)
+
+
+def _not_plain_values(uniques: Sequence[str]) -> npt.NDArray[np.intp]:
+    """`_matching(uniques, _NOT_PLAIN)`: the values `_clean_text` may change or note."""
+    values = _AsciiValues.of(uniques)
+    if values is None:
+        return _matching(uniques, _NOT_PLAIN)
+    codes = values.codes
+    space = codes == 32
+    flagged = ((codes < 32) & (codes != 10)) | (codes == 127)  # [^ -~\n]
+    flagged[:-1] |= space[:-1] & space[1:]  # two spaces
+    flagged |= values.first_bytes() & _FORMULA_OR_SPACE[codes]  # ^[=+\-@ ]
+    flagged |= values.last_bytes() & space  # a space before the end
+    return values.having(flagged)
+
+
+def _unsure_emails(values: _AsciiValues) -> npt.NDArray[np.bool_]:
+    """Values that may not be plain `local@label.label` addresses (no spaces at all).
+
+    A stricter test than `_NOT_SIMPLE_EMAIL`: whatever it leaves unflagged that pattern
+    accepts too, and what it flags more goes to parse_email itself, which is exact.
+    """
+    kind = _EMAIL_CLASS[values.codes]
+    at, dot, label = kind == _AT, kind == _DOT, kind == _LABEL
+    ats = values.counts(at)
+    # Bytes after their value's @ (the domain): +1 at each @, minus the value's @s at its end.
+    step = at.astype(np.int64)
+    step[values.ends[:-1]] = -ats[:-1]
+    in_domain = (np.cumsum(step) > 0) & ~at
+    flagged = kind == _OTHER  # a character no address part takes (spaces included)
+    flagged |= in_domain & (kind == _LOCAL_ONLY)  # _%+' only before the @
+    flagged[:-1] |= dot[:-1] & dot[1:]  # an empty label
+    flagged |= values.first_bytes() & at  # nothing before the @
+    flagged[:-1] |= at[:-1] & ~label[1:]  # the domain starts with a label character
+    last = values.last_bytes() & (kind != _SEPARATOR)
+    flagged |= last & ~label  # ... ends with one (so it is not empty either)
+    return (ats != 1) | (values.counts(flagged) > 0) | (values.counts(in_domain & dot) == 0)
+
+
 def _text_column(uniques: Sequence[str], codes: npt.NDArray[np.intp], label: str) -> _Parsed:
     """`_RowCleaner._text` per distinct value: plain values pass through unchanged."""
     count = len(uniques)
@@ -522,7 +638,7 @@ def _text_column(uniques: Sequence[str], codes: npt.NDArray[np.intp], label: str
     if count > _SMALL:
         lengths = np.fromiter(map(len, uniques), dtype=np.int64, count=count)
         unsure = np.zeros(count, dtype=bool)
-        unsure[_matching(uniques, _NOT_PLAIN)] = True
+        unsure[_not_plain_values(uniques)] = True
         unsure |= lengths > MAX_TEXT
         for i in np.flatnonzero(lengths == 0).tolist():
             values[i] = None
@@ -545,7 +661,20 @@ def _email_column(uniques: Sequence[str], codes: npt.NDArray[np.intp]) -> _Parse
     count = len(uniques)
     joined = "\n".join(uniques)
     values: list[Any]
-    if joined.count("\n") == count - 1:
+    ascii_values = _AsciiValues.of(uniques, joined)
+    if ascii_values is not None:
+        # Plain addresses (checked in bulk: no spaces, one @, ...) are only lowercased.
+        values = joined.lower().split("\n")
+        unsure = _unsure_emails(ascii_values)
+        unsure |= np.fromiter(map(len, uniques), dtype=np.int64, count=count) > 254
+        lowered = np.zeros(count, dtype=bool)
+        upper = (ascii_values.codes >= 65) & (ascii_values.codes <= 90)
+        lowered[ascii_values.having(upper)] = True
+        notes: list[tuple[str, ...]] = [()] * count
+        for i in np.flatnonzero(lowered & ~unsure).tolist():
+            notes[i] = ("lowercased email",)
+        check = np.flatnonzero(unsure).tolist()
+    elif joined.count("\n") == count - 1:
         # Simple addresses have no inner spaces, so dropping spaces is stripping them.
         values = joined.replace(" ", "").lower().split("\n")
         unsure = np.zeros(count, dtype=bool)
@@ -555,7 +684,7 @@ def _email_column(uniques: Sequence[str], codes: npt.NDArray[np.intp]) -> _Parse
         trimmed[_matching(uniques, re.compile(" "))] = True
         lowered = np.zeros(count, dtype=bool)
         lowered[_matching(uniques, _UPPER)] = True
-        notes: list[tuple[str, ...]] = [()] * count
+        notes = [()] * count
         for i in np.flatnonzero((trimmed | lowered) & ~unsure).tolist():
             notes[i] = (("trimmed email whitespace",) if trimmed[i] else ()) + (
                 ("lowercased email",) if lowered[i] else ()
@@ -677,15 +806,137 @@ def _days_from_civil(
     return era * 146097 + doe - 719468
 
 
+# --- sets of a million keys -------------------------------------------------------------
+
+
+class _KeyRuns:
+    """A growing set of int64 keys, optionally each with an int64 entry number, as sorted runs.
+
+    Stands in for a Python set or dict of a million entries, where every single lookup
+    or insert is a cache miss (~0.2 µs): here a chunk's keys are sorted once, then
+    looked up and added with a handful of numpy calls. A new run is merged into the one
+    before while that one is at most twice its size, so there are O(log n) runs and
+    every key is copied O(log n) times in all.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[npt.NDArray[np.int64]] = []
+        self.entries: list[npt.NDArray[np.int64]] = []
+
+    def contains(self, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which keys are stored; `keys` sorted (a sorted search walks each run once)."""
+        found = np.zeros(len(keys), dtype=bool)
+        for run in self.keys:
+            at = np.minimum(np.searchsorted(run, keys), len(run) - 1)
+            found |= run[at] == keys
+        return found
+
+    def matches(
+        self, keys: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        """Every (position in `keys`, stored entry) pair with equal keys; `keys` sorted."""
+        queries, entries = [np.zeros(0, dtype=np.intp)], [np.zeros(0, dtype=np.int64)]
+        for run, run_entries in zip(self.keys, self.entries):
+            left = np.searchsorted(run, keys, side="left")
+            count = np.searchsorted(run, keys, side="right") - left
+            hits = np.flatnonzero(count)
+            if not len(hits):
+                continue
+            # Usually one entry per hit; more only where stored keys are equal.
+            queries.append(np.repeat(hits, count[hits]))
+            starts = np.repeat(left[hits] - (np.cumsum(count[hits]) - count[hits]), count[hits])
+            entries.append(run_entries[starts + np.arange(len(starts))])
+        return np.concatenate(queries), np.concatenate(entries)
+
+    def add(
+        self, keys: npt.NDArray[np.int64], entries: npt.NDArray[np.int64] | None = None
+    ) -> None:
+        """Store keys (with their entry numbers, if the set keeps them)."""
+        if not len(keys):
+            return
+        if not (keys[1:] >= keys[:-1]).all():
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            entries = entries[order] if entries is not None else None
+        self.keys.append(keys)
+        if entries is not None:
+            self.entries.append(entries)
+        while len(self.keys) > 1 and len(self.keys[-2]) <= 2 * len(self.keys[-1]):
+            self._merge_last_two()
+
+    def _merge_last_two(self) -> None:
+        merged = np.concatenate([self.keys[-2], self.keys[-1]])
+        del self.keys[-1]
+        # Two sorted runs back to back: the stable sort (timsort) merges them in one pass.
+        if not self.entries:
+            self.keys[-1] = np.sort(merged, kind="stable")
+            return
+        order = np.argsort(merged, kind="stable")
+        self.keys[-1] = merged[order]
+        self.entries[-1] = np.concatenate([self.entries[-2], self.entries.pop()])[order]
+
+
+class _OrderOwners:
+    """Order id -> the customer key and line of the first row naming it (`_State.order_owner`).
+
+    Ids are found by their hash in a `_KeyRuns`, then compared exactly, so two ids
+    with one hash never mix.
+    """
+
+    def __init__(self) -> None:
+        self.index = _KeyRuns()
+        self.ids: list[str] = []
+        self.customer_keys: list[str] = []
+        self.line_nos: list[int] = []
+
+    def claim(
+        self,
+        ids: npt.NDArray[np.object_],
+        customer_keys: npt.NDArray[np.object_],
+        line_nos: npt.NDArray[np.int64],
+    ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]]:
+        """The owner (customer key, line) of each distinct id; ids not stored yet get the
+        customer and line given for them, and are stored."""
+        hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(hashes, kind="stable")
+        queries, entries = self.index.matches(hashes[order])
+        queries = order[queries]
+        stored = self.ids
+        same = np.fromiter(
+            (stored[e] == ids[q] for q, e in zip(queries.tolist(), entries.tolist())),
+            dtype=bool,
+            count=len(queries),
+        )
+        queries, entries = queries[same], entries[same].tolist()
+        owner_key = customer_keys.copy()
+        owner_line = line_nos.copy()
+        owner_key[queries] = [self.customer_keys[e] for e in entries]
+        owner_line[queries] = [self.line_nos[e] for e in entries]
+        new = np.ones(len(ids), dtype=bool)
+        new[queries] = False
+        fresh = np.flatnonzero(new)
+        first_entry = len(stored)
+        stored.extend(ids[fresh].tolist())
+        self.customer_keys.extend(customer_keys[fresh].tolist())
+        self.line_nos.extend(line_nos[fresh].tolist())
+        self.index.add(
+            hashes[fresh], np.arange(first_entry, first_entry + len(fresh), dtype=np.int64)
+        )
+        return owner_key, owner_line
+
+
 # --- cleaning a chunk ---------------------------------------------------------------------
 
 
 @dataclass(kw_only=True, slots=True)
 class _ChunkCleaner:
     cleaner: _RowCleaner
-    state: _State
+    state: _State  # the Shopify fill; `seen_rows` and `order_owner` are kept below instead
     headers: Sequence[str]
     stats: Counter[str]
+    # Every record key so far (`_State.seen_rows`).
+    seen: _KeyRuns = field(default_factory=_KeyRuns)
+    owners: _OrderOwners = field(default_factory=_OrderOwners)
 
     def clean(self, batch: _Batch, index: int, first_line: int) -> CleanChunk:
         notes: Counter[str] = Counter()
@@ -695,7 +946,10 @@ class _ChunkCleaner:
         ]
         live = self._drop_duplicates(batch, notes)
         rows = len(live)
-        cells = {name: batch.cells[i][live] for name, i in self.cleaner.columns.items()}
+        if batch.cells:
+            cells = {name: batch.cells[i][live] for name, i in self.cleaner.columns.items()}
+        else:  # only broken records in this chunk
+            cells = {name: np.empty(0, dtype=object) for name in self.cleaner.columns}
         line_nos = batch.line_nos[live]
         filled = self._forward_fill(cells, rows)
         result = _clean_rows(self.cleaner, cells, rows, filled)
@@ -744,15 +998,14 @@ class _ChunkCleaner:
         )
 
     def _drop_duplicates(self, batch: _Batch, notes: Counter[str]) -> npt.NDArray[np.intp]:
-        seen = self.state.seen_rows
-        keys = batch.keys
-        earlier = np.fromiter(map(seen.__contains__, keys), dtype=bool, count=len(keys))
-        duplicate = earlier | pd.Series(keys, dtype=np.int64).duplicated().to_numpy()
-        seen.update(keys)
-        dropped = int(duplicate.sum())
+        # Each distinct key of the chunk (sorted) and the record where it first appears.
+        distinct, first = np.unique(batch.keys, return_index=True)
+        earlier = self.seen.contains(distinct)
+        self.seen.add(distinct[~earlier])
+        live = np.sort(first[~earlier])
+        dropped = len(batch.keys) - len(live)
         if dropped:
             notes["dropped exact duplicate row"] += dropped
-        live = np.flatnonzero(~duplicate)
         if batch.replaced is not None:
             replaced = int(batch.replaced[live].sum())
             if replaced:
@@ -817,25 +1070,9 @@ class _ChunkCleaner:
         codes, uniques = pd.factorize(order_ids)
         first = np.empty(len(uniques), dtype=np.intp)
         first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-        owners = self.state.order_owner
-        ids = uniques.tolist()
-        earlier = list(map(owners.get, ids))
-        new = np.fromiter(map(operator.is_, earlier, repeat(None)), dtype=bool, count=len(ids))
-        owner_key = keys[first]
-        owner_line = line_nos[positions[first]]
-        if new.any():
-            owners.update(
-                zip(
-                    compress(ids, new.tolist()),
-                    zip(owner_key[new].tolist(), owner_line[new].tolist()),
-                )
-            )
-        if not new.all():
-            old = np.flatnonzero(~new)
-            owner_key = owner_key.copy()
-            owner_line = owner_line.copy()
-            owner_key[old] = [earlier[j][0] for j in old.tolist()]
-            owner_line[old] = [earlier[j][1] for j in old.tolist()]
+        owner_key, owner_line = self.owners.claim(
+            np.asarray(uniques, dtype=object), keys[first], line_nos[positions[first]]
+        )
         conflicts = np.flatnonzero(keys != owner_key[codes])
         refused = []
         for k in conflicts.tolist():
@@ -988,9 +1225,12 @@ def _clean_rows(
     # Money and returns depend on a handful of columns; work per distinct combination.
     order_ids = order_id.take()
     prefix = cleaner.preset.cancel_prefix
-    cancel_by_order = np.array(
-        [bool(prefix and v and v.upper().startswith(prefix)) for v in order_id.values], dtype=bool
-    )
+    if prefix:
+        cancel_by_order = np.array(
+            [bool(v and v.upper().startswith(prefix)) for v in order_id.values], dtype=bool
+        )
+    else:
+        cancel_by_order = np.zeros(len(order_id.values), dtype=bool)
     quantity_values = np.array([v if v is not None else 0 for v in quantity.values], dtype=np.int64)
     money_combo, money_rows = _combinations(
         quantity.codes,
@@ -1199,5 +1439,6 @@ def _frame(
             numbers = np.where(missing, 0, values).astype(np.int64)
             data[name] = pd.arrays.IntegerArray(numbers, missing)
         else:
-            data[name] = pd.Series(columns[name][keep], dtype=object)
+            # No copy here: the DataFrame copies the object columns into one block anyway.
+            data[name] = pd.Series(columns[name][keep], dtype=object, copy=False)
     return pd.DataFrame(data, columns=list(COLUMNS)), amounts[keep]  # type: ignore[index]

@@ -17,6 +17,7 @@ lines straddle two chunks) always takes the staging route.
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -162,12 +163,17 @@ def copy_fresh_orders(cursor, fresh: FreshOrders, *, job_id: int, sequence: str,
     lines = {"order_id": pa.array(line_order_ids[in_key_order]),
              "product_id": pa.array(product_ids[in_key_order]),
              **{name: values.take(indices) for name, values in fresh.lines.items()}}
-    try:
-        with transaction.atomic():
-            _copy(cursor, "ingest_order", {name: orders[name] for name in ORDER_COLUMNS})
-            _copy(cursor, "ingest_orderline", {name: lines[name] for name in LINE_COLUMNS})
-    except psycopg2.errors.UniqueViolation:
-        return False
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        # Arrow writes CSV without holding the GIL: the lines' CSV is written while
+        # PostgreSQL takes the orders.
+        lines_csv = writer.submit(csv_for_copy, {name: lines[name] for name in LINE_COLUMNS})
+        try:
+            with transaction.atomic():
+                _copy(cursor, "ingest_order", ORDER_COLUMNS,
+                      csv_for_copy({name: orders[name] for name in ORDER_COLUMNS}))
+                _copy(cursor, "ingest_orderline", LINE_COLUMNS, lines_csv.result())
+        except psycopg2.errors.UniqueViolation:
+            return False
     return True
 
 
@@ -188,8 +194,7 @@ def _ids(cursor, known: HashMemory, keys: np.ndarray, query: str) -> np.ndarray:
     return ids.astype(np.int64)[codes]
 
 
-def _copy(cursor, table: str, columns: dict[str, pa.Array]) -> None:
-    data = csv_for_copy(columns)
+def _copy(cursor, table: str, columns: tuple[str, ...], data: bytes) -> None:
     # The raw psycopg2 cursor: Django's debug wrapper does not pass `size` on.
     cursor.cursor.copy_expert(
         f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
