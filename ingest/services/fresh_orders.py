@@ -24,6 +24,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import psycopg2.errors
 from django.db import transaction
 
@@ -58,10 +59,11 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
     upwards, so the primary key and the order-key index both grow at their
     right edge (PostgreSQL's fast path) instead of at random leaves.
     """
-    keys = orders["order_key"].to_numpy(dtype=object)
-    by_key = np.argsort(keys, kind="stable")
+    keys = pa.array(orders["order_key"].to_numpy(dtype=object), type=pa.string())
+    # Arrow sorts text in C++ (byte order, as the key column's collation), stably.
+    by_key = pc.sort_indices(keys).to_numpy()
     orders = orders.iloc[by_key]
-    keys = keys[by_key]
+    keys = keys.take(by_key)
     sorted_row = np.empty(len(by_key), dtype=np.intp)
     sorted_row[by_key] = np.arange(len(by_key))
     cancelled = orders["is_cancelled"].to_numpy(dtype=bool)
@@ -72,7 +74,7 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
     gross_text = money_text(gross)
     return FreshOrders(
         orders={
-            "order_key": pa.array(keys, type=pa.string()),
+            "order_key": keys,
             "ordered_at": pa.array(times.to_numpy("datetime64[us]"), type=pa.timestamp("us", tz="UTC")),
             "is_cancelled": pa.array(cancelled),
             "gross_total": gross_text,
@@ -133,9 +135,9 @@ def money_text(values: np.ndarray) -> pa.Array:
         text = None if _is_missing(values[0]) else str(values[0])
         return pa.array([text] * len(values), type=pa.string())
     of_row, distinct = pd.factorize(identities)
-    firsts = np.full(len(distinct), len(values), dtype=np.intp)
-    np.minimum.at(firsts, of_row, np.arange(len(values)))
-    texts = np.array([None if _is_missing(v) else str(v) for v in values[firsts]], dtype=object)
+    one_row = np.empty(len(distinct), dtype=np.intp)
+    one_row[of_row] = np.arange(len(values))  # any row of each object will do
+    texts = np.array([None if _is_missing(v) else str(v) for v in values[one_row]], dtype=object)
     return pa.array(texts[of_row], type=pa.string())
 
 
