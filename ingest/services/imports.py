@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.files.move import file_move_safe
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,20 +86,10 @@ def import_upload_create(
         raise ImportRejected(exc.reason) from exc
     suffix = "".join(Path(clean_name).suffixes[-2:]).lower()
     target = upload_dir() / f"{uuid.uuid4().hex}{suffix}"
-    digest = hashlib.sha256()
-    written = 0
-    with open(target, "wb") as out:
-        while block := file.read(1024 * 1024):
-            written += len(block)
-            if written > settings.UPLOAD_MAX_BYTES:
-                out.close()
-                target.unlink(missing_ok=True)
-                raise ImportRejected(_("The file is larger than the upload limit."))
-            digest.update(block)
-            out.write(block)
+    written, sha256 = _store_upload(file, target)
     job = ImportJob(
         kind=kind, original_name=clean_name[:255], stored_path=str(target), size_bytes=written,
-        sha256=digest.hexdigest(), status=JobStatus.DRAFT, created_by=user,
+        sha256=sha256, status=JobStatus.DRAFT, created_by=user,
     )
     try:
         preview = import_preview(job=job, rows=1)
@@ -121,6 +112,36 @@ def import_upload_create(
             job.mapping, job.preset = dict(proposed.fields), proposed.preset
     job.save()
     return job
+
+
+def _store_upload(file: BinaryIO, target: Path) -> tuple[int, str]:
+    """Write the upload to `target`; its size and SHA-256. Refuses more than the limit.
+
+    A large upload already sits in a temporary file (Django spools it): that file is
+    moved, not written a second time.
+    """
+    digest = hashlib.sha256()
+    written = 0
+    temporary = getattr(file, "temporary_file_path", None)
+    out = None if temporary else open(target, "wb")  # noqa: SIM115 (closed below)
+    try:
+        while block := file.read(4 * 1024 * 1024):
+            written += len(block)
+            if written > settings.UPLOAD_MAX_BYTES:
+                raise ImportRejected(_("The file is larger than the upload limit."))
+            digest.update(block)
+            if out is not None:
+                out.write(block)
+    except ImportRejected:
+        if out is not None:
+            out.close()
+        target.unlink(missing_ok=True)
+        raise
+    if out is not None:
+        out.close()
+    else:
+        file_move_safe(temporary(), str(target))
+    return written, digest.hexdigest()
 
 
 def import_mapping_errors(*, fields: dict[str, str], preset: str, headers: list[str]) -> list[str]:

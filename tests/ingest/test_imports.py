@@ -296,3 +296,22 @@ def test_a_scripted_upload_that_cannot_be_mapped_ends_failed_with_the_reason(cli
 
     job = ImportJob.objects.get()
     assert job.status == JobStatus.FAILED and "customer" in job.error.lower()
+
+
+def test_a_large_upload_is_moved_from_its_temporary_file_whole_and_hashed(client, owner, settings):
+    import hashlib
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.authtoken.models import Token
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # Django spools bigger uploads to a temporary file
+    content = GENERIC.encode() * 200
+    token = Token.objects.create(user=owner)
+
+    client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", content)},
+                HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    job = ImportJob.objects.get()
+    with open(job.stored_path, "rb") as stored:
+        assert stored.read() == content
+    assert job.size_bytes == len(content) and job.sha256 == hashlib.sha256(content).hexdigest()
