@@ -23,9 +23,9 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+import psycopg2.errors
 import pyarrow as pa
 import pyarrow.compute as pc
-import psycopg2.errors
 from django.db import transaction
 
 from profiler_site.core.csv_copy import csv_for_copy

@@ -38,10 +38,10 @@ def test_fresh_orders_are_sorted_by_key_with_exact_money_and_net_totals():
         "customer_key": ["bob@example.com", "ann@example.com", "cy@example.com"],
         "ordered_at": pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-03"], utc=True),
         "is_cancelled": [False, False, True],
-        "gross_total": [Decimal("10.50"), Decimal("7"), Decimal("3.00")],
+        "gross_total": [Decimal("10.50"), Decimal(7), Decimal("3.00")],
         "returned": [Decimal("2.25"), 0, 0],
         "order_total": [None, None, None],
-        "refunded": [Decimal("1"), None, None],
+        "refunded": [Decimal(1), None, None],
     })
     lines = pd.DataFrame({"order_key": ["B7", "A3", "C1"], "sku_key": ["S1", "S2", "S1"],
                           "is_return": [False, False, False], "quantity": [1, 2, 1],
@@ -84,7 +84,7 @@ def test_while_the_loader_is_not_copying_fresh_orders_every_order_is_staged():
     data = staging_data(_chunk(b"A1,ann@example.com,2024-01-02,S1,10\n"), memory=memory)
 
     assert data.fresh is None
-    assert dict((c.table, c.csv_bytes) for c in data.copies)["stage_orders"].startswith(b'"A1",')
+    assert {c.table: c.csv_bytes for c in data.copies}["stage_orders"].startswith(b'"A1",')
 
 
 def _chunk(rows: bytes) -> pd.DataFrame:
