@@ -23,7 +23,7 @@ from django.db import DatabaseError, connection, transaction
 from ingest.pipeline.chunk_tables import chunk_tables
 from profiler_site.core.csv_copy import csv_for_copy
 
-from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders
+from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders, money_text
 from .run_memory import HashMemory, RunMemory, key_hashes
 
 # Temporary tables, one per kind of row; emptied at each commit. Keys compare in
@@ -170,9 +170,8 @@ def _staging_copy(table: str, rows: pd.DataFrame) -> StagingCopy:
         if kind == "timestamptz":
             values = pa.array(values.dt.tz_convert("UTC").dt.tz_localize(None)
                               .to_numpy("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
-        elif kind == "numeric":  # Decimal's own text is exact and cheaper than Arrow's decimals
-            values = pa.array([None if v is None or v is pd.NA or v != v else str(v)
-                               for v in values], type=pa.string())
+        elif kind == "numeric":
+            values = money_text(values.to_numpy(dtype=object))
         present[name] = values
     return StagingCopy(table=table, columns=tuple(present), csv_bytes=csv_for_copy(present))
 

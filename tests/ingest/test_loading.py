@@ -2,10 +2,11 @@
 through staging; and how a chunk that meets a stored order moves the run to staging."""
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from ingest.models import Order
-from ingest.services.loading import load_chunk, staging_data
+from ingest.services.fresh_orders import copy_fresh_orders
+from ingest.services.loading import _order_id_sequence, load_chunk, staging_data
 from ingest.services.run_memory import RunMemory
 from tests.ingest.helpers_db import orphan_rows
 from tests.ingest.pipeline.helpers import ingest_bytes
@@ -13,9 +14,12 @@ from tests.ingest.pipeline.helpers import ingest_bytes
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _frame(rows: bytes):
+    return ingest_bytes(b"order_id,email,ordered_at,sku,line_total\n" + rows).frame
+
+
 def _load(rows: bytes, memory: RunMemory, job_id: int):
-    frame = ingest_bytes(b"order_id,email,ordered_at,sku,line_total\n" + rows).frame
-    data = staging_data(frame, memory=memory)
+    data = staging_data(_frame(rows), memory=memory)
     with transaction.atomic():
         return data, load_chunk(data=data, job_id=job_id, memory=memory)
 
@@ -59,3 +63,21 @@ def test_an_order_straddling_two_chunks_of_a_run_is_merged_not_refused():
     assert (counts.orders_created, counts.orders_existing, counts.lines_created) == (1, 0, 2)
     assert memory.copy_fresh  # an order of this very import is not an overlap
     assert Order.objects.get(order_key="S1").gross_total == 5
+
+
+def test_the_copy_route_writes_new_orders_and_refuses_a_chunk_with_a_stored_one_whole():
+    memory = RunMemory()
+    _load(b"A1,ann@example.com,2024-01-01,S1,10\n", memory, job_id=1)
+    new = staging_data(_frame(b"B1,ann@example.com,2024-01-02,S1,4\n"), memory=RunMemory())
+    with_stored = staging_data(_frame(b"A1,ann@example.com,2024-01-01,S1,10\n"
+                                      b"C1,ann@example.com,2024-01-03,S1,3\n"), memory=RunMemory())
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        sequence = _order_id_sequence(cursor)
+        refused = copy_fresh_orders(cursor, with_stored.fresh, job_id=2, sequence=sequence,
+                                    memory=memory)
+        copied = copy_fresh_orders(cursor, new.fresh, job_id=2, sequence=sequence, memory=memory)
+
+    assert (refused, copied) == (False, True)
+    assert sorted(Order.objects.values_list("order_key", flat=True)) == ["A1", "B1"]  # no C1
+    assert Order.objects.get(order_key="B1").lines.get().line_total == 4
