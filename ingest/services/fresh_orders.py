@@ -16,7 +16,6 @@ lines straddle two chunks) always takes the staging route.
 
 from __future__ import annotations
 
-import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import transaction
 
-from profiler_site.core.csv_copy import csv_for_copy
+from profiler_site.core.csv_copy import copy_csv, csv_for_copy
 
 from .run_memory import HashMemory, RunMemory, key_hashes
 
@@ -154,8 +153,7 @@ def copy_fresh_orders(cursor, fresh: FreshOrders, *, job_id: int, sequence: str,
     cursor.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
                    [sequence, len(fresh)])
     order_ids = np.sort(np.array(cursor.fetchone()[0], dtype=np.int64))
-    orders = {"id": pa.array(order_ids), "order_key": fresh.orders["order_key"],
-              "customer_id": pa.array(customer_ids), **fresh.orders,
+    orders = {"id": pa.array(order_ids), "customer_id": pa.array(customer_ids), **fresh.orders,
               "import_job_id": pa.array(np.full(len(fresh), job_id, dtype=np.int64))}
     line_order_ids = order_ids[fresh.line_orders]
     # In primary-key order, so the (order, product, is_return) index is appended to.
@@ -171,9 +169,9 @@ def copy_fresh_orders(cursor, fresh: FreshOrders, *, job_id: int, sequence: str,
         lines_csv = writer.submit(csv_for_copy, {name: lines[name] for name in LINE_COLUMNS})
         try:
             with transaction.atomic():
-                _copy(cursor, "ingest_order", ORDER_COLUMNS,
-                      csv_for_copy({name: orders[name] for name in ORDER_COLUMNS}))
-                _copy(cursor, "ingest_orderline", LINE_COLUMNS, lines_csv.result())
+                copy_csv(cursor, "ingest_order", ORDER_COLUMNS,
+                         csv_for_copy({name: orders[name] for name in ORDER_COLUMNS}))
+                copy_csv(cursor, "ingest_orderline", LINE_COLUMNS, lines_csv.result())
         except psycopg2.errors.UniqueViolation:
             return False
     return True
@@ -194,11 +192,3 @@ def _ids(cursor, known: HashMemory, keys: np.ndarray, query: str) -> np.ndarray:
             raise RuntimeError(f"{(~found).sum()} keys were not found after their upsert, "
                                f"e.g. {distinct[~found][0]!r}")
     return ids.astype(np.int64)[codes]
-
-
-def _copy(cursor, table: str, columns: tuple[str, ...], data: bytes) -> None:
-    # The raw psycopg2 cursor: Django's debug wrapper does not pass `size` on.
-    cursor.cursor.copy_expert(
-        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
-        io.BytesIO(data), size=len(data),
-    )

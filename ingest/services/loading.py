@@ -11,7 +11,6 @@ at the first uncommitted chunk and ends with exactly the rows of a clean run.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ import pyarrow as pa
 from django.db import DatabaseError, connection, transaction
 
 from ingest.pipeline.chunk_tables import chunk_tables
-from profiler_site.core.csv_copy import csv_for_copy
+from profiler_site.core.csv_copy import copy_csv, csv_for_copy
 
 from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders, money_text
 from .run_memory import HashMemory, RunMemory, key_hashes
@@ -84,18 +83,16 @@ class StagingData:
                 _staging_copy("stage_lines", lines))
 
 
-def staging_data(frame: pd.DataFrame, *, memory: RunMemory | None = None) -> StagingData:
+def staging_data(frame: pd.DataFrame, *, memory: RunMemory) -> StagingData:
     """The chunk as COPY input for the staging tables, and its orders new to the run
     as input for `copy_fresh_orders`. Pure but for `memory`: runs in the reader thread.
 
     Columns with no value in the chunk are left out of the COPY (they stay NULL):
     most exports fill a handful of the fields. Timestamps and money go to Arrow
     ready-made (typed times, exact Decimal text), not as Python objects.
-
-    Without a memory every customer is upserted and every order staged.
     """
     tables = chunk_tables(frame)
-    customers = _mark_changed_customers(tables.customers, memory.customers if memory else None)
+    customers = _mark_changed_customers(tables.customers, memory.customers)
     orders, lines = tables.orders, tables.lines
     fresh = _new_to_run(orders["order_key"], memory)
     if fresh.any():
@@ -126,11 +123,9 @@ def staging_data(frame: pd.DataFrame, *, memory: RunMemory | None = None) -> Sta
     )
 
 
-def _new_to_run(order_keys: pd.Series, memory: RunMemory | None) -> np.ndarray:
-    """Which orders no earlier chunk of this run staged (all False without a memory,
-    or while the loader is not copying fresh orders). Every key is remembered."""
-    if memory is None:
-        return np.zeros(len(order_keys), dtype=bool)
+def _new_to_run(order_keys: pd.Series, memory: RunMemory) -> np.ndarray:
+    """Which orders no earlier chunk of this run staged (all False while the loader is
+    not copying fresh orders). Every key is remembered."""
     hashes = key_hashes(order_keys)
     as_ints = hashes.tolist()
     # Set operations in C: most chunks repeat one order or none (one straddling their start).
@@ -185,16 +180,8 @@ def _create_staging_tables(cursor) -> None:
 
 def _copy_to_staging(cursor, copies: tuple[StagingCopy, ...]) -> None:
     for copy in copies:
-        if not copy.csv_bytes:
-            continue
-        # The raw psycopg2 cursor: Django's debug wrapper does not pass `size` on.
-        cursor.cursor.copy_expert(
-            f"COPY {copy.table} ({', '.join(copy.columns)}) FROM STDIN WITH (FORMAT csv)",
-            io.BytesIO(copy.csv_bytes),
-            # One read: in 8 kB blocks (the default) each block waits for the GIL, which
-            # the reader thread holds while it parses the next chunk.
-            size=len(copy.csv_bytes),
-        )
+        if copy.csv_bytes:
+            copy_csv(cursor, copy.table, copy.columns, copy.csv_bytes)
 
 
 UPSERT_CUSTOMERS = """
@@ -385,13 +372,12 @@ def _refused_lines(order_rows: pd.DataFrame, order_keys: list[str]) -> list[tupl
     ]
 
 
-def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory | None = None) -> ChunkCounts:
+def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCounts:
     """Load one chunk; must run inside the caller's transaction.
 
     `memory` (the run's) lets the loader copy orders new to the run straight into
     their tables (`copy_fresh_orders`); everything else goes through staging.
     """
-    memory = memory if memory is not None else RunMemory()
     with connection.cursor() as cursor:
         # The checkpoint commits with the data, so a commit lost in a crash is
         # simply redone on resume: no need to wait for the WAL flush.

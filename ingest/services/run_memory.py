@@ -26,9 +26,6 @@ class HashMemory:
         self._values = np.empty(0, dtype=np.uint64)
         self._texts = np.empty(0, dtype=object) if exact else None
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
     def get(self, keys: np.ndarray, texts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Which keys are known, and the value of each (0 where unknown)."""
         positions = self._keys.get_indexer(keys.astype(np.uint64, copy=False))

@@ -8,6 +8,7 @@ written unquoted, is NULL (also under COPY's `NULL ''`).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 import pandas as pd
@@ -32,3 +33,14 @@ def csv_for_copy(columns: dict[str, pd.Series | pa.Array]) -> bytes:
 
 def frame_csv_for_copy(frame: pd.DataFrame, columns: Sequence[str]) -> bytes:
     return csv_for_copy({name: frame[name] for name in columns})
+
+
+def copy_csv(cursor, table: str, columns: Sequence[str], data: bytes) -> None:
+    """COPY CSV bytes (from `csv_for_copy`) into `table`, inside the cursor's transaction."""
+    # The raw psycopg2 cursor: Django's debug wrapper does not pass `size` on. One read
+    # of the whole buffer: in 8 kB blocks (the default) each block waits for the GIL,
+    # which an import's reader thread holds while it parses the next chunk.
+    cursor.cursor.copy_expert(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)",
+        io.BytesIO(data), size=len(data),
+    )
