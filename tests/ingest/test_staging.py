@@ -89,3 +89,13 @@ def test_while_the_loader_is_not_copying_fresh_orders_every_order_is_staged():
 
 def _chunk(rows: bytes) -> pd.DataFrame:
     return ingest_bytes(b"order_id,email,ordered_at,sku,line_total\n" + rows).frame
+
+
+def test_an_exact_memory_never_mixes_up_two_keys_with_one_hash():
+    ids = HashMemory(exact=True)
+    ids.put(np.array([7], dtype=np.uint64), np.array([101]), np.array(["ann@example.com"], dtype=object))
+
+    known, values = ids.get(np.array([7, 7], dtype=np.uint64),
+                            np.array(["ann@example.com", "bob@example.com"], dtype=object))
+
+    assert known.tolist() == [True, False] and values[0] == 101
