@@ -55,6 +55,7 @@ class ChunkTables:
     products: pd.DataFrame  # PRODUCT_COLUMNS, one row per product key
     orders: pd.DataFrame  # ORDER_COLUMNS, one row per order key
     lines: pd.DataFrame  # LINE_COLUMNS, one row per (order, product, is_return)
+    line_orders: np.ndarray  # each line's order, as its row in `orders`
     # Every input row's order and line number, to name the lines of a refused order.
     order_rows: pd.DataFrame
 
@@ -70,11 +71,17 @@ def chunk_tables(frame: pd.DataFrame) -> ChunkTables:
     order_keys = _Codes.of(frame["order_key"])
     product_keys = _product_keys(frame)
     line_totals = _Amounts.of(frame["line_total"])
+    orders, order_codes = _orders(frame, by_time, ordered_at, order_keys, customer_keys, line_totals)
+    lines, line_order_codes = _lines(frame, by_time, order_keys, product_keys, line_totals)
+    # Order key code -> row of `orders` (shifted by one: a missing key is code -1).
+    order_row = np.full(len(order_keys.uniques) + 1, -1, dtype=np.intp)
+    order_row[order_codes + 1] = np.arange(len(order_codes))
     return ChunkTables(
         customers=_customers(frame, by_time, customer_keys),
         products=_products(frame, by_time, product_keys),
-        orders=_orders(frame, by_time, ordered_at, order_keys, customer_keys, line_totals),
-        lines=_lines(frame, by_time, order_keys, product_keys, line_totals),
+        orders=orders,
+        lines=lines,
+        line_orders=order_row[line_order_codes + 1],
         order_rows=frame[["order_key", "customer_key", "line_no"]],
     )
 
@@ -244,7 +251,8 @@ def _products(frame: pd.DataFrame, by_time: np.ndarray, product_keys: _Codes) ->
 
 
 def _orders(frame: pd.DataFrame, by_time: np.ndarray, ordered_at: pd.Series, order_keys: _Codes,
-            customer_keys: _Codes, line_totals: _Amounts) -> pd.DataFrame:
+            customer_keys: _Codes, line_totals: _Amounts) -> tuple[pd.DataFrame, np.ndarray]:
+    """The orders, and each one's order key code."""
     groups = _Groups.of(order_keys.codes[by_time])
     first_rows = by_time[groups.first_rows()]
     line_total = line_totals.at(by_time)
@@ -254,8 +262,9 @@ def _orders(frame: pd.DataFrame, by_time: np.ndarray, ordered_at: pd.Series, ord
     priced = _group_any(groups, line_total.codes >= 0)
     order_total = _group_max(groups, _Amounts.of(frame["order_total"]).at(by_time))
     refunded = _group_max(groups, _Amounts.of(frame["refunded_amount"]).at(by_time))
+    codes = order_keys.codes[first_rows]
     return pd.DataFrame({
-        "order_key": order_keys.group_names(order_keys.codes[first_rows]),
+        "order_key": order_keys.group_names(codes),
         # One customer per order: the reader refuses rows naming a second one.
         "customer_key": _first_present(frame["customer_key"], customer_keys.codes[by_time],
                                        groups, by_time),
@@ -266,7 +275,7 @@ def _orders(frame: pd.DataFrame, by_time: np.ndarray, ordered_at: pd.Series, ord
         "returned": _objects(returned),
         "order_total": _objects(order_total),
         "refunded": _objects(refunded),
-    })
+    }), codes
 
 
 def _group_any(groups: _Groups, flags: np.ndarray) -> np.ndarray:
@@ -298,7 +307,8 @@ def _gross_totals(gross: np.ndarray, priced: np.ndarray, order_total: np.ndarray
 
 
 def _lines(frame: pd.DataFrame, by_time: np.ndarray, order_keys: _Codes, product_keys: _Codes,
-           line_totals: _Amounts) -> pd.DataFrame:
+           line_totals: _Amounts) -> tuple[pd.DataFrame, np.ndarray]:
+    """The lines, and each one's order key code."""
     priced = by_time[(line_totals.codes[by_time] >= 0) & (product_keys.codes[by_time] >= 0)]
     orders, products = order_keys.codes[priced], product_keys.codes[priced]
     is_return = frame["is_return"].to_numpy()[priced]
@@ -312,7 +322,7 @@ def _lines(frame: pd.DataFrame, by_time: np.ndarray, order_keys: _Codes, product
         "quantity": _group_int_sums(groups, frame["quantity"].take(priced)),
         "unit_price": _objects(_group_max(groups, _Amounts.of(frame["unit_price"]).at(priced))),
         "line_total": _objects(_group_sums(groups, line_totals.at(priced), min_count=0)),
-    })
+    }), orders[first]
 
 
 def _group_int_sums(groups: _Groups, values: pd.Series) -> np.ndarray | pd.api.extensions.ExtensionArray:

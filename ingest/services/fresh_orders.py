@@ -116,28 +116,29 @@ def _net_totals(gross: np.ndarray, gross_text: pa.Array, returned: np.ndarray,
     adjusted = np.flatnonzero(~cancelled & ((returned != 0) | (refunded != 0)))
     if not len(adjusted) and not cancelled.any():
         return gross_text
-    net = gross_text.to_numpy(zero_copy_only=False).astype(object)
+    net = gross_text.dictionary_decode().to_numpy(zero_copy_only=False).astype(object)
     net[adjusted] = [str(Decimal(gross[row]) - Decimal(returned[row]) - Decimal(refunded[row]))
                      for row in adjusted.tolist()]
     net[cancelled] = "0"
     return pa.array(net, type=pa.string())
 
 
-def money_text(values: np.ndarray) -> pa.Array:
+def money_text(values: np.ndarray) -> pa.DictionaryArray:
     """Decimal objects as their exact text (missing: null), converted once per distinct object.
 
     Decimal's own text is exact and cheaper than Arrow's decimals; the reader shares
-    one object per amount, so a chunk holds few distinct ones.
+    one object per amount, so a chunk holds few distinct ones. Each row points at
+    its text (a dictionary array): the CSV writer expands them without the GIL.
     """
     identities = np.fromiter(map(id, values), dtype=np.intp, count=len(values))
     if len(values) and (identities == identities[0]).all():  # e.g. no order has a refund
-        text = None if _is_missing(values[0]) else str(values[0])
-        return pa.array([text] * len(values), type=pa.string())
-    of_row, distinct = pd.factorize(identities)
-    one_row = np.empty(len(distinct), dtype=np.intp)
-    one_row[of_row] = np.arange(len(values))  # any row of each object will do
-    texts = np.array([None if _is_missing(v) else str(v) for v in values[one_row]], dtype=object)
-    return pa.array(texts[of_row], type=pa.string())
+        of_row, one_row = np.zeros(len(values), dtype=np.int32), np.zeros(1, dtype=np.intp)
+    else:
+        of_row, distinct = pd.factorize(identities)
+        one_row = np.empty(len(distinct), dtype=np.intp)
+        one_row[of_row] = np.arange(len(values))  # any row of each object will do
+    texts = pa.array([None if _is_missing(v) else str(v) for v in values[one_row]], type=pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(of_row, type=pa.int32()), texts)
 
 
 def copy_fresh_orders(cursor, fresh: FreshOrders, *, job_id: int, sequence: str,
@@ -150,9 +151,13 @@ def copy_fresh_orders(cursor, fresh: FreshOrders, *, job_id: int, sequence: str,
                         "SELECT key, id FROM ingest_customer WHERE key = ANY(%s)")
     product_ids = _ids(cursor, memory.product_ids, fresh.line_skus,
                        "SELECT sku, id FROM ingest_product WHERE sku = ANY(%s)")
-    cursor.execute("SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
-                   [sequence, len(fresh)])
-    order_ids = np.sort(np.array(cursor.fetchone()[0], dtype=np.int64))
+    # One block of ids in one call. Only imports add orders, and they take ids while
+    # holding the import lock (see `load_chunk`), so no one draws from the sequence
+    # in between; like nextval's, ids of a copy that is rolled back are not reused.
+    cursor.execute("SELECT setval(%s::regclass, nextval(%s::regclass) + %s - 1)",
+                   [sequence, sequence, len(fresh)])
+    last_id = cursor.fetchone()[0]
+    order_ids = np.arange(last_id - len(fresh) + 1, last_id + 1, dtype=np.int64)
     orders = {"id": pa.array(order_ids), "customer_id": pa.array(customer_ids), **fresh.orders,
               "import_job_id": pa.array(np.full(len(fresh), job_id, dtype=np.int64))}
     line_order_ids = order_ids[fresh.line_orders]

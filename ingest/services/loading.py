@@ -96,9 +96,7 @@ def staging_data(frame: pd.DataFrame, *, memory: RunMemory) -> StagingData:
     orders, lines = tables.orders, tables.lines
     fresh = _new_to_run(orders["order_key"], memory)
     if fresh.any():
-        # Each line's order, as a row of `orders`.
-        line_orders = pd.Index(orders["order_key"].to_numpy(dtype=object)).get_indexer(
-            lines["order_key"].to_numpy(dtype=object))
+        line_orders = tables.line_orders
         fresh_lines = fresh[line_orders]
         # Staged anyway: customers to upsert, and the owners of the staged orders.
         staged = customers["changed"].to_numpy(dtype=bool)
@@ -151,8 +149,26 @@ def _mark_changed_customers(customers: pd.DataFrame, seen: HashMemory | None) ->
     if seen is None:
         return customers.assign(changed=True)
     keys = key_hashes(customers["customer_key"])
-    details = pd.util.hash_pandas_object(customers, index=False).to_numpy()
-    return customers.assign(changed=seen.changed(keys, details))
+    return customers.assign(changed=seen.changed(keys, _detail_hashes(customers, keys)))
+
+
+# Near-unique per customer: hashed as they are, not factorized first (which only pays
+# off for repetitive columns such as country or city).
+_DISTINCT_PER_CUSTOMER = {"customer_email"}
+
+
+def _detail_hashes(customers: pd.DataFrame, keys: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each customer row; `keys` are its key column's hashes."""
+    columns = {"customer_key": keys}
+    for name in customers.columns.drop("customer_key"):
+        values = customers[name]
+        if values.dtype == object:
+            columns[name] = pd.util.hash_array(values.to_numpy(),
+                                               categorize=name not in _DISTINCT_PER_CUSTOMER)
+        else:
+            columns[name] = pd.util.hash_pandas_object(values, index=False).to_numpy()
+    # The row's hash of its columns' hashes (integers: a cheap pass).
+    return pd.util.hash_pandas_object(pd.DataFrame(columns), index=False).to_numpy()
 
 
 def _staging_copy(table: str, rows: pd.DataFrame) -> StagingCopy:

@@ -81,3 +81,20 @@ def test_the_copy_route_writes_new_orders_and_refuses_a_chunk_with_a_stored_one_
     assert (refused, copied) == (False, True)
     assert sorted(Order.objects.values_list("order_key", flat=True)) == ["A1", "B1"]  # no C1
     assert Order.objects.get(order_key="B1").lines.get().line_total == 4
+
+
+def test_copied_orders_take_one_block_of_ids_that_later_orders_follow():
+    memory = RunMemory()
+    _load(b"K3,ann@example.com,2024-01-03,S1,1\n"
+          b"K1,bob@example.com,2024-01-01,S1,2\n"
+          b"K2,cy@example.com,2024-01-02,S1,3\n", memory, job_id=1)
+    _load(b"K4,ann@example.com,2024-01-04,S1,4\n", memory, job_id=1)
+    _load(b"K1,bob@example.com,2024-01-01,S2,5\n"  # stored already: the staging route
+          b"K5,bob@example.com,2024-01-05,S1,6\n", RunMemory(), job_id=2)
+
+    ids = dict(Order.objects.values_list("order_key", "id"))
+    # In key order within a chunk, consecutive, and never reused by either route.
+    assert ids["K2"] == ids["K1"] + 1 and ids["K3"] == ids["K2"] + 1
+    assert ids["K4"] > ids["K3"] and ids["K5"] > ids["K4"]
+    assert len(set(ids.values())) == 5
+

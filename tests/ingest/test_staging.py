@@ -28,6 +28,24 @@ def test_only_customers_new_to_the_import_or_with_changed_details_are_flagged():
     assert moved["changed"].tolist() == [True, False]
 
 
+def test_a_change_in_any_detail_flags_the_customer_again():
+    def customer(**changes) -> pd.DataFrame:
+        row = {"customer_key": "ann@example.com", "customer_email": "ann@example.com",
+               "first_name": "Ann", "last_name": "Lee", "birth_year": 1980,
+               "accepts_marketing": True, **changes}
+        columns = {name: pd.Series([value], dtype=object) for name, value in row.items()}
+        columns["birth_year"] = columns["birth_year"].astype("Int64")
+        columns["accepts_marketing"] = columns["accepts_marketing"].astype("boolean")
+        return pd.DataFrame(columns)
+
+    seen = HashMemory()
+    assert _mark_changed_customers(customer(), seen)["changed"].tolist() == [True]
+    assert _mark_changed_customers(customer(), seen)["changed"].tolist() == [False]
+    for changes in ({"customer_email": "ann@shop.example"}, {"first_name": "Lee", "last_name": "Ann"},
+                    {"birth_year": None}, {"accepts_marketing": False}, {"last_name": None}):
+        assert _mark_changed_customers(customer(**changes), seen)["changed"].tolist() == [True], changes
+
+
 def test_without_a_memory_every_customer_is_upserted():
     assert _mark_changed_customers(_customers("Leeds"), None)["changed"].tolist() == [True, True]
 

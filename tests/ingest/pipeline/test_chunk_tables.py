@@ -50,6 +50,19 @@ def test_order_totals_net_returns_and_repeated_lines_are_merged() -> None:
     assert sorted(tables.order_rows["line_no"]) == [2, 3, 4]
 
 
+def test_each_line_names_the_row_of_its_order() -> None:
+    tables = tables_of(
+        "D2,dee@example.com,Dee,Ray,Rome,2024-06-02,S1,Tea,Tea,1,3.00\n"
+        "D1,dee@example.com,Dee,Ray,Rome,2024-06-01,S1,Tea,Tea,1,3.00\n"
+        "D2,dee@example.com,Dee,Ray,Rome,2024-06-02,S2,Cup,Ware,1,5.00\n"
+        "D3,eve@example.com,Eve,Ko,Bonn,2024-06-03,S2,Cup,Ware,-1,5.00\n"
+    )
+
+    order_keys = tables.orders["order_key"].to_numpy(dtype=object)
+    assert len(tables.line_orders) == len(tables.lines) == 4
+    assert order_keys[tables.line_orders].tolist() == tables.lines["order_key"].tolist()
+
+
 def test_text_is_cut_to_the_column_sizes() -> None:
     long_city = "x" * (TEXT_LIMITS["city"] + 20)
     long_sku = "S" * (TEXT_LIMITS["sku_key"] + 5)
