@@ -12,3 +12,10 @@ def import_file_task(self, job_id: int) -> str:
     from ingest.services.imports import import_run
 
     return execute_job(model=ImportJob, job_id=job_id, task_id=self.request.id, work=import_run)
+
+
+@shared_task
+def restore_indexes_task() -> list[str]:
+    from ingest.services.bulk_indexes import restore_indexes
+
+    return restore_indexes()

@@ -33,6 +33,7 @@ from ingest.signals import import_finished
 from profiler_site.core.jobs import job_enqueue, job_progress
 from profiler_site.core.models import JobStatus
 
+from .bulk_indexes import indexes_set_aside, restore_indexes, worth_setting_aside
 from .loading import load_chunk, raw_as_json, staging_data
 from .prefetch import prefetch
 from .run_memory import RunMemory
@@ -209,11 +210,14 @@ def import_run(job: ImportJob) -> str:
         from .event_imports import events_import_run
 
         return events_import_run(job)
-    job_progress(job=job, phase=_("Counting rows"), total=_count_lines(job))
+    lines = _count_lines(job)
+    job_progress(job=job, phase=_("Counting rows"), total=lines)
     mapping = ColumnMapping(fields=job.mapping, preset=job.preset or "generic")
     options = _read_options(job)
+    restore_indexes()  # an import killed while it held them aside
     try:
-        with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+        with (indexes_set_aside(worth_setting_aside(lines - job.processed)),
+              open_upload(job.stored_path, job.original_name, limits=_limits()) as stream):
             chunks = read_rows(stream, mapping, options, chunk_rows=settings.IMPORT_CHUNK_ROWS)
             resume_at = job.chunks_done  # chunks before it committed before a restart
             # The reader thread also turns each chunk into COPY input, so the

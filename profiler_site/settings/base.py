@@ -127,6 +127,9 @@ MEDIA_ROOT = Path(env.str("PROFILER_UPLOAD_DIR", default=str(VAR_DIR / "uploads"
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_MB", default=500) * 1024 * 1024
 # Rows per import transaction (and per checkpoint).
 IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=50_000)
+# An import of at least this many lines that brings at least as many as are stored
+# loads without two page indexes and builds them at its end (ingest/services/bulk_indexes.py).
+IMPORT_BULK_LINES = env.int("IMPORT_BULK_LINES", default=200_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -160,6 +163,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BEAT_SCHEDULE = {
     "reap-stale-jobs": {
         "task": "profiler_site.core.tasks.reap_stale_jobs_task",
+        "schedule": env.int("JOB_REAPER_INTERVAL_SECONDS", default=60),
+    },
+    # Indexes an import killed mid-load had set aside (ingest/services/bulk_indexes.py).
+    "restore-import-indexes": {
+        "task": "ingest.tasks.restore_indexes_task",
         "schedule": env.int("JOB_REAPER_INTERVAL_SECONDS", default=60),
     },
 }

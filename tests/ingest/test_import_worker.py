@@ -6,6 +6,7 @@ from rest_framework.authtoken.models import Token
 
 from ingest.demo.generate import generate_demo_orders
 from ingest.models import ImportJob, Order, OrderLine
+from ingest.services.bulk_indexes import SET_ASIDE, missing_indexes
 from ingest.services.imports import import_confirm, import_upload_create
 from profiler_site.core import jobs
 from profiler_site.core.models import JobStatus
@@ -60,7 +61,9 @@ def test_a_worker_killed_mid_import_resumes_at_its_checkpoint_and_ends_like_a_cl
     expected_orders = frame["order_id"].nunique()
     expected_lines = len(frame.assign(ret=frame["quantity"] < 0)
                          .groupby(["order_id", "sku", "ret"]))
-    worker = start_worker(extra_env={"IMPORT_CHUNK_ROWS": "500"})
+    # A "big" import: it loads with two page indexes set aside (see bulk_indexes).
+    env = {"IMPORT_CHUNK_ROWS": "500", "IMPORT_BULK_LINES": "1"}
+    worker = start_worker(extra_env=env)
     with open(path, "rb") as f:
         created = import_upload_create(file=f, name="demo.csv", size=path.stat().st_size)
     import_confirm(job=created)
@@ -69,9 +72,10 @@ def test_a_worker_killed_mid_import_resumes_at_its_checkpoint_and_ends_like_a_cl
     worker.kill()
     assert job(created.pk).status == JobStatus.RUNNING
     checkpoint = job(created.pk).chunks_done
+    assert missing_indexes() == list(SET_ASIDE)  # the killed import had set them aside
 
     wait_until(lambda: jobs.reap_stale_jobs().requeued, what="the reaper to requeue the import")
-    start_worker(extra_env={"IMPORT_CHUNK_ROWS": "500"})
+    start_worker(extra_env=env)
     wait_until(lambda: job(created.pk).status == JobStatus.SUCCEEDED, timeout=90,
                what="the resumed import to finish")
 
@@ -81,6 +85,7 @@ def test_a_worker_killed_mid_import_resumes_at_its_checkpoint_and_ends_like_a_cl
     assert OrderLine.objects.count() == expected_lines == final.lines_created
     assert final.rows_rejected == 0
     assert orphan_rows() == (0, 0)
+    assert missing_indexes() == []  # built again by the resumed run
 
 
 def test_the_cancel_button_stops_an_import_between_chunks_and_keeps_what_was_committed(
@@ -88,7 +93,7 @@ def test_the_cancel_button_stops_an_import_between_chunks_and_keeps_what_was_com
 ):
     path = tmp_path / "demo.csv"
     generate_demo_orders(path, customers=2500)
-    start_worker(extra_env={"IMPORT_CHUNK_ROWS": "300"})
+    start_worker(extra_env={"IMPORT_CHUNK_ROWS": "300", "IMPORT_BULK_LINES": "1"})
     with open(path, "rb") as f:
         created = import_upload_create(file=f, name="demo.csv", size=path.stat().st_size)
     import_confirm(job=created)
@@ -102,3 +107,4 @@ def test_the_cancel_button_stops_an_import_between_chunks_and_keeps_what_was_com
     stopped = job(created.pk)
     assert 2 <= stopped.chunks_done and stopped.processed < stopped.total
     assert Order.objects.count() == stopped.orders_created > 0
+    assert missing_indexes() == []  # the indexes it had set aside are back
