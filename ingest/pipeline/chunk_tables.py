@@ -31,6 +31,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ingest.pipeline.identities import identities
+
 # Column sizes of the tables the text lands in (counted in characters).
 TEXT_LIMITS = {"first_name": 150, "last_name": 150, "country": 100, "city": 100, "gender": 30,
                "shop_customer_id": 100, "product_name": 300, "category": 200, "sku_key": 200}
@@ -354,8 +356,7 @@ class _Amounts:
         if pd.api.types.infer_dtype(objects, skipna=True) == "empty":
             # No amount at all (most files give no order totals or refunds): skip the pass below.
             return cls(np.full(len(objects), -1, dtype=np.intp), np.array([], dtype=object))
-        identities = np.fromiter(map(id, objects), dtype=np.intp, count=len(objects))
-        codes, distinct = pd.factorize(identities)
+        codes, distinct = pd.factorize(identities(objects))
         values = objects[_first_rows(codes, len(distinct))]
         present = ~pd.isna(values)
         if present.all():

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import ctypes
 import io
 import re
 from collections import Counter
@@ -38,6 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ingest.pipeline.errors import FileRejected, RowError
+from ingest.pipeline.identities import identities
 from ingest.pipeline.mapping import ColumnMapping
 from ingest.pipeline.parsing import (
     EARLIEST_YEAR,
@@ -440,11 +440,7 @@ def _factorize(values: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.intp], l
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.intp), []
-    # The pointers in the object array are the identities; `values` keeps them alive.
-    pointers = np.frombuffer(
-        (ctypes.c_ssize_t * n).from_address(values.ctypes.data), dtype=np.intp
-    ).copy()
-    codes, _ = pd.factorize(pointers)
+    codes, _ = pd.factorize(identities(values))
     first = np.empty(int(codes.max()) + 1, dtype=np.intp)
     first[codes[::-1]] = np.arange(n - 1, -1, -1)
     return codes.astype(np.intp), values[first].tolist()

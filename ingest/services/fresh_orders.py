@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import transaction
 
+from ingest.pipeline.identities import identities
 from profiler_site.core.csv_copy import copy_csv, csv_for_copy
 
 from .run_memory import HashMemory, RunMemory, key_hashes
@@ -130,11 +131,11 @@ def money_text(values: np.ndarray) -> pa.DictionaryArray:
     one object per amount, so a chunk holds few distinct ones. Each row points at
     its text (a dictionary array): the CSV writer expands them without the GIL.
     """
-    identities = np.fromiter(map(id, values), dtype=np.intp, count=len(values))
-    if len(values) and (identities == identities[0]).all():  # e.g. no order has a refund
+    ids = identities(values)
+    if len(values) and (ids == ids[0]).all():  # e.g. no order has a refund
         of_row, one_row = np.zeros(len(values), dtype=np.int32), np.zeros(1, dtype=np.intp)
     else:
-        of_row, distinct = pd.factorize(identities)
+        of_row, distinct = pd.factorize(ids)
         one_row = np.empty(len(distinct), dtype=np.intp)
         one_row[of_row] = np.arange(len(values))  # any row of each object will do
     texts = pa.array([None if _is_missing(v) else str(v) for v in values[one_row]], type=pa.string())
