@@ -26,7 +26,6 @@ from __future__ import annotations
 import decimal
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -88,34 +87,22 @@ def chunk_tables(frame: pd.DataFrame) -> ChunkTables:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Codes:
     """A column as one integer code per row (-1: missing) into its distinct values."""
 
     codes: np.ndarray
     uniques: np.ndarray  # object
-    dtype: np.dtype | pd.api.extensions.ExtensionDtype  # the column's
 
     @classmethod
     def of(cls, values: pd.Series | np.ndarray) -> _Codes:
         codes, uniques = pd.factorize(np.asarray(values, dtype=object))
-        return cls(codes, uniques, values.dtype)
+        return cls(codes, uniques)
 
-    def group_names(self, codes: np.ndarray) -> pd.Index:
-        """The values at these codes, in the dtype groupby gives its groups' names.
-
-        A "str" column keeps its dtype; for an object column pandas infers one from
-        the names present: "str" when all are text, object when there are none.
-        """
-        text_column = isinstance(self.dtype, pd.StringDtype)
-        if text_column or (len(codes) and isinstance(self._names.dtype, pd.StringDtype)):
-            return self._names.take(codes)
-        return pd.Index(self.uniques[codes])
-
-    @cached_property
-    def _names(self) -> pd.Index:
-        # Built once per chunk: turning texts into pandas strings costs a pass of its own.
-        return pd.Index(self.uniques, dtype=self.dtype if isinstance(self.dtype, pd.StringDtype) else None)
+    def group_names(self, codes: np.ndarray) -> pd.Series:
+        """The values at these codes, as Python objects: the loader hashes and copies
+        them as such, so a pandas string column would only be converted back."""
+        return _objects(self.uniques[codes])
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +191,7 @@ def _product_keys(frame: pd.DataFrame) -> _Codes:
     if cut is keys.uniques:
         return keys
     merged = _Codes.of(cut)  # two long keys may share their first characters
-    return _Codes(np.where(keys.codes >= 0, merged.codes[keys.codes], -1), merged.uniques,
-                  keys.dtype)
+    return _Codes(np.where(keys.codes >= 0, merged.codes[keys.codes], -1), merged.uniques)
 
 
 def _keys_with_names(frame: pd.DataFrame) -> pd.Series:
