@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from django.db import transaction
 
 from ingest.pipeline.identities import identities
-from profiler_site.core.csv_copy import copy_csv, csv_for_copy
+from profiler_site.core.csv_copy import copy_csv, csv_for_copy, timestamptz_text
 
 from .run_memory import HashMemory, RunMemory, key_hashes
 
@@ -70,12 +70,11 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
     gross = orders["gross_total"].to_numpy(dtype=object)
     returned = _zero_if_missing(orders["returned"].to_numpy(dtype=object))
     refunded = _zero_if_missing(orders["refunded"].to_numpy(dtype=object))
-    times = orders["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None)
     gross_text = money_text(gross)
     return FreshOrders(
         orders={
             "order_key": keys,
-            "ordered_at": pa.array(times.to_numpy("datetime64[us]"), type=pa.timestamp("us", tz="UTC")),
+            "ordered_at": timestamptz_text(orders["ordered_at"]),
             "is_cancelled": pa.array(cancelled),
             "gross_total": gross_text,
             "returned_total": money_text(returned),

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from django.db import DatabaseError, connection, transaction
 
 from ingest.pipeline.chunk_tables import chunk_tables
-from profiler_site.core.csv_copy import copy_csv, csv_for_copy
+from profiler_site.core.csv_copy import copy_csv, csv_for_copy, timestamptz_text
 
 from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders, money_text
 from .run_memory import HashMemory, RunMemory, key_hashes
@@ -179,8 +178,7 @@ def _staging_copy(table: str, rows: pd.DataFrame) -> StagingCopy:
         if name not in _ALWAYS_COPIED and not values.notna().any():
             continue
         if kind == "timestamptz":
-            values = pa.array(values.dt.tz_convert("UTC").dt.tz_localize(None)
-                              .to_numpy("datetime64[us]"), type=pa.timestamp("us", tz="UTC"))
+            values = timestamptz_text(values)
         elif kind == "numeric":
             values = money_text(values.to_numpy(dtype=object))
         present[name] = values

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 _WRITE_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
@@ -29,6 +30,17 @@ def csv_for_copy(columns: dict[str, pd.Series | pa.Array]) -> bytes:
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(pa.table(arrays), sink, write_options=_WRITE_OPTIONS)
     return sink.getvalue().to_pybytes()
+
+
+def timestamptz_text(values: pd.Series) -> pa.Array:
+    """Zone-aware timestamps as timestamptz text in UTC ("2024-05-01 12:00:00.000000+00").
+
+    Arrow writes zoned timestamps about 40 times slower than naive ones (a time-zone
+    lookup per value, ~0.7 s per million): so naive UTC text, with the offset added.
+    """
+    naive = values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    text = pa.array(naive, type=pa.timestamp("us"), from_pandas=True).cast(pa.string())
+    return pc.binary_join_element_wise(text, "+00", "")
 
 
 def frame_csv_for_copy(frame: pd.DataFrame, columns: Sequence[str]) -> bytes:
