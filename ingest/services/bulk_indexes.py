@@ -16,12 +16,12 @@ minute from beat) builds them again. Without them queries are right, only slower
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +58,11 @@ def worth_setting_aside(lines: int) -> bool:
 
 
 @contextmanager
-def indexes_set_aside(enabled: bool) -> Iterator[bool]:
+def indexes_set_aside(enabled: bool, *, before_build: Callable[[], None] | None = None
+                      ) -> Iterator[bool]:
     """Drop the indexes for the block (if `enabled` and no one holds them) and build
-    them again when it ends, also on an error. Yields whether they were dropped."""
+    them again when it ends, also on an error; `before_build` runs first (a progress
+    phase). Yields whether they were dropped."""
     if not enabled or not _take_lock():
         yield False
         return
@@ -69,7 +71,9 @@ def indexes_set_aside(enabled: bool) -> Iterator[bool]:
         yield dropped
     finally:
         try:
-            _build_missing()
+            _build_missing(before_build)
+        except DatabaseError:  # e.g. the connection is gone: the beat task builds them
+            logger.exception("the indexes set aside were not built again")
         finally:
             _release_lock()
 
@@ -100,8 +104,11 @@ def _take_lock() -> bool:
 
 
 def _release_lock() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [BULK_LOAD_LOCK])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [BULK_LOAD_LOCK])
+    except DatabaseError:  # a session lock ends with its connection anyway
+        logger.warning("could not release the bulk-load lock", exc_info=True)
 
 
 def _drop() -> bool:
@@ -117,9 +124,12 @@ def _drop() -> bool:
     return True
 
 
-def _build_missing() -> list[str]:
+def _build_missing(before: Callable[[], None] | None = None) -> list[str]:
     built = []
-    for index in missing_indexes():
+    missing = missing_indexes()
+    if missing and before is not None:
+        before()
+    for index in missing:
         with transaction.atomic(), connection.cursor() as cursor:
             # Sorted in memory rather than in temporary files.
             cursor.execute("SET LOCAL maintenance_work_mem TO '256MB'")

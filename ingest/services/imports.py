@@ -216,7 +216,8 @@ def import_run(job: ImportJob) -> str:
     options = _read_options(job)
     restore_indexes()  # an import killed while it held them aside
     try:
-        with (indexes_set_aside(worth_setting_aside(lines - job.processed)),
+        with (indexes_set_aside(worth_setting_aside(lines - job.processed),
+                                before_build=lambda: _building_indexes(job)),
               open_upload(job.stored_path, job.original_name, limits=_limits()) as stream):
             chunks = read_rows(stream, mapping, options, chunk_rows=settings.IMPORT_CHUNK_ROWS)
             resume_at = job.chunks_done  # chunks before it committed before a restart
@@ -241,6 +242,12 @@ def import_run(job: ImportJob) -> str:
         "orders": f"{job.orders_created:,}", "customers": f"{job.customers_created:,}",
         "rejected": f"{job.rows_rejected:,}",
     }
+
+
+def _building_indexes(job: ImportJob) -> None:
+    # Not job_progress: a cancel must not stop the indexes being built again.
+    ImportJob.objects.filter(pk=job.pk).update(phase=_("Building indexes"),
+                                               heartbeat_at=timezone.now())
 
 
 @contextmanager

@@ -32,7 +32,7 @@ def _statements():
     seen = []
 
     def record(execute, sql, params, many, context):
-        seen.append(" ".join(sql.split()))
+        seen.append(" ".join(sql.split()) + (f" -- {params}" if params else ""))
         return execute(sql, params, many, context)
 
     return seen, record
@@ -59,6 +59,8 @@ def test_a_big_import_drops_them_loads_and_builds_them_again(settings):
     chunks = [i for i, sql in enumerate(statements) if CHUNK_STATEMENT in sql]
     built = [i for i, sql in enumerate(statements) if sql.startswith("CREATE INDEX")]
     assert len(chunks) > 1 and dropped < chunks[0] and len(built) == 2 and chunks[-1] < built[0]
+    phase = max(i for i, sql in enumerate(statements[:built[0]]) if "ingest_importjob" in sql)
+    assert "Building indexes" in statements[phase]  # what the progress bar says meanwhile
     assert missing_indexes() == []
     assert OrderLine.objects.count() == 60 and orphan_rows() == (0, 0)
 
