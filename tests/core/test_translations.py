@@ -146,3 +146,15 @@ def test_a_job_phase_written_by_the_worker_is_shown_in_the_readers_language(owne
 
     assert "· Counting" in english
     assert "· 正在计数" in chinese and "Counting" not in chinese
+
+
+@pytest.mark.django_db
+def test_a_finished_jobs_last_phase_is_not_shown_as_if_it_were_still_working(owner_client):
+    from profiler_site.core.models import JobStatus, WorkerCheckJob
+
+    job = WorkerCheckJob.objects.create(status=JobStatus.SUCCEEDED, phase="Counting",
+                                        total=10, processed=10)
+
+    html = owner_client.get(reverse("job-progress", args=["core.workercheckjob", job.pk])).content.decode()
+
+    assert "Finished" in html and "Counting" not in html
