@@ -93,10 +93,6 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
     )
 
 
-def _is_missing(value) -> bool:
-    return value is None or value is pd.NA or value != value
-
-
 def _zero_if_missing(values: np.ndarray) -> np.ndarray:
     missing = pd.isna(values)
     if missing.any():
@@ -137,7 +133,7 @@ def money_text(values: np.ndarray) -> pa.DictionaryArray:
         of_row, distinct = pd.factorize(ids)
         one_row = np.empty(len(distinct), dtype=np.intp)
         one_row[of_row] = np.arange(len(values))  # any row of each object will do
-    texts = pa.array([None if _is_missing(v) else str(v) for v in values[one_row]], type=pa.string())
+    texts = pa.array([None if pd.isna(v) else str(v) for v in values[one_row]], type=pa.string())
     return pa.DictionaryArray.from_arrays(pa.array(of_row, type=pa.int32()), texts)
 
 

@@ -100,6 +100,15 @@ def test_worth_it_only_for_a_big_import_that_brings_as_many_lines_as_are_stored(
     assert not worth_setting_aside(49)
     assert worth_setting_aside(50)  # nothing stored yet
 
+    settings.IMPORT_BULK_LINES = 1000  # a small import, with its indexes
+    import_bytes(ORDERS)
+    with connection.cursor() as cursor:  # publish this session's table statistics now
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    settings.IMPORT_BULK_LINES = 50
+    assert OrderLine.objects.count() == 60
+    assert not worth_setting_aside(59)  # fewer lines than are stored
+    assert worth_setting_aside(60)
+
 
 def test_restore_builds_what_a_killed_import_left_missing_but_not_while_one_holds_them():
     names = [index.name for index in SET_ASIDE]
