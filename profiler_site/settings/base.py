@@ -234,6 +234,8 @@ LOGGING = {
 
 # plotly.js is served from the plotly package itself (same version as the
 # Python figures), under /static/plotly/plotly.min.js.
-import plotly as _plotly  # noqa: E402
-
-STATICFILES_DIRS.append(("plotly", Path(_plotly.__file__).parent / "package_data"))
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "profiler_site.static_finders.PlotlyFinder",
+]
