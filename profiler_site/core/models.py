@@ -64,6 +64,16 @@ class Job(models.Model):
         return self._meta.label_lower
 
     @property
+    def result_text(self) -> str:
+        """What a finished job achieved, in the reader's language ("" if nothing to add).
+
+        Built from the job's own counts when the page renders, so it never repeats a
+        stale phase ("basket rules are mined next") and follows the reader's
+        language; each kind of job says its own result.
+        """
+        return ""
+
+    @property
     def rate_per_second(self) -> float | None:
         if not self.started_at or not self.processed:
             return None

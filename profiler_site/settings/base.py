@@ -110,6 +110,7 @@ AXES_RESET_ON_SUCCESS = True
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["profiler_site.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env.str("SHOP_TIME_ZONE", default="UTC")
