@@ -6,7 +6,7 @@ import secrets
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db import models
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.emails.sanitize import sanitize_html

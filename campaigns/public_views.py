@@ -25,6 +25,7 @@ from campaigns.services.tracking import (
     unsubscribe_record,
 )
 
+
 def _public_page(request: HttpRequest, template: str, context: dict, *, status: int = 200,
                  campaign=None) -> HttpResponse:
     # The shop's name heads every public page; without SHOP_NAME, the sender name

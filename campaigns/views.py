@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,8 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 from campaigns import conf
 from campaigns.emails.merge import KNOWN_TAGS, UnknownMergeTagError
 from campaigns.forms import CampaignForm
-from campaigns.outbox import outbox_message, outbox_page
 from campaigns.models import Campaign, CampaignStatus, Suppression
+from campaigns.outbox import outbox_message, outbox_page
 from campaigns.selectors import (
     CONSENT_RULE,
     audience_summary,
@@ -27,6 +26,7 @@ from campaigns.services import campaigns as campaign_services
 from campaigns.services.campaigns import CampaignError
 from campaigns.services.rendering import SampleCustomer, preview_compose, preview_document
 from ingest.models import Customer
+from profiler_site.core.shop import shop_profile
 
 MERGE_TAG_HELP = [
     ("{{ first_name }}", gettext_lazy("The customer's first name")),
@@ -93,8 +93,8 @@ def campaign_new_view(request: HttpRequest) -> HttpResponse:
     else:
         form = CampaignForm(
             kind=request.GET.get("kind", "all"), key=request.GET.get("key", "all"),
-            initial={"from_address": settings.DEFAULT_FROM_EMAIL,
-                     "from_name": conf.shop_name(),
+            initial={"from_address": shop_profile().sender_address,
+                     "from_name": shop_profile().sender_name or conf.shop_name(),
                      "html_body": '<p>Hi {{ first_name | "there" }},</p>\n<p></p>\n'
                                   "{{ recommended_products }}"},
         )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.fields import ArrayField
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F
 from django.utils.translation import gettext, ngettext

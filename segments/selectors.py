@@ -31,7 +31,6 @@ from profiler_site.core.models import JobStatus
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.computed_text import rule_sentence
 from segments.labels import translated_name
-from segments.search_patterns import search_patterns
 from segments.models import (
     BasketRule,
     CustomerScore,
@@ -42,6 +41,7 @@ from segments.models import (
     SegmentKind,
     SegmentLabel,
 )
+from segments.search_patterns import search_patterns
 
 PROPENSITY_AUDIENCES: dict[str, tuple[float, str]] = {
     # key -> (minimum percentile, name)

@@ -106,3 +106,21 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.language})"
+
+
+class ShopSettings(models.Model):
+    """The shop's own facts, editable on Settings: one row (pk=1), absent until first saved.
+
+    Until the owner saves them, the environment's values apply (SHOP_NAME,
+    SHOP_CURRENCY, SHOP_TIME_ZONE, DEFAULT_FROM_EMAIL); see profiler_site/core/shop.py.
+    """
+
+    name = models.CharField(max_length=150, blank=True, default="")
+    currency = models.CharField(max_length=3)
+    time_zone = models.CharField(max_length=64)
+    sender_name = models.CharField(max_length=150, blank=True, default="")
+    sender_address = models.EmailField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name or "Shop settings"

@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "profiler_site.core.middleware.UserLanguageMiddleware",
+    "profiler_site.core.middleware.ShopTimeZoneMiddleware",
     "profiler_site.core.middleware.FirstRunMiddleware",
     "profiler_site.core.middleware.PagesLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
