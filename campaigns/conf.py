@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from profiler_site.core.shop import shop_profile
+
 
 def max_per_second() -> int:
     """Default sending rate for one run; 0 means no limit."""
@@ -37,4 +39,4 @@ def public_base_url() -> str:
 
 
 def shop_name() -> str:
-    return str(getattr(settings, "SHOP_NAME", ""))
+    return shop_profile().name

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.emails.sanitize import sanitize_html
-from profiler_site.core.models import Job
+from profiler_site.core.models import Job, JobStatus
 
 
 def _new_seed() -> int:
@@ -192,5 +194,12 @@ class CampaignSend(Job):
     sent = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     unknown = models.PositiveIntegerField(default=0)
+
+    @property
+    def result_text(self) -> str:
+        if self.status != JobStatus.SUCCEEDED:
+            return ""
+        return gettext("%(sent)s sent, %(failed)s failed.") % {
+            "sent": intcomma(self.sent), "failed": intcomma(self.failed)}
 
     task_name = "campaigns.tasks.send_campaign_task"

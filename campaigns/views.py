@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import mailbox
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -15,8 +13,8 @@ from django.views.decorators.http import require_GET, require_POST
 from campaigns import conf
 from campaigns.emails.merge import KNOWN_TAGS, UnknownMergeTagError
 from campaigns.forms import CampaignForm
-from campaigns.local_inbox import inbox_dir
 from campaigns.models import Campaign, CampaignStatus, Suppression
+from campaigns.outbox import outbox_message, outbox_page
 from campaigns.selectors import (
     CONSENT_RULE,
     audience_summary,
@@ -28,6 +26,7 @@ from campaigns.services import campaigns as campaign_services
 from campaigns.services.campaigns import CampaignError
 from campaigns.services.rendering import SampleCustomer, preview_compose, preview_document
 from ingest.models import Customer
+from profiler_site.core.shop import shop_profile
 
 MERGE_TAG_HELP = [
     ("{{ first_name }}", gettext_lazy("The customer's first name")),
@@ -94,8 +93,8 @@ def campaign_new_view(request: HttpRequest) -> HttpResponse:
     else:
         form = CampaignForm(
             kind=request.GET.get("kind", "all"), key=request.GET.get("key", "all"),
-            initial={"from_address": settings.DEFAULT_FROM_EMAIL,
-                     "from_name": conf.shop_name(),
+            initial={"from_address": shop_profile().sender_address,
+                     "from_name": shop_profile().sender_name or conf.shop_name(),
                      "html_body": '<p>Hi {{ first_name | "there" }},</p>\n<p></p>\n'
                                   "{{ recommended_products }}"},
         )
@@ -216,52 +215,18 @@ def campaign_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the local outbox ------------------------------------------------------------------
 
 
-def _inbox() -> mailbox.Maildir | None:
-    directory = inbox_dir()
-    if not (directory / "cur").is_dir() or not (directory / "new").is_dir():
-        return None
-    return mailbox.Maildir(str(directory), factory=None, create=False)
-
-
 def outbox_view(request: HttpRequest) -> HttpResponse:
-    inbox = _inbox()
-    rows = []
-    if inbox is not None:
-        for key, message in inbox.iteritems():
-            rows.append({"key": key, "subject": message.get("Subject", ""),
-                         "to": message.get("To", ""), "from": message.get("From", ""),
-                         "date": message.get("Date", ""), "mtime": message.get_date()})
-    rows.sort(key=lambda r: r["mtime"], reverse=True)
     return render(request, "campaigns/outbox.html", {
-        "rows": rows[:500], "total": len(rows), "inbox_dir": inbox_dir(),
+        "page": outbox_page(page_number=request.GET.get("page")),
         "email_host": settings.EMAIL_HOST, "email_port": settings.EMAIL_PORT,
     })
 
 
 def outbox_message_view(request: HttpRequest, key: str) -> HttpResponse:
-    inbox = _inbox()
-    if inbox is None:
+    message = outbox_message(key=key)
+    if message is None:
         raise Http404
-    try:
-        message = inbox.get_message(key)  # looks the key up in the folder listing only
-    except (KeyError, ValueError) as exc:
-        raise Http404 from exc
-    html = text = ""
-    for part in message.walk():
-        if part.get_content_maintype() == "multipart":
-            continue
-        payload = part.get_payload(decode=True) or b""
-        charset = part.get_content_charset() or "utf-8"
-        content = payload.decode(charset, errors="replace")
-        if part.get_content_type() == "text/html" and not html:
-            html = content
-        elif part.get_content_type() == "text/plain" and not text:
-            text = content
-    headers, _sep, _body = message.as_bytes().partition(b"\n\n")
-    response = render(request, "campaigns/outbox_message.html", {
-        "key": key, "subject": message.get("Subject", ""), "html": html, "text": text,
-        "headers": headers.decode("utf-8", errors="replace"),
-    })
+    response = render(request, "campaigns/outbox_message.html", {"message": message})
     # Viewing a message here must not fetch its open pixel (a fake open) or any
     # remote image; the iframe is sandboxed (no scripts) on top of this.
     response["Content-Security-Policy"] = (

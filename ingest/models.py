@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -103,6 +105,22 @@ class Order(models.Model):
         constraints = [models.UniqueConstraint(fields=["order_key"], name="ingest_order_key_unique")]
 
     def __str__(self) -> str:
+        return self.order_key
+
+    @property
+    def order_number(self) -> str:
+        """The shop's own order id; "" when the file had none and the key was made up.
+
+        A made-up key is `<customer key>@<ISO timestamp>` (ingest/pipeline/rows.py):
+        an internal identity, not a number the owner could look up in their shop.
+        """
+        head, sep, tail = self.order_key.rpartition("@")
+        if sep and head:
+            try:
+                datetime.fromisoformat(tail)
+            except ValueError:
+                return self.order_key
+            return ""
         return self.order_key
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from profiler_site.core.models import Job
+from profiler_site.core.models import Job, JobStatus
 
 
 class RunTrigger(models.TextChoices):
@@ -54,6 +56,15 @@ class SegmentationRun(Job):
 
     task_name = "segments.tasks.run_segmentation_task"
 
+    @property
+    def result_text(self) -> str:
+        if self.status != JobStatus.SUCCEEDED:
+            return ""
+        return ngettext(
+            "%(customers)s customers in %(k)s cluster", "%(customers)s customers in %(k)s clusters",
+            self.k_chosen or 0,
+        ) % {"customers": intcomma(self.customer_count), "k": self.k_chosen or 0}
+
     class Meta(Job.Meta):
         constraints = [
             models.UniqueConstraint(
@@ -82,6 +93,12 @@ class RuleMiningJob(Job):
                                related_name="rule_mining")
 
     task_name = "segments.tasks.mine_rules_task"
+
+    @property
+    def result_text(self) -> str:
+        if self.status != JobStatus.SUCCEEDED:
+            return ""
+        return gettext("Basket rules and recommendations are ready.")
 
     def __str__(self) -> str:
         return f"Rule mining for run #{self.run_id} ({self.get_status_display()})"

@@ -41,6 +41,7 @@ from segments.models import (
     SegmentKind,
     SegmentLabel,
 )
+from segments.search_patterns import search_patterns
 
 PROPENSITY_AUDIENCES: dict[str, tuple[float, str]] = {
     # key -> (minimum percentile, name)
@@ -330,20 +331,22 @@ CUSTOMER_SORTS = {
 
 
 # The search reads every customer (no trigram index in every PostgreSQL build), so
-# the per-row test is made cheap: one UPPER over the three columns joined rather than
-# three, in PostgreSQL's own Unicode case mapping (the pg_c_utf8 collation, 17+), which
-# folds the same letters as the libc locale at a third of its cost.
-SEARCH_SQL = """(UPPER(("ingest_customer"."email"::text || ' ' || "ingest_customer"."first_name"::text
-                        || ' ' || "ingest_customer"."last_name"::text) COLLATE pg_c_utf8)
-                 LIKE UPPER(%s::text COLLATE pg_c_utf8)
+# the per-row test is made cheap: UPPER in PostgreSQL's own Unicode case mapping
+# (the pg_c_utf8 collation, 17+), a LIKE on the email, and on the names a regular
+# expression that ignores accents (segments/search_patterns.py says why not SQL).
+SEARCH_SQL = """(UPPER("ingest_customer"."email"::text COLLATE pg_c_utf8) LIKE %s::text
+                 OR UPPER(("ingest_customer"."first_name"::text || ' '
+                           || "ingest_customer"."last_name"::text) COLLATE pg_c_utf8) ~ %s::text
                  OR UPPER("ingest_customer"."shop_customer_id"::text COLLATE pg_c_utf8)
                     = UPPER(%s::text COLLATE pg_c_utf8))"""
 
 
 def _search_filter(search: str) -> Q:
-    """Name or email contains ``search``, or the shop's customer id is it, ignoring case."""
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Q(RawSQL(SEARCH_SQL, [f"%{escaped}%", search], output_field=BooleanField()))
+    """Name or email contains ``search``, or the shop's customer id is it, ignoring case
+    and accents."""
+    patterns = search_patterns(search)
+    return Q(RawSQL(SEARCH_SQL, [patterns.like, patterns.regex, search],
+                    output_field=BooleanField()))
 
 
 def _nulls_last(name: str, descending: bool) -> OrderBy:
@@ -527,8 +530,7 @@ def segment_members_sorted(kind: str, key: str, *, sort: str = "-monetary", sear
                            min_orders: int | None = None) -> QuerySet[CustomerScore]:
     qs = segment_members(kind, key)
     if search:
-        qs = qs.filter(Q(customer__email__icontains=search) | Q(customer__first_name__icontains=search)
-                       | Q(customer__last_name__icontains=search))
+        qs = qs.filter(_search_filter(search))
     if min_orders:
         qs = qs.filter(frequency__gte=min_orders)
     name = MEMBER_SORTS.get(sort.lstrip("-"), "monetary")

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
@@ -20,6 +19,7 @@ from ingest.models import Customer, Product
 from ingest.pipeline.rejects import neutralise_cell
 from profiler_site.core.extensions import customer_profile_sections
 from profiler_site.core.models import JobStatus
+from profiler_site.core.shop import shop_profile
 from segments import charts, selectors
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
 from segments.models import SegmentationRun, SegmentKind
@@ -63,7 +63,7 @@ def overview_view(request: HttpRequest) -> HttpResponse:
         context.update(
             segments=segments,
             revenue_chart=charts.revenue_over_time(selectors.monthly_revenue(run),
-                                                   settings.SHOP_CURRENCY),
+                                                   shop_profile().currency),
             segment_chart=charts.segment_bars(segments, _("RFM segments: customers and revenue"))
             if segments else None,
         )

@@ -12,6 +12,17 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "correct-horse-battery-staple-42"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_shop_profile():
+    # Each test's database starts without saved shop settings; a copy kept by this
+    # process from an earlier test must not answer for it.
+    from profiler_site.core.shop import shop_profile_forget
+
+    shop_profile_forget()
+    yield
+    shop_profile_forget()
+
+
 @pytest.fixture
 def owner(db):
     return get_user_model().objects.create_superuser(

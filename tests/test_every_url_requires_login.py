@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 # Public by design: login/setup, health, and the signed links inside emails.
 PUBLIC_NAMES = {"login", "setup", "health", "track-open", "track-click", "unsubscribe",
+                "public-invalid-link",
                 "unsubscribe-one-click"}
 
 

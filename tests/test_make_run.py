@@ -23,14 +23,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url):
+def get(url, headers=None):
     try:
-        with urllib.request.urlopen(urllib.request.Request(url), timeout=10) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None, b""
+
+
+def static_headers(port: int, var_dir, name: str) -> dict[str, str]:
+    manifest = json.loads((var_dir / "staticfiles" / "staticfiles.json").read_text())
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/static/{manifest['paths'][name]}",
+                                     headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(response.headers)
+
+
+def max_age(cache_control: str) -> int:
+    return int(dict(part.strip().partition("=")[::2] for part in cache_control.split(","))["max-age"])
 
 
 def test_the_runner_serves_a_healthy_stack_and_stops_it_all_on_ctrl_c(tmp_path):
@@ -50,6 +63,13 @@ def test_the_runner_serves_a_healthy_stack_and_stops_it_all_on_ctrl_c(tmp_path):
         assert body["checks"]["worker"]["ok"] and body["checks"]["database"]["ok"]
         status, _ = get(f"http://127.0.0.1:{port}/")
         assert status == 200  # urllib follows the redirect to "create your account"
+        static = static_headers(port, tmp_path / "var", "plotly/plotly.min.js")
+        assert static["Content-Encoding"] == "gzip"
+        assert max_age(static["Cache-Control"]) >= 365 * 24 * 3600
+        assert static_headers(port, tmp_path / "var", "favicon.svg")["Content-Type"].startswith(
+            "image/svg")
+        status, body = get(f"http://127.0.0.1:{port}/t/c/cut-short/by-a-mail-client")
+        assert status == 404 and b"This link is not valid" in body and b"URLconf" not in body
         children = psutil.Process(runner.pid).children(recursive=True)
         assert len(children) >= 4
         assert (tmp_path / "var" / "pgdata" / "PG_VERSION").exists()

@@ -32,6 +32,7 @@ from ingest.pipeline.table import ReadOptions, TablePreview, preview_table
 from ingest.signals import import_finished
 from profiler_site.core.jobs import job_enqueue, job_progress
 from profiler_site.core.models import JobStatus
+from profiler_site.core.shop import shop_profile
 
 from .bulk_indexes import indexes_set_aside, restore_indexes, worth_setting_aside
 from .loading import load_chunk, raw_as_json, staging_data
@@ -64,7 +65,7 @@ def _read_options(job: ImportJob) -> ReadOptions:
     return ReadOptions(
         dayfirst=opts.get("dayfirst"),
         decimal_comma=opts.get("decimal_comma"),
-        timezone=settings.TIME_ZONE,
+        timezone=shop_profile().time_zone,
     )
 
 

@@ -31,3 +31,23 @@ class OwnerAccountForm(forms.Form):
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+
+class ShopSettingsForm(forms.Form):
+    """The shop's facts an owner can change here; the environment gives the first values."""
+
+    name = forms.CharField(label=_("Shop name"), max_length=150, required=False,
+                           help_text=_("Shown on unsubscribe pages and in emails ({{ shop_name }})."))
+    currency = forms.ChoiceField(label=_("Currency"), help_text=_("Every amount is shown in it."))
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        help_text=_("Dates are shown in it, and order times without a zone are read in it."))
+    sender_name = forms.CharField(label=_("Sender name"), max_length=150, required=False,
+                                  help_text=_("The From name a new campaign starts with."))
+    sender_address = forms.EmailField(label=_("Sender address"), required=False,
+                                      help_text=_("The From address a new campaign starts with."))
+
+    def __init__(self, *args, currencies: list[str], time_zones: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(c, c) for c in currencies]
+        self.fields["time_zone"].choices = [(z, z) for z in time_zones]

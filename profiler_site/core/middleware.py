@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+
+from profiler_site.core.shop import shop_profile
 
 # Paths that never require an account: the account creation itself, static
 # files, health checks and the signed links in emails.
@@ -43,6 +47,20 @@ class PagesLoginRequiredMiddleware(LoginRequiredMiddleware):
         if request.path.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class ShopTimeZoneMiddleware:
+    """Show dates in the shop's time zone (Settings → Shop), whatever the server's."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timezone.activate(zoneinfo.ZoneInfo(shop_profile().time_zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class UserLanguageMiddleware:

@@ -64,6 +64,16 @@ class Job(models.Model):
         return self._meta.label_lower
 
     @property
+    def result_text(self) -> str:
+        """What a finished job achieved, in the reader's language ("" if nothing to add).
+
+        Built from the job's own counts when the page renders, so it never repeats a
+        stale phase ("basket rules are mined next") and follows the reader's
+        language; each kind of job says its own result.
+        """
+        return ""
+
+    @property
     def rate_per_second(self) -> float | None:
         if not self.started_at or not self.processed:
             return None
@@ -96,3 +106,21 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.language})"
+
+
+class ShopSettings(models.Model):
+    """The shop's own facts, editable on Settings: one row (pk=1), absent until first saved.
+
+    Until the owner saves them, the environment's values apply (SHOP_NAME,
+    SHOP_CURRENCY, SHOP_TIME_ZONE, DEFAULT_FROM_EMAIL); see profiler_site/core/shop.py.
+    """
+
+    name = models.CharField(max_length=150, blank=True, default="")
+    currency = models.CharField(max_length=3)
+    time_zone = models.CharField(max_length=64)
+    sender_name = models.CharField(max_length=150, blank=True, default="")
+    sender_address = models.EmailField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name or "Shop settings"

@@ -6,6 +6,7 @@ from . import views
 urlpatterns = [
     path("setup/", views.setup_view, name="setup"),
     path("settings/", views.settings_view, name="settings"),
+    path("settings/shop/", views.shop_settings_view, name="shop-settings"),
     path("settings/api-token/", views.api_token_view, name="api-token"),
     path("settings/worker-check/", views.worker_check_start_view, name="worker-check"),
     path("jobs/<str:label>/<int:pk>/", views.job_progress_view, name="job-progress"),

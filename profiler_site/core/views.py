@@ -17,10 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
-from .forms import LanguageForm, OwnerAccountForm
+from .forms import LanguageForm, OwnerAccountForm, ShopSettingsForm
 from .health import health_report
 from .jobs import job_model_for_label, job_request_cancel
 from .models import WorkerCheckJob
+from .shop import known_currencies, known_time_zones, shop_profile, shop_settings_update
 
 
 @login_not_required
@@ -46,20 +47,47 @@ def setup_view(request: HttpRequest) -> HttpResponse:
     return render(request, "core/setup.html", {"form": form})
 
 
-def settings_view(request: HttpRequest) -> HttpResponse:
+def _language_form(request: HttpRequest, data=None) -> LanguageForm:
     pref_language = getattr(getattr(request.user, "preference", None), "language", "en")
-    form = LanguageForm(request.POST or None, initial={"language": pref_language})
+    return LanguageForm(data, initial={"language": pref_language})
+
+
+def _shop_form(data=None) -> ShopSettingsForm:
+    shop = shop_profile()
+    return ShopSettingsForm(data, initial={
+        "name": shop.name, "currency": shop.currency, "time_zone": shop.time_zone,
+        "sender_name": shop.sender_name, "sender_address": shop.sender_address,
+    }, currencies=known_currencies(), time_zones=known_time_zones())
+
+
+def _settings_page(request: HttpRequest, *, form: LanguageForm, shop_form: ShopSettingsForm,
+                   status: int = 200) -> HttpResponse:
+    return render(request, "core/settings.html", {
+        "form": form,
+        "shop_form": shop_form,
+        "token": Token.objects.filter(user=request.user).first(),
+        "worker_checks": WorkerCheckJob.objects.all()[:5],
+    }, status=status)
+
+
+def settings_view(request: HttpRequest) -> HttpResponse:
+    form = _language_form(request, request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.user_language_set(user=request.user, language=form.cleaned_data["language"])
         messages.success(request, _("Language saved."))
         return redirect("settings")
-    token = Token.objects.filter(user=request.user).first()
-    context = {
-        "form": form,
-        "token": token,
-        "worker_checks": WorkerCheckJob.objects.all()[:5],
-    }
-    return render(request, "core/settings.html", context)
+    return _settings_page(request, form=form, shop_form=_shop_form())
+
+
+@require_POST
+def shop_settings_view(request: HttpRequest) -> HttpResponse:
+    shop_form = _shop_form(request.POST)
+    if not shop_form.is_valid():
+        return _settings_page(request, form=_language_form(request), shop_form=shop_form,
+                              status=400)
+    shop_settings_update(**shop_form.cleaned_data)
+    messages.success(request, _("Shop settings saved."))
+    return redirect("settings")
 
 
 @require_POST

@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "profiler_site.core.middleware.UserLanguageMiddleware",
+    "profiler_site.core.middleware.ShopTimeZoneMiddleware",
     "profiler_site.core.middleware.FirstRunMiddleware",
     "profiler_site.core.middleware.PagesLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -110,6 +111,7 @@ AXES_RESET_ON_SUCCESS = True
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["profiler_site.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env.str("SHOP_TIME_ZONE", default="UTC")
@@ -234,6 +236,8 @@ LOGGING = {
 
 # plotly.js is served from the plotly package itself (same version as the
 # Python figures), under /static/plotly/plotly.min.js.
-import plotly as _plotly  # noqa: E402
-
-STATICFILES_DIRS.append(("plotly", Path(_plotly.__file__).parent / "package_data"))
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "profiler_site.static_finders.PlotlyFinder",
+]

@@ -1,15 +1,19 @@
-"""`make run`: the embedded PostgreSQL and Redis, mail to the local inbox."""
+"""`make run`: the embedded PostgreSQL and Redis, mail to the local inbox.
+
+DEBUG is off by default: `make run` is how an owner runs the product, and a
+customer following a mangled email link must never see Django's debug page.
+Static files are collected, compressed and served with long cache headers, as
+in production (the runner calls collectstatic). `DJANGO_DEBUG=true` turns the
+developer conveniences back on.
+"""
 
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # A fixed local key is fine here: this server only listens on 127.0.0.1.
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-insecure-key-do-not-deploy")
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = True
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+if DEBUG:
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing  # noqa: F405

@@ -7,6 +7,7 @@ from aiosmtpd.controller import Controller
 from django.urls import reverse
 
 from campaigns.local_inbox import MaildirHandler, inbox_dir
+from campaigns.outbox import OUTBOX_PAGE_SIZE
 from tests.campaigns.conftest import free_port, make_campaign, make_customers, run_send_inline
 from tests.factories import CustomerFactory
 
@@ -60,3 +61,36 @@ def test_sent_messages_are_listed_and_shown_in_a_sandbox_without_loading_images(
 @pytest.mark.parametrize("key", ["nope", "..", "...", "cur", "new"])
 def test_an_unknown_message_key_is_a_404(owner_client, local_inbox, key):
     assert owner_client.get(f"/campaigns/outbox/{key}/").status_code == 404
+
+
+def test_subjects_and_recipients_read_as_words_not_encoded_headers(owner_client, local_inbox):
+    make_customers(3, first_name="Chloé")
+    campaign = make_campaign(subject="{{ first_name }}, café beans for you", holdout_share=0)
+    run_send_inline(campaign)
+
+    listing = owner_client.get(reverse("campaign-outbox")).content.decode()
+
+    assert "=?utf-8?" not in listing.lower()
+    assert listing.count("Chloé, café beans for you") == 3
+    key = listing.split('href="/campaigns/outbox/')[1].split("/")[0]
+    page = owner_client.get(reverse("campaign-outbox-message", args=[key])).content.decode()
+    assert '<h1 class="outbox-subject">Chloé, café beans for you</h1>' in page
+
+
+def test_a_long_outbox_is_paged_newest_first_and_every_message_is_reachable(
+    owner_client, local_inbox
+):
+    make_customers(OUTBOX_PAGE_SIZE + 7)
+    campaign = make_campaign(subject="Numbered", holdout_share=0)
+    run_send_inline(campaign)
+
+    first = owner_client.get(reverse("campaign-outbox")).content.decode()
+    second = owner_client.get(reverse("campaign-outbox") + "?page=2").content.decode()
+
+    assert f"{OUTBOX_PAGE_SIZE + 7} messages" in first
+    assert first.count('href="/campaigns/outbox/') == OUTBOX_PAGE_SIZE
+    assert second.count('href="/campaigns/outbox/') == 7
+    assert "page=2" in first and "page=1" in second
+    keys = {part.split("/")[0] for page in (first, second)
+            for part in page.split('href="/campaigns/outbox/')[1:]}
+    assert len(keys) == OUTBOX_PAGE_SIZE + 7

@@ -164,7 +164,7 @@ def test_the_chinese_detectable_lift_says_the_same_in_chinese():
         sentence = detectable_lift_sentence(detectable_lift(audience_size=1200))
         tiny = detectable_lift_sentence(detectable_lift(audience_size=4))
 
-    assert sentence.startswith("共 1200 位收件人、对照组占 10% 时")
+    assert sentence.startswith("共 1,200 位收件人、对照组占 10% 时")
     assert f"约 {lift:.1f} 个百分点的提升" in sentence
     assert f"从 5.0% 升至 {5 + lift:.1f}%" in sentence
     assert sentence.endswith("起始购买率 5% 是假设值：该客户细分还没有购买记录。")

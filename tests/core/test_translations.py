@@ -158,3 +158,46 @@ def test_a_finished_jobs_last_phase_is_not_shown_as_if_it_were_still_working(own
     html = owner_client.get(reverse("job-progress", args=["core.workercheckjob", job.pk])).content.decode()
 
     assert "Finished" in html and "Counting" not in html
+
+
+@pytest.mark.django_db
+def test_a_finished_run_shows_its_result_from_its_counts_not_its_last_message(owner, owner_client):
+    from django.utils import timezone
+
+    from profiler_site.core.models import JobStatus
+    from profiler_site.core.services import user_language_set
+    from segments.models import SegmentationRun
+
+    now = timezone.now()
+    run = SegmentationRun.objects.create(
+        status=JobStatus.SUCCEEDED, total=9, processed=8, customer_count=26573, k_chosen=4,
+        started_at=now - timezone.timedelta(seconds=2), finished_at=now,
+        message="26,573 customers in 4 clusters; basket rules are mined next.")
+    url = reverse("job-progress", args=["segments.segmentationrun", run.pk])
+
+    english = owner_client.get(url).content.decode()
+    user_language_set(user=owner, language="zh-hans")
+    chinese = owner_client.get(url).content.decode()
+
+    assert "26,573 customers in 4 clusters" in english
+    assert "mined next" not in english and "per second" not in english and "8 of 9" not in english
+    assert "26,573 位客户，分为 4 个群组" in chinese and "customers" not in chinese
+
+
+@pytest.mark.django_db
+def test_a_finished_send_says_what_it_sent_in_the_readers_language(owner, owner_client):
+    from campaigns.models import CampaignSend
+    from profiler_site.core.models import JobStatus
+    from profiler_site.core.services import user_language_set
+    from tests.campaigns.conftest import make_campaign
+
+    send = CampaignSend.objects.create(campaign=make_campaign(), status=JobStatus.SUCCEEDED,
+                                       sent=1834, failed=0, message="1834 sent, 0 failed.")
+    url = reverse("job-progress", args=["campaigns.campaignsend", send.pk])
+
+    english = owner_client.get(url).content.decode()
+    user_language_set(user=owner, language="zh-hans")
+    chinese = owner_client.get(url).content.decode()
+
+    assert "1,834 sent, 0 failed." in english
+    assert "已发送 1,834 封，失败 0 封。" in chinese

@@ -1,0 +1,89 @@
+"""The shop's name, currency, time zone and sender defaults: read here, written here.
+
+Every process (web workers, Celery) reads the one ShopSettings row and keeps it
+for a few seconds; a save clears this process's copy at once, and the others
+see it within SHOP_CACHE_SECONDS. Without a saved row the environment's values
+apply, so a fresh install behaves as configured.
+"""
+
+from __future__ import annotations
+
+import time
+import zoneinfo
+from dataclasses import dataclass
+
+from babel.numbers import list_currencies
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from .models import ShopSettings
+
+SHOP_CACHE_SECONDS = 5.0
+_cached: tuple[float, ShopProfile] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShopProfile:
+    name: str
+    currency: str
+    time_zone: str
+    sender_name: str
+    sender_address: str
+
+
+def _from_environment() -> ShopProfile:
+    return ShopProfile(
+        name=str(getattr(settings, "SHOP_NAME", "")),
+        currency=str(getattr(settings, "SHOP_CURRENCY", "USD")).upper(),
+        time_zone=settings.TIME_ZONE,
+        sender_name=str(getattr(settings, "SHOP_NAME", "")),
+        sender_address=settings.DEFAULT_FROM_EMAIL,
+    )
+
+
+def shop_profile() -> ShopProfile:
+    global _cached
+    now = time.monotonic()
+    if _cached is not None and now - _cached[0] < SHOP_CACHE_SECONDS:
+        return _cached[1]
+    row = ShopSettings.objects.filter(pk=1).first()
+    profile = _from_environment() if row is None else ShopProfile(
+        name=row.name, currency=row.currency, time_zone=row.time_zone,
+        sender_name=row.sender_name, sender_address=row.sender_address,
+    )
+    _cached = (now, profile)
+    return profile
+
+
+def shop_profile_forget() -> None:
+    """Drop this process's copy (after a save, and between tests)."""
+    global _cached
+    _cached = None
+
+
+@receiver(setting_changed)
+def _environment_changed(*, setting: str, **kwargs) -> None:
+    if setting in {"SHOP_NAME", "SHOP_CURRENCY", "TIME_ZONE", "DEFAULT_FROM_EMAIL"}:
+        shop_profile_forget()
+
+
+def known_currencies() -> list[str]:
+    return sorted(list_currencies())
+
+
+def known_time_zones() -> list[str]:
+    return sorted(zoneinfo.available_timezones())
+
+
+def shop_settings_update(*, name: str, currency: str, time_zone: str, sender_name: str,
+                         sender_address: str) -> ShopProfile:
+    if currency not in list_currencies():
+        raise ValueError(f"unknown currency {currency!r}")
+    zoneinfo.ZoneInfo(time_zone)  # raises for an unknown zone
+    ShopSettings.objects.update_or_create(pk=1, defaults={
+        "name": name.strip(), "currency": currency, "time_zone": time_zone,
+        "sender_name": sender_name.strip(), "sender_address": sender_address.strip(),
+    })
+    shop_profile_forget()
+    return shop_profile()
