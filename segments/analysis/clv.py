@@ -38,7 +38,6 @@ with rate 0 this equals the simple product.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar
@@ -469,27 +468,12 @@ def _mbgnbd_ll_and_gradient(data: _Triples, r: float, alpha: float, a: float, b:
 
 
 def _pareto_log_a0(r: float, alpha: float, s: float, beta: float,
-                   x_t: np.ndarray, t: np.ndarray, x_T: np.ndarray, T_: np.ndarray,
-                   t_to_T: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """log A0 (Fader & Hardie's note, eq. 19): A0 = F(t_x) - F(T) with
-    F(y) = 2F1(r+s+x, c; r+s+x+1; |alpha-beta| / (m+y)) / (m+y)^(r+s+x), m = max(alpha,
-    beta), c = s+1 when alpha >= beta else r+x. Taken in logs: log F(t_x) +
-    log1p(-F(T)/F(t_x)); -inf when t_x = T (no time to leave unseen).
-
-    The hyp2f1 is evaluated on the distinct (x, t_x) and (x, T) pairs; ``t_to_T`` maps
-    the first set's results onto the second's rows (for the grouped fit), otherwise
-    both arrays are per row.
-    """
-    big, small = max(alpha, beta), min(alpha, beta)
-
-    def log_f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        rsx = r + s + x
-        c = s + 1.0 if alpha >= beta else r + x
-        return np.log(hyp2f1(rsx, c, rsx + 1.0, (big - small) / (big + y))) - rsx * np.log(big + y)
-
-    at_t, at_T = log_f(x_t, t), log_f(x_T, T_)
-    if t_to_T is not None:
-        at_t, at_T = t_to_T(at_t, at_T)
+                   x: np.ndarray, t_x: np.ndarray, T_: np.ndarray) -> np.ndarray:
+    """log A0 (Fader & Hardie's note on the Pareto/NBD likelihood): A0 = F(t_x) - F(T)
+    with F(y) = 2F1(r+s+x, c; r+s+x+1; |alpha-beta| / (m+y)) / (m+y)^(r+s+x),
+    m = max(alpha, beta), c = s+1 when alpha >= beta else r+x. Taken in logs:
+    log F(t_x) + log1p(-F(T)/F(t_x)); -inf when t_x = T (no time to leave unseen)."""
+    at_t, at_T = _pareto_log_f(r, alpha, s, beta, x, t_x), _pareto_log_f(r, alpha, s, beta, x, T_)
     with np.errstate(divide="ignore"):
         return at_t + np.log1p(-np.exp(np.minimum(at_T - at_t, 0.0)))
 
@@ -500,11 +484,7 @@ def pareto_log_likelihood(
 ) -> np.ndarray:
     """Per-customer Pareto/NBD log-likelihood in log-sum-exp form."""
     x, t_x, T_ = _as_arrays(frequency, recency, T)
-    log_a0 = _pareto_log_a0(r, alpha, s, beta, x, t_x, x, T_)
-    return _pareto_from_log_a0(r, alpha, s, beta, x, T_, log_a0)
-
-
-def _pareto_from_log_a0(r, alpha, s, beta, x, T_, log_a0) -> np.ndarray:
+    log_a0 = _pareto_log_a0(r, alpha, s, beta, x, t_x, T_)
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T_) - s * np.log(beta + T_)
     dropout = np.log(s) - np.log(r + s + x) + log_a0
@@ -544,7 +524,7 @@ def _pareto_ll_and_gradient(data: _Triples, r: float, alpha: float, s: float, be
     with np.errstate(divide="ignore"):
         log_a0 = at_t + np.log1p(-rho)
     xv, xi = data.x_values, data.x_index
-    x, T_ = data.x, data.T
+    x = data.x
     rsx = r + s + x
     log_alpha_T = np.log(alpha + data.T_values)[data.T_index]
     log_beta_T = np.log(beta + data.T_values)[data.T_index]
@@ -641,23 +621,28 @@ def _fit_log_params(value_and_gradient, start: np.ndarray, customers: float
     return best.x, float(-best.fun * customers)
 
 
-def _default_start(model: CountModel, data: _Triples) -> np.ndarray:
-    mean_T = max(float(np.dot(data.weight, data.T) / data.weight.sum()), 1e-3)
-    if model == CountModel.PARETO:
-        return np.log([1.0, mean_T, 1.0, mean_T])
-    return np.log([1.0, mean_T, 1.0, 1.0])
-
-
-def _start_from(params: CountParams | None, model: CountModel, data: _Triples) -> np.ndarray:
-    if params is None or params.model != model:
-        return _default_start(model, data)
+def _log_params(params: CountParams) -> np.ndarray:
     if isinstance(params, ParetoNbdParams):
         return np.log([params.r, params.alpha, params.s, params.beta])
     return np.log([params.r, params.alpha, params.a, params.b])
 
 
-def _fit_triples(model: CountModel, data: _Triples, start: CountParams | None = None) -> CountParams:
-    x0 = _start_from(start, model, data)
+def _start(model: CountModel, data: _Triples, like: CountParams | None) -> np.ndarray:
+    """Where the search begins: ``like``'s parameters when it is the same model; its
+    purchase rate (r, alpha), which every model shares, when it is another; else a
+    neutral guess."""
+    if like is not None and like.model == model:
+        return _log_params(like)
+    mean_T = max(float(np.dot(data.weight, data.T) / data.weight.sum()), 1e-3)
+    start = np.log([1.0, mean_T, 1.0, mean_T if model == CountModel.PARETO else 1.0])
+    if like is not None:
+        start[:2] = np.log([like.r, like.alpha])
+    return start
+
+
+def _fit_triples(model: CountModel, data: _Triples, like: CountParams | None = None
+                 ) -> CountParams:
+    x0 = _start(model, data, like)
     if model == CountModel.PARETO:
         logs, ll = _fit_log_params(lambda *p: _pareto_ll_and_gradient(data, *p), x0,
                                    data.weight.sum())
@@ -694,7 +679,7 @@ def _p_alive(params: CountParams, x: np.ndarray, t_x: np.ndarray, T_: np.ndarray
     r, alpha = params.r, params.alpha
     if isinstance(params, ParetoNbdParams):
         s, beta = params.s, params.beta
-        log_a0 = _pareto_log_a0(r, alpha, s, beta, x, t_x, x, T_)
+        log_a0 = _pareto_log_a0(r, alpha, s, beta, x, t_x, T_)
         log_ratio = (np.log(s) - np.log(r + s + x) + (r + x) * np.log(alpha + T_)
                      + s * np.log(beta + T_) + log_a0)
         return np.exp(-np.logaddexp(0.0, log_ratio))
@@ -829,11 +814,11 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_mean: ArrayLike) -> GammaGamm
             break
     p, q, v = np.exp(best.x)
     raw = GammaGammaParams(p=float(p), q=float(q), v=float(v * scale),
-                           log_likelihood=float(-best.fun) - len(x) * np.log(scale))
-    lows = np.array([b[0] for b in bounds])
-    highs = np.array([b[1] for b in bounds])
-    at_bound = np.any(best.x[:2] - lows[:2] < _BOUNDARY_MARGIN) or np.any(
-        highs - best.x < _BOUNDARY_MARGIN) or best.x[2] - lows[2] < _BOUNDARY_MARGIN
+                           # the density of m is that of m / scale, divided by scale
+                           log_likelihood=float(-best.fun - len(x) * np.log(scale)))
+    lows, highs = np.array(bounds).T
+    at_bound = bool(np.any(best.x - lows < _BOUNDARY_MARGIN)
+                    or np.any(highs - best.x < _BOUNDARY_MARGIN))
     # Precision loss at a flat optimum is still an optimum; a large gradient is not.
     converged = best.fun < 1e300 and (
         best.success or float(np.max(np.abs(best.jac))) < 1e-3 * max(1.0, len(x)))
@@ -897,14 +882,6 @@ def holdout_window_days(history_days: float) -> float | None:
     return days if days >= MIN_HOLDOUT_DAYS else None
 
 
-def _params_from_logs(model: CountModel, logs: np.ndarray) -> CountParams:
-    v1, v2, v3, v4 = (float(v) for v in np.exp(logs))
-    if model == CountModel.PARETO:
-        return ParetoNbdParams(r=v1, alpha=v2, s=v3, beta=v4, log_likelihood=np.nan)
-    cls = BgNbdParams if model == CountModel.BGNBD else MbgNbdParams
-    return cls(r=v1, alpha=v2, a=v3, b=v4, log_likelihood=np.nan)
-
-
 def _compare(days: pd.DataFrame, calibration_end_day: pd.Timestamp,
              holdout_end_day: pd.Timestamp, period_days: float, max_bucket: int
              ) -> HoldoutValidation:
@@ -918,15 +895,11 @@ def _compare(days: pd.DataFrame, calibration_end_day: pd.Timestamp,
               .reindex(summary.index, fill_value=0).to_numpy(dtype=float))
     bucket = summary["frequency"].clip(upper=max_bucket).to_numpy()
     checks = []
-    previous: CountParams | None = None
+    params: CountParams | None = None
     for model in CountModel:
-        # Each model starts from the previous one's purchase-rate fit (r, alpha): the
-        # models share that part, and a good start saves most of the iterations.
-        start = _default_start(model, data)
-        if previous is not None:
-            start[:2] = np.log([previous.r, previous.alpha])
-        params = _fit_triples(model, data, _params_from_logs(model, start))
-        previous = params
+        # Each model starts from the previous one's purchase rate: a good start saves
+        # most of the iterations.
+        params = _fit_triples(model, data, params)
         alive = _p_alive(params, data.x, data.t, data.T)
         predicted = data.per_customer(
             _expected(holdout_periods, params, data.x, data.t, data.T, alive))
