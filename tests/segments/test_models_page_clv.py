@@ -118,3 +118,37 @@ def test_a_holdout_missed_badly_is_called_a_poor_fit_in_both_languages(owner, ow
     assert "仍是客户时，典型客户每年下单约" in params
     assert "While still a customer" not in chinese
     assert "未使用：它把每位只买过一次的客户都视为必定仍是客户" in _text(chinese, "clv-comparison")
+
+
+def test_a_small_shop_whose_spend_model_is_at_the_boundary_shows_no_money(owner, owner_client):
+    from tests.segments.analysis.test_clv import DATA, cdnow_slice
+
+    raw = pd.read_csv(DATA / "CDNOW_sample.txt", sep=r"\s+", header=None,
+                      names=["master_id", "customer_id", "date", "cds", "value"])
+    orders = pd.DataFrame({
+        "customer_id": raw["customer_id"],
+        "ordered_at": pd.to_datetime(raw["date"].astype(str), format="%Y%m%d"),
+        "net_total": raw["value"],
+    })
+    load_order_lines(_lines(cdnow_slice(orders)))
+    run = run_refresh(rules=False)
+    spend = run.metrics["clv"]["spend"]
+
+    page = _models_page(owner_client)
+
+    assert spend == {**spend, "usable": False, "problem": "boundary", "params": None}
+    refusal = _text(page, "clv-no-spend")
+    assert "Not enough history for spend predictions." in refusal
+    assert f"The order values of {spend['repeat_buyers']} repeat buyers" in refusal
+    assert "Gamma-Gamma" not in _text(page, "clv-params")
+    scores = CustomerScore.objects.filter(run=run)
+    assert scores.count() > 100
+    assert not scores.filter(expected_value_12m__isnull=False).exists()
+    assert not scores.filter(p_alive__isnull=True).exists()
+    customer = scores.first().customer_id
+    profile = html.unescape(
+        owner_client.get(reverse("customer-detail", args=[customer])).content.decode())
+    assert "Not enough history for spend predictions." in profile
+
+    user_language_set(user=owner, language="zh-hans")
+    assert "历史数据不足，无法预测消费金额。" in _text(_models_page(owner_client), "clv-no-spend")

@@ -12,6 +12,7 @@ from segments.analysis.clv import (
     MbgNbdParams,
     ModelCheck,
     ParetoNbdParams,
+    SpendProblem,
     count_reading,
     customer_lifetime_value,
     estimate_clv,
@@ -399,20 +400,24 @@ def test_gamma_gamma_on_small_cdnow_subsamples_is_sane_or_says_not_enough(cdnow_
     assert usable > 20 and refused > 3
 
 
-def test_a_subsample_whose_spend_fit_runs_to_the_boundary_gets_no_12_month_values(
-        cdnow_orders):
-    # CDNOW's first 300 customers: enough repeat buyers for the count model; the spend
-    # model is checked, and if it is refused no value is printed anywhere.
-    small = cdnow_orders.loc[cdnow_orders["customer_id"] <= 300]
-    result = estimate_clv(small, as_of=pd.Timestamp("1998-06-30"))
+def cdnow_slice(orders: pd.DataFrame) -> pd.DataFrame:
+    """CDNOW customers 751-900 in the calibration year: 58 repeat buyers whose spend fit
+    runs to the boundary (the old unbounded fit printed p = 6.2 million)."""
+    kept = orders["customer_id"].between(751, 900) & (orders["ordered_at"] <= "1997-09-30")
+    return orders.loc[kept]
 
-    assert result.enough_history
-    if result.spend.params is None:
-        assert result.customers["clv"].isna().all()
-        assert result.customers["expected_average_value"].isna().all()
-    else:
-        assert result.customers["clv"].notna().all()
+
+def test_a_spend_fit_at_the_boundary_gives_no_12_month_values(cdnow_orders):
+    result = estimate_clv(cdnow_slice(cdnow_orders))
+
+    assert result.enough_history and result.repeat_buyers == 58
+    assert result.spend.problem == SpendProblem.BOUNDARY
+    assert result.spend.params is None and result.spend.raw.p > 9_000
+    assert result.customers["clv"].isna().all()
+    assert result.customers["expected_average_value"].isna().all()
+    # The purchase model does not depend on the spend model: still there for everyone.
     assert result.customers["p_alive"].between(0, 1).all()
+    assert result.customers["expected_orders_365"].notna().all()
 
 
 def test_the_spend_fit_does_not_depend_on_the_currency(cdnow_repeat_buyers):
