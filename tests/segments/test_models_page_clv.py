@@ -152,3 +152,19 @@ def test_a_small_shop_whose_spend_model_is_at_the_boundary_shows_no_money(owner,
 
     user_language_set(user=owner, language="zh-hans")
     assert "历史数据不足，无法预测消费金额。" in _text(_models_page(owner_client), "clv-no-spend")
+
+
+def test_a_young_shop_gets_the_default_model_and_no_holdout_sentences(owner_client):
+    orders = mbgnbd_orders(400, r=2.0, alpha=1.0, a=0.5, b=3.0, days=60, cohort_days=30, seed=2)
+    load_order_lines(_lines(orders))
+    run = run_refresh(rules=False)
+
+    page = _models_page(owner_client)
+
+    assert run.metrics["clv"]["model"] == {**run.metrics["clv"]["model"], "chosen": "mbgnbd",
+                                           "basis": "no_holdout"}
+    assert "The history is too short to hold months out and compare models" in _text(page,
+                                                                                      "clv-choice")
+    assert 'id="clv-comparison"' not in page
+    assert "Fitted without the last" not in page
+    assert "While still a customer, a typical customer orders about" in _text(page, "clv-params")
