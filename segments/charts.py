@@ -23,6 +23,7 @@ from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from segments.analysis.clv import MODEL_NAMES, CountModel
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.computed_text import feature_label
 
@@ -225,10 +226,12 @@ def holdout_plot(holdout: Mapping[str, Any]) -> Figure:
     x = [str(int(f)) for f in by.get("frequency", [])]
     if x:
         x[-1] = x[-1] + "+"
+    # One bar per compared model, then the actual one.
+    predicted = by.get("predicted_by_model") or {"bgnbd": by.get("predicted", [])}
     return {
         "data": [
-            {"type": "bar", "name": _("predicted (BG/NBD)"), "x": x,
-             "y": by.get("predicted", [])},
+            *({"type": "bar", "name": _("predicted (%(model)s)") % {"model": MODEL_NAMES[CountModel(m)]},
+               "x": x, "y": y} for m, y in predicted.items()),
             {"type": "bar", "name": _("actual"), "x": x, "y": by.get("actual", [])},
         ],
         "layout": _layout(_("Holdout check: purchases in the last %(days)s days")

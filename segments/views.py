@@ -21,6 +21,13 @@ from profiler_site.core.extensions import customer_profile_sections
 from profiler_site.core.models import JobStatus
 from profiler_site.core.shop import shop_profile
 from segments import charts, selectors
+from segments.analysis.clv import (
+    MODEL_NAMES,
+    PERIOD_DAYS,
+    CountModel,
+    count_reading,
+    spend_reading,
+)
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
 from segments.models import SegmentationRun, SegmentKind
 from segments.services.runs import (
@@ -227,6 +234,30 @@ def rfm_view(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _clv_context(clv: dict) -> dict:
+    """Plain readings of the stored value-model numbers, for the Models page."""
+    model = clv.get("model")
+    if not clv.get("enough_history") or not model:
+        return {}
+    period_days = clv.get("period_days", PERIOD_DAYS)
+    reading = count_reading(model["chosen"], model["params"], period_days)
+    spend = clv.get("spend") or {}
+    holdout = clv.get("holdout") or {}
+    return {
+        "name": MODEL_NAMES[CountModel(model["chosen"])],
+        "params": model["params"],
+        "reading": reading,
+        "leave_pct": None if reading.leave_share is None else round(100 * reading.leave_share),
+        "spend_reading": spend_reading(spend["params"]) if spend.get("usable") else None,
+        "miss_pct": round(100 * holdout["miss_share"]) if "miss_share" in holdout else None,
+        "comparison": [
+            {**row, "name": MODEL_NAMES[CountModel(row["model"])],
+             "chosen": row["model"] == model["chosen"]}
+            for row in clv.get("comparison", [])
+        ],
+    }
+
+
 def models_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
     context: dict = {"run": run, "history": selectors.run_history(), "tab": "models"}
@@ -241,6 +272,7 @@ def models_view(request: HttpRequest) -> HttpResponse:
         comparison = propensity.get("comparison", {})
         context.update(
             metrics=metrics, classifier=classifier, clv=clv, propensity=propensity,
+            clv_page=_clv_context(clv),
             silhouette_chart=charts.silhouette_curve(run.silhouette_curve, run.k_chosen)
             if run.silhouette_curve.get("silhouette") else None,
             confusion_chart=charts.confusion_heatmap(classifier["confusion_labels"],

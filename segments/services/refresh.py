@@ -9,6 +9,7 @@ the save queues.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -36,11 +37,7 @@ from segments.analysis.clustering import (
     prepare_matrix,
     ward_on_sample,
 )
-from segments.analysis.clv import (
-    estimate_clv,
-    expected_purchases,
-    holdout_validation,
-)
+from segments.analysis.clv import ELIGIBLE_MODELS, PERIOD_DAYS, estimate_clv
 from segments.analysis.features import ALL_COLUMNS
 from segments.analysis.interests import category_counts, find_interests
 from segments.analysis.overview import monthly_revenue, order_totals
@@ -244,6 +241,9 @@ def _classifier(results: _Results) -> None:
 
 
 def _clv(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
+    """The value columns, from the count model chosen on the shop's own holdout, and
+    what the Models page shows of the choice (numbers and codes only: the page words
+    them)."""
     index = results.features.index
     clv = estimate_clv(orders, as_of=as_of)
     info: dict[str, Any] = {
@@ -252,41 +252,45 @@ def _clv(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
     }
     if clv.enough_history and clv.customers is not None:
         c = clv.customers.reindex(index)
-        params = clv.bgnbd
-        args = (c["frequency"], c["recency"], c["T"])
         results.columns.update(
             p_alive=c["p_alive"],
-            expected_orders_90=pd.Series(expected_purchases(90 / 7, params, *args), index=index),
-            expected_orders_365=pd.Series(expected_purchases(365 / 7, params, *args), index=index),
+            expected_orders_90=c["expected_orders_90"],
+            expected_orders_365=c["expected_orders_365"],
+            # NaN (stored as NULL) when the spend model could not be trusted.
             expected_value_12m=c["clv"],
         )
-        info["bgnbd"] = {k: getattr(params, k) for k in ("r", "alpha", "a", "b", "log_likelihood")}
-        gg = clv.gamma_gamma
-        info["gamma_gamma"] = {k: getattr(gg, k) for k in ("p", "q", "v", "log_likelihood")}
-    results.metrics["clv"] = info
-
-
-def _clv_holdout(results: _Results, orders: pd.DataFrame, as_of: pd.Timestamp) -> None:
-    """How well the value model, fitted without the last months, predicted them (for the
-    Models page; after _clv, and only when it had enough history)."""
-    info = results.metrics["clv"]
-    if not info["enough_history"]:
-        return
-    span_days = (as_of - orders["ordered_at"].min()).total_seconds() / 86400
-    holdout_days = min(180.0, span_days / 3)
-    if holdout_days >= 30:
-        try:
-            validation = holdout_validation(
-                orders, as_of - pd.Timedelta(days=holdout_days), as_of
-            )
+        info["period_days"] = PERIOD_DAYS
+        info["model"] = {"chosen": str(clv.count_params.model), "basis": str(clv.choice_basis),
+                         "params": dataclasses.asdict(clv.count_params)}
+        spend = clv.spend
+        info["spend"] = {
+            "usable": spend.params is not None,
+            "problem": None if spend.problem is None else str(spend.problem),
+            "repeat_buyers": spend.repeat_buyers,
+            "params": None if spend.params is None else dataclasses.asdict(spend.params),
+        }
+        if clv.holdout is not None:
+            chosen = clv.holdout.chosen_check
+            info["comparison"] = [
+                {"model": str(check.model), "eligible": check.model in ELIGIBLE_MODELS,
+                 "params": dataclasses.asdict(check.params),
+                 "predicted_total": check.predicted_total, "actual_total": check.actual_total,
+                 "rmse": check.rmse}
+                for check in clv.holdout.checks
+            ]
+            by_frequency = chosen.by_frequency.to_dict(orient="list")
+            by_frequency["predicted_by_model"] = {
+                str(check.model): check.by_frequency["predicted"].tolist()
+                for check in clv.holdout.checks}
             info["holdout"] = {
-                "days": round(holdout_days),
-                "predicted_total": validation.predicted_total,
-                "actual_total": validation.actual_total,
-                "by_frequency": validation.by_frequency.to_dict(orient="list"),
+                "days": round(clv.holdout_days),
+                "predicted_total": chosen.predicted_total,
+                "actual_total": chosen.actual_total,
+                "miss_share": chosen.miss_share,
+                "misses_badly": chosen.misses_badly,
+                "by_frequency": by_frequency,
             }
-        except (ValueError, FloatingPointError) as exc:  # a degenerate calibration period
-            info["holdout"] = {"error": str(exc)}
+    results.metrics["clv"] = info
 
 
 def _thin(xs: list[float], ys: list[float], points: int) -> tuple[list[float], list[float]]:
@@ -701,7 +705,8 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
         timings["read orders"] = time.perf_counter() - t
         value_done = pool.submit(
             _timed, timings,
-            ("Lifetime value (BG/NBD + Gamma-Gamma)", lambda: _clv(results, orders, as_of)),
+            ("Lifetime value (model chosen on a holdout + Gamma-Gamma)",
+             lambda: _clv(results, orders, as_of)),
             ("Purchase propensity", lambda: _propensity_scores(results, orders, as_of)),
         )
         # The overview's figures from the orders in memory, while the pool works.
@@ -718,7 +723,6 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
             pool.submit(_timed, timings, ("Segment top sellers",
                                           lambda: _segment_top_sellers(results, lines, products))),
             pool.submit(_timed, timings,
-                        ("Lifetime value holdout", lambda: _clv_holdout(results, orders, as_of)),
                         ("Propensity evaluation",
                          lambda: _propensity_evaluation(results, orders))),
         ]

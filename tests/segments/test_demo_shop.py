@@ -86,7 +86,9 @@ def test_value_models_are_fitted_validated_and_compared_on_enough_history(demo):
     metrics = demo["second"].metrics
 
     assert metrics["clv"]["enough_history"] is True
-    assert set(metrics["clv"]["bgnbd"]) >= {"r", "alpha", "a", "b"}
+    assert metrics["clv"]["model"]["chosen"] in {"mbgnbd", "pareto"}
+    assert [c["model"] for c in metrics["clv"]["comparison"]] == ["bgnbd", "mbgnbd", "pareto"]
+    assert metrics["clv"]["spend"]["usable"] is True
     holdout = metrics["clv"]["holdout"]
     assert holdout["actual_total"] > 0
     assert 0.5 < holdout["predicted_total"] / holdout["actual_total"] < 2
