@@ -407,8 +407,8 @@ def _chart(daily: pd.DataFrame) -> dict:
             }
         )
     layout = {
-        "xaxis": {"title": {"text": "days after the email"}, "dtick": 1},
-        "yaxis": {"title": {"text": "% of group who bought"}, "rangemode": "tozero"},
+        "xaxis": {"title": {"text": gettext("days after the email")}, "dtick": 1},
+        "yaxis": {"title": {"text": gettext("% of group who bought")}, "rangemode": "tozero"},
         "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
         "height": 320,
         "legend": {"orientation": "h"},
