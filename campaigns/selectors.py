@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from django.db.models import Count, Max, Q
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from campaigns import verdicts
@@ -325,7 +326,7 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
                 )
         else:
             warning = gettext("Nobody was held out, so the email's effect cannot be measured.")
-        chart = _chart(attribution.daily)
+        chart = _chart(attribution.daily, days_so_far=_days_so_far(start))
         segments = _segment_rows(attribution.by_segment)
     return CampaignReport(
         campaign_id=campaign.pk,
@@ -389,9 +390,19 @@ def _attribution(campaign: Campaign, people: list[dict], start: datetime):
     )
 
 
-def _chart(daily: pd.DataFrame) -> dict:
-    """Plotly figure (as a dict) of the cumulative share of each group that bought."""
+def _days_so_far(start: datetime) -> int:
+    """Days of the window that have begun: day 1 is the first 24 hours after sending."""
+    return max(1, math.ceil((timezone.now() - start) / timedelta(days=1)))
+
+
+def _chart(daily: pd.DataFrame, *, days_so_far: int) -> dict:
+    """Plotly figure (as a dict) of the cumulative share of each group that bought.
+
+    Only days that have begun are drawn: a flat line into the future would read as
+    "nobody will buy".
+    """
     data = []
+    daily = daily[daily["day"] <= days_so_far]
     for group, colour in ((TREATMENT, "#1a5fb4"), (HOLDOUT, "#9a9996")):
         rows = daily[daily["group"] == group]
         data.append(
@@ -407,8 +418,8 @@ def _chart(daily: pd.DataFrame) -> dict:
             }
         )
     layout = {
-        "xaxis": {"title": {"text": "days after the email"}, "dtick": 1},
-        "yaxis": {"title": {"text": "% of group who bought"}, "rangemode": "tozero"},
+        "xaxis": {"title": {"text": gettext("days after the email")}, "dtick": 1},
+        "yaxis": {"title": {"text": gettext("% of group who bought")}, "rangemode": "tozero"},
         "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
         "height": 320,
         "legend": {"orientation": "h"},

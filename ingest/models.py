@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from profiler_site.core.models import Job
+from profiler_site.core.models import Job, JobStatus
 
 
 class Customer(models.Model):
@@ -198,6 +200,15 @@ class ImportJob(Job):
     )
 
     task_name = "ingest.tasks.import_file_task"
+
+    @property
+    def result_text(self) -> str:
+        if self.status != JobStatus.SUCCEEDED or self.kind != ImportKind.ORDERS:
+            return ""
+        return gettext(
+            "Imported %(orders)s new orders of %(customers)s new customers; %(rejected)s rows rejected."
+        ) % {"orders": intcomma(self.orders_created), "customers": intcomma(self.customers_created),
+             "rejected": intcomma(self.rows_rejected)}
 
     def __str__(self) -> str:
         return self.original_name

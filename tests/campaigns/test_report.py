@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 
 from campaigns.models import Campaign, Recipient, RecipientGroup
@@ -30,11 +31,19 @@ def fisher_two_sided(x_treated: int, n_treated: int, x_holdout: int, n_holdout: 
     return sum(prob(k) for k in ks if prob(k) <= observed * (1 + 1e-7))
 
 
+def _sent_days_ago(campaign: Campaign, days: float) -> None:
+    shift = timedelta(days=days)
+    Campaign.objects.filter(pk=campaign.pk).update(send_started_at=F("send_started_at") - shift)
+    Recipient.objects.filter(campaign=campaign, sent_at__isnull=False).update(
+        sent_at=F("sent_at") - shift)
+
+
 @pytest.fixture
 def measured(smtp_server):
     make_customers(40)
     campaign = make_campaign(holdout_share=0.10)  # 36 emailed, 4 held out
     run_send_inline(campaign)
+    _sent_days_ago(campaign, 10)  # the whole 7-day window has passed
     campaign = Campaign.objects.get(pk=campaign.pk)
     treated = list(Recipient.objects.filter(campaign=campaign, group=RecipientGroup.TREATMENT)
                    .select_related("customer").order_by("id"))
@@ -88,6 +97,17 @@ def test_the_chart_shows_cumulative_conversions_per_day_for_both_groups(measured
     assert emailed["customdata"] == [2, 4, 6, 8, 9, 9, 9]
     assert emailed["y"][-1] == pytest.approx(25.0)
     assert held["customdata"] == [0] * 7
+
+
+def test_the_chart_draws_only_the_days_that_have_begun(smtp_server):
+    make_customers(20)
+    campaign = make_campaign(holdout_share=0.2)
+    run_send_inline(campaign)
+    _sent_days_ago(campaign, 2.5)  # days 1 and 2 are over, day 3 has begun
+
+    emailed, held = campaign_report(Campaign.objects.get(pk=campaign.pk)).chart["data"]
+
+    assert emailed["x"] == held["x"] == [1, 2, 3]
 
 
 def test_the_report_page_shows_the_numbers_the_test_and_the_opens_caveat(owner_client, measured):
