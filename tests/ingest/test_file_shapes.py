@@ -373,9 +373,15 @@ def decimal_comma() -> Shape:
     )
 
 
-SHAPES = [line_totals, unit_prices, order_totals_only, one_row_per_order, no_order_id,
-          no_products, no_products_with_order_id, shopify, returns, cancellations_and_refunds,
-          decimal_comma]
+# Known wrong, left to the reader's owners: without line amounts, the reader gives
+# every line its order's total (`rows.net_money`), so an order of three lines counts
+# its total three times. Strict: the table says when it is fixed.
+ORDER_TOTAL_ON_EACH_LINE = pytest.mark.xfail(
+    strict=True, reason="the reader copies the order total to every line of the order")
+
+SHAPES = [line_totals, unit_prices, pytest.param(order_totals_only, marks=ORDER_TOTAL_ON_EACH_LINE),
+          one_row_per_order, no_order_id, no_products, no_products_with_order_id, shopify, returns,
+          cancellations_and_refunds, decimal_comma]
 
 
 # --- Checking the database against the file --------------------------------------------------
@@ -431,7 +437,7 @@ def _halves(shape: Shape) -> tuple[list[list[str]], list[list[str]]]:
     return records[:cut(2 * len(records) // 3)], records[cut(len(records) // 3):]
 
 
-@pytest.fixture(params=SHAPES, ids=lambda make: make.__name__)
+@pytest.fixture(params=SHAPES, ids=lambda make: getattr(make, "__name__", None))
 def shape(request) -> Shape:
     return request.param()
 

@@ -30,3 +30,20 @@ def test_a_file_without_products_imported_twice_keeps_its_money():
 
     assert (again.status, again.orders_created, again.orders_existing) == ("succeeded", 0, 4)
     assert Order.objects.aggregate(gross=Sum("gross_total"), net=Sum("net_total")) == money
+
+
+def test_a_file_without_products_keeps_each_orders_quantity_and_the_profile_says_so(owner_client):
+    import_bytes(NO_PRODUCTS)
+    import_bytes(NO_PRODUCTS)  # and again: quantities are replaced, not added
+
+    quantities = dict(Order.objects.values_list("customer__key", "unlisted_quantity")
+                      .filter(customer__key="id:00002"))
+    assert quantities == {"id:00002": 6}  # two rows the same day: one order, 1 + 5 items
+    assert sorted(Order.objects.values_list("unlisted_quantity", flat=True)) == [1, 2, 2, 6]
+
+    customer = Order.objects.get(customer__key="id:00002").customer
+    page = owner_client.get(f"/customers/{customer.pk}/").content.decode()
+
+    assert "6 items, products not named in the file" in page
+    assert "The imported file named no products for 1 order: 6 items bought" in page
+    assert "<th>Product</th>" not in page  # no empty product table
