@@ -3,8 +3,9 @@
 Each shape is generated here (a few dozen rows, fixed seed) and its expected
 orders, lines and per-customer net totals are worked out from the file's own
 text with `csv` and `Decimal`, following the README's rules, not our code. Each
-is then loaded four ways: once; twice; as two overlapping exports; and by a real
-worker killed (SIGKILL) in the middle of a chunk, then resumed. Small chunks make
+is then loaded four ways: once; twice; as two overlapping exports; and (for a
+subset of the shapes, see KILLED_SHAPES) by a real worker killed (SIGKILL) in the
+middle of a chunk, then resumed. Small chunks make
 orders straddle chunk boundaries, so both loading routes (orders copied straight
 in, orders merged through staging) and the merge of an order's parts meet every shape.
 """
@@ -475,8 +476,16 @@ def test_a_shape_imported_as_two_overlapping_exports_holds_the_same_money(shape,
     _check(shape, [(early, _refused(first)), (late, _refused(second))])
 
 
+# Two real workers per shape (~35 s each): a subset that takes every route of the
+# merge, lines of one product across chunks, rows without products, order fields
+# on an order's first line with cancellations and refunds, and returns.
+KILLED_SHAPES = [line_totals, no_products, shopify, returns]
+
+
 @pytest.mark.worker
-def test_a_shape_imported_by_a_worker_killed_mid_chunk_holds_the_same_money(shape, start_worker):
+@pytest.mark.parametrize("make", KILLED_SHAPES, ids=lambda make: make.__name__)
+def test_a_shape_imported_by_a_worker_killed_mid_chunk_holds_the_same_money(make, start_worker):
+    shape = make()
     # The last customer first appears in the file's last chunks. Their row is locked
     # here, so the worker stops inside that chunk's transaction, after earlier
     # chunks committed; it is killed there, and a new worker resumes the import.
