@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from django.db import DatabaseError, connection, transaction
 
 from ingest.pipeline.chunk_tables import chunk_tables, order_totals
@@ -43,6 +44,12 @@ STAGING_TABLES: dict[str, tuple[str, ...]] = {
     "stage_lines": (
         f"order_key {_KEY}", f"sku_key {_KEY}", "is_return boolean", "quantity bigint",
         "unit_price numeric", "line_total numeric",
+    ),
+    # Orders that existed before the chunk, merged and totalled (`_total_merged_orders`).
+    "merged_orders": (
+        "id bigint", "is_cancelled boolean", "refunded_total numeric", "unlisted_quantity bigint",
+        "unlisted_gross numeric", "unlisted_returned numeric", "gross_total numeric",
+        "returned_total numeric", "net_total numeric",
     ),
 }
 # Columns every staging row has a value in (the keys, and the customers' "changed"
@@ -334,10 +341,14 @@ SELECT count(*) FILTER (WHERE inserted) FROM upserted
 # rule as their lines (this import's parts add up, an earlier import's are replaced),
 # and what `order_totals` needs to total them again: their lines' sums, and the order
 # total they were given (kept as the gross of an order whose rows have no amount).
-MERGE_EXISTING_ORDERS = """
+# Read here and written once with the totals (`SET_MERGED_ORDERS`): every merged order
+# is rewritten anyway, to record that this import wrote it.
+MERGED_ORDER_PARTS = """
 WITH old AS (
-    SELECT o.id, o.gross_total, o.last_import_id = %(job_id)s AS ours, s.order_total,
-           s.is_cancelled, s.refunded, s.unlisted_quantity, s.unlisted_gross, s.unlisted_returned
+    SELECT o.id, o.gross_total, o.last_import_id = %(job_id)s AS ours, o.is_cancelled,
+           o.refunded_total, o.unlisted_quantity, o.unlisted_gross, o.unlisted_returned,
+           s.order_total, s.is_cancelled AS cancels, s.refunded,
+           s.unlisted_quantity AS quantity, s.unlisted_gross AS gross, s.unlisted_returned AS returned
     FROM ingest_order o JOIN stage_orders s ON s.order_key = o.order_key
     WHERE o.id = ANY(%(ids)s)
 ), lines AS (
@@ -346,48 +357,49 @@ WITH old AS (
            -SUM(l.line_total) FILTER (WHERE l.is_return) AS returned
     FROM ingest_orderline l WHERE l.order_id = ANY(%(ids)s) GROUP BY l.order_id
 )
-UPDATE ingest_order o SET
-    is_cancelled = o.is_cancelled OR old.is_cancelled,
-    refunded_total = CASE WHEN old.refunded IS NULL THEN o.refunded_total
-                          WHEN old.ours THEN GREATEST(o.refunded_total, old.refunded)
-                          ELSE old.refunded END,
-    unlisted_quantity = CASE WHEN old.unlisted_quantity IS NULL THEN o.unlisted_quantity
-                             WHEN old.ours THEN COALESCE(o.unlisted_quantity, 0) + old.unlisted_quantity
-                             ELSE old.unlisted_quantity END,
-    unlisted_gross = CASE WHEN old.unlisted_quantity IS NULL THEN o.unlisted_gross
-                          WHEN old.ours AND o.unlisted_gross IS NOT NULL
-                          THEN o.unlisted_gross + COALESCE(old.unlisted_gross, 0)
-                          ELSE old.unlisted_gross END,
-    unlisted_returned = CASE WHEN old.unlisted_quantity IS NULL THEN o.unlisted_returned
-                             WHEN old.ours AND o.unlisted_returned IS NOT NULL
-                             THEN o.unlisted_returned + COALESCE(old.unlisted_returned, 0)
-                             ELSE old.unlisted_returned END,
-    last_import_id = %(job_id)s
+SELECT old.id,
+       old.is_cancelled OR old.cancels,
+       CASE WHEN old.refunded IS NULL THEN old.refunded_total
+            WHEN old.ours THEN GREATEST(old.refunded_total, old.refunded)
+            ELSE old.refunded END,
+       CASE WHEN old.quantity IS NULL THEN old.unlisted_quantity
+            WHEN old.ours THEN COALESCE(old.unlisted_quantity, 0) + old.quantity
+            ELSE old.quantity END,
+       CASE WHEN old.quantity IS NULL THEN old.unlisted_gross
+            WHEN old.ours AND old.unlisted_gross IS NOT NULL
+            THEN old.unlisted_gross + COALESCE(old.gross, 0)
+            ELSE old.gross END,
+       CASE WHEN old.quantity IS NULL THEN old.unlisted_returned
+            WHEN old.ours AND old.unlisted_returned IS NOT NULL
+            THEN old.unlisted_returned + COALESCE(old.returned, 0)
+            ELSE old.returned END,
+       lines.gross, lines.returned,
+       CASE WHEN old.ours THEN GREATEST(old.gross_total, old.order_total)
+            ELSE COALESCE(old.order_total, old.gross_total) END
 FROM old LEFT JOIN lines ON lines.order_id = old.id
-WHERE o.id = old.id
-RETURNING o.id, lines.gross, lines.returned, o.unlisted_gross, o.unlisted_returned,
-          CASE WHEN old.ours THEN GREATEST(old.gross_total, old.order_total)
-               ELSE COALESCE(old.order_total, old.gross_total) END,
-          o.refunded_total, o.is_cancelled
 """
 
-SET_ORDER_TOTALS = """
-UPDATE ingest_order o SET gross_total = t.gross, returned_total = t.returned, net_total = t.net
-FROM unnest(%(ids)s::bigint[], %(gross)s::numeric[], %(returned)s::numeric[], %(net)s::numeric[])
-     AS t(id, gross, returned, net)
+SET_MERGED_ORDERS = """
+UPDATE ingest_order o SET
+    is_cancelled = t.is_cancelled, refunded_total = t.refunded_total,
+    unlisted_quantity = t.unlisted_quantity, unlisted_gross = t.unlisted_gross,
+    unlisted_returned = t.unlisted_returned, gross_total = t.gross_total,
+    returned_total = t.returned_total, net_total = t.net_total, last_import_id = %(job_id)s
+FROM merged_orders t
 WHERE o.id = t.id
 """
 
 
 def _total_merged_orders(cursor, *, job_id: int, ids: list[int]) -> None:
-    """Merge the chunk's orders that existed before it into their stored parts and total
+    """Merge the chunk's orders that existed before it with their stored parts and total
     them again with `order_totals`, as their first chunk was."""
-    cursor.execute(MERGE_EXISTING_ORDERS, {"job_id": job_id, "ids": ids})
+    cursor.execute(MERGED_ORDER_PARTS, {"job_id": job_id, "ids": ids})
     rows = cursor.fetchall()
     if not rows:
         return
-    (order_ids, lines_gross, lines_returned, unlisted_gross, unlisted_returned, order_total,
-     refunded, cancelled) = (np.array(column, dtype=object) for column in zip(*rows))
+    (order_ids, cancelled, refunded, unlisted_quantity, unlisted_gross, unlisted_returned,
+     lines_gross, lines_returned, order_total) = (np.array(column, dtype=object)
+                                                  for column in zip(*rows))
     priced = (lines_gross != None) | (lines_returned != None)  # noqa: E711 (elementwise)
     priced |= (unlisted_gross != None) | (unlisted_returned != None)  # noqa: E711
     gross = np.array([(a or 0) + (b or 0) for a, b in zip(lines_gross, unlisted_gross)], dtype=object)
@@ -396,9 +408,17 @@ def _total_merged_orders(cursor, *, job_id: int, ids: list[int]) -> None:
     gross_total, net_total = order_totals(
         gross=gross, priced=priced, returned=returned, order_total=order_total,
         refunded=refunded, cancelled=cancelled.astype(bool))
-    cursor.execute(SET_ORDER_TOTALS, {
-        "ids": order_ids.tolist(), "gross": [str(v) for v in gross_total],
-        "returned": [str(v) for v in returned], "net": [str(v) for v in net_total]})
+    # Copied in, not sent as array parameters: psycopg2 quotes each value into the
+    # statement's text, which took seconds for a chunk of a re-imported file.
+    merged = {"id": pa.array(order_ids.astype(np.int64)), "is_cancelled": pa.array(cancelled.astype(bool)),
+              "refunded_total": money_text(refunded),
+              "unlisted_quantity": pa.array(unlisted_quantity.tolist(), type=pa.int64()),
+              "unlisted_gross": money_text(unlisted_gross),
+              "unlisted_returned": money_text(unlisted_returned),
+              "gross_total": money_text(gross_total), "returned_total": money_text(returned),
+              "net_total": money_text(net_total)}
+    copy_csv(cursor, "merged_orders", tuple(merged), csv_for_copy(merged))
+    cursor.execute(SET_MERGED_ORDERS, {"job_id": job_id})
 
 
 def _roomy_temp_buffers(cursor) -> None:
