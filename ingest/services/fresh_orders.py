@@ -70,15 +70,20 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
     sorted_row[by_key] = np.arange(len(by_key))
     # Totals as `chunk_tables.order_totals` computed them; missing parts are 0 here.
     zero = Decimal(0)
+    gross = orders["gross_total"].to_numpy(dtype=object)
+    net = orders["net_total"].to_numpy(dtype=object)
+    gross_text = money_text(gross)
+    # Most orders have no returns or refunds: their net is their gross, text and all.
+    net_text = gross_text if (identities(net) == identities(gross)).all() else money_text(net)
     return FreshOrders(
         orders={
             "order_key": keys,
             "ordered_at": timestamptz_text(orders["ordered_at"]),
             "is_cancelled": pa.array(orders["is_cancelled"].to_numpy(dtype=bool)),
-            "gross_total": money_text(orders["gross_total"].to_numpy(dtype=object)),
+            "gross_total": gross_text,
             "returned_total": money_text(orders["returned"].fillna(zero).to_numpy(dtype=object)),
             "refunded_total": money_text(orders["refunded"].fillna(zero).to_numpy(dtype=object)),
-            "net_total": money_text(orders["net_total"].to_numpy(dtype=object)),
+            "net_total": net_text,
             "unlisted_quantity": pa.array(orders["unlisted_quantity"], type=pa.int64(),
                                           from_pandas=True),
             "unlisted_gross": money_text(orders["unlisted_gross"].to_numpy(dtype=object)),
