@@ -72,7 +72,11 @@ class Order(models.Model):
     """One order; `order_key` is the shop's order id, or customer key + timestamp without one.
 
     Money is net of returns, refunds and cancellations in `net_total`; the parts
-    stay visible in `gross_total`, `returned_total` and `refunded_total`.
+    stay visible in `gross_total`, `returned_total` and `refunded_total`. The totals
+    follow one rule, `ingest.pipeline.chunk_tables.order_totals`, whichever way the
+    order was loaded; they are computed from the order's lines plus its `unlisted_*`
+    amounts (rows of a file that names no product), so a later import of the same
+    rows gives the same money.
     """
 
     # Unique by constraint, in byte order: see Customer.key.
@@ -100,6 +104,16 @@ class Order(models.Model):
         "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         db_index=False, db_constraint=False,
     )
+    # Rows of the order that name no product (e.g. "Customer No., Order Date, Qty,
+    # Sales"): they have no line to be kept in, so their quantity and amounts are kept
+    # here (null: the order had no such row, or no amount in them).
+    unlisted_quantity = models.IntegerField(null=True, blank=True)
+    unlisted_gross = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    unlisted_returned = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # The import that last wrote the order's amounts. Rows of one order in several
+    # chunks of that import add up; a later import of the same order replaces them,
+    # so importing a file again changes no money. A plain id: see `import_job`.
+    last_import_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-ordered_at"]
@@ -143,6 +157,8 @@ class OrderLine(models.Model):
     quantity = models.IntegerField()
     unit_price = models.DecimalField(max_digits=14, decimal_places=2)
     line_total = models.DecimalField(max_digits=14, decimal_places=2)
+    # The import that last wrote the line: see Order.last_import_id.
+    last_import_id = models.BigIntegerField(null=True, blank=True)
 
 
 class Event(models.Model):

@@ -458,6 +458,10 @@ class CustomerProfile:
     cluster_name: str
     orders: list[Order]
     products: list[dict[str, Any]]
+    # Items in orders whose file named no products (Order.unlisted_quantity), and how
+    # many such orders: the page says so instead of showing an empty product table.
+    unlisted_items: int
+    unlisted_orders: int
     recommendations: list[RecommendedProduct]
     clv_enough_history: bool
     clv_reason: str
@@ -501,10 +505,13 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         Order.objects.filter(customer=customer).order_by("-ordered_at").prefetch_related("lines__product")[:100]
     )
     clv = (run.metrics.get("clv", {}) if run else {}) or {}
+    unlisted = Order.objects.filter(customer=customer, unlisted_quantity__isnull=False).aggregate(
+        items=Sum("unlisted_quantity"), orders=Count("id"))
     return CustomerProfile(
         customer=customer, score=score, rfm_name=rfm_name, rfm_description=rfm_description,
         rfm_why=rfm_why, cluster_name=cluster_name, orders=orders,
         products=_customer_products(customer_id),
+        unlisted_items=unlisted["items"] or 0, unlisted_orders=unlisted["orders"],
         recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),
         clv_enough_history=bool(clv.get("enough_history")),
         clv_reason=clv.get("reason", "No analysis has run yet."),

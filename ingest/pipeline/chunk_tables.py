@@ -10,7 +10,11 @@ The rules are the loader's, row for row:
   (by order time, then line number);
 - an order's gross total is the sum of its non-return lines, or its order total
   when no line has an amount; returns are summed apart, refunds taken as the
-  largest refunded amount given;
+  largest refunded amount given; net is gross less returns and refunds, 0 when
+  cancelled (`order_totals`, the one place these totals are computed: the loader
+  calls it again for an order merged with what the database holds);
+- rows naming no product have no line: their quantity and amounts are summed
+  on their order (`unlisted_*`), so they are kept and can be merged again;
 - repeated lines of one product in one order (and return kind) are summed, with
   the highest unit price.
 
@@ -40,7 +44,8 @@ CUSTOMER_COLUMNS = ("customer_key", "customer_email", "shop_customer_id", "first
                     "last_name", "country", "city", "gender", "birth_year", "accepts_marketing")
 PRODUCT_COLUMNS = ("sku_key", "product_name", "category")
 ORDER_COLUMNS = ("order_key", "customer_key", "ordered_at", "is_cancelled", "gross_total",
-                 "returned", "order_total", "refunded")
+                 "returned", "order_total", "refunded", "net_total", "unlisted_quantity",
+                 "unlisted_gross", "unlisted_returned")
 LINE_COLUMNS = ("order_key", "sku_key", "is_return", "quantity", "unit_price", "line_total")
 
 _ZERO = Decimal(0)
@@ -72,7 +77,8 @@ def chunk_tables(frame: pd.DataFrame) -> ChunkTables:
     order_keys = _Codes.of(frame["order_key"])
     product_keys = _product_keys(frame)
     line_totals = _Amounts.of(frame["line_total"])
-    orders, order_codes = _orders(frame, by_time, ordered_at, order_keys, customer_keys, line_totals)
+    orders, order_codes = _orders(frame, by_time, ordered_at, order_keys, customer_keys,
+                                  product_keys, line_totals)
     lines, line_order_codes = _lines(frame, by_time, order_keys, product_keys, line_totals)
     # Order key code -> row of `orders` (shifted by one: a missing key is code -1).
     order_row = np.full(len(order_keys.uniques) + 1, -1, dtype=np.intp)
@@ -239,7 +245,8 @@ def _products(frame: pd.DataFrame, by_time: np.ndarray, product_keys: _Codes) ->
 
 
 def _orders(frame: pd.DataFrame, by_time: np.ndarray, ordered_at: pd.Series, order_keys: _Codes,
-            customer_keys: _Codes, line_totals: _Amounts) -> tuple[pd.DataFrame, np.ndarray]:
+            customer_keys: _Codes, product_keys: _Codes,
+            line_totals: _Amounts) -> tuple[pd.DataFrame, np.ndarray]:
     """The orders, and each one's order key code."""
     groups = _Groups.of(order_keys.codes[by_time])
     first_rows = by_time[groups.first_rows()]
@@ -250,6 +257,10 @@ def _orders(frame: pd.DataFrame, by_time: np.ndarray, ordered_at: pd.Series, ord
     priced = _group_any(groups, line_total.codes >= 0)
     order_total = _group_max(groups, _Amounts.of(frame["order_total"]).at(by_time))
     refunded = _group_max(groups, _Amounts.of(frame["refunded_amount"]).at(by_time))
+    cancelled = _group_any(groups, frame["is_cancelled"].to_numpy(dtype=bool)[by_time])
+    gross_total, net_total = order_totals(gross=gross, priced=priced, returned=returned,
+                                          order_total=order_total, refunded=refunded,
+                                          cancelled=cancelled)
     codes = order_keys.codes[first_rows]
     return pd.DataFrame({
         "order_key": order_keys.group_names(codes),
@@ -258,12 +269,38 @@ def _orders(frame: pd.DataFrame, by_time: np.ndarray, ordered_at: pd.Series, ord
                                        groups, by_time),
         # Rows are in time order, so an order's first row is its earliest.
         "ordered_at": ordered_at.array.take(first_rows),
-        "is_cancelled": _group_any(groups, frame["is_cancelled"].to_numpy(dtype=bool)[by_time]),
-        "gross_total": _objects(_gross_totals(gross, priced, order_total)),
+        "is_cancelled": cancelled,
+        "gross_total": _objects(gross_total),
         "returned": _objects(returned),
         "order_total": _objects(order_total),
         "refunded": _objects(refunded),
+        "net_total": _objects(net_total),
+        **_unlisted(frame, by_time, groups, product_keys, line_total, is_return),
     }), codes
+
+
+def _unlisted(frame: pd.DataFrame, by_time: np.ndarray, groups: _Groups, product_keys: _Codes,
+              line_total: _Amounts, is_return: np.ndarray) -> dict[str, pd.Series]:
+    """Per order, the rows naming no product: their quantity, purchases and returns
+    (None where an order has none of them)."""
+    unlisted = product_keys.codes[by_time] < 0
+    nothing = np.full(groups.count, None, dtype=object)
+    if not unlisted.any():  # most files name a product on every row
+        return {"unlisted_quantity": _objects(nothing), "unlisted_gross": _objects(nothing),
+                "unlisted_returned": _objects(nothing)}
+    rows = np.bincount(groups.of_row[unlisted], minlength=groups.count)
+    quantities = np.zeros(groups.count, dtype=np.int64)
+    np.add.at(quantities, groups.of_row[unlisted],
+              np.asarray(frame["quantity"].to_numpy(), dtype=np.int64)[by_time][unlisted])
+    quantity = pd.array(quantities, dtype="Int64")
+    quantity[rows == 0] = pd.NA
+    return {
+        "unlisted_quantity": pd.Series(quantity),
+        "unlisted_gross": _objects(_group_sums(groups, line_total.only(unlisted & ~is_return),
+                                               min_count=1)),
+        "unlisted_returned": _objects(_group_sums(groups, line_total.only(unlisted & is_return),
+                                                  min_count=1, negated=True)),
+    }
 
 
 def _group_any(groups: _Groups, flags: np.ndarray) -> np.ndarray:
@@ -284,14 +321,41 @@ def _first_present(column: pd.Series, codes: np.ndarray, groups: _Groups,
     return values
 
 
-def _gross_totals(gross: np.ndarray, priced: np.ndarray, order_total: np.ndarray) -> np.ndarray:
-    """The lines' sum, or the order total (0 without one) when no line has an amount."""
-    if priced.all():
-        return gross
-    totals = gross.copy()
-    fallback = order_total[~priced]
-    totals[~priced] = np.where(pd.isna(fallback), _ZERO, fallback)
-    return totals
+def order_totals(*, gross: np.ndarray, priced: np.ndarray, returned: np.ndarray,
+                 order_total: np.ndarray, refunded: np.ndarray,
+                 cancelled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orders' gross and net totals (Decimal objects) from their parts: the one rule,
+    for a chunk's orders and for orders merged with what the database holds.
+
+    `gross` is the sum of an order's purchased amounts, `priced` whether any of its
+    rows had an amount (else its order total, 0 without one, is its gross);
+    `returned` and `refunded` are positive (None: none). Net is gross less returns
+    and refunds, 0 when cancelled. Most orders have neither: their net is their
+    gross, the same objects. Decimal arithmetic is exact; PostgreSQL rounds to the
+    column's cents on input.
+    """
+    totals = gross
+    if not priced.all():
+        totals = gross.copy()
+        fallback = order_total[~priced]
+        totals[~priced] = np.where(pd.isna(fallback), _ZERO, fallback)
+    returned, refunded = _zero_if_missing(returned), _zero_if_missing(refunded)
+    adjusted = np.flatnonzero(~cancelled & ((returned != 0) | (refunded != 0)))
+    if not len(adjusted) and not cancelled.any():
+        return totals, totals
+    net = totals.copy()
+    net[adjusted] = [Decimal(totals[row]) - Decimal(returned[row]) - Decimal(refunded[row])
+                     for row in adjusted.tolist()]
+    net[cancelled] = _ZERO
+    return totals, net
+
+
+def _zero_if_missing(values: np.ndarray) -> np.ndarray:
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = _ZERO
+    return values
 
 
 def _lines(frame: pd.DataFrame, by_time: np.ndarray, order_keys: _Codes, product_keys: _Codes,
@@ -353,6 +417,10 @@ class _Amounts:
 
     def at(self, rows: np.ndarray) -> _Amounts:
         return _Amounts(self.codes[rows], self.values)
+
+    def only(self, keep: np.ndarray) -> _Amounts:
+        """The amounts of the kept rows; the others have none."""
+        return _Amounts(np.where(keep, self.codes, -1), self.values)
 
     def where(self, keep: np.ndarray, other: Decimal) -> _Amounts:
         values = np.append(self.values, np.array([other], dtype=object))

@@ -33,15 +33,17 @@ from profiler_site.core.csv_copy import copy_csv, csv_for_copy, timestamptz_text
 from .run_memory import HashMemory, RunMemory, key_hashes
 
 ORDER_COLUMNS = ("id", "order_key", "customer_id", "ordered_at", "is_cancelled", "gross_total",
-                 "returned_total", "refunded_total", "net_total", "import_job_id")
-LINE_COLUMNS = ("order_id", "product_id", "is_return", "quantity", "unit_price", "line_total")
+                 "returned_total", "refunded_total", "net_total", "unlisted_quantity",
+                 "unlisted_gross", "unlisted_returned", "import_job_id", "last_import_id")
+LINE_COLUMNS = ("order_id", "product_id", "is_return", "quantity", "unit_price", "line_total",
+                "last_import_id")
 
 
 @dataclass(frozen=True, slots=True)
 class FreshOrders:
     """A chunk's orders new to the run, ready to copy but for their ids (reader thread)."""
 
-    orders: dict[str, pa.Array]  # the order columns but id, customer_id, import_job_id
+    orders: dict[str, pa.Array]  # the order columns but the ids (own, customer's, import's)
     customer_keys: np.ndarray  # object, one per order
     line_orders: np.ndarray  # each line's order, as its position in `orders`
     line_skus: np.ndarray  # object, each line's product key
@@ -66,20 +68,26 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
     keys = keys.take(by_key)
     sorted_row = np.empty(len(by_key), dtype=np.intp)
     sorted_row[by_key] = np.arange(len(by_key))
-    cancelled = orders["is_cancelled"].to_numpy(dtype=bool)
+    # Totals as `chunk_tables.order_totals` computed them; missing parts are 0 here.
+    zero = Decimal(0)
     gross = orders["gross_total"].to_numpy(dtype=object)
-    returned = _zero_if_missing(orders["returned"].to_numpy(dtype=object))
-    refunded = _zero_if_missing(orders["refunded"].to_numpy(dtype=object))
+    net = orders["net_total"].to_numpy(dtype=object)
     gross_text = money_text(gross)
+    # Most orders have no returns or refunds: their net is their gross, text and all.
+    net_text = gross_text if (identities(net) == identities(gross)).all() else money_text(net)
     return FreshOrders(
         orders={
             "order_key": keys,
             "ordered_at": timestamptz_text(orders["ordered_at"]),
-            "is_cancelled": pa.array(cancelled),
+            "is_cancelled": pa.array(orders["is_cancelled"].to_numpy(dtype=bool)),
             "gross_total": gross_text,
-            "returned_total": money_text(returned),
-            "refunded_total": money_text(refunded),
-            "net_total": _net_totals(gross, gross_text, returned, refunded, cancelled),
+            "returned_total": money_text(orders["returned"].fillna(zero).to_numpy(dtype=object)),
+            "refunded_total": money_text(orders["refunded"].fillna(zero).to_numpy(dtype=object)),
+            "net_total": net_text,
+            "unlisted_quantity": pa.array(orders["unlisted_quantity"], type=pa.int64(),
+                                          from_pandas=True),
+            "unlisted_gross": money_text(orders["unlisted_gross"].to_numpy(dtype=object)),
+            "unlisted_returned": money_text(orders["unlisted_returned"].to_numpy(dtype=object)),
         },
         customer_keys=orders["customer_key"].to_numpy(dtype=object),
         line_orders=sorted_row[line_orders],
@@ -91,32 +99,6 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
             "line_total": money_text(lines["line_total"].to_numpy(dtype=object)),
         },
     )
-
-
-def _zero_if_missing(values: np.ndarray) -> np.ndarray:
-    missing = pd.isna(values)
-    if missing.any():
-        values = values.copy()
-        values[missing] = 0
-    return values
-
-
-def _net_totals(gross: np.ndarray, gross_text: pa.Array, returned: np.ndarray,
-                refunded: np.ndarray, cancelled: np.ndarray) -> pa.Array:
-    """As the staging route's SQL: 0 when cancelled, else gross - returned - refunded.
-
-    Most orders have neither returns nor refunds: their net is their gross, text and all.
-    Decimal arithmetic is exact here; PostgreSQL rounds to the column's cents on input,
-    as it does when the staging route inserts the same sum.
-    """
-    adjusted = np.flatnonzero(~cancelled & ((returned != 0) | (refunded != 0)))
-    if not len(adjusted) and not cancelled.any():
-        return gross_text
-    net = gross_text.dictionary_decode().to_numpy(zero_copy_only=False).astype(object)
-    net[adjusted] = [str(Decimal(gross[row]) - Decimal(returned[row]) - Decimal(refunded[row]))
-                     for row in adjusted.tolist()]
-    net[cancelled] = "0"
-    return pa.array(net, type=pa.string())
 
 
 def money_text(values: np.ndarray) -> pa.DictionaryArray:
@@ -154,8 +136,9 @@ def copy_fresh_orders(cursor, fresh: FreshOrders, *, job_id: int, sequence: str,
                    [sequence, sequence, len(fresh)])
     last_id = cursor.fetchone()[0]
     order_ids = np.arange(last_id - len(fresh) + 1, last_id + 1, dtype=np.int64)
+    job_ids = pa.array(np.full(len(fresh), job_id, dtype=np.int64))
     orders = {"id": pa.array(order_ids), "customer_id": pa.array(customer_ids), **fresh.orders,
-              "import_job_id": pa.array(np.full(len(fresh), job_id, dtype=np.int64))}
+              "import_job_id": job_ids, "last_import_id": job_ids}
     line_order_ids = order_ids[fresh.line_orders]
     # In primary-key order, so the (order, product, is_return) index is appended to.
     is_return = fresh.lines["is_return"].to_numpy(zero_copy_only=False)
@@ -163,7 +146,8 @@ def copy_fresh_orders(cursor, fresh: FreshOrders, *, job_id: int, sequence: str,
     indices = pa.array(in_key_order)
     lines = {"order_id": pa.array(line_order_ids[in_key_order]),
              "product_id": pa.array(product_ids[in_key_order]),
-             **{name: values.take(indices) for name, values in fresh.lines.items()}}
+             **{name: values.take(indices) for name, values in fresh.lines.items()},
+             "last_import_id": pa.array(np.full(len(in_key_order), job_id, dtype=np.int64))}
     with ThreadPoolExecutor(max_workers=1) as writer:
         # Arrow writes CSV without holding the GIL: the lines' CSV is written while
         # PostgreSQL takes the orders.

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from django.db import DatabaseError, connection, transaction
 
-from ingest.pipeline.chunk_tables import chunk_tables
+from ingest.pipeline.chunk_tables import chunk_tables, order_totals
 from profiler_site.core.csv_copy import copy_csv, csv_for_copy, timestamptz_text
 
 from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders, money_text
@@ -37,10 +38,18 @@ STAGING_TABLES: dict[str, tuple[str, ...]] = {
     "stage_orders": (
         f"order_key {_KEY}", f"customer_key {_KEY}", "ordered_at timestamptz", "is_cancelled boolean",
         "gross_total numeric", "returned numeric", "order_total numeric", "refunded numeric",
+        "net_total numeric", "unlisted_quantity bigint", "unlisted_gross numeric",
+        "unlisted_returned numeric",
     ),
     "stage_lines": (
         f"order_key {_KEY}", f"sku_key {_KEY}", "is_return boolean", "quantity bigint",
         "unit_price numeric", "line_total numeric",
+    ),
+    # Orders that existed before the chunk, merged and totalled (`_total_merged_orders`).
+    "merged_orders": (
+        "id bigint", "is_cancelled boolean", "refunded_total numeric", "unlisted_quantity bigint",
+        "unlisted_gross numeric", "unlisted_returned numeric", "gross_total numeric",
+        "returned_total numeric", "net_total numeric",
     ),
 }
 # Columns every staging row has a value in (the keys, and the customers' "changed"
@@ -264,23 +273,15 @@ WITH owners AS MATERIALIZED (
     SELECT c.id, c.key FROM stage_customers k JOIN ingest_customer c ON c.key = k.customer_key
 )
 INSERT INTO ingest_order (id, order_key, customer_id, ordered_at, is_cancelled, gross_total,
-                          returned_total, refunded_total, net_total, import_job_id)
+                          returned_total, refunded_total, net_total, unlisted_quantity,
+                          unlisted_gross, unlisted_returned, import_job_id, last_import_id)
 SELECT k.id, t.order_key, c.id, t.ordered_at, t.is_cancelled, t.gross_total,
-       COALESCE(t.returned, 0), COALESCE(t.refunded, 0),
-       CASE WHEN t.is_cancelled THEN 0
-            ELSE t.gross_total - COALESCE(t.returned, 0) - COALESCE(t.refunded, 0) END,
-       %(job_id)s
+       COALESCE(t.returned, 0), COALESCE(t.refunded, 0), t.net_total, t.unlisted_quantity,
+       t.unlisted_gross, t.unlisted_returned, %(job_id)s, %(job_id)s
 FROM chunk_orders k JOIN stage_orders t ON t.order_key = k.order_key
 JOIN owners c ON c.key = t.customer_key
 WHERE k.inserted
 ORDER BY k.id
-"""
-
-# A cancellation seen in a later file (or chunk) cancels the stored order.
-CANCEL_EXISTING_ORDERS = """
-UPDATE ingest_order o SET is_cancelled = true
-FROM stage_orders s
-WHERE o.id = ANY(%(ids)s) AND o.order_key = s.order_key AND s.is_cancelled AND NOT o.is_cancelled
 """
 
 # An order id the database already holds for another customer: the order's rows
@@ -298,58 +299,126 @@ WITH refused AS (
 SELECT order_key FROM refused
 """
 
+# Orders of an earlier import this import had not touched yet: each counts once,
+# however many chunks (or a resumed run) it straddles.
 COUNT_EXISTING_ORDERS = """
-SELECT count(*) FROM ingest_order WHERE id = ANY(%(ids)s) AND import_job_id IS DISTINCT FROM %(job_id)s
+SELECT count(*) FROM ingest_order WHERE id = ANY(%(ids)s) AND last_import_id IS DISTINCT FROM %(job_id)s
 """
 
 _CHUNK_LINES = """
-SELECT o.id, p.id, s.is_return, s.quantity, s.unit_price, s.line_total
+SELECT o.id, p.id, s.is_return, s.quantity, s.unit_price, s.line_total, %(job_id)s
 FROM stage_lines s
 JOIN chunk_orders o ON o.order_key = s.order_key AND o.inserted = %(new_orders)s
 JOIN ingest_product p ON p.sku = s.sku_key
 ORDER BY o.id, p.id, s.is_return  -- appends to the (order, product, is_return) index
 """
-_LINE_COLUMNS = "(order_id, product_id, is_return, quantity, unit_price, line_total)"
+_LINE_COLUMNS = "(order_id, product_id, is_return, quantity, unit_price, line_total, last_import_id)"
 
 # Lines of orders this chunk created cannot exist yet (the reader merged repeats
 # within the chunk), so they skip the conflict check: a plain insert.
 INSERT_NEW_ORDER_LINES = f"INSERT INTO ingest_orderline {_LINE_COLUMNS} {_CHUNK_LINES}"
 
+# A line this import wrote before (the same product in another chunk's rows of the
+# order) adds up; a line of an earlier import is replaced: importing the same rows
+# again changes nothing. Written either way, so the line is this import's from now.
 UPSERT_EXISTING_ORDER_LINES = f"""
 WITH upserted AS (
 INSERT INTO ingest_orderline AS l {_LINE_COLUMNS} {_CHUNK_LINES}
 ON CONFLICT (order_id, product_id, is_return) DO UPDATE SET
-    quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, line_total = EXCLUDED.line_total
-WHERE (l.quantity, l.line_total) IS DISTINCT FROM (EXCLUDED.quantity, EXCLUDED.line_total)
+    quantity = EXCLUDED.quantity
+        + CASE WHEN l.last_import_id = EXCLUDED.last_import_id THEN l.quantity ELSE 0 END,
+    unit_price = CASE WHEN l.last_import_id = EXCLUDED.last_import_id
+                      THEN GREATEST(l.unit_price, EXCLUDED.unit_price) ELSE EXCLUDED.unit_price END,
+    line_total = EXCLUDED.line_total
+        + CASE WHEN l.last_import_id = EXCLUDED.last_import_id THEN l.line_total ELSE 0 END,
+    last_import_id = EXCLUDED.last_import_id
 RETURNING (xmax = 0) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted) FROM upserted
 """
 
-# Orders that existed before this chunk (an earlier import, or an order split
-# across chunks) get their totals again from all their stored lines.
-UPDATE_EXISTING_ORDER_TOTALS = """
-WITH touched AS (
-    SELECT o.id, s.order_total, s.refunded
+# The order-level parts of orders that existed before this chunk, merged by the same
+# rule as their lines (this import's parts add up, an earlier import's are replaced),
+# and what `order_totals` needs to total them again: their lines' sums, and the order
+# total they were given (kept as the gross of an order whose rows have no amount).
+# Read here and written once with the totals (`SET_MERGED_ORDERS`): every merged order
+# is rewritten anyway, to record that this import wrote it.
+MERGED_ORDER_PARTS = """
+WITH old AS (
+    SELECT o.id, o.gross_total, o.last_import_id = %(job_id)s AS ours, o.is_cancelled,
+           o.refunded_total, o.unlisted_quantity, o.unlisted_gross, o.unlisted_returned,
+           s.order_total, s.is_cancelled AS cancels, s.refunded,
+           s.unlisted_quantity AS quantity, s.unlisted_gross AS gross, s.unlisted_returned AS returned
     FROM ingest_order o JOIN stage_orders s ON s.order_key = o.order_key
     WHERE o.id = ANY(%(ids)s)
-), sums AS (
-    SELECT t.id,
-           SUM(CASE WHEN NOT l.is_return THEN l.line_total ELSE 0 END) AS gross,
-           -SUM(CASE WHEN l.is_return THEN l.line_total ELSE 0 END) AS returned,
-           COUNT(l.order_id) AS lines
-    FROM touched t LEFT JOIN ingest_orderline l ON l.order_id = t.id GROUP BY t.id
+), lines AS (
+    SELECT l.order_id,
+           SUM(l.line_total) FILTER (WHERE NOT l.is_return) AS gross,
+           -SUM(l.line_total) FILTER (WHERE l.is_return) AS returned
+    FROM ingest_orderline l WHERE l.order_id = ANY(%(ids)s) GROUP BY l.order_id
 )
+SELECT old.id,
+       old.is_cancelled OR old.cancels,
+       CASE WHEN old.refunded IS NULL THEN old.refunded_total
+            WHEN old.ours THEN GREATEST(old.refunded_total, old.refunded)
+            ELSE old.refunded END,
+       CASE WHEN old.quantity IS NULL THEN old.unlisted_quantity
+            WHEN old.ours THEN COALESCE(old.unlisted_quantity, 0) + old.quantity
+            ELSE old.quantity END,
+       CASE WHEN old.quantity IS NULL THEN old.unlisted_gross
+            WHEN old.ours AND old.unlisted_gross IS NOT NULL
+            THEN old.unlisted_gross + COALESCE(old.gross, 0)
+            ELSE old.gross END,
+       CASE WHEN old.quantity IS NULL THEN old.unlisted_returned
+            WHEN old.ours AND old.unlisted_returned IS NOT NULL
+            THEN old.unlisted_returned + COALESCE(old.returned, 0)
+            ELSE old.returned END,
+       lines.gross, lines.returned,
+       CASE WHEN old.ours THEN GREATEST(old.gross_total, old.order_total)
+            ELSE COALESCE(old.order_total, old.gross_total) END
+FROM old LEFT JOIN lines ON lines.order_id = old.id
+"""
+
+SET_MERGED_ORDERS = """
 UPDATE ingest_order o SET
-    gross_total = CASE WHEN sums.lines > 0 THEN sums.gross ELSE COALESCE(t.order_total, 0) END,
-    returned_total = COALESCE(sums.returned, 0),
-    refunded_total = COALESCE(t.refunded, o.refunded_total),
-    net_total = CASE WHEN o.is_cancelled THEN 0 ELSE
-        (CASE WHEN sums.lines > 0 THEN sums.gross ELSE COALESCE(t.order_total, 0) END)
-        - COALESCE(sums.returned, 0) - COALESCE(t.refunded, o.refunded_total) END
-FROM touched t JOIN sums ON sums.id = t.id
+    is_cancelled = t.is_cancelled, refunded_total = t.refunded_total,
+    unlisted_quantity = t.unlisted_quantity, unlisted_gross = t.unlisted_gross,
+    unlisted_returned = t.unlisted_returned, gross_total = t.gross_total,
+    returned_total = t.returned_total, net_total = t.net_total, last_import_id = %(job_id)s
+FROM merged_orders t
 WHERE o.id = t.id
 """
+
+
+def _total_merged_orders(cursor, *, job_id: int, ids: list[int]) -> None:
+    """Merge the chunk's orders that existed before it with their stored parts and total
+    them again with `order_totals`, as their first chunk was."""
+    cursor.execute(MERGED_ORDER_PARTS, {"job_id": job_id, "ids": ids})
+    rows = cursor.fetchall()
+    if not rows:
+        return
+    (order_ids, cancelled, refunded, unlisted_quantity, unlisted_gross, unlisted_returned,
+     lines_gross, lines_returned, order_total) = (np.array(column, dtype=object)
+                                                  for column in zip(*rows))
+    priced = (lines_gross != None) | (lines_returned != None)  # noqa: E711 (elementwise)
+    priced |= (unlisted_gross != None) | (unlisted_returned != None)  # noqa: E711
+    gross = np.array([(a or 0) + (b or 0) for a, b in zip(lines_gross, unlisted_gross)], dtype=object)
+    returned = np.array([(a or 0) + (b or 0) for a, b in zip(lines_returned, unlisted_returned)],
+                        dtype=object)
+    gross_total, net_total = order_totals(
+        gross=gross, priced=priced, returned=returned, order_total=order_total,
+        refunded=refunded, cancelled=cancelled.astype(bool))
+    # Copied in, not sent as array parameters: psycopg2 quotes each value into the
+    # statement's text, which took seconds for a chunk of a re-imported file.
+    merged = {"id": pa.array(order_ids.astype(np.int64)), "is_cancelled": pa.array(cancelled.astype(bool)),
+              "refunded_total": money_text(refunded),
+              "unlisted_quantity": pa.array(unlisted_quantity.tolist(), type=pa.int64()),
+              "unlisted_gross": money_text(unlisted_gross),
+              "unlisted_returned": money_text(unlisted_returned),
+              "gross_total": money_text(gross_total), "returned_total": money_text(returned),
+              "net_total": money_text(net_total)}
+    copy_csv(cursor, "merged_orders", tuple(merged), csv_for_copy(merged))
+    cursor.execute(SET_MERGED_ORDERS, {"job_id": job_id})
 
 
 def _roomy_temp_buffers(cursor) -> None:
@@ -466,18 +535,17 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
     if existing_ids:  # only an order that existed before can belong to someone else
         cursor.execute(REJECT_CONFLICTING_OWNERS, {"ids": existing_ids})
         conflicts = _refused_lines(data.order_rows, [key for (key,) in cursor.fetchall()])
-        cursor.execute(CANCEL_EXISTING_ORDERS, {"ids": existing_ids})
         cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
         orders_existing = cursor.fetchone()[0]
     # Lines meet their orders by a hash join. Without statistics on the staging
     # tables the planner expects millions of matches and sorts both sides instead.
     cursor.execute("SET LOCAL enable_mergejoin TO off")
-    cursor.execute(INSERT_NEW_ORDER_LINES, {"new_orders": True})
+    cursor.execute(INSERT_NEW_ORDER_LINES, {"new_orders": True, "job_id": job_id})
     lines_created = cursor.rowcount
     if existing_ids:
-        cursor.execute(UPSERT_EXISTING_ORDER_LINES, {"new_orders": False})
+        cursor.execute(UPSERT_EXISTING_ORDER_LINES, {"new_orders": False, "job_id": job_id})
         lines_created += cursor.fetchone()[0]
-        cursor.execute(UPDATE_EXISTING_ORDER_TOTALS, {"ids": existing_ids})
+        _total_merged_orders(cursor, job_id=job_id, ids=existing_ids)
     cursor.execute("TRUNCATE chunk_orders")
     return StagedCounts(orders_created, orders_existing, lines_created, conflicts)
 

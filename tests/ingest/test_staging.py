@@ -60,6 +60,10 @@ def test_fresh_orders_are_sorted_by_key_with_exact_money_and_net_totals():
         "returned": [Decimal("2.25"), 0, 0],
         "order_total": [None, None, None],
         "refunded": [Decimal(1), None, None],
+        "net_total": [Decimal("7.25"), Decimal(7), Decimal(0)],
+        "unlisted_quantity": [None, None, 4],
+        "unlisted_gross": [None, None, Decimal("1.25")],
+        "unlisted_returned": [None, None, None],
     })
     lines = pd.DataFrame({"order_key": ["B7", "A3", "C1"], "sku_key": ["S1", "S2", "S1"],
                           "is_return": [False, False, False], "quantity": [1, 2, 1],
@@ -71,9 +75,10 @@ def test_fresh_orders_are_sorted_by_key_with_exact_money_and_net_totals():
     assert fresh.orders["order_key"].to_pylist() == ["A3", "B7", "C1"]
     assert fresh.customer_keys.tolist() == ["ann@example.com", "bob@example.com", "cy@example.com"]
     assert fresh.orders["gross_total"].to_pylist() == ["7", "10.50", "3.00"]
-    # gross - returned - refunded; a cancelled order is worth nothing
     assert fresh.orders["net_total"].to_pylist() == ["7", "7.25", "0"]
     assert fresh.orders["refunded_total"].to_pylist() == ["0", "1", "0"]
+    assert fresh.orders["unlisted_quantity"].to_pylist() == [None, None, 4]
+    assert fresh.orders["unlisted_gross"].to_pylist() == [None, None, "1.25"]
     assert fresh.line_orders.tolist() == [1, 0, 2]  # each line still finds its order
     assert fresh.lines["unit_price"].to_pylist() == ["10.50", "3.5", "3.00"]
 

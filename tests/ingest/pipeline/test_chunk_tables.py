@@ -5,10 +5,11 @@ from __future__ import annotations
 import decimal
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from ingest.pipeline.chunk_tables import LINE_COLUMNS, TEXT_LIMITS, chunk_tables
+from ingest.pipeline.chunk_tables import LINE_COLUMNS, TEXT_LIMITS, chunk_tables, order_totals
 from tests.ingest.pipeline.helpers import ingest_bytes
 
 HEADER = "order_id,email,first_name,last_name,city,order_date,sku,product,category,quantity,unit_price\n"
@@ -168,3 +169,35 @@ def test_skus_that_share_the_characters_kept_become_one_product() -> None:
     assert tables.products["sku_key"].tolist() == [stem]
     assert tables.lines[["sku_key", "quantity"]].values.tolist() == [[stem, 3]]
     assert tables.lines.loc[0, "line_total"] == Decimal("6.00")
+
+
+def test_order_totals_net_returns_and_refunds_and_a_cancelled_order_is_worth_nothing() -> None:
+    gross, net = order_totals(
+        gross=np.array([Decimal("10.50"), Decimal(7), Decimal("3.00"), None], dtype=object),
+        priced=np.array([True, True, True, False]),
+        returned=np.array([Decimal("2.25"), 0, 0, None], dtype=object),
+        order_total=np.array([None, None, None, Decimal("40.00")], dtype=object),
+        refunded=np.array([Decimal(1), None, None, Decimal(5)], dtype=object),
+        cancelled=np.array([False, False, True, False]),
+    )
+
+    assert gross.tolist() == [Decimal("10.50"), Decimal(7), Decimal("3.00"), Decimal("40.00")]
+    assert net.tolist() == [Decimal("7.25"), Decimal(7), Decimal(0), Decimal("35.00")]
+
+
+def test_rows_without_a_product_keep_their_quantity_and_amounts_on_their_order() -> None:
+    frame = ingest_bytes(b"Customer No.,Order Date,Qty,Sales ($)\n"
+                         b"00002,1997-01-12,1,12.00\n"
+                         b"00002,1997-01-12,5,77.00\n"
+                         b"00002,1997-01-12,-2,10.00\n"
+                         b"00003,1997-01-02,2,20.76\n").frame
+
+    tables = chunk_tables(frame)
+
+    orders = tables.orders.set_index("customer_key")
+    assert orders.loc["id:00002", "unlisted_quantity"] == 4
+    assert orders.loc["id:00002", "unlisted_gross"] == Decimal("89.00")
+    assert orders.loc["id:00002", "unlisted_returned"] == Decimal("10.00")
+    assert orders.loc["id:00002", "net_total"] == Decimal("79.00")
+    assert pd.isna(orders.loc["id:00003", "unlisted_returned"])
+    assert len(tables.lines) == 0

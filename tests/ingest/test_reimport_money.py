@@ -1,0 +1,49 @@
+"""A file imported again changes no money, whatever its shape (issue 14, item 1)."""
+
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from ingest.models import Order
+from tests.ingest.helpers_db import import_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NO_PRODUCTS = (
+    "Customer No.,Order Date,Qty,Sales ($)\n"
+    "00001,1997-01-01,1,11.77\n"
+    "00002,1997-01-12,1,12.00\n"
+    "00002,1997-01-12,5,77.00\n"
+    "00003,1997-01-02,2,20.76\n"
+    "00003,1997-03-30,2,20.76\n"
+).encode()
+
+
+def test_a_file_without_products_imported_twice_keeps_its_money():
+    first = import_bytes(NO_PRODUCTS)
+    assert first.status == "succeeded", first.error
+    money = Order.objects.aggregate(gross=Sum("gross_total"), net=Sum("net_total"))
+    assert money == {"gross": Decimal("142.29"), "net": Decimal("142.29")}
+
+    again = import_bytes(NO_PRODUCTS)
+
+    assert (again.status, again.orders_created, again.orders_existing) == ("succeeded", 0, 4)
+    assert Order.objects.aggregate(gross=Sum("gross_total"), net=Sum("net_total")) == money
+
+
+def test_a_file_without_products_keeps_each_orders_quantity_and_the_profile_says_so(owner_client):
+    import_bytes(NO_PRODUCTS)
+    import_bytes(NO_PRODUCTS)  # and again: quantities are replaced, not added
+
+    quantities = dict(Order.objects.values_list("customer__key", "unlisted_quantity")
+                      .filter(customer__key="id:00002"))
+    assert quantities == {"id:00002": 6}  # two rows the same day: one order, 1 + 5 items
+    assert sorted(Order.objects.values_list("unlisted_quantity", flat=True)) == [1, 2, 2, 6]
+
+    customer = Order.objects.get(customer__key="id:00002").customer
+    page = owner_client.get(f"/customers/{customer.pk}/").content.decode()
+
+    assert "6 items, products not named in the file" in page
+    assert "The imported file named no products for 1 order: 6 items bought" in page
+    assert "<th>Product</th>" not in page  # no empty product table
