@@ -27,6 +27,10 @@ class ImportCreateSerializer(serializers.Serializer):
     mapping = serializers.JSONField(required=False, help_text="field -> column; omit to use the proposed mapping")
     preset = serializers.CharField(required=False)
     dayfirst = serializers.BooleanField(required=False, allow_null=True, default=None)
+    identical_rows = serializers.ChoiceField(
+        choices=["drop", "keep"], required=False,
+        help_text="without an order id, rows equal to an earlier row are the same line "
+                  "exported twice (drop, the default) or separate purchases (keep)")
 
 
 class EventSerializer(serializers.Serializer):

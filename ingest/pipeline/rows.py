@@ -241,6 +241,58 @@ def read_rows(
         yield _chunk(index, rows, rejections, notes, first_line, last_line, money)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IdenticalRows:
+    """Rows equal to an earlier row, counted before the import (the mapping page)."""
+
+    rows: int
+    # Their revenue under the mapping, None when the mapping does not say where money is.
+    money: Decimal | None
+    rows_read: int
+    complete: bool  # False: only the first `rows_read` rows were read
+
+
+def count_identical_rows(
+    stream: BinaryIO, mapping: ColumnMapping, options: ReadOptions = DEFAULT_OPTIONS,
+    *, max_rows: int,
+) -> IdenticalRows:
+    """The rows `read_rows` would treat as identical, and the money they carry.
+
+    A quick pass: records are only hashed, as the reader keys them; just the repeats
+    are cleaned, by the reader's own row cleaner (no Shopify fill: the money matters
+    only for files without an order id, which have none).
+    """
+    table = open_table(stream, options)
+    try:
+        cleaner: _RowCleaner | None = _make_cleaner(
+            table, _resolve_columns(table, mapping), mapping, options)
+    except FileRejected:
+        cleaner = None
+    seen: set[int] = set()
+    repeats = read = 0
+    money = _ZERO
+    for record in table.records():
+        if read >= max_rows:
+            return IdenticalRows(rows=repeats, money=money if cleaner else None,
+                                 rows_read=read, complete=False)
+        read += 1
+        if isinstance(record, BrokenRecord):
+            continue
+        key = _row_key("\x1f".join(record.fields))
+        if key not in seen:
+            seen.add(key)
+            continue
+        repeats += 1
+        if cleaner is not None:
+            cells = {name: record.fields[i] for name, i in cleaner.columns.items()}
+            try:
+                money += row_revenue(cleaner.clean_cells(cells, record.line_no, []))
+            except RowError:
+                pass  # the reader drops or rejects it without money
+    return IdenticalRows(rows=repeats, money=money if cleaner else None, rows_read=read,
+                         complete=True)
+
+
 def _process(
     record: RawRecord,
     cleaner: _RowCleaner,
