@@ -996,11 +996,9 @@ class _ChunkCleaner:
         identical = _ZERO
         if repeat.any():
             counted = np.flatnonzero(accepted & repeat).tolist()
-            identical = sum(
-                (row_revenue(slow_rows[i][0]) if i in slow_rows else _fast_revenue(result, i)
-                 for i in counted),
-                _ZERO,
-            )
+            # Only files without an order id have repeats here, and their rows are all
+            # cleaned one by one (`_clean_rows` marks rows without an order id slow).
+            identical = sum((row_revenue(slow_rows[i][0]) for i in counted), _ZERO)
             if dropped.any():
                 notes[DROPPED_IDENTICAL] += int(dropped.sum())
                 accepted &= ~dropped
@@ -1151,12 +1149,6 @@ class _ChunkCleaner:
         line_no = int(batch.line_nos[row])
         fields = [column[row] for column in batch.cells]
         return Rejection(line_no=line_no, reason=error.reason, raw=dict(zip(self.headers, fields)))
-
-
-def _fast_revenue(result: _Rows, i: int) -> Decimal:
-    """`rows.row_revenue` of a row the bulk checks cleaned."""
-    columns = result.columns
-    return _ZERO if columns["is_cancelled"][i] else columns["line_total"][i]
 
 
 def _key_repeats(frame: pd.DataFrame, occurrence: npt.NDArray[np.int64]) -> None:

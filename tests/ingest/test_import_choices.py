@@ -243,3 +243,19 @@ def test_checking_the_chosen_columns_shows_the_money_of_identical_rows_without_i
     assert job.status == JobStatus.DRAFT and not Order.objects.exists()
     assert "they carry 19.80" in after
     assert re.search(r'value="keep"[^>]*checked', after)
+
+
+def test_a_scripted_upload_of_the_bytes_of_an_earlier_import_names_that_import(client, owner):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=owner)
+    content = b"email,ordered_at,line_total\nann@example.com,2024-01-05,9.90\n"
+    earlier = import_bytes(content, name="first.csv")
+
+    again = client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", content)},
+                        HTTP_AUTHORIZATION=f"Token {token.key}").json()
+    other = client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", content + b"\n")},
+                        HTTP_AUTHORIZATION=f"Token {token.key}").json()
+
+    assert (again["same_file_as"], other["same_file_as"]) == (earlier.pk, None)
+    assert again["status"] == JobStatus.QUEUED
