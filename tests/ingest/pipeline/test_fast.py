@@ -13,7 +13,7 @@ from ingest.pipeline import fast
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.files import check_size, open_upload
 from ingest.pipeline.mapping import ColumnMapping, propose_mapping
-from ingest.pipeline.rows import CleanChunk, read_rows
+from ingest.pipeline.rows import CleanChunk, count_identical_rows, read_rows
 from ingest.pipeline.table import DEFAULT_OPTIONS, ReadOptions, open_table
 from tests.ingest.pipeline.test_hostile_input import CASES
 
@@ -311,6 +311,18 @@ def test_fast_and_slow_paths_agree_on_identical_rows_without_an_order_id(
     rows += rows[:9]
     data = ("email,date,quantity,amount,status\n" + "".join(rows)).encode()
     assert_same_results(data, chunk_rows=chunk_rows, options=ReadOptions(keep_identical_rows=keep))
+
+    # The mapping page's quick count says what the reader then does.
+    read = _run(data, fast_path=True, chunk_rows=chunk_rows,
+                options=ReadOptions(keep_identical_rows=keep))
+    notes = sum((c.notes for c in read.chunks), Counter())
+    mapping = propose_mapping(open_table(io.BytesIO(data)).raw_headers).to_mapping()
+    counted = count_identical_rows(io.BytesIO(data), mapping, max_rows=10_000)
+    assert counted.complete and counted.rows_read == len(rows)
+    # Kept rows are counted once each; rejected repeats are still identical rows.
+    assert counted.rows == notes["dropped exact duplicate row"] + notes[
+        "kept identical row as a separate purchase"] + (2 if keep else 0)
+    assert counted.money == sum(c.identical_money for c in read.chunks) != 0
 
 
 def test_fast_and_slow_paths_agree_on_uci_credit_notes_and_float_ids() -> None:

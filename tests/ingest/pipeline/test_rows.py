@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.pipeline.mapping import ColumnMapping
-from ingest.pipeline.rows import COLUMNS, read_rows
+from ingest.pipeline.rows import COLUMNS, count_identical_rows, read_rows
 from ingest.pipeline.table import ReadOptions
 from tests.ingest.pipeline.helpers import GOOD_1, GOOD_2, HEADER, ingest_bytes
 
@@ -226,3 +226,16 @@ def test_identical_rows_with_an_order_id_are_always_the_same_line_exported_twice
     assert outcome.frame["line_no"].tolist() == [2, 3]
     assert outcome.notes["dropped exact duplicate row"] == 1
     assert outcome.identical_money == 0
+
+
+def test_the_quick_count_of_identical_rows_says_when_it_read_only_the_start_or_found_no_money() -> None:
+    mapping = ColumnMapping(fields={"customer_email": "email", "ordered_at": "date",
+                                    "quantity": "quantity", "line_total": "amount"})
+    unmapped = ColumnMapping(fields={"customer_email": "email", "ordered_at": "date"})
+
+    start = count_identical_rows(io.BytesIO(_SAME_DAY.encode()), mapping, max_rows=4)
+    moneyless = count_identical_rows(io.BytesIO(_SAME_DAY.encode()), unmapped, max_rows=100)
+
+    assert (start.rows, start.money, start.rows_read, start.complete) == (
+        1, Decimal("9.90"), 4, False)
+    assert (moneyless.rows, moneyless.money, moneyless.complete) == (3, None, True)
