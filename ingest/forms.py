@@ -31,6 +31,10 @@ class MappingForm(forms.Form):
     date_order = forms.ChoiceField(label=_("Date order"), choices=DATE_ORDER, required=False)
     remember = forms.BooleanField(label=_("Remember this mapping for files with these columns"),
                                   required=False, initial=True)
+    identical_rows = forms.ChoiceField(
+        label=_("Identical rows"), widget=forms.RadioSelect, initial="drop", required=False,
+        choices=[("drop", _("The same line exported twice: drop the copies")),
+                 ("keep", _("Separate purchases: keep every one"))])
 
     def __init__(self, *args, headers: list[str], **kwargs):
         super().__init__(*args, **kwargs)

@@ -209,6 +209,11 @@ class ImportJob(Job):
     rows_cleaned = models.BigIntegerField(default=0)
     rows_rejected = models.BigIntegerField(default=0)
     duplicates_dropped = models.BigIntegerField(default=0)
+    # Identical rows of a file without an order id kept as separate purchases
+    # (options["identical_rows"] == "keep"), and the revenue of the identical rows
+    # dropped or kept: the report states the owner's choice with both.
+    identical_rows_kept = models.BigIntegerField(default=0)
+    identical_rows_money = models.DecimalField(max_digits=20, decimal_places=4, default=0)
     cleaning_notes = models.JSONField(default=dict, blank=True)
     outliers = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(

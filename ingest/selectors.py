@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from ingest.models import ImportJob, ImportRejection
+from profiler_site.core.models import JobStatus
 
 
 def import_history() -> QuerySet[ImportJob]:
@@ -32,9 +33,28 @@ def import_rejections(*, job: ImportJob, limit: int | None = None) -> Iterator[S
         yield StoredRejection(line_no=line_no, reason=reason, raw=raw)
 
 
-def import_report(job: ImportJob) -> dict[str, int]:
-    """The report counts under the plain names the API promises."""
-    return {name: getattr(job, name) for name in (
+def import_report(job: ImportJob) -> dict[str, int | str]:
+    """The report counts under the plain names the API promises.
+
+    `identical_rows` is what rows equal to an earlier row were taken for: "order_id"
+    (the file has an order id: the same line exported twice, dropped), else the
+    owner's "drop" or "keep"; `identical_rows_money` their revenue, dropped or kept.
+    """
+    report: dict[str, int | str] = {name: getattr(job, name) for name in (
         "rows_read", "customers_created", "customers_updated", "orders_created",
         "orders_existing", "lines_created", "rows_cleaned", "rows_rejected",
-        "duplicates_dropped", "events_created")}
+        "duplicates_dropped", "identical_rows_kept", "events_created")}
+    if (job.mapping or {}).get("order_id"):
+        report["identical_rows"] = "order_id"
+    else:
+        report["identical_rows"] = (job.options or {}).get("identical_rows") or "drop"
+    report["identical_rows_money"] = f"{job.identical_rows_money:.2f}"
+    return report
+
+
+def import_same_file(job: ImportJob) -> ImportJob | None:
+    """The latest finished import of a file with exactly these bytes (same SHA-256)."""
+    if not job.sha256:
+        return None
+    return (ImportJob.objects.filter(sha256=job.sha256, kind=job.kind, status=JobStatus.SUCCEEDED)
+            .exclude(pk=job.pk).order_by("-finished_at").first())

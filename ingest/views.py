@@ -21,6 +21,8 @@ from ingest.services.imports import (
     ImportRejected,
     import_confirm,
     import_discard,
+    import_identical_rows,
+    import_mapping_keep,
     import_preview,
     import_upload_create,
 )
@@ -53,12 +55,19 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {f"field_{k}": v for k, v in (job.mapping or {}).items()}
     dayfirst = (job.options or {}).get("dayfirst")
     initial.update({"preset": job.preset or "generic", "remember": True,
-                    "date_order": {True: "dayfirst", False: "monthfirst"}.get(dayfirst, "")})
+                    "date_order": {True: "dayfirst", False: "monthfirst"}.get(dayfirst, ""),
+                    "identical_rows": (job.options or {}).get("identical_rows") or "drop"})
     form = MappingForm(request.POST or None, headers=headers, initial=initial)
+    if request.method == "POST" and form.is_valid() and "check" in request.POST:
+        import_mapping_keep(job=job, fields=form.mapping(), preset=form.cleaned_data["preset"],
+                            dayfirst=form.dayfirst(),
+                            identical_rows=form.cleaned_data["identical_rows"] or None)
+        return redirect("import-map", pk=job.pk)
     if request.method == "POST" and form.is_valid():
         try:
             import_confirm(job=job, fields=form.mapping(), preset=form.cleaned_data["preset"],
-                           dayfirst=form.dayfirst(), remember=form.cleaned_data["remember"])
+                           dayfirst=form.dayfirst(), remember=form.cleaned_data["remember"],
+                           identical_rows=form.cleaned_data["identical_rows"] or None)
         except ImportRejected as exc:
             form.add_error(None, exc.reason)
         else:
@@ -66,13 +75,16 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("import-detail", pk=job.pk)
     try:
         preview = import_preview(job=job, rows=8)
+        identical = import_identical_rows(job=job)
     except PipelineError as exc:
-        preview = None
+        preview = identical = None
         messages.error(request, exc.reason)
     rows = [dict(zip(headers, r)) for r in preview.sample_rows] if preview else []
     return render(request, "ingest/map.html", {
         "job": job, "form": form, "preview": preview, "headers": headers, "rows": rows,
         "field_rows": [form[name] for name in form.fields if name.startswith("field_")],
+        "identical": identical, "has_order_id": bool((job.mapping or {}).get("order_id")),
+        "same_file": selectors.import_same_file(job),
     })
 
 

@@ -1,12 +1,15 @@
 from rest_framework import serializers
 
 from ingest.models import ImportJob
-from ingest.selectors import import_report
+from ingest.selectors import import_report, import_same_file
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.IntegerField(source="percent", read_only=True)
     report = serializers.SerializerMethodField()
+    same_file_as = serializers.SerializerMethodField(
+        help_text="id of the latest finished import of a file with exactly these bytes: "
+                  "importing it again adds nothing new with the same mapping")
 
     class Meta:
         model = ImportJob
@@ -14,11 +17,15 @@ class ImportJobSerializer(serializers.ModelSerializer):
                   "processed", "total", "preset", "mapping", "created_at", "started_at",
                   "finished_at", "report", "rows_read", "customers_created", "customers_updated",
                   "orders_created", "orders_existing", "lines_created", "rows_cleaned",
-                  "rows_rejected"]
+                  "rows_rejected", "same_file_as"]
         read_only_fields = fields
 
     def get_report(self, job: ImportJob) -> dict:
         return import_report(job)
+
+    def get_same_file_as(self, job: ImportJob) -> int | None:
+        earlier = import_same_file(job)
+        return earlier.pk if earlier else None
 
 
 class ImportCreateSerializer(serializers.Serializer):
@@ -27,6 +34,10 @@ class ImportCreateSerializer(serializers.Serializer):
     mapping = serializers.JSONField(required=False, help_text="field -> column; omit to use the proposed mapping")
     preset = serializers.CharField(required=False)
     dayfirst = serializers.BooleanField(required=False, allow_null=True, default=None)
+    identical_rows = serializers.ChoiceField(
+        choices=["drop", "keep"], required=False,
+        help_text="without an order id, rows equal to an earlier row are the same line "
+                  "exported twice (drop, the default) or separate purchases (keep)")
 
 
 class EventSerializer(serializers.Serializer):

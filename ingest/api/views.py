@@ -45,7 +45,8 @@ class ImportListCreateApi(ListAPIView):
         mapping = data.validated_data.get("mapping")
         try:
             import_confirm(job=job, fields=mapping, preset=data.validated_data.get("preset"),
-                           dayfirst=data.validated_data.get("dayfirst"), remember=mapping is not None)
+                           dayfirst=data.validated_data.get("dayfirst"), remember=mapping is not None,
+                           identical_rows=data.validated_data.get("identical_rows"))
         except ImportRejected as exc:
             import_abandon(job=job, reason=exc.reason)
             return _error(exc.reason, code="mapping_incomplete", import_id=job.pk)

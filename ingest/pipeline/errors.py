@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 
+# Said at upload (the preview) and again by the reader, should a file lose its rows.
+HEADER_ONLY = "The file has a header row but no data rows."
+
+
 class PipelineError(Exception):
     """Base class: `reason` is a complete, human sentence shown on the import page."""
 

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ingest.pipeline.errors import FileRejected, RowError
+from ingest.pipeline.errors import HEADER_ONLY, FileRejected, RowError
 from ingest.pipeline.identities import identities
 from ingest.pipeline.mapping import ColumnMapping
 from ingest.pipeline.parsing import (
@@ -59,6 +59,8 @@ from ingest.pipeline.rows import (
     _CANCELLED_STATUSES,
     COLUMN_KINDS,
     COLUMNS,
+    DROPPED_IDENTICAL,
+    KEPT_IDENTICAL,
     ROWS_CLEANED,
     CleanChunk,
     Rejection,
@@ -68,7 +70,10 @@ from ingest.pipeline.rows import (
     _RowCleaner,
     _State,
     finish_chunk,
+    identical_rows_choice,
     net_money,
+    occurrence_key,
+    row_revenue,
 )
 from ingest.pipeline.streams import PrefixedStream
 from ingest.pipeline.table import (
@@ -92,6 +97,8 @@ _REPLACEMENT = "\ufffd".encode()
 # Distinct values at most this many are all parsed by the exact parsers (no bulk checks).
 _SMALL = 64
 
+_ZERO = Decimal(0)
+
 # Stats keys (`read_rows(..., stats=Counter())`).
 CHUNKS_SPLIT_FAST = "chunks split by the C parser"
 CHUNKS_SPLIT_SLOW = "chunks split by the csv module"
@@ -112,7 +119,8 @@ def read_rows_fast(
     table = open_table(recorder, options)  # type: ignore[arg-type]
     columns = _resolve_columns(table, mapping)
     cleaner = _make_cleaner(table, columns, mapping, options)
-    state = _State(seen_rows=set(), order_owner={})
+    state = _State(seen_rows=set(), order_owner={},
+                   keep_identical=identical_rows_choice(columns, options))
     stats = stats if stats is not None else Counter()
     batcher = _ChunkCleaner(cleaner=cleaner, state=state, headers=table.headers.names, stats=stats)
     first_line = table.header_line_no + 1
@@ -122,7 +130,7 @@ def read_rows_fast(
         yield batcher.clean(batch, index, first_line)
         first_line = batch.last_line + 1
     if not any_record:
-        raise FileRejected("The file has a header row but no data rows.")
+        raise FileRejected(HEADER_ONLY)
 
 
 # --- splitting ---------------------------------------------------------------------------
@@ -940,8 +948,16 @@ class _ChunkCleaner:
             (seq, Rejection(line_no=r.line_no, reason=r.reason, raw=r.raw))
             for seq, r in batch.broken
         ]
-        live = self._drop_duplicates(batch, notes)
+        live, occurrence = self._drop_duplicates(batch, notes)
         rows = len(live)
+        # Identical rows of a file without an order id (see `rows._process`): cleaned
+        # like any row, then dropped or kept under a key of their own.
+        repeat = occurrence > 1 if occurrence is not None else np.zeros(rows, dtype=bool)
+        dropped = repeat if not self.state.keep_identical else np.zeros(rows, dtype=bool)
+        if batch.replaced is not None:
+            replaced = int(batch.replaced[live][~dropped].sum())
+            if replaced:
+                notes["replaced undecodable characters"] += replaced
         if batch.cells:
             cells = {name: batch.cells[i][live] for name, i in self.cleaner.columns.items()}
         else:  # only broken records in this chunk
@@ -963,7 +979,10 @@ class _ChunkCleaner:
             try:
                 row = self.cleaner.clean_cells(row_cells, int(line_nos[i]), row_notes)
             except RowError as exc:
-                rejections.append((int(batch.seq[live[i]]), self._rejection(batch, live[i], exc)))
+                if not dropped[i]:  # else its first occurrence was rejected already
+                    rejections.append(
+                        (int(batch.seq[live[i]]), self._rejection(batch, live[i], exc))
+                    )
                 continue
             slow_rows[i] = (row, row_notes)
             accepted[i] = True
@@ -974,6 +993,18 @@ class _ChunkCleaner:
             accepted[i] = False
             rejections.append((int(batch.seq[live[i]]), self._rejection(batch, live[i], reason)))
 
+        identical = _ZERO
+        if repeat.any():
+            counted = np.flatnonzero(accepted & repeat).tolist()
+            # Only files without an order id have repeats here, and their rows are all
+            # cleaned one by one (`_clean_rows` marks rows without an order id slow).
+            identical = sum((row_revenue(slow_rows[i][0]) for i in counted), _ZERO)
+            if dropped.any():
+                notes[DROPPED_IDENTICAL] += int(dropped.sum())
+                accepted &= ~dropped
+            else:
+                notes[KEPT_IDENTICAL] += len(counted)
+
         fast_accepted = accepted & ~result.slow
         result.count_notes(fast_accepted, notes)
         for i, (_, row_notes) in slow_rows.items():
@@ -982,6 +1013,8 @@ class _ChunkCleaner:
                 if row_notes:
                     notes[ROWS_CLEANED] += 1
         frame, amounts = _frame(result, line_nos, accepted, slow_rows)
+        if repeat.any() and not dropped.any():
+            _key_repeats(frame, occurrence[accepted])  # type: ignore[index]
         rejections.sort(key=lambda pair: pair[0])
         return finish_chunk(
             index,
@@ -991,22 +1024,50 @@ class _ChunkCleaner:
             first_line,
             batch.last_line,
             amounts=amounts,
+            identical_money=identical,
         )
 
-    def _drop_duplicates(self, batch: _Batch, notes: Counter[str]) -> npt.NDArray[np.intp]:
+    def _drop_duplicates(
+        self, batch: _Batch, notes: Counter[str]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64] | None]:
+        """The records to clean, and each one's occurrence among identical records
+        (None when all are first occurrences). With an order id, repeats are dropped here."""
         # Each distinct key of the chunk (sorted) and the record where it first appears.
         distinct, first = np.unique(batch.keys, return_index=True)
         earlier = self.seen.contains(distinct)
         self.seen.add(distinct[~earlier])
+        if self.state.keep_identical is not None and (
+            len(first) < len(batch.keys) or earlier.any()
+        ):
+            return np.arange(len(batch.keys)), self._occurrences(batch.keys, distinct, earlier)
         live = np.sort(first[~earlier])
         dropped = len(batch.keys) - len(live)
         if dropped:
-            notes["dropped exact duplicate row"] += dropped
-        if batch.replaced is not None:
-            replaced = int(batch.replaced[live].sum())
-            if replaced:
-                notes["replaced undecodable characters"] += replaced
-        return live
+            notes[DROPPED_IDENTICAL] += dropped
+        return live, None
+
+    def _occurrences(
+        self,
+        keys: npt.NDArray[np.int64],
+        distinct: npt.NDArray[np.int64],
+        earlier: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.int64]:
+        """1 + how many records before each one (in this chunk or earlier) had its key."""
+        order = np.argsort(keys, kind="stable")
+        starts = np.ones(len(keys), dtype=bool)
+        starts[1:] = keys[order][1:] != keys[order][:-1]
+        group = np.cumsum(starts) - 1  # position in `distinct` (both sorted by key)
+        rank = np.arange(len(keys)) - np.flatnonzero(starts)[group]
+        before = np.zeros(len(distinct), dtype=np.int64)
+        repeats = self.state.repeats
+        for g in np.flatnonzero(earlier).tolist():
+            before[g] = repeats.get(int(distinct[g]), 1)
+        occurrence = np.empty(len(keys), dtype=np.int64)
+        occurrence[order] = before[group] + rank + 1
+        totals = before + np.bincount(group, minlength=len(distinct))
+        for g in np.flatnonzero(totals > 1).tolist():
+            repeats[int(distinct[g])] = int(totals[g])
+        return occurrence
 
     def _forward_fill(
         self, cells: dict[str, npt.NDArray[np.object_]], rows: int
@@ -1088,6 +1149,14 @@ class _ChunkCleaner:
         line_no = int(batch.line_nos[row])
         fields = [column[row] for column in batch.cells]
         return Rejection(line_no=line_no, reason=error.reason, raw=dict(zip(self.headers, fields)))
+
+
+def _key_repeats(frame: pd.DataFrame, occurrence: npt.NDArray[np.int64]) -> None:
+    """Give each kept identical row (occurrence > 1) its own order key, as `rows._process`."""
+    at = np.flatnonzero(occurrence > 1)
+    keys = frame["order_key"].to_numpy(dtype=object).copy()
+    keys[at] = [occurrence_key(k, int(n)) for k, n in zip(keys[at].tolist(), occurrence[at])]
+    frame["order_key"] = pd.Series(keys, dtype=object, index=frame.index)
 
 
 def _strip_all(values: npt.NDArray[np.object_]) -> npt.NDArray[np.object_]:

@@ -224,6 +224,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "qty",
         "units",
         "itemquantity",
+        "numberofcds",  # the CDNOW purchase log
         "menge",
         "anzahl",
         "quantite",
@@ -255,6 +256,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "amount",
         "sales",
         "revenue",
+        "dollarvalue",  # CDNOW
         "betrag",
         "montant",
         "importe",

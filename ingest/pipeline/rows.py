@@ -24,14 +24,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
-from ingest.pipeline.errors import FileRejected, RowError
+from ingest.pipeline.errors import HEADER_ONLY, FileRejected, RowError
 from ingest.pipeline.mapping import ColumnMapping, Preset, validate_mapping
 from ingest.pipeline.outliers import extreme_mask
 
@@ -90,8 +90,9 @@ COLUMN_KINDS: dict[str, str] = {
     "is_outlier": "bool",
 }
 COLUMNS: tuple[str, ...] = tuple(COLUMN_KINDS)
-_LINE_NO, _CUSTOMER_KEY, _ORDER_ID = (
-    COLUMNS.index(c) for c in ("line_no", "customer_key", "order_id")
+_LINE_NO, _CUSTOMER_KEY, _ORDER_ID, _ORDER_KEY, _LINE_TOTAL, _IS_CANCELLED = (
+    COLUMNS.index(c)
+    for c in ("line_no", "customer_key", "order_id", "order_key", "line_total", "is_cancelled")
 )
 
 # Shopify repeats these only on an order's first line item.
@@ -113,9 +114,16 @@ ORDER_LEVEL_FIELDS: tuple[str, ...] = (
 )
 # Counter key for "rows that needed at least one fix" (not a note shown as such).
 ROWS_CLEANED = "_rows_cleaned"
+# Notes for rows whose cells all equal an earlier row's. With an order id such a row
+# is the same line exported twice and always dropped; without one the owner chooses
+# (`ReadOptions.keep_identical_rows`), since shops like CDNOW log each purchase as a
+# row and a customer can buy the same thing twice in a day.
+DROPPED_IDENTICAL = "dropped exact duplicate row"
+KEPT_IDENTICAL = "kept identical row as a separate purchase"
 # Orders that never became a sale: a voided or failed payment, or a cancellation.
 _CANCELLED_STATUSES = {"voided", "cancelled", "canceled", "failed"}
 _CENT = Decimal("0.0001")
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -137,6 +145,9 @@ class CleanChunk:
     notes: Counter[str]
     first_line: int
     last_line: int
+    # Money (line totals of lines not cancelled) of the identical rows the chunk dropped
+    # or kept as separate purchases, in a file without an order id; 0 with one.
+    identical_money: Decimal = Decimal(0)
 
 
 @dataclass(kw_only=True, slots=True)
@@ -147,6 +158,30 @@ class _State:
     order_owner: dict[str, tuple[str, int]]
     last_order_id: str | None = None
     last_order_cells: dict[str, str] | None = None
+    # None when the file has an order id (identical rows are dropped before cleaning);
+    # else the owner's choice for them. `repeats` counts the keys seen more than once.
+    keep_identical: bool | None = None
+    repeats: dict[int, int] = field(default_factory=dict)
+
+
+def identical_rows_choice(columns: Mapping[str, int], options: ReadOptions) -> bool | None:
+    """`_State.keep_identical` for a file read with these columns and options."""
+    return None if "order_id" in columns else options.keep_identical_rows
+
+
+def occurrence_key(order_key: str, occurrence: int) -> str:
+    """The order key of the n-th identical row kept as a purchase of its own.
+
+    The occurrence comes from the file's row order, so importing the file again
+    gives the same keys (and adds nothing); the first occurrence keeps the plain
+    key, so "keep" and "drop" agree on every order but the repeats.
+    """
+    return f"{order_key}#{occurrence}"
+
+
+def row_revenue(row: tuple[Any, ...]) -> Decimal:
+    """The revenue a clean row carries: its signed line total unless the order was cancelled."""
+    return _ZERO if row[_IS_CANCELLED] else row[_LINE_TOTAL]
 
 
 def read_rows(
@@ -171,11 +206,13 @@ def read_rows(
     table = open_table(stream, options)
     columns = _resolve_columns(table, mapping)
     cleaner = _make_cleaner(table, columns, mapping, options)
-    state = _State(seen_rows=set(), order_owner={})
+    state = _State(seen_rows=set(), order_owner={},
+                   keep_identical=identical_rows_choice(columns, options))
     headers = table.headers.names
     rows: list[tuple[Any, ...]] = []
     rejections: list[Rejection] = []
     notes: Counter[str] = Counter()
+    money = _ZERO
     index = 0
     records_in_chunk = 0
     first_line = table.header_line_no + 1
@@ -191,17 +228,69 @@ def read_rows(
                 Rejection(line_no=record.line_no, reason=record.reason, raw=record.raw)
             )
         else:
-            _process(record, cleaner, state, headers, rows, rejections, notes)
+            money += _process(record, cleaner, state, headers, rows, rejections, notes)
         if records_in_chunk >= chunk_rows:
-            yield _chunk(index, rows, rejections, notes, first_line, last_line)
+            yield _chunk(index, rows, rejections, notes, first_line, last_line, money)
             index += 1
-            rows, rejections, notes = [], [], Counter()
+            rows, rejections, notes, money = [], [], Counter(), _ZERO
             records_in_chunk = 0
             first_line = last_line + 1
     if not any_record:
-        raise FileRejected("The file has a header row but no data rows.")
+        raise FileRejected(HEADER_ONLY)
     if records_in_chunk:
-        yield _chunk(index, rows, rejections, notes, first_line, last_line)
+        yield _chunk(index, rows, rejections, notes, first_line, last_line, money)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IdenticalRows:
+    """Rows equal to an earlier row, counted before the import (the mapping page)."""
+
+    rows: int
+    # Their revenue under the mapping, None when the mapping does not say where money is.
+    money: Decimal | None
+    rows_read: int
+    complete: bool  # False: only the first `rows_read` rows were read
+
+
+def count_identical_rows(
+    stream: BinaryIO, mapping: ColumnMapping, options: ReadOptions = DEFAULT_OPTIONS,
+    *, max_rows: int,
+) -> IdenticalRows:
+    """The rows `read_rows` would treat as identical, and the money they carry.
+
+    A quick pass: records are only hashed, as the reader keys them; just the repeats
+    are cleaned, by the reader's own row cleaner (no Shopify fill: the money matters
+    only for files without an order id, which have none).
+    """
+    table = open_table(stream, options)
+    try:
+        cleaner: _RowCleaner | None = _make_cleaner(
+            table, _resolve_columns(table, mapping), mapping, options)
+    except FileRejected:
+        cleaner = None
+    seen: set[int] = set()
+    repeats = read = 0
+    money = _ZERO
+    for record in table.records():
+        if read >= max_rows:
+            return IdenticalRows(rows=repeats, money=money if cleaner else None,
+                                 rows_read=read, complete=False)
+        read += 1
+        if isinstance(record, BrokenRecord):
+            continue
+        key = _row_key("\x1f".join(record.fields))
+        if key not in seen:
+            seen.add(key)
+            continue
+        repeats += 1
+        if cleaner is not None:
+            cells = {name: record.fields[i] for name, i in cleaner.columns.items()}
+            try:
+                money += row_revenue(cleaner.clean_cells(cells, record.line_no, []))
+            except RowError:
+                pass  # the reader drops or rejects it without money
+    return IdenticalRows(rows=repeats, money=money if cleaner else None, rows_read=read,
+                         complete=True)
 
 
 def _process(
@@ -212,28 +301,47 @@ def _process(
     rows: list[tuple[Any, ...]],
     rejections: list[Rejection],
     notes: Counter[str],
-) -> None:
+) -> Decimal:
+    """Clean one record into `rows` (or `rejections`); the identical-row money it carries."""
     fields = record.fields
     joined = "\x1f".join(fields)
     key = _row_key(joined)
+    occurrence = 1
     if key in state.seen_rows:
-        notes["dropped exact duplicate row"] += 1
-        return
-    state.seen_rows.add(key)
-    if "\ufffd" in joined:
+        if state.keep_identical is None:
+            notes[DROPPED_IDENTICAL] += 1
+            return _ZERO
+        occurrence = state.repeats[key] = state.repeats.get(key, 1) + 1
+    else:
+        state.seen_rows.add(key)
+    # Without an order id even a dropped repeat is cleaned, for the money it carries.
+    dropped = occurrence > 1 and not state.keep_identical
+    if "\ufffd" in joined and not dropped:
         notes["replaced undecodable characters"] += 1
     row_notes: list[str] = []
     try:
         row = cleaner.clean(fields, record.line_no, state, row_notes)
     except RowError as exc:
-        rejections.append(
-            Rejection(line_no=record.line_no, reason=exc.reason, raw=dict(zip(headers, fields)))
-        )
-        return
+        if dropped:  # its first occurrence was rejected already
+            notes[DROPPED_IDENTICAL] += 1
+        else:
+            rejections.append(
+                Rejection(line_no=record.line_no, reason=exc.reason, raw=dict(zip(headers, fields)))
+            )
+        return _ZERO
+    if dropped:
+        notes[DROPPED_IDENTICAL] += 1
+        return row_revenue(row)
+    money = _ZERO
+    if occurrence > 1:
+        notes[KEPT_IDENTICAL] += 1
+        money = row_revenue(row)
+        row = (*row[:_ORDER_KEY], occurrence_key(row[_ORDER_KEY], occurrence), *row[_ORDER_KEY + 1:])
     notes.update(row_notes)
     if row_notes:
         notes[ROWS_CLEANED] += 1
     rows.append(row)
+    return money
 
 
 def _make_cleaner(
@@ -498,8 +606,10 @@ def _chunk(
     notes: Counter[str],
     first_line: int,
     last_line: int,
+    identical: Decimal,
 ) -> CleanChunk:
-    return finish_chunk(index, build_frame(rows), rejections, notes, first_line, last_line)
+    return finish_chunk(index, build_frame(rows), rejections, notes, first_line, last_line,
+                        identical_money=identical)
 
 
 def finish_chunk(
@@ -511,6 +621,7 @@ def finish_chunk(
     last_line: int,
     *,
     amounts: np.ndarray | None = None,
+    identical_money: Decimal = Decimal(0),
 ) -> CleanChunk:
     """Flag outliers (within the chunk, as the loader expects) and wrap up; `amounts` may
     pass `line_total` as floats when the caller already has them."""
@@ -531,6 +642,7 @@ def finish_chunk(
         notes=notes,
         first_line=first_line,
         last_line=last_line,
+        identical_money=identical_money,
     )
 
 

@@ -15,7 +15,7 @@ from typing import BinaryIO, TextIO
 
 from ingest.pipeline.dialect import DetectedDialect, detect_dialect
 from ingest.pipeline.encoding import DetectedEncoding, open_text
-from ingest.pipeline.errors import FileRejected
+from ingest.pipeline.errors import HEADER_ONLY, FileRejected
 from ingest.pipeline.headers import CleanHeaders, clean_headers
 
 DIALECT_SAMPLE_CHARS = 64 * 1024
@@ -42,6 +42,9 @@ class ReadOptions:
     timezone: str = "UTC"
     max_columns: int = 500
     max_field_chars: int = _FIELD_LIMIT
+    # In a file without an order id, a row equal to an earlier one is a purchase of
+    # its own (True) or the same line exported twice (False, dropped).
+    keep_identical_rows: bool = False
 
 
 DEFAULT_OPTIONS = ReadOptions()
@@ -273,13 +276,19 @@ class TablePreview:
 def preview_table(
     binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS, *, rows: int = 20
 ) -> TablePreview:
+    """The first `rows` rows; raises FileRejected for a file with a header and nothing else,
+    so such a file is refused at upload instead of failing in the worker."""
     table = open_table(binary, options)
     sample: list[tuple[str, ...]] = []
+    any_record = False
     for record in table.records():
+        any_record = True
         if isinstance(record, RawRecord):
             sample.append(tuple(record.fields))
             if len(sample) >= rows:
                 break
+    if not any_record:
+        raise FileRejected(HEADER_ONLY)
     return TablePreview(
         encoding=table.encoding,
         dialect=table.dialect,

@@ -27,7 +27,14 @@ from ingest.pipeline.mapping import (
     propose_mapping,
     validate_mapping,
 )
-from ingest.pipeline.rows import ROWS_CLEANED, read_rows
+from ingest.pipeline.rows import (
+    DROPPED_IDENTICAL,
+    KEPT_IDENTICAL,
+    ROWS_CLEANED,
+    IdenticalRows,
+    count_identical_rows,
+    read_rows,
+)
 from ingest.pipeline.table import ReadOptions, TablePreview, preview_table
 from ingest.signals import import_finished
 from profiler_site.core.jobs import job_enqueue, job_progress
@@ -40,6 +47,9 @@ from .prefetch import prefetch
 from .run_memory import RunMemory
 
 MAX_OUTLIERS_KEPT = 100
+# The mapping page counts identical rows over at most this many rows (~3 µs a row).
+IDENTICAL_PREVIEW_ROWS = 200_000
+IDENTICAL_ROWS_CHOICES = ("drop", "keep")
 
 
 class ImportRejected(Exception):
@@ -66,12 +76,21 @@ def _read_options(job: ImportJob) -> ReadOptions:
         dayfirst=opts.get("dayfirst"),
         decimal_comma=opts.get("decimal_comma"),
         timezone=shop_profile().time_zone,
+        keep_identical_rows=opts.get("identical_rows") == "keep",
     )
 
 
 def import_preview(*, job: ImportJob, rows: int = 10) -> TablePreview:
     with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
         return preview_table(stream, _read_options(job), rows=rows)
+
+
+def import_identical_rows(*, job: ImportJob) -> IdenticalRows:
+    """Identical rows of the upload and their money under its current mapping (mapping page)."""
+    mapping = ColumnMapping(fields=job.mapping or {}, preset=job.preset or "generic")
+    with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+        return count_identical_rows(stream, mapping, _read_options(job),
+                                    max_rows=IDENTICAL_PREVIEW_ROWS)
 
 
 def import_upload_create(
@@ -153,11 +172,29 @@ def import_mapping_errors(*, fields: dict[str, str], preset: str, headers: list[
     return validate_mapping(mapping, clean_headers(headers).names)
 
 
+def import_mapping_keep(
+    *, job: ImportJob, fields: dict[str, str], preset: str, dayfirst: bool | None,
+    identical_rows: str | None,
+) -> None:
+    """Hold the mapping the owner is choosing on a draft, so its page previews under it."""
+    if job.status != JobStatus.DRAFT:
+        raise ImportRejected(_("This import has already started."))
+    job.mapping = {k: v for k, v in fields.items() if v and k in FIELDS}
+    job.preset = preset if preset in PRESETS_BY_NAME else "generic"
+    job.options = {**(job.options or {}), "dayfirst": dayfirst,
+                   "identical_rows": identical_rows or "drop"}
+    job.save(update_fields=["mapping", "preset", "options"])
+
+
 def import_confirm(
     *, job: ImportJob, fields: dict[str, str] | None = None, preset: str | None = None,
-    dayfirst: bool | None = None, remember: bool = True,
+    dayfirst: bool | None = None, remember: bool = True, identical_rows: str | None = None,
 ) -> ImportJob:
-    """Fix the mapping and queue the import. Raises ImportRejected naming missing fields."""
+    """Fix the mapping and queue the import. Raises ImportRejected naming missing fields.
+
+    `identical_rows` ("drop" or "keep", default: as remembered, else "drop") decides what
+    rows equal to an earlier row are in a file without an order id.
+    """
     if job.status != JobStatus.DRAFT:
         raise ImportRejected(_("This import has already started."))
     if job.kind == ImportKind.ORDERS:
@@ -168,7 +205,10 @@ def import_confirm(
         if errors:
             raise ImportRejected(" ".join(errors))
         job.mapping, job.preset = fields, preset
-    job.options = {**(job.options or {}), "dayfirst": dayfirst}
+    identical_rows = identical_rows or (job.options or {}).get("identical_rows") or "drop"
+    if identical_rows not in IDENTICAL_ROWS_CHOICES:
+        raise ImportRejected(_("Identical rows must be dropped or kept."))
+    job.options = {**(job.options or {}), "dayfirst": dayfirst, "identical_rows": identical_rows}
     from ingest.tasks import import_file_task
 
     with transaction.atomic():
@@ -178,7 +218,7 @@ def import_confirm(
             SavedMapping.objects.update_or_create(
                 header_fingerprint=job.header_fingerprint,
                 defaults={"kind": job.kind, "mapping": {"fields": job.mapping, "preset": job.preset},
-                          "options": {"dayfirst": dayfirst}},
+                          "options": {"dayfirst": dayfirst, "identical_rows": identical_rows}},
             )
         job_enqueue(job=job, task=import_file_task)
     return job
@@ -270,7 +310,7 @@ def _quick_thread_switches(seconds: float = 0.0005):
 def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
     notes = Counter(chunk.notes)
     cleaned = notes.pop(ROWS_CLEANED, 0)
-    duplicates = notes.get("dropped exact duplicate row", 0)
+    duplicates = notes.get(DROPPED_IDENTICAL, 0)
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.chunks_done != chunk.index:
@@ -296,6 +336,8 @@ def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
         locked.rows_rejected += len(rejections)
         locked.rows_cleaned += cleaned
         locked.duplicates_dropped += duplicates
+        locked.identical_rows_kept += notes.get(KEPT_IDENTICAL, 0)
+        locked.identical_rows_money += chunk.identical_money
         locked.cleaning_notes = dict(merged_notes)
         locked.outliers = outliers
         if counts is not None:

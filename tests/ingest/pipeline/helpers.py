@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pandas as pd
 
@@ -25,6 +26,7 @@ class Outcome:
     rejections: tuple[Rejection, ...]
     notes: Counter[str]
     chunks: int
+    identical_money: Decimal
 
 
 def ingest_bytes(
@@ -42,13 +44,16 @@ def ingest_bytes(
     rejections: list[Rejection] = []
     notes: Counter[str] = Counter()
     chunks = 0
+    identical_money = Decimal(0)
     with open_upload(io.BytesIO(data), name) as stream:
         for chunk in read_rows(stream, proposed.to_mapping(), options, chunk_rows=chunk_rows):
             frames.append(chunk.frame)
             rejections.extend(chunk.rejections)
             notes.update(chunk.notes)
             chunks += 1
+            identical_money += chunk.identical_money
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return Outcome(
-        proposed=proposed, frame=frame, rejections=tuple(rejections), notes=notes, chunks=chunks
+        proposed=proposed, frame=frame, rejections=tuple(rejections), notes=notes, chunks=chunks,
+        identical_money=identical_money,
     )

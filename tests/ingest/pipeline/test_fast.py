@@ -13,7 +13,7 @@ from ingest.pipeline import fast
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.files import check_size, open_upload
 from ingest.pipeline.mapping import ColumnMapping, propose_mapping
-from ingest.pipeline.rows import CleanChunk, read_rows
+from ingest.pipeline.rows import CleanChunk, count_identical_rows, read_rows
 from ingest.pipeline.table import DEFAULT_OPTIONS, ReadOptions, open_table
 from tests.ingest.pipeline.test_hostile_input import CASES
 
@@ -78,6 +78,7 @@ def assert_same_results(data: bytes, **kwargs: object) -> Counter[str]:
         ]
         assert [r.raw for r in actual.rejections] == [r.raw for r in expected.rejections]
         assert actual.notes == expected.notes
+        assert actual.identical_money == expected.identical_money
     return quick.stats
 
 
@@ -293,6 +294,35 @@ def test_fast_and_slow_paths_agree_without_an_order_id_column() -> None:
         for i in range(300)
     )
     assert_same_results(data.encode(), chunk_rows=40)
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["drop", "keep"])
+@pytest.mark.parametrize("chunk_rows", [7, 50_000])
+def test_fast_and_slow_paths_agree_on_identical_rows_without_an_order_id(
+    keep: bool, chunk_rows: int
+) -> None:
+    rows = [
+        f"u{i % 5}@example.com,2024-01-0{1 + i % 3},{1 + i % 2},{i % 4}.25,{'voided' if i % 11 == 0 else 'paid'}\n"
+        for i in range(60)
+    ]
+    # Bad rows repeated (rejected once, or each time when kept), a repeat carrying an
+    # undecodable character, and a repeat far from its first copy.
+    rows += ["x@example.com,not a date,1,2.00,paid\n"] * 3 + ["\ufffdy@example.com,2024-01-02,1,1.00,paid\n"] * 2
+    rows += rows[:9]
+    data = ("email,date,quantity,amount,status\n" + "".join(rows)).encode()
+    assert_same_results(data, chunk_rows=chunk_rows, options=ReadOptions(keep_identical_rows=keep))
+
+    # The mapping page's quick count says what the reader then does.
+    read = _run(data, fast_path=True, chunk_rows=chunk_rows,
+                options=ReadOptions(keep_identical_rows=keep))
+    notes = sum((c.notes for c in read.chunks), Counter())
+    mapping = propose_mapping(open_table(io.BytesIO(data)).raw_headers).to_mapping()
+    counted = count_identical_rows(io.BytesIO(data), mapping, max_rows=10_000)
+    assert counted.complete and counted.rows_read == len(rows)
+    # Kept rows are counted once each; rejected repeats are still identical rows.
+    assert counted.rows == notes["dropped exact duplicate row"] + notes[
+        "kept identical row as a separate purchase"] + (2 if keep else 0)
+    assert counted.money == sum(c.identical_money for c in read.chunks) != 0
 
 
 def test_fast_and_slow_paths_agree_on_uci_credit_notes_and_float_ids() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingest.pipeline.mapping import ColumnMapping
-from ingest.pipeline.rows import COLUMNS, read_rows
+from ingest.pipeline.rows import COLUMNS, count_identical_rows, read_rows
 from ingest.pipeline.table import ReadOptions
 from tests.ingest.pipeline.helpers import GOOD_1, GOOD_2, HEADER, ingest_bytes
 
@@ -181,3 +181,61 @@ def test_negative_quantity_lines_are_returns_with_negative_totals() -> None:
 
     assert bool(row["is_return"]) is True
     assert row["line_total"] == Decimal("-6.00")
+
+
+_SAME_DAY = (
+    "email,date,quantity,amount\n"
+    "ann@example.com,2024-01-05,1,9.90\n"
+    "ann@example.com,2024-01-05,2,4.00\n"
+    "ann@example.com,2024-01-05,1,9.90\n"  # identical to line 2
+    "bob@example.com,2024-01-06,1,3.50\n"
+    "ann@example.com,2024-01-05,1,9.90\n"  # identical to lines 2 and 4
+    "ann@example.com,2024-01-05,2,4.00\n"  # identical to line 3
+)
+
+
+def test_identical_rows_without_an_order_id_are_dropped_by_default_with_their_money() -> None:
+    outcome = ingest_bytes(_SAME_DAY.encode(), chunk_rows=2)
+
+    assert outcome.frame["line_no"].tolist() == [2, 3, 5]
+    assert outcome.notes["dropped exact duplicate row"] == 3
+    assert outcome.identical_money == Decimal("23.80")
+
+
+def test_identical_rows_kept_as_purchases_get_order_keys_of_their_own_from_their_occurrence() -> None:
+    outcome = ingest_bytes(
+        _SAME_DAY.encode(), options=ReadOptions(keep_identical_rows=True), chunk_rows=2
+    )
+
+    ann = "ann@example.com@2024-01-05T00:00:00+00:00"
+    assert outcome.frame["line_no"].tolist() == [2, 3, 4, 5, 6, 7]
+    # The second copy of each of ann's rows is her second order of the day, the third her third.
+    assert outcome.frame["order_key"].tolist() == [
+        ann, ann, f"{ann}#2", "bob@example.com@2024-01-06T00:00:00+00:00", f"{ann}#3", f"{ann}#2",
+    ]
+    assert sum(outcome.frame["line_total"]) == Decimal("41.20")
+    assert outcome.notes["kept identical row as a separate purchase"] == 3
+    assert "dropped exact duplicate row" not in outcome.notes
+    assert outcome.identical_money == Decimal("23.80")
+
+
+def test_identical_rows_with_an_order_id_are_always_the_same_line_exported_twice() -> None:
+    data = (HEADER + GOOD_1 + GOOD_2 + GOOD_1).encode()
+    outcome = ingest_bytes(data, options=ReadOptions(keep_identical_rows=True))
+
+    assert outcome.frame["line_no"].tolist() == [2, 3]
+    assert outcome.notes["dropped exact duplicate row"] == 1
+    assert outcome.identical_money == 0
+
+
+def test_the_quick_count_of_identical_rows_says_when_it_read_only_the_start_or_found_no_money() -> None:
+    mapping = ColumnMapping(fields={"customer_email": "email", "ordered_at": "date",
+                                    "quantity": "quantity", "line_total": "amount"})
+    unmapped = ColumnMapping(fields={"customer_email": "email", "ordered_at": "date"})
+
+    start = count_identical_rows(io.BytesIO(_SAME_DAY.encode()), mapping, max_rows=4)
+    moneyless = count_identical_rows(io.BytesIO(_SAME_DAY.encode()), unmapped, max_rows=100)
+
+    assert (start.rows, start.money, start.rows_read, start.complete) == (
+        1, Decimal("9.90"), 4, False)
+    assert (moneyless.rows, moneyless.money, moneyless.complete) == (3, None, True)
