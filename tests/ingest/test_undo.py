@@ -232,3 +232,59 @@ def test_customers_an_events_file_created_are_not_the_order_imports_to_remove():
     undo(b)
 
     assert Customer.objects.filter(key="zed@example.com").exists()
+
+
+REAL_SHOP = (b"order_id,email,first_name,ordered_at,sku,quantity,unit_price\n"
+             b"R1,rita@shop.example,Rita,2024-05-01,BEAN-1,1,12.00\n"
+             b"R2,sam@shop.example,Sam,2024-05-02,BEAN-1,2,12.00\n")
+
+
+def test_removing_the_demo_shop_leaves_the_real_shop_and_no_demo_customer_in_any_audience(
+    settings, tmp_path
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.models import Campaign, CampaignStatus, Recipient, RecipientStatus
+    from campaigns.selectors import audience_summary, campaign_report
+    from ingest.services.demo import demo_import_if_empty
+    from ingest.services.undo import demo_remove_start
+    from tests.campaigns.conftest import make_campaign
+
+    settings.VAR_DIR = tmp_path
+    demo = demo_import_if_empty(customers=120)
+    demo_ids = set(Customer.objects.values_list("id", flat=True))
+    assert demo.status == JobStatus.SUCCEEDED and len(demo_ids) == 120
+    import_bytes(REAL_SHOP)
+    real_ids = set(Customer.objects.exclude(id__in=demo_ids).values_list("id", flat=True))
+    # A campaign the owner tried on the demo shop: two emails went out, one is waiting.
+    tried = make_campaign()
+    Campaign.objects.filter(pk=tried.pk).update(status=CampaignStatus.SENDING,
+                                                send_started_at=timezone.now() - timedelta(days=1))
+    demo_people = list(Customer.objects.filter(id__in=demo_ids).order_by("id")[:3])
+    for person, status, group in zip(demo_people, ["sent", "held_out", "pending"],
+                                     ["treatment", "holdout", "treatment"]):
+        Recipient.objects.create(campaign=tried, customer=person, group=group, email=person.email,
+                                 status=status, sent_at=timezone.now() if status == "sent" else None)
+
+    started = demo_remove_start()
+    execute_job(model=ImportUndo, job_id=started.pk, task_id=started.task_id, work=import_undo_run)
+
+    started.refresh_from_db()
+    assert started.status == JobStatus.SUCCEEDED, started.error
+    assert set(Customer.objects.values_list("id", flat=True)) == real_ids
+    assert orphan_rows() == (0, 0)
+    audience = audience_summary(kind="all", key="all")
+    assert set(audience.eligible_ids) == real_ids and not demo_ids & set(audience.eligible_ids)
+    # The tried campaign's history keeps what was sent (to which address); the
+    # waiting email to a demo customer is gone and will never be sent.
+    kept = Recipient.objects.filter(campaign=tried).order_by("id")
+    assert [(r.customer_id, r.email, r.status) for r in kept] == [
+        (None, demo_people[0].email, RecipientStatus.SENT),
+        (None, demo_people[1].email, RecipientStatus.HELD_OUT)]
+    assert campaign_report(Campaign.objects.get(pk=tried.pk)).audience == 2
+    # Nothing left to remove, and an empty shop does not get the demo back.
+    assert demo_remove_start() is None
+    Customer.objects.all().delete()
+    assert demo_import_if_empty(customers=120) is None
