@@ -50,7 +50,6 @@ from ingest.signals import customers_removing, import_undone
 from profiler_site.core.jobs import job_enqueue, job_progress
 from profiler_site.core.models import ACTIVE_STATUSES, JobStatus
 
-from .demo import demo_imports
 from .loading import IMPORT_LOCK
 
 BATCH = 10_000
@@ -105,8 +104,9 @@ def import_undo_start(*, job: ImportJob, user=None) -> ImportUndo:
 
 def demo_remove_start(*, user=None) -> ImportUndo | None:
     """Queue the undo of the demo shop's import; None when there is none left to remove."""
-    demo = ImportJob.objects.filter(demo_imports(), undone_at__isnull=True) \
-        .exclude(status=JobStatus.DRAFT).order_by("pk").first()
+    from ingest.selectors import demo_import
+
+    demo = demo_import()
     return None if demo is None else import_undo_start(job=demo, user=user)
 
 

@@ -288,3 +288,66 @@ def test_removing_the_demo_shop_leaves_the_real_shop_and_no_demo_customer_in_any
     assert demo_remove_start() is None
     Customer.objects.all().delete()
     assert demo_import_if_empty(customers=120) is None
+
+
+def test_the_report_page_offers_the_undo_and_its_confirm_page_says_what_goes(owner_client):
+    import_bytes(FILE_A)
+    b = import_bytes(FILE_B)
+
+    detail = owner_client.get(f"/uploads/{b.pk}/").content.decode()
+    confirm = owner_client.get(f"/uploads/{b.pk}/undo/").content.decode()
+
+    assert f'href="/uploads/{b.pk}/undo/"' in detail
+    assert "3 orders it added are removed" in confirm
+    assert "2 customers it added are removed" in confirm
+    assert "3 earlier orders it imported again get back" in confirm
+    assert "2 earlier customers it changed get back" in confirm
+
+    response = owner_client.post(f"/uploads/{b.pk}/undo/")
+
+    assert response.status_code == 302 and response.url == f"/uploads/{b.pk}/"
+    undo = ImportUndo.objects.get(target=b)
+    assert undo.status == JobStatus.QUEUED  # the worker takes it from here
+    assert "Undo" in owner_client.get(f"/uploads/{b.pk}/").content.decode()
+    # Pressing the button again does not queue a second undo.
+    owner_client.post(f"/uploads/{b.pk}/undo/")
+    assert ImportUndo.objects.filter(target=b).count() == 1
+
+
+def test_the_uploads_and_overview_pages_offer_to_remove_the_demo_shop_while_it_is_there(
+    owner_client, settings, tmp_path
+):
+    from ingest.services.demo import demo_import_if_empty
+
+    settings.VAR_DIR = tmp_path
+    demo = demo_import_if_empty(customers=30)
+    for page in ("/uploads/", "/"):
+        assert 'href="/uploads/demo/remove/"' in owner_client.get(page).content.decode()
+    assert "example customers" in owner_client.get("/uploads/demo/remove/").content.decode()
+
+    owner_client.post("/uploads/demo/remove/")
+    started = ImportUndo.objects.get(target=demo)
+    execute_job(model=ImportUndo, job_id=started.pk, task_id=started.task_id, work=import_undo_run)
+
+    for page in ("/uploads/", "/"):
+        assert "/uploads/demo/remove/" not in owner_client.get(page).content.decode()
+    assert not Customer.objects.exists()
+
+
+def test_the_undo_pages_speak_chinese_to_a_chinese_speaking_owner(owner, owner_client, settings,
+                                                                  tmp_path):
+    from profiler_site.core.services import user_language_set
+    from ingest.services.demo import demo_import_if_empty
+
+    settings.VAR_DIR = tmp_path
+    demo = demo_import_if_empty(customers=30)
+    user_language_set(user=owner, language="zh-hans")
+
+    confirm = owner_client.get("/uploads/demo/remove/").content.decode()
+    uploads = owner_client.get("/uploads/").content.decode()
+    detail = owner_client.get(f"/uploads/{demo.pk}/").content.decode()
+
+    assert "删除演示商店" in confirm and "它添加的" in confirm and "保留" in confirm
+    assert "示例咖啡店供您浏览" in uploads and "撤销此导入" in detail
+    for english in ("orders it added", "Keep it", "Remove the demo shop", "Undo this import"):
+        assert english not in confirm + uploads + detail
