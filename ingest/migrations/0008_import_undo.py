@@ -95,4 +95,15 @@ class Migration(migrations.Migration):
                 ('job', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='ingest.importjob')),
             ],
         ),
+        # Customers imported before imports recorded it: created by the import of their
+        # first order, so undoing that import (the demo shop's, say) removes them too.
+        migrations.RunSQL(
+            """
+            UPDATE ingest_customer c SET import_job_id = first.job
+            FROM (SELECT customer_id, min(import_job_id) AS job FROM ingest_order
+                  WHERE import_job_id IS NOT NULL GROUP BY customer_id) first
+            WHERE c.id = first.customer_id AND c.import_job_id IS NULL
+            """,
+            migrations.RunSQL.noop,
+        ),
     ]

@@ -351,3 +351,26 @@ def test_the_undo_pages_speak_chinese_to_a_chinese_speaking_owner(owner, owner_c
     assert "示例咖啡店供您浏览" in uploads and "撤销此导入" in detail
     for english in ("orders it added", "Keep it", "Remove the demo shop", "Undo this import"):
         assert english not in confirm + uploads + detail
+
+
+def test_a_demo_shop_imported_before_customers_recorded_their_import_is_removed_whole(
+    settings, tmp_path
+):
+    import importlib
+
+    from ingest.services.demo import demo_import_if_empty
+    from ingest.services.undo import demo_remove_start
+
+    settings.VAR_DIR = tmp_path
+    demo = demo_import_if_empty(customers=40)
+    # As an older version left it: orders knew their import, customers did not.
+    Customer.objects.update(import_job=None)
+    ImportJob.objects.filter(pk=demo.pk).update(options={})
+    backfill = importlib.import_module("ingest.migrations.0008_import_undo").Migration.operations[-1]
+    with connection.cursor() as cursor:
+        cursor.execute(backfill.sql)
+
+    started = demo_remove_start()
+    execute_job(model=ImportUndo, job_id=started.pk, task_id=started.task_id, work=import_undo_run)
+
+    assert database() == {"customers": {}, "orders": {}, "lines": {}, "products": set()}
