@@ -72,12 +72,10 @@ def _refusal(job: ImportJob) -> str | None:
         return _("This file was never imported; discard it instead.")
     if job.status in ACTIVE_STATUSES:
         return _("This import is still running. Cancel it first, then undo it.")
+    if ImportJob.objects.filter(kind=ImportKind.ORDERS, status__in=ACTIVE_STATUSES).exists():
+        # Its run keeps customer ids in memory that the undo could remove.
+        return _("Another import is running. Undo this one when it has finished.")
     return None
-
-
-def _other_import_running(job: ImportJob) -> bool:
-    return ImportJob.objects.filter(kind=ImportKind.ORDERS, status__in=ACTIVE_STATUSES) \
-        .exclude(pk=job.pk).exists()
 
 
 def import_undo_start(*, job: ImportJob, user=None) -> ImportUndo:
@@ -92,10 +90,7 @@ def import_undo_start(*, job: ImportJob, user=None) -> ImportUndo:
         active = ImportUndo.objects.filter(target=job, status__in=ACTIVE_STATUSES).first()
         if active is not None:
             return active
-        reason = _refusal(job)
-        if reason is None and _other_import_running(job):
-            reason = _("Another import is running. Undo this one when it has finished.")
-        if reason is not None:
+        if (reason := _refusal(job)) is not None:
             raise UndoRefused(reason)
         undo = ImportUndo.objects.create(target=job, created_by=user, status=JobStatus.QUEUED)
         job_enqueue(job=undo, task=import_undo_task)
@@ -119,10 +114,7 @@ def import_undo_run(undo: ImportUndo) -> str:
         target = ImportJob.objects.get(pk=undo.target_id)
         if target.undone_at is not None:
             return _("This import had already been undone; nothing changed.")
-        reason = _refusal(target)
-        if reason is None and _other_import_running(target):
-            reason = _("Another import is running. Undo this one when it has finished.")
-        if reason is not None:
+        if (reason := _refusal(target)) is not None:
             raise UndoRefused(reason)
         job_progress(job=undo, total=_work_left(target.pk), processed=0)
         for step in UNDO_STEPS:
