@@ -291,14 +291,26 @@ ORDER BY k.id
 """
 
 # For the import's undo: the totals of the orders it re-imports (orders an earlier
-# import created), as they were before this import first touched them.
-KEEP_ORDERS_BEFORE = """
-INSERT INTO ingest_orderbefore (job_id, order_id, is_cancelled, gross_total, returned_total,
-                                refunded_total, net_total)
-SELECT %(job_id)s, o.id, o.is_cancelled, o.gross_total, o.returned_total, o.refunded_total,
-       o.net_total
+# import created) as they were, noted in a temporary table (no WAL) before the chunk
+# changes them; kept (`KEEP_CHANGED_ORDERS_BEFORE`) only where the totals changed, so
+# re-importing an unchanged file writes nothing. The first change an import makes is
+# the one kept: earlier chunks left the order as it was, or recorded it.
+NOTE_ORDERS_BEFORE = """
+INSERT INTO chunk_orders_before
+SELECT o.id, o.is_cancelled, o.gross_total, o.returned_total, o.refunded_total, o.net_total
 FROM ingest_order o
 WHERE o.id = ANY(%(ids)s) AND o.import_job_id IS DISTINCT FROM %(job_id)s
+"""
+
+KEEP_CHANGED_ORDERS_BEFORE = """
+INSERT INTO ingest_orderbefore (job_id, order_id, is_cancelled, gross_total, returned_total,
+                                refunded_total, net_total)
+SELECT %(job_id)s, b.id, b.is_cancelled, b.gross_total, b.returned_total, b.refunded_total,
+       b.net_total
+FROM chunk_orders_before b JOIN ingest_order o ON o.id = b.id
+WHERE (o.is_cancelled, o.gross_total, o.returned_total, o.refunded_total, o.net_total)
+      IS DISTINCT FROM
+      (b.is_cancelled, b.gross_total, b.returned_total, b.refunded_total, b.net_total)
 ON CONFLICT DO NOTHING
 """
 
@@ -488,6 +500,11 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
         "CREATE TEMP TABLE IF NOT EXISTS chunk_orders "
         f"(id bigint, order_key {_KEY}, inserted boolean) ON COMMIT DELETE ROWS"
     )
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS chunk_orders_before (id bigint, is_cancelled boolean, "
+        "gross_total numeric, returned_total numeric, refunded_total numeric, net_total numeric) "
+        "ON COMMIT DELETE ROWS"
+    )
     # Existing orders are found by their index, not by hashing every order.
     cursor.execute("SET LOCAL enable_hashjoin TO off")
     cursor.execute(CLAIM_ORDER_IDS, {"sequence": sequence})
@@ -505,7 +522,7 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
     if existing_ids:  # only an order that existed before can belong to someone else
         cursor.execute(REJECT_CONFLICTING_OWNERS, {"ids": existing_ids})
         conflicts = _refused_lines(data.order_rows, [key for (key,) in cursor.fetchall()])
-        cursor.execute(KEEP_ORDERS_BEFORE, {"job_id": job_id, "ids": existing_ids})
+        cursor.execute(NOTE_ORDERS_BEFORE, {"job_id": job_id, "ids": existing_ids})
         cursor.execute(CANCEL_EXISTING_ORDERS, {"ids": existing_ids})
         cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
         orders_existing = cursor.fetchone()[0]
@@ -518,7 +535,8 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
         cursor.execute(UPSERT_EXISTING_ORDER_LINES, {"new_orders": False, "job_id": job_id})
         lines_created += cursor.fetchone()[0]
         cursor.execute(UPDATE_EXISTING_ORDER_TOTALS, {"ids": existing_ids})
-    cursor.execute("TRUNCATE chunk_orders")
+        cursor.execute(KEEP_CHANGED_ORDERS_BEFORE, {"job_id": job_id})
+    cursor.execute("TRUNCATE chunk_orders, chunk_orders_before")
     return StagedCounts(orders_created, orders_existing, lines_created, conflicts)
 
 
