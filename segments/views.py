@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ingest.models import Customer, Product
-from ingest.selectors import demo_import
 from ingest.pipeline.rejects import neutralise_cell
+from ingest.selectors import demo_import
 from profiler_site.core.extensions import customer_profile_sections
 from profiler_site.core.models import JobStatus
 from segments import charts, selectors

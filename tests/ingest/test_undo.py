@@ -337,8 +337,8 @@ def test_the_uploads_and_overview_pages_offer_to_remove_the_demo_shop_while_it_i
 
 def test_the_undo_pages_speak_chinese_to_a_chinese_speaking_owner(owner, owner_client, settings,
                                                                   tmp_path):
-    from profiler_site.core.services import user_language_set
     from ingest.services.demo import demo_import_if_empty
+    from profiler_site.core.services import user_language_set
 
     settings.VAR_DIR = tmp_path
     demo = demo_import_if_empty(customers=30)
