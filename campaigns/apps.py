@@ -10,6 +10,7 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         from profiler_site.core.extensions import register_customer_profile_section
 
+        from . import receivers  # noqa: F401  (listens to ingest's customers_removing)
         from .profile_section import customer_campaign_section
 
         register_customer_profile_section(customer_campaign_section)

@@ -111,8 +111,11 @@ class Recipient(models.Model):
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    # Null once the customer was removed (an undone import): what was sent, to which
+    # address, stays in the campaign's history; rows not sent yet are dropped before
+    # (see campaigns.receivers).
     customer = models.ForeignKey(
-        "ingest.Customer", on_delete=models.CASCADE, related_name="campaign_recipients"
+        "ingest.Customer", null=True, on_delete=models.SET_NULL, related_name="campaign_recipients"
     )
     group = models.CharField(max_length=10, choices=RecipientGroup.choices)
     email = models.CharField(max_length=254, blank=True, default="")

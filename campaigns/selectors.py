@@ -293,9 +293,14 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
     )
     people = list(
         Recipient.objects.filter(campaign=campaign).values(
-            "customer_id", "group", "status", "sent_at"
+            "id", "customer_id", "group", "status", "sent_at"
         )
     )
+    for person in people:
+        if person["customer_id"] is None:
+            # A removed customer (an undone import) stays a recipient who bought
+            # nothing; a negative id is unique and matches no order.
+            person["customer_id"] = -person["id"]
     groups: tuple[GroupRow, ...] = ()
     lift = None
     chart = None

@@ -39,6 +39,13 @@ class Customer(models.Model):
     accepts_marketing = models.BooleanField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The import that created the customer (null: the events API or an events file),
+    # so undoing that import can remove the customers only it brought. No index and
+    # no database constraint, as on Order: every import writes it, only an undo reads it.
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False, db_constraint=False,
+    )
 
     class Meta:
         ordering = ["id"]
@@ -219,6 +226,8 @@ class ImportJob(Job):
     created_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set when an undo has removed everything this import brought (see ImportUndo).
+    undone_at = models.DateTimeField(null=True, blank=True)
 
     task_name = "ingest.tasks.import_file_task"
 
@@ -255,3 +264,84 @@ class SavedMapping(models.Model):
     mapping = models.JSONField(default=dict)
     options = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class CustomerBefore(models.Model):
+    """A customer's details as they were before an import changed them (for its undo).
+
+    Written by the loader in the same statement that changes the customer, only for
+    customers the import did not create, and only the first time in that import.
+    """
+
+    pk = models.CompositePrimaryKey("job_id", "customer_id")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    # A plain id: the customer may be gone (a later undo) when this row is read.
+    customer_id = models.BigIntegerField()
+    email = models.CharField(max_length=254)
+    shop_customer_id = models.CharField(max_length=100)
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    country = models.CharField(max_length=100)
+    city = models.CharField(max_length=100)
+    gender = models.CharField(max_length=30)
+    birth_year = models.PositiveSmallIntegerField(null=True)
+    accepts_marketing = models.BooleanField(null=True)
+
+
+class OrderBefore(models.Model):
+    """An order's totals as they were before an import that re-imported it (for its undo).
+
+    One small row per existing order a chunk touches; the lines it changed are in
+    OrderLineBefore. Orders the import created itself are never recorded.
+    """
+
+    pk = models.CompositePrimaryKey("job_id", "order_id")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    order_id = models.BigIntegerField()
+    is_cancelled = models.BooleanField()
+    gross_total = models.DecimalField(max_digits=14, decimal_places=2)
+    returned_total = models.DecimalField(max_digits=14, decimal_places=2)
+    refunded_total = models.DecimalField(max_digits=14, decimal_places=2)
+    net_total = models.DecimalField(max_digits=14, decimal_places=2)
+    # The parts of a file that named no products (see Order.unlisted_quantity).
+    unlisted_quantity = models.IntegerField(null=True, blank=True)
+    unlisted_gross = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    unlisted_returned = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+
+class OrderLineBefore(models.Model):
+    """A stored line an import changed or added to an order it did not create.
+
+    `quantity` null: the import added the line (its undo deletes it); otherwise the
+    line's values before the import, which its undo puts back.
+    """
+
+    pk = models.CompositePrimaryKey("job_id", "order_id", "product_id", "is_return")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="+",
+                            db_constraint=False)
+    order_id = models.BigIntegerField()
+    product_id = models.BigIntegerField()
+    is_return = models.BooleanField()
+    quantity = models.IntegerField(null=True)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    line_total = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+
+
+class ImportUndo(Job):
+    """Removing what one orders import brought, run by a worker (see ingest.services.undo)."""
+
+    target = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="undos")
+    orders_removed = models.BigIntegerField(default=0)
+    orders_restored = models.BigIntegerField(default=0)
+    customers_removed = models.BigIntegerField(default=0)
+    customers_restored = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    task_name = "ingest.tasks.import_undo_task"
+
+    def __str__(self) -> str:
+        return f"Undo of {self.target}"

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from ingest.models import ImportJob, ImportRejection
+from ingest.models import (
+    Customer,
+    CustomerBefore,
+    ImportJob,
+    ImportKind,
+    ImportRejection,
+    ImportUndo,
+    Order,
+    OrderBefore,
+)
+from ingest.services.demo import demo_imports
 from profiler_site.core.models import JobStatus
 
 
@@ -53,8 +63,44 @@ def import_report(job: ImportJob) -> dict[str, int | str]:
 
 
 def import_same_file(job: ImportJob) -> ImportJob | None:
-    """The latest finished import of a file with exactly these bytes (same SHA-256)."""
+    """The latest finished, not undone import of a file with exactly these bytes (same SHA-256)."""
     if not job.sha256:
         return None
-    return (ImportJob.objects.filter(sha256=job.sha256, kind=job.kind, status=JobStatus.SUCCEEDED)
+    return (ImportJob.objects.filter(sha256=job.sha256, kind=job.kind, status=JobStatus.SUCCEEDED,
+                                     undone_at__isnull=True)
             .exclude(pk=job.pk).order_by("-finished_at").first())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UndoPreview:
+    """What undoing an import would do, for the owner's confirmation."""
+
+    orders_created: int
+    orders_changed: int
+    customers_created: int
+    customers_changed: int
+
+
+def import_undo_preview(job: ImportJob) -> UndoPreview:
+    return UndoPreview(
+        orders_created=Order.objects.filter(import_job=job).count(),
+        orders_changed=OrderBefore.objects.filter(job=job).count(),
+        customers_created=Customer.objects.filter(import_job=job).count(),
+        customers_changed=CustomerBefore.objects.filter(job=job).count(),
+    )
+
+
+def import_undoable(job: ImportJob) -> bool:
+    """Whether the page offers to undo it (the service still checks when asked)."""
+    return (job.kind == ImportKind.ORDERS and job.undone_at is None
+            and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED))
+
+
+def latest_undo(job: ImportJob) -> ImportUndo | None:
+    return ImportUndo.objects.filter(target=job).order_by("-pk").first()
+
+
+def demo_import() -> ImportJob | None:
+    """The demo shop's import while its data is still here."""
+    return ImportJob.objects.filter(demo_imports(), undone_at__isnull=True) \
+        .exclude(status=JobStatus.DRAFT).order_by("pk").first()

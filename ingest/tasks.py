@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from ingest.models import ImportJob
+from ingest.models import ImportJob, ImportUndo
 from profiler_site.core.jobs import execute_job
 from profiler_site.core.tasks import JobTask
 
@@ -12,6 +12,14 @@ def import_file_task(self, job_id: int) -> str:
     from ingest.services.imports import import_run
 
     return execute_job(model=ImportJob, job_id=job_id, task_id=self.request.id, work=import_run)
+
+
+@shared_task(bind=True, base=JobTask, job_model_label="ingest.importundo")
+def import_undo_task(self, job_id: int) -> str:
+    from ingest.services.undo import import_undo_run
+
+    return execute_job(model=ImportUndo, job_id=job_id, task_id=self.request.id,
+                       work=import_undo_run)
 
 
 @shared_task

@@ -26,6 +26,7 @@ from ingest.services.imports import (
     import_preview,
     import_upload_create,
 )
+from ingest.services.undo import UndoRefused, demo_remove_start, import_undo_start
 from profiler_site.core.models import JobStatus
 
 
@@ -44,7 +45,8 @@ def uploads_view(request: HttpRequest) -> HttpResponse:
                 return redirect("import-detail", pk=job.pk)
             return redirect("import-map", pk=job.pk)
     page = Paginator(selectors.import_history(), 25).get_page(request.GET.get("page"))
-    return render(request, "ingest/uploads.html", {"form": form, "page": page})
+    return render(request, "ingest/uploads.html", {"form": form, "page": page,
+                                                   "demo": selectors.demo_import()})
 
 
 def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -95,6 +97,8 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "report": selectors.import_report(job),
         "rejections": list(selectors.import_rejections(job=job, limit=50)),
         "notes": sorted((job.cleaning_notes or {}).items(), key=lambda kv: -kv[1]),
+        "undoable": selectors.import_undoable(job),
+        "undo": selectors.latest_undo(job),
     })
 
 
@@ -116,3 +120,35 @@ def import_rejects_view(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def import_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
     import_discard(job=get_object_or_404(ImportJob, pk=pk, status=JobStatus.DRAFT))
     return redirect("uploads")
+
+
+def import_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what undoing the import would do; POST: do it (in the worker)."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    return _undo_confirm(request, job, demo=False)
+
+
+def demo_remove_view(request: HttpRequest) -> HttpResponse:
+    job = selectors.demo_import()
+    if job is None:
+        messages.info(request, _("The demo shop has already been removed."))
+        return redirect("uploads")
+    return _undo_confirm(request, job, demo=True)
+
+
+def _undo_confirm(request: HttpRequest, job: ImportJob, *, demo: bool) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            if demo:
+                demo_remove_start(user=request.user)
+            else:
+                import_undo_start(job=job, user=request.user)
+        except UndoRefused as exc:
+            messages.error(request, exc.reason)
+        else:
+            messages.success(request, _("Undo started. You can close this page; it keeps running."))
+        return redirect("import-detail", pk=job.pk)
+    return render(request, "ingest/undo_confirm.html", {
+        "job": job, "demo": demo, "preview": selectors.import_undo_preview(job),
+        "undoable": selectors.import_undoable(job),
+    })

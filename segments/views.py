@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from ingest.models import Customer, Product
 from ingest.pipeline.rejects import neutralise_cell
+from ingest.selectors import demo_import
 from profiler_site.core.extensions import customer_profile_sections
 from profiler_site.core.models import JobStatus
 from profiler_site.core.shop import shop_profile
@@ -64,7 +65,7 @@ def _query(request: HttpRequest, **changes) -> str:
 def overview_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
     kpis = selectors.overview_kpis(run)
-    context = {"kpis": kpis, "latest": selectors.latest_run(), "run": run}
+    context = {"kpis": kpis, "latest": selectors.latest_run(), "run": run, "demo": demo_import()}
     if kpis.orders:
         segments = selectors.segments_for(SegmentKind.RFM, run)
         context.update(

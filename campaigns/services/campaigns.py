@@ -14,6 +14,7 @@ from campaigns.models import (
     Campaign,
     CampaignSend,
     CampaignStatus,
+    Recipient,
     RecipientStatus,
 )
 from campaigns.selectors import audience_summary
@@ -214,3 +215,16 @@ def campaign_send_test(*, campaign: Campaign, to_address: str) -> str:
     if delivery.status != RecipientStatus.SENT:
         raise CampaignError(f"The mail server did not take the test: {delivery.detail}")
     return delivery.detail
+
+
+def recipients_forget_unsent(*, customer_ids: list[int]) -> int:
+    """Drop the outbox rows not sent yet of customers about to be removed; how many.
+
+    A removed customer (e.g. the demo shop's) must never get an email; rows already
+    sent, failed or held out stay, so a campaign's history keeps what happened.
+    """
+    deleted, _by_model = Recipient.objects.filter(
+        customer_id__in=customer_ids,
+        status__in=[RecipientStatus.PENDING, RecipientStatus.CLAIMED],
+    ).delete()
+    return deleted

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q
 
 from ingest.demo.generate import generate_demo_orders
 from ingest.models import ImportJob, Order
@@ -15,15 +16,26 @@ from .imports import import_confirm, import_run, import_upload_create
 DEMO_NAME = "demo-shop-orders.csv"
 
 
+def demo_imports() -> Q:
+    """The bundled demo shop's imports: flagged since the flag exists, by name before."""
+    return Q(options__demo=True) | Q(original_name=DEMO_NAME, created_by__isnull=True)
+
+
 def demo_import_if_empty(*, customers: int = 3000) -> ImportJob | None:
-    """Import the demo shop when there are no orders yet; returns the job, or None if skipped."""
-    if Order.objects.exists():
+    """Import the demo shop when there are no orders yet; returns the job, or None if skipped.
+
+    Never again once the owner removed it: an empty shop after that is their choice.
+    """
+    if Order.objects.exists() or ImportJob.objects.filter(demo_imports(),
+                                                          undone_at__isnull=False).exists():
         return None
     path = Path(settings.VAR_DIR) / "demo" / DEMO_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     generate_demo_orders(path, customers=customers)
     with open(path, "rb") as handle:
         job = import_upload_create(file=handle, name=DEMO_NAME, size=path.stat().st_size)
+    job.options = {**job.options, "demo": True}
+    job.save(update_fields=["options"])
     import_confirm(job=job, remember=False)
     # Run here, not in the worker: `make run` starts the worker after this.
     execute_job(model=ImportJob, job_id=job.pk, task_id=job.task_id, work=import_run)

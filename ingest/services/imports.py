@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.core.files.move import file_move_safe
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -42,7 +42,7 @@ from profiler_site.core.models import JobStatus
 from profiler_site.core.shop import shop_profile
 
 from .bulk_indexes import indexes_set_aside, restore_indexes, worth_setting_aside
-from .loading import load_chunk, raw_as_json, staging_data
+from .loading import IMPORT_LOCK, load_chunk, raw_as_json, staging_data
 from .prefetch import prefetch
 from .run_memory import RunMemory
 
@@ -255,6 +255,9 @@ def import_run(job: ImportJob) -> str:
     job_progress(job=job, phase=_("Counting rows"), total=lines)
     mapping = ColumnMapping(fields=job.mapping, preset=job.preset or "generic")
     options = _read_options(job)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # An undo holds the import lock for its whole run: start after it, not in between.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
     restore_indexes()  # an import killed while it held them aside
     try:
         with (indexes_set_aside(worth_setting_aside(lines - job.processed),

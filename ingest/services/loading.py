@@ -210,10 +210,11 @@ def _copy_to_staging(cursor, copies: tuple[StagingCopy, ...]) -> None:
 UPSERT_CUSTOMERS = """
 WITH upserted AS (
 INSERT INTO ingest_customer AS c (key, email, shop_customer_id, first_name, last_name, country,
-                                  city, gender, birth_year, accepts_marketing, created_at, updated_at)
+                                  city, gender, birth_year, accepts_marketing, created_at, updated_at,
+                                  import_job_id)
 SELECT customer_key, COALESCE(customer_email, ''), COALESCE(shop_customer_id, ''),
        COALESCE(first_name, ''), COALESCE(last_name, ''), COALESCE(country, ''), COALESCE(city, ''),
-       COALESCE(gender, ''), birth_year, accepts_marketing, now(), now()
+       COALESCE(gender, ''), birth_year, accepts_marketing, now(), now(), %(job_id)s
 FROM stage_customers
 WHERE changed
 ON CONFLICT (key) DO UPDATE SET
@@ -240,6 +241,19 @@ WHERE (c.email, c.shop_customer_id, c.first_name, c.last_name, c.country, c.city
        COALESCE(EXCLUDED.birth_year, c.birth_year),
        COALESCE(EXCLUDED.accepts_marketing, c.accepts_marketing))
 RETURNING c.key, c.id, (xmax = 0) AS inserted
+), kept_before AS (
+    -- For the import's undo: the details of the customers it changed, as they were.
+    -- Same statement, same snapshot: `c` is still the row before the update. Only
+    -- changed rows come back from the upsert, so an import that changes nobody
+    -- (every first import) writes nothing here.
+    INSERT INTO ingest_customerbefore (job_id, customer_id, email, shop_customer_id, first_name,
+                                       last_name, country, city, gender, birth_year,
+                                       accepts_marketing)
+    SELECT %(job_id)s, c.id, c.email, c.shop_customer_id, c.first_name, c.last_name, c.country,
+           c.city, c.gender, c.birth_year, c.accepts_marketing
+    FROM upserted u JOIN ingest_customer c ON c.id = u.id
+    WHERE NOT u.inserted AND c.import_job_id IS DISTINCT FROM %(job_id)s
+    ON CONFLICT DO NOTHING  -- the first change of this import has the value before it
 )
 SELECT key, id, inserted FROM upserted
 """
@@ -282,6 +296,34 @@ FROM chunk_orders k JOIN stage_orders t ON t.order_key = k.order_key
 JOIN owners c ON c.key = t.customer_key
 WHERE k.inserted
 ORDER BY k.id
+"""
+
+# For the import's undo: the totals of the orders it re-imports (orders an earlier
+# import created) as they were, noted in a temporary table (no WAL) before the chunk
+# changes them; kept (`KEEP_CHANGED_ORDERS_BEFORE`) only where the totals changed, so
+# re-importing an unchanged file writes nothing. The first change an import makes is
+# the one kept: earlier chunks left the order as it was, or recorded it.
+NOTE_ORDERS_BEFORE = """
+INSERT INTO chunk_orders_before
+SELECT o.id, o.is_cancelled, o.gross_total, o.returned_total, o.refunded_total, o.net_total,
+       o.unlisted_quantity, o.unlisted_gross, o.unlisted_returned
+FROM ingest_order o
+WHERE o.id = ANY(%(ids)s) AND o.import_job_id IS DISTINCT FROM %(job_id)s
+"""
+
+KEEP_CHANGED_ORDERS_BEFORE = """
+INSERT INTO ingest_orderbefore (job_id, order_id, is_cancelled, gross_total, returned_total,
+                                refunded_total, net_total, unlisted_quantity, unlisted_gross,
+                                unlisted_returned)
+SELECT %(job_id)s, b.id, b.is_cancelled, b.gross_total, b.returned_total, b.refunded_total,
+       b.net_total, b.unlisted_quantity, b.unlisted_gross, b.unlisted_returned
+FROM chunk_orders_before b JOIN ingest_order o ON o.id = b.id
+WHERE (o.is_cancelled, o.gross_total, o.returned_total, o.refunded_total, o.net_total,
+       o.unlisted_quantity, o.unlisted_gross, o.unlisted_returned)
+      IS DISTINCT FROM
+      (b.is_cancelled, b.gross_total, b.returned_total, b.refunded_total, b.net_total,
+       b.unlisted_quantity, b.unlisted_gross, b.unlisted_returned)
+ON CONFLICT DO NOTHING
 """
 
 # An order id the database already holds for another customer: the order's rows
@@ -332,7 +374,21 @@ ON CONFLICT (order_id, product_id, is_return) DO UPDATE SET
     line_total = EXCLUDED.line_total
         + CASE WHEN l.last_import_id = EXCLUDED.last_import_id THEN l.line_total ELSE 0 END,
     last_import_id = EXCLUDED.last_import_id
-RETURNING (xmax = 0) AS inserted
+RETURNING l.order_id, l.product_id, l.is_return, l.quantity, l.line_total, (xmax = 0) AS inserted
+), kept_before AS (
+    -- For the import's undo: each line it added (quantity null) or changed (the values
+    -- before, read in the statement's snapshot) in an order an earlier import created;
+    -- a line re-imported with the same values is not noted.
+    INSERT INTO ingest_orderlinebefore (job_id, order_id, product_id, is_return, quantity,
+                                        unit_price, line_total)
+    SELECT %(job_id)s, u.order_id, u.product_id, u.is_return, b.quantity, b.unit_price,
+           b.line_total
+    FROM upserted u
+    JOIN ingest_order o ON o.id = u.order_id AND o.import_job_id IS DISTINCT FROM %(job_id)s
+    LEFT JOIN ingest_orderline b ON NOT u.inserted AND b.order_id = u.order_id
+         AND b.product_id = u.product_id AND b.is_return = u.is_return
+    WHERE u.inserted OR (b.quantity, b.line_total) IS DISTINCT FROM (u.quantity, u.line_total)
+    ON CONFLICT DO NOTHING
 )
 SELECT count(*) FILTER (WHERE inserted) FROM upserted
 """
@@ -470,7 +526,7 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCou
         _roomy_temp_buffers(cursor)
         _create_staging_tables(cursor)
         _copy_to_staging(cursor, data.copies)
-        cursor.execute(UPSERT_CUSTOMERS)
+        cursor.execute(UPSERT_CUSTOMERS, {"job_id": job_id})
         upserted = cursor.fetchall()
         if upserted:
             keys, ids, inserted = zip(*upserted)
@@ -518,6 +574,12 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
         "CREATE TEMP TABLE IF NOT EXISTS chunk_orders "
         f"(id bigint, order_key {_KEY}, inserted boolean) ON COMMIT DELETE ROWS"
     )
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS chunk_orders_before (id bigint, is_cancelled boolean, "
+        "gross_total numeric, returned_total numeric, refunded_total numeric, net_total numeric, "
+        "unlisted_quantity bigint, unlisted_gross numeric, unlisted_returned numeric) "
+        "ON COMMIT DELETE ROWS"
+    )
     # Existing orders are found by their index, not by hashing every order.
     cursor.execute("SET LOCAL enable_hashjoin TO off")
     cursor.execute(CLAIM_ORDER_IDS, {"sequence": sequence})
@@ -535,6 +597,7 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
     if existing_ids:  # only an order that existed before can belong to someone else
         cursor.execute(REJECT_CONFLICTING_OWNERS, {"ids": existing_ids})
         conflicts = _refused_lines(data.order_rows, [key for (key,) in cursor.fetchall()])
+        cursor.execute(NOTE_ORDERS_BEFORE, {"job_id": job_id, "ids": existing_ids})
         cursor.execute(COUNT_EXISTING_ORDERS, {"job_id": job_id, "ids": existing_ids})
         orders_existing = cursor.fetchone()[0]
     # Lines meet their orders by a hash join. Without statistics on the staging
@@ -546,7 +609,8 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
         cursor.execute(UPSERT_EXISTING_ORDER_LINES, {"new_orders": False, "job_id": job_id})
         lines_created += cursor.fetchone()[0]
         _total_merged_orders(cursor, job_id=job_id, ids=existing_ids)
-    cursor.execute("TRUNCATE chunk_orders")
+        cursor.execute(KEEP_CHANGED_ORDERS_BEFORE, {"job_id": job_id})
+    cursor.execute("TRUNCATE chunk_orders, chunk_orders_before")
     return StagedCounts(orders_created, orders_existing, lines_created, conflicts)
 
 

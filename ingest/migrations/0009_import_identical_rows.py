@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('ingest', '0007_key_columns_in_byte_order'),
+        ('ingest', '0008_order_amounts_without_products'),
     ]
 
     operations = [
