@@ -21,6 +21,7 @@ from ingest.pipeline.rejects import neutralise_cell
 from profiler_site.core.extensions import customer_profile_sections
 from profiler_site.core.models import JobStatus
 from segments import charts, selectors
+from segments.analysis.rfm import frequency_bands
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
 from segments.models import SegmentationRun, SegmentKind
 from segments.services.runs import (
@@ -224,6 +225,7 @@ def rfm_view(request: HttpRequest) -> HttpResponse:
     return render(request, "segments/rfm.html", {
         "run": run, "chart": charts.rfm_heatmap(grid) if grid else None, "grid": grid,
         "segments": selectors.segments_for(SegmentKind.RFM, run), "tab": "rfm",
+        "f_scale": frequency_bands(),
     })
 
 
