@@ -82,23 +82,20 @@ def test_no_segment_description_claims_a_fact_its_scores_cannot_vouch_for(segmen
     assert not re.search(r"\b(often|once|first time|regularly|the best|buy)\b", text), text
 
 
+_CHANCE = "Chance of ordering in the next 90 days: "
+
+
 @pytest.mark.parametrize(
     ("chance", "below", "sentence"),
     [
         # the top customer: not "more likely than 100%"
-        (0.95, 99.97, "Chance of ordering in the next 90 days: 95% (higher than for 99% of "
-                      "customers)."),
+        (0.95, 99.97, _CHANCE + "95% (higher than for 99% of customers)."),
         # a small chance is not "0%" when others are lower still
-        (0.004, 83.0, "Chance of ordering in the next 90 days: under 1% (higher than for 83% "
-                      "of customers)."),
-        (0.3, 0.0, "Chance of ordering in the next 90 days: 30% (no customer has a lower "
-                   "chance)."),
-        (0.3, 0.4, "Chance of ordering in the next 90 days: 30% (higher than for under 1% of "
-                   "customers)."),
-        (0.999, 50.0, "Chance of ordering in the next 90 days: over 99% (higher than for 50% "
-                      "of customers)."),
-        (0.0, 0.0, "Chance of ordering in the next 90 days: 0% (no customer has a lower "
-                   "chance)."),
+        (0.004, 83.0, _CHANCE + "under 1% (higher than for 83% of customers)."),
+        (0.3, 0.0, _CHANCE + "30% (no customer has a lower chance)."),
+        (0.3, 0.4, _CHANCE + "30% (higher than for under 1% of customers)."),
+        (0.999, 50.0, _CHANCE + "over 99% (higher than for 50% of customers)."),
+        (0.0, 0.0, _CHANCE + "0% (no customer has a lower chance)."),
     ],
 )
 def test_the_chance_sentence_is_possible_at_ties_and_ends(chance, below, sentence):
