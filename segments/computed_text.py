@@ -34,8 +34,7 @@ from segments.analysis.rfm import Note, customer_notes
 # tests/segments/test_computed_text.py fails if the two drift apart.
 RFM_DESCRIPTIONS = (
     gettext_noop("Among your most recent buyers, and high on orders and spend together."),
-    gettext_noop("Bought fairly recently compared with your other customers, and high on "
-                 "orders and spend together."),
+    gettext_noop("Middling or better on recency, and high on orders and spend together."),
     gettext_noop("Among your more recent buyers, middling on orders and spend together."),
     gettext_noop("Among your most recent buyers, low on orders and spend together."),
     gettext_noop("Among your more recent buyers, low on orders and spend together."),

@@ -75,8 +75,7 @@ RFM_SEGMENTS: dict[str, RfmSegment] = {
                  "Among your most recent buyers, and high on orders and spend together.",
                  range(5, 6), range(4, 6)),
         _segment("loyal", "Loyal",
-                 "Bought fairly recently compared with your other customers, and high on "
-                 "orders and spend together.",
+                 "Middling or better on recency, and high on orders and spend together.",
                  range(3, 5), range(4, 6)),
         _segment("potential_loyalist", "Potential Loyalist",
                  "Among your more recent buyers, middling on orders and spend together.",
