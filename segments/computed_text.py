@@ -12,6 +12,7 @@ maps each message to itself), so English pages read exactly as before.
 
 from __future__ import annotations
 
+import math
 import re
 
 from django.utils.translation import gettext, gettext_noop, ngettext
@@ -25,41 +26,27 @@ from segments.analysis.clustering import (
     RULE_SEPARATOR,
     UNNAMED_CLUSTER,
 )
-from segments.analysis.rfm import RFM_SEGMENTS, RfmSegment, fm_score
+from segments.analysis.rfm import Note, customer_notes
 
 # ------------------------------------------------------------------ catalogue markers
 
 # Copies of the English in segments/analysis/rfm.py, so makemessages finds them;
 # tests/segments/test_computed_text.py fails if the two drift apart.
 RFM_DESCRIPTIONS = (
-    gettext_noop("Bought recently, buy often and spend the most."),
-    gettext_noop("Buy regularly and spend well; respond to rewards."),
-    gettext_noop("Recent customers with a few orders or average spend; could become loyal."),
-    gettext_noop("Bought very recently for the first time or with little spend so far."),
-    gettext_noop("Recent shoppers who have not bought much yet."),
-    gettext_noop("Middling recency, frequency and spend; may slip without a nudge."),
-    gettext_noop("Middling recency and low activity; will be lost without reactivation."),
-    gettext_noop("Used to buy often and spend well, but not for a long time."),
-    gettext_noop("Among the best customers by orders and spend, but gone quiet."),
-    gettext_noop("Last bought long ago, with few orders and low spend."),
-    gettext_noop("Lowest recency, frequency and spend; probably gone."),
-)
-
-# str.format templates over r, f, m and fm: the translation keeps the same fields.
-RFM_WHY_TEMPLATES = (
-    gettext_noop("bought very recently (R={r}) and often with high spend (F={f}, M={m})"),
-    gettext_noop("bought fairly recently (R={r}) and often with good spend (F={f}, M={m})"),
-    gettext_noop("bought recently (R={r}) with moderate orders and spend (F={f}, M={m})"),
-    gettext_noop("bought very recently (R={r}) but only once or little so far (F={f}, M={m})"),
-    gettext_noop("bought recently (R={r}) but not much yet (F={f}, M={m})"),
-    gettext_noop("last bought a while ago (R={r}) with average orders and spend (F={f}, M={m})"),
-    gettext_noop("last bought a while ago (R={r}) and rarely, with low spend (F={f}, M={m})"),
-    gettext_noop(
-        "have not bought for a long time (R={r}) though they used to buy often (F={f}, M={m})"
-    ),
-    gettext_noop("were top customers (F={f}, M={m}) but have not bought for a long time (R={r})"),
-    gettext_noop("last bought long ago (R={r}) with few orders and low spend (F={f}, M={m})"),
-    gettext_noop("last bought longest ago (R={r}) with few orders and low spend (F={f}, M={m})"),
+    gettext_noop("Among your most recent buyers, and high on orders and spend together."),
+    gettext_noop("Middling or better on recency, and high on orders and spend together."),
+    gettext_noop("Among your more recent buyers, middling on orders and spend together."),
+    gettext_noop("Among your most recent buyers, low on orders and spend together."),
+    gettext_noop("Among your more recent buyers, low on orders and spend together."),
+    gettext_noop("Middling on recency, and on orders and spend together."),
+    gettext_noop("Middling on recency, low on orders and spend together."),
+    gettext_noop("Longer since their last order than most customers, above the middle on "
+                 "orders and spend together."),
+    gettext_noop("Longer since their last order than most customers, yet top on orders and "
+                 "spend together."),
+    gettext_noop("Longer since their last order than most customers, low on orders and spend "
+                 "together."),
+    gettext_noop("Among the longest since their last order, low on orders and spend together."),
 )
 
 # Per feature column: a description sentence and a rule condition. The English of each
@@ -207,14 +194,80 @@ def segment_description(text: str) -> str:
     return cluster_name(text)
 
 
-def rfm_why(segment: RfmSegment, r: int, f: int, m: int) -> str:
-    """Why a customer with these scores is in ``segment``, in the active language."""
-    return gettext(segment.why_template).format(r=r, f=f, m=m, fm=fm_score(f, m))
+# ------------------------------------------------------------------ customer notes
+
+# Typed notes (segments.analysis.rfm.Note) become words here, when a page renders;
+# nothing about them is stored as English. Each message states the fact it was
+# built from, so the words can be no truer or falser than the facts.
+_NOTE_MESSAGES: dict[str, str] = {
+    "no_purchase": gettext_noop("have no purchase on record, only returns or refunds"),
+    "last_order_days": gettext_noop("their last order was %(days)s days ago"),
+    "bought_recently": gettext_noop("bought recently, %(days)s days ago"),
+    "last_bought_days": gettext_noop("last bought %(days)s days ago"),
+    "not_for_over_a_year": gettext_noop(
+        "have not bought for over a year (%(days)s days)"),
+    "bought_once": gettext_noop("have bought once"),
+    "bought_times": gettext_noop("have bought %(orders)s times"),
+    "bought_often": gettext_noop("buy often: %(orders)s orders"),
+    "spent": gettext_noop("spent %(money)s in total"),
+    "spent_nothing_net": gettext_noop("spent %(money)s after returns and refunds"),
+}
 
 
-def rfm_why_for(rfm_key: str, r: int, f: int, m: int) -> str:
-    segment = RFM_SEGMENTS.get(rfm_key)
-    return rfm_why(segment, r, f, m) if segment else ""
+def _money(cents: int) -> str:
+    return f"{cents / 100:,.2f}"
+
+
+def note_text(note: Note) -> str:
+    """One note as a clause in the active language."""
+    params = dict(note.params)
+    if "cents" in params:
+        params["money"] = _money(int(params.pop("cents")))
+    for key in ("days", "orders"):
+        if key in params:
+            params[key] = f"{int(params[key]):,}"
+    return gettext(_NOTE_MESSAGES[note.code]) % params
+
+
+def customer_reason(score) -> str:
+    """What a scored customer's facts say, e.g. "last bought 412 days ago; have bought
+    once; spent 35.00 in total", in the active language."""
+    notes = customer_notes(recency_days=score.recency_days, orders=score.frequency,
+                           spend=score.monetary)
+    return _join(_JOIN_FACTS, [note_text(n) for n in notes])
+
+
+# ------------------------------------------------------------------ propensity
+
+
+def _chance(probability: float) -> str:
+    # Whole percents, but never 0% or 100% for a chance that is neither.
+    percent = round(probability * 100)
+    if percent == 0 and probability > 0:
+        return gettext("under 1%")
+    if percent == 100 and probability < 1:
+        return gettext("over 99%")
+    return f"{percent}%"
+
+
+def propensity_sentence(probability: float, percent_below: float | None) -> str:
+    """"Chance of ordering in the next 90 days: 12% (higher than for 83% of customers)."
+
+    ``percent_below`` is the share of customers with a strictly lower chance
+    (analysis.propensity.percent_below); it is rounded down, so the sentence stays true.
+    """
+    chance = _chance(float(probability))
+    if percent_below is None:
+        return gettext("Chance of ordering in the next 90 days: %(chance)s.") % {"chance": chance}
+    if float(percent_below) <= 0:
+        return gettext("Chance of ordering in the next 90 days: %(chance)s (no customer has a "
+                       "lower chance).") % {"chance": chance}
+    below = math.floor(float(percent_below))
+    if below == 0:
+        return gettext("Chance of ordering in the next 90 days: %(chance)s (higher than for "
+                       "under 1%% of customers).") % {"chance": chance}
+    return gettext("Chance of ordering in the next 90 days: %(chance)s (higher than for "
+                   "%(below)s%% of customers).") % {"chance": chance, "below": below}
 
 
 # ------------------------------------------------------------------ rules

@@ -44,7 +44,7 @@ from segments.models import (
 from segments.search_patterns import search_patterns
 
 PROPENSITY_AUDIENCES: dict[str, tuple[float, str]] = {
-    # key -> (minimum percentile, name)
+    # key -> (minimum share of customers with a strictly lower chance, name)
     "top10": (90.0, "Top 10% most likely to buy"),
     "top20": (80.0, "Top 20% most likely to buy"),
 }
@@ -182,7 +182,7 @@ def audience_options() -> list[AudienceOption]:
         ]
     if CustomerScore.objects.filter(propensity__isnull=False).exists():
         for key, (minimum, name) in PROPENSITY_AUDIENCES.items():
-            size = CustomerScore.objects.filter(propensity_percentile__gt=minimum).count()
+            size = CustomerScore.objects.filter(propensity_percentile__gte=minimum).count()
             options.append(AudienceOption(kind="propensity", key=key, name=translated_name(name),
                                           size=size))
     return options
@@ -197,7 +197,7 @@ def _audience_scores(kind: str, key: str) -> QuerySet[CustomerScore]:
         if key not in PROPENSITY_AUDIENCES:
             raise ValueError(f"unknown propensity audience {key!r}")
         return CustomerScore.objects.filter(
-            propensity_percentile__gt=PROPENSITY_AUDIENCES[key][0]
+            propensity_percentile__gte=PROPENSITY_AUDIENCES[key][0]
         )
     raise ValueError(f"unknown audience kind {kind!r}")
 
@@ -454,7 +454,6 @@ class CustomerProfile:
     score: CustomerScore | None
     rfm_name: str
     rfm_description: str
-    rfm_why: str
     cluster_name: str
     orders: list[Order]
     products: list[dict[str, Any]]
@@ -494,12 +493,11 @@ def customer_profile(customer_id: int) -> CustomerProfile:
     score = getattr(customer, "score", None)
     run = current_run()
     names = segment_names(run)
-    rfm_name = rfm_description = rfm_why = cluster_name = ""
+    rfm_name = rfm_description = cluster_name = ""
     if score is not None:
         info = RFM_SEGMENTS.get(score.rfm_key)
         rfm_name = names.get((SegmentKind.RFM, score.rfm_key), info.name if info else score.rfm_key)
         rfm_description = info.description if info else ""
-        rfm_why = info.why(score.r_score, score.f_score, score.m_score) if info else ""
         cluster_name = names.get((SegmentKind.CLUSTER, score.cluster_key), score.cluster_key)
     orders = list(
         Order.objects.filter(customer=customer).order_by("-ordered_at").prefetch_related("lines__product")[:100]
@@ -509,7 +507,7 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         items=Sum("unlisted_quantity"), orders=Count("id"))
     return CustomerProfile(
         customer=customer, score=score, rfm_name=rfm_name, rfm_description=rfm_description,
-        rfm_why=rfm_why, cluster_name=cluster_name, orders=orders,
+        cluster_name=cluster_name, orders=orders,
         products=_customer_products(customer_id),
         unlisted_items=unlisted["items"] or 0, unlisted_orders=unlisted["orders"],
         recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),

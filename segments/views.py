@@ -29,6 +29,7 @@ from segments.analysis.clv import (
     count_reading,
     spend_reading,
 )
+from segments.analysis.rfm import frequency_bands
 from segments.forms import RefreshForm, RenameSegmentForm, RuleSettingsForm
 from segments.models import SegmentationRun, SegmentKind
 from segments.services.runs import (
@@ -232,6 +233,7 @@ def rfm_view(request: HttpRequest) -> HttpResponse:
     return render(request, "segments/rfm.html", {
         "run": run, "chart": charts.rfm_heatmap(grid) if grid else None, "grid": grid,
         "segments": selectors.segments_for(SegmentKind.RFM, run), "tab": "rfm",
+        "f_scale": frequency_bands(),
     })
 
 

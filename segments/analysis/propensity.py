@@ -184,3 +184,16 @@ def score_customers(
     current = customer_features(orders, as_of=as_of)
     probability = model.predict_proba(current[list(FEATURE_COLUMNS)].to_numpy(dtype=float))[:, 1]
     return pd.DataFrame({"propensity": probability}, index=current.index)
+
+
+def percent_below(values: pd.Series) -> pd.Series:
+    """Per value, the share (0..100) of the other values that are strictly lower.
+
+    "More likely than X% of customers" must be true at ties and ends: the top
+    customer is above everyone but themselves (never 100%), tied customers get the
+    same share, and the lowest (or all tied) get 0. Missing values stay missing.
+    """
+    count = values.notna().sum()
+    if count == 0:
+        return values.astype(float)
+    return (values.rank(method="min") - 1) / count * 100

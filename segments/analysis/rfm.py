@@ -1,11 +1,15 @@
-"""RFM scores (1..5 quintiles) and the named segments that partition the score space.
+"""RFM scores (1..5) and the named segments that partition the score space.
 
-Scores: each of recency_days, frequency and monetary is ranked with
-``rank(method="first")`` and the ranks are cut into five equal-count bins with
-``pd.qcut``. Ranking first means ties never produce duplicate bin edges (which would
-make qcut fail); tied customers are split by their order in the frame, which is
-stable because the features frame is sorted by customer_id. Recency is reversed:
-the most recent customers get R = 5.
+Scores: R and M compare a customer with the shop's other customers. Each value gets
+the mid-rank share of customers at or below it, ``(average rank - 0.5) / n``, and
+that share is cut into fifths: equal values always get equal scores (customer ids
+never decide), a shop where everyone spent the same scores everyone 3, and the
+top fifth scores 5. Recency is reversed: the most recent customers get R = 5.
+
+F is not relative: in most shops most customers buy once, and quintiles of a
+column that is mostly 1 say nothing. F is read off a fixed scale of purchases
+(``FREQUENCY_SCALE``): 1 order (or none: returns only) = 1, 2 = 2, 3 = 3, 4-5 = 4,
+6 or more = 5. A purchase is an order with a positive value (analysis.features).
 
 Segments: a customer's segment depends on R and on ``FM``, the average of F and M
 rounded half up (``(F + M + 1) // 2``). Using F and M together keeps big one-off
@@ -18,42 +22,48 @@ to explain on a page. The grid (rows R, columns FM):
     3     About to Sleep  About to Sleep     Need Attention     Loyal      Loyal
     2     Hibernating     Hibernating        At Risk            At Risk    Can't Lose
     1     Lost            Lost               At Risk            At Risk    Can't Lose
+
+Because scores are relative (R, M) or coarse (F), words about a customer never come
+from the scores: ``customer_notes`` states the facts (days, purchases, spend), with
+an adjective only where the fact itself meets a stated threshold.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 SCORE_COLUMNS: tuple[str, str, str] = ("r_score", "f_score", "m_score")
 
+# F = 1 + how many of these purchase counts a customer exceeds: 1, 2, 3, 4-5, 6+.
+FREQUENCY_SCALE: tuple[int, int, int, int] = (1, 2, 3, 5)
+
+# The absolute thresholds behind the words of customer_notes.
+RECENT_DAYS = 30  # "bought recently": the last purchase at most this many days ago
+LAPSED_DAYS = 365  # "not for over a year": more than this
+OFTEN_ORDERS = 4  # "buy often": at least this many purchases (F >= 4 on the scale)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RfmSegment:
     slug: str
     name: str
+    # True of every member's scores; relative words say "compared with" on purpose.
     description: str
-    # str.format template over r, f, m and fm (the rounded F/M average).
-    why_template: str
     r_scores: frozenset[int]
     fm_scores: frozenset[int]
 
     def contains(self, r: int, f: int, m: int) -> bool:
         return r in self.r_scores and fm_score(f, m) in self.fm_scores
 
-    def why(self, r: int, f: int, m: int) -> str:
-        return self.why_template.format(r=r, f=f, m=m, fm=fm_score(f, m))
 
-
-def _segment(slug: str, name: str, description: str, why: str, r: range, fm: range) -> RfmSegment:
+def _segment(slug: str, name: str, description: str, r: range, fm: range) -> RfmSegment:
     return RfmSegment(
-        slug=slug,
-        name=name,
-        description=description,
-        why_template=why,
-        r_scores=frozenset(r),
+        slug=slug, name=name, description=description, r_scores=frozenset(r),
         fm_scores=frozenset(fm),
     )
 
@@ -61,94 +71,42 @@ def _segment(slug: str, name: str, description: str, why: str, r: range, fm: ran
 RFM_SEGMENTS: dict[str, RfmSegment] = {
     s.slug: s
     for s in (
-        _segment(
-            "champions",
-            "Champions",
-            "Bought recently, buy often and spend the most.",
-            "bought very recently (R={r}) and often with high spend (F={f}, M={m})",
-            range(5, 6),
-            range(4, 6),
-        ),
-        _segment(
-            "loyal",
-            "Loyal",
-            "Buy regularly and spend well; respond to rewards.",
-            "bought fairly recently (R={r}) and often with good spend (F={f}, M={m})",
-            range(3, 5),
-            range(4, 6),
-        ),
-        _segment(
-            "potential_loyalist",
-            "Potential Loyalist",
-            "Recent customers with a few orders or average spend; could become loyal.",
-            "bought recently (R={r}) with moderate orders and spend (F={f}, M={m})",
-            range(4, 6),
-            range(2, 4),
-        ),
-        _segment(
-            "new",
-            "New",
-            "Bought very recently for the first time or with little spend so far.",
-            "bought very recently (R={r}) but only once or little so far (F={f}, M={m})",
-            range(5, 6),
-            range(1, 2),
-        ),
-        _segment(
-            "promising",
-            "Promising",
-            "Recent shoppers who have not bought much yet.",
-            "bought recently (R={r}) but not much yet (F={f}, M={m})",
-            range(4, 5),
-            range(1, 2),
-        ),
-        _segment(
-            "need_attention",
-            "Need Attention",
-            "Middling recency, frequency and spend; may slip without a nudge.",
-            "last bought a while ago (R={r}) with average orders and spend (F={f}, M={m})",
-            range(3, 4),
-            range(3, 4),
-        ),
-        _segment(
-            "about_to_sleep",
-            "About to Sleep",
-            "Middling recency and low activity; will be lost without reactivation.",
-            "last bought a while ago (R={r}) and rarely, with low spend (F={f}, M={m})",
-            range(3, 4),
-            range(1, 3),
-        ),
-        _segment(
-            "at_risk",
-            "At Risk",
-            "Used to buy often and spend well, but not for a long time.",
-            "have not bought for a long time (R={r}) though they used to buy often (F={f}, M={m})",
-            range(1, 3),
-            range(3, 5),
-        ),
-        _segment(
-            "cant_lose",
-            "Can't Lose",
-            "Among the best customers by orders and spend, but gone quiet.",
-            "were top customers (F={f}, M={m}) but have not bought for a long time (R={r})",
-            range(1, 3),
-            range(5, 6),
-        ),
-        _segment(
-            "hibernating",
-            "Hibernating",
-            "Last bought long ago, with few orders and low spend.",
-            "last bought long ago (R={r}) with few orders and low spend (F={f}, M={m})",
-            range(2, 3),
-            range(1, 3),
-        ),
-        _segment(
-            "lost",
-            "Lost",
-            "Lowest recency, frequency and spend; probably gone.",
-            "last bought longest ago (R={r}) with few orders and low spend (F={f}, M={m})",
-            range(1, 2),
-            range(1, 3),
-        ),
+        _segment("champions", "Champions",
+                 "Among your most recent buyers, and high on orders and spend together.",
+                 range(5, 6), range(4, 6)),
+        _segment("loyal", "Loyal",
+                 "Middling or better on recency, and high on orders and spend together.",
+                 range(3, 5), range(4, 6)),
+        _segment("potential_loyalist", "Potential Loyalist",
+                 "Among your more recent buyers, middling on orders and spend together.",
+                 range(4, 6), range(2, 4)),
+        _segment("new", "New",
+                 "Among your most recent buyers, low on orders and spend together.",
+                 range(5, 6), range(1, 2)),
+        _segment("promising", "Promising",
+                 "Among your more recent buyers, low on orders and spend together.",
+                 range(4, 5), range(1, 2)),
+        _segment("need_attention", "Need Attention",
+                 "Middling on recency, and on orders and spend together.",
+                 range(3, 4), range(3, 4)),
+        _segment("about_to_sleep", "About to Sleep",
+                 "Middling on recency, low on orders and spend together.",
+                 range(3, 4), range(1, 3)),
+        _segment("at_risk", "At Risk",
+                 "Longer since their last order than most customers, above the middle on "
+                 "orders and spend together.",
+                 range(1, 3), range(3, 5)),
+        _segment("cant_lose", "Can't Lose",
+                 "Longer since their last order than most customers, yet top on orders and "
+                 "spend together.",
+                 range(1, 3), range(5, 6)),
+        _segment("hibernating", "Hibernating",
+                 "Longer since their last order than most customers, low on orders and spend "
+                 "together.",
+                 range(2, 3), range(1, 3)),
+        _segment("lost", "Lost",
+                 "Among the longest since their last order, low on orders and spend together.",
+                 range(1, 2), range(1, 3)),
     )
 }
 
@@ -158,13 +116,39 @@ def fm_score(f: int, m: int) -> int:
     return (int(f) + int(m) + 1) // 2
 
 
-def _quintile(values: pd.Series, *, ascending: bool) -> pd.Series:
-    n = len(values)
-    if n == 1:
-        # One customer has nobody to be compared with: call them average.
-        return pd.Series(3, index=values.index, dtype="int64")
-    ranks = values.rank(method="first", ascending=ascending)
-    return pd.qcut(ranks, 5, labels=[1, 2, 3, 4, 5]).astype("int64")
+def _fifths(values: pd.Series, *, ascending: bool) -> pd.Series:
+    """1..5 by the mid-rank share of customers: equal values, equal scores."""
+    ranks = values.rank(method="average", ascending=ascending)
+    share = (ranks - 0.5) / len(values)
+    return (np.floor(share * 5).clip(upper=4) + 1).astype("int64")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FrequencyBand:
+    score: int
+    lowest: int  # purchases
+    highest: int | None  # None: no upper end
+
+    @property
+    def label(self) -> str:
+        if self.highest is None:
+            return f"{self.lowest}+"
+        return str(self.lowest) if self.lowest == self.highest else f"{self.lowest}–{self.highest}"
+
+
+def frequency_bands() -> tuple[FrequencyBand, ...]:
+    """FREQUENCY_SCALE as the page shows it: 1, 2, 3, 4–5, 6+ (score 1 also holds 0)."""
+    lows = (1, *(e + 1 for e in FREQUENCY_SCALE))
+    highs = (*FREQUENCY_SCALE, None)
+    return tuple(FrequencyBand(score=i + 1, lowest=low, highest=high)
+                 for i, (low, high) in enumerate(zip(lows, highs, strict=True)))
+
+
+def frequency_scores(frequency: pd.Series) -> pd.Series:
+    """F (1..5) on the fixed FREQUENCY_SCALE."""
+    values = frequency.to_numpy(dtype=float)
+    above = (values[:, None] > np.array(FREQUENCY_SCALE, dtype=float)[None, :]).sum(axis=1)
+    return pd.Series(1 + above, index=frequency.index, dtype="int64")
 
 
 def rfm_scores(features: pd.DataFrame) -> pd.DataFrame:
@@ -176,9 +160,9 @@ def rfm_scores(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             # Descending: the smallest recency_days gets the highest rank, hence R = 5.
-            "r_score": _quintile(features["recency_days"], ascending=False),
-            "f_score": _quintile(features["frequency"], ascending=True),
-            "m_score": _quintile(features["monetary"], ascending=True),
+            "r_score": _fifths(features["recency_days"], ascending=False),
+            "f_score": frequency_scores(features["frequency"]),
+            "m_score": _fifths(features["monetary"], ascending=True),
         },
         index=features.index,
     )
@@ -217,24 +201,23 @@ def assign_rfm_segments(scores: pd.DataFrame) -> pd.Series:
     return pd.Series(_GRID[r, fm].astype(str), index=scores.index, name="segment", dtype=object)
 
 
-# Which way each score runs: R is reversed (fewer days since the last order = higher R).
+# Which way each relative score runs: R is reversed (fewer days = higher R).
 _SCORED: dict[str, tuple[str, bool]] = {
     "r_score": ("recency_days", False),
-    "f_score": ("frequency", True),
     "m_score": ("monetary", True),
 }
 
 
 def quintile_edges(features: pd.DataFrame, scores: pd.DataFrame) -> dict[str, list[float | None]]:
-    """The value boundaries of a run's quintiles, to score customers who arrive later.
+    """The value boundaries of a run's scores, to score customers who arrive later.
 
-    For F and M, edge s (s = 1..4) is the largest value that scored s or lower; for R
-    the smallest recency that scored s or lower. None where no customer scored that
-    low (tiny shops). ``scores_from_edges`` gives every customer of the run their own
-    score back, except where a run of tied values was split across two scores (rank
-    order decided there); a newcomer with such a value gets the lower score.
+    For M, edge s (s = 1..4) is the largest value that scored s or lower; for R the
+    smallest recency that scored s or lower; None where no customer scored that low.
+    Because equal values always share a score, ``scores_from_edges`` gives every
+    customer of the run exactly their own score back. Frequency's edges are the
+    fixed FREQUENCY_SCALE, whoever is in the run.
     """
-    edges: dict[str, list[float | None]] = {}
+    edges: dict[str, list[float | None]] = {"frequency": [float(e) for e in FREQUENCY_SCALE]}
     for score_column, (column, ascending) in _SCORED.items():
         values = features[column].to_numpy(dtype=float)
         score = scores[score_column].to_numpy()
@@ -252,7 +235,9 @@ def quintile_edges(features: pd.DataFrame, scores: pd.DataFrame) -> dict[str, li
 def scores_from_edges(features: pd.DataFrame, edges: dict[str, list[float | None]]) -> pd.DataFrame:
     """r_score, f_score and m_score (1..5) of ``features`` on the scale of ``quintile_edges``."""
     result = {}
-    for score_column, (column, ascending) in _SCORED.items():
+    for score_column, column, ascending in (("r_score", "recency_days", False),
+                                            ("f_score", "frequency", True),
+                                            ("m_score", "monetary", True)):
         values = features[column].to_numpy(dtype=float)
         # A missing edge means no one scored that low: everybody is above it.
         bounds = np.array(
@@ -264,3 +249,47 @@ def scores_from_edges(features: pd.DataFrame, edges: dict[str, list[float | None
             above = (values[:, None] < bounds[None, :]).sum(axis=1)
         result[score_column] = (1 + above).astype("int64")
     return pd.DataFrame(result, index=features.index)
+
+
+# ------------------------------------------------------------------ words from facts
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Note:
+    """One claim about a customer, as data: pages turn ``code`` into words (gettext)."""
+
+    code: str
+    params: Mapping[str, int | float] = field(default_factory=dict)
+
+
+def customer_notes(*, recency_days: float, orders: int, spend: float) -> tuple[Note, ...]:
+    """What can truly be said of a customer from their facts, whatever their scores.
+
+    ``recency_days``: days since the last purchase (since the last order when there is
+    no purchase), ``orders``: purchases, ``spend``: net of returns and refunds. Each
+    note's adjective holds by the thresholds above, in absolute terms; a relative score
+    (R = 5 in a shop whose newest order is years old) never becomes "recently".
+    """
+    days = max(0, math.floor(recency_days))
+    orders = int(orders)
+    if orders <= 0:
+        notes = [Note(code="no_purchase"), Note(code="last_order_days", params={"days": days})]
+    else:
+        if days <= RECENT_DAYS:
+            notes = [Note(code="bought_recently", params={"days": days})]
+        elif days > LAPSED_DAYS:
+            notes = [Note(code="not_for_over_a_year", params={"days": days})]
+        else:
+            notes = [Note(code="last_bought_days", params={"days": days})]
+        if orders == 1:
+            notes.append(Note(code="bought_once"))
+        elif orders >= OFTEN_ORDERS:
+            notes.append(Note(code="bought_often", params={"orders": orders}))
+        else:
+            notes.append(Note(code="bought_times", params={"orders": orders}))
+    cents = round(float(spend) * 100)
+    if cents > 0:
+        notes.append(Note(code="spent", params={"cents": cents}))
+    else:
+        notes.append(Note(code="spent_nothing_net", params={"cents": cents}))
+    return tuple(notes)

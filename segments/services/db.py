@@ -17,22 +17,32 @@ from segments.analysis.features import ALL_COLUMNS
 # and orders_frame leave them out.
 FEATURES_SQL = """
 SELECT customer_id,
-       EXTRACT(EPOCH FROM %(as_of)s::timestamptz - MAX(ordered_at)) / 86400.0 AS recency_days,
-       COUNT(*) AS frequency,
-       SUM(net_total)::float8 AS monetary,
-       (SUM(net_total) / COUNT(*))::float8 AS avg_order_value,
-       EXTRACT(EPOCH FROM %(as_of)s::timestamptz - MIN(ordered_at)) / 86400.0 AS tenure_days,
-       CASE WHEN COUNT(*) > 1
-            THEN EXTRACT(EPOCH FROM MAX(ordered_at) - MIN(ordered_at)) / 86400.0 / (COUNT(*) - 1)
+       EXTRACT(EPOCH FROM %(as_of)s::timestamptz - last_at) / 86400.0 AS recency_days,
+       frequency,
+       monetary::float8 AS monetary,
+       (monetary / GREATEST(frequency, 1))::float8 AS avg_order_value,
+       EXTRACT(EPOCH FROM %(as_of)s::timestamptz - first_at) / 86400.0 AS tenure_days,
+       CASE WHEN frequency > 1
+            THEN EXTRACT(EPOCH FROM last_at - first_at) / 86400.0 / (frequency - 1)
        END AS mean_days_between_orders,
-       CASE WHEN SUM(net_total) + SUM(returned_total) > 0
-            THEN (SUM(returned_total) / (SUM(net_total) + SUM(returned_total)))::float8
+       CASE WHEN monetary + returned > 0
+            THEN (returned / (monetary + returned))::float8
             ELSE 0.0 END AS return_rate,
-       MIN(ordered_at) AS first_order_at,
-       MAX(ordered_at) AS last_order_at
-FROM ingest_order
-WHERE ordered_at <= %(as_of)s AND NOT is_cancelled {extra}
-GROUP BY customer_id
+       first_at AS first_order_at,
+       last_at AS last_order_at
+FROM (
+    -- A purchase is an order with a positive gross value; a return or refund exported
+    -- as its own order only nets money (see analysis.features).
+    SELECT customer_id,
+           COUNT(*) FILTER (WHERE gross_total > 0) AS frequency,
+           SUM(net_total) AS monetary,
+           SUM(returned_total) AS returned,
+           COALESCE(MIN(ordered_at) FILTER (WHERE gross_total > 0), MIN(ordered_at)) AS first_at,
+           COALESCE(MAX(ordered_at) FILTER (WHERE gross_total > 0), MAX(ordered_at)) AS last_at
+    FROM ingest_order
+    WHERE ordered_at <= %(as_of)s AND NOT is_cancelled {extra}
+    GROUP BY customer_id
+) per_customer
 ORDER BY customer_id
 """
 
@@ -84,15 +94,24 @@ def features_frame(*, as_of: datetime, without_membership_in: int | None = None)
 
 
 def orders_frame(*, as_of: datetime) -> pd.DataFrame:
-    """One row per (non-cancelled) order: customer_id, order_id, ordered_at, net_total, returned_total."""
+    """One row per (non-cancelled) order: customer_id, order_id, ordered_at, net_total,
+    returned_total, gross_total. Purchases are the rows with gross_total > 0
+    (``purchases_only``); the others are returns or refunds exported on their own."""
     return copy_query(
         """SELECT customer_id, id AS order_id, ordered_at,
-                  net_total::float8 AS net_total, returned_total::float8 AS returned_total
+                  net_total::float8 AS net_total, returned_total::float8 AS returned_total,
+                  gross_total::float8 AS gross_total
            FROM ingest_order WHERE ordered_at <= %(as_of)s AND NOT is_cancelled""",
         {"as_of": as_of},
         parse_dates=("ordered_at",),
         dtype={"customer_id": "int64", "order_id": "int64"},
     )
+
+
+def purchases_only(orders: pd.DataFrame) -> pd.DataFrame:
+    """The purchase occasions of an ``orders_frame``: what the value and propensity models
+    count as orders, so a return exported on its own is not a visit to the shop."""
+    return orders.loc[orders["gross_total"] > 0]
 
 
 def basket_lines_frame(*, as_of: datetime) -> pd.DataFrame:

@@ -41,7 +41,12 @@ from segments.analysis.clv import ELIGIBLE_MODELS, PERIOD_DAYS, estimate_clv
 from segments.analysis.features import ALL_COLUMNS
 from segments.analysis.interests import category_counts, find_interests
 from segments.analysis.overview import monthly_revenue, order_totals
-from segments.analysis.propensity import InsufficientHistory, evaluate_propensity, score_customers
+from segments.analysis.propensity import (
+    InsufficientHistory,
+    evaluate_propensity,
+    percent_below,
+    score_customers,
+)
 from segments.analysis.rfm import (
     RFM_SEGMENTS,
     assign_rfm_segments,
@@ -319,7 +324,7 @@ def _propensity_scores(results: _Results, orders: pd.DataFrame, as_of: pd.Timest
         results.propensity_error = str(exc) or "Not enough history."
         return
     results.columns["propensity"] = scores
-    results.columns["propensity_percentile"] = scores.rank(pct=True) * 100
+    results.columns["propensity_percentile"] = percent_below(scores)
 
 
 def _propensity_evaluation(results: _Results, orders: pd.DataFrame) -> None:
@@ -702,12 +707,16 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
         t = time.perf_counter()
         orders = db.orders_frame(as_of=as_of_dt)
         run.order_count = len(orders)
+        # The models count visits to the shop: a return or refund exported as its own
+        # order is not one (the same purchases the features count as frequency). The
+        # overview's revenue still nets them, from all orders.
+        purchases = db.purchases_only(orders)
         timings["read orders"] = time.perf_counter() - t
         value_done = pool.submit(
             _timed, timings,
             ("Lifetime value (model chosen on a holdout + Gamma-Gamma)",
-             lambda: _clv(results, orders, as_of)),
-            ("Purchase propensity", lambda: _propensity_scores(results, orders, as_of)),
+             lambda: _clv(results, purchases, as_of)),
+            ("Purchase propensity", lambda: _propensity_scores(results, purchases, as_of)),
         )
         # The overview's figures from the orders in memory, while the pool works.
         page_data: dict[str, Any] = {}
@@ -724,7 +733,7 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
                                           lambda: _segment_top_sellers(results, lines, products))),
             pool.submit(_timed, timings,
                         ("Propensity evaluation",
-                         lambda: _propensity_evaluation(results, orders))),
+                         lambda: _propensity_evaluation(results, purchases))),
         ]
         t = _step(run, 8, gettext_noop("Saving"))
         # One transaction from here to the end, so pages never see half a run.

@@ -40,7 +40,15 @@ def run_note(value: str) -> str:
 
 @register.simple_tag
 def rfm_why(score: Any) -> str:
-    """Why a scored customer is in their RFM segment, from the scores themselves."""
+    """What a scored customer's facts (days, purchases, spend) say, never their scores."""
     if score is None:
         return ""
-    return computed_text.rfm_why_for(score.rfm_key, score.r_score, score.f_score, score.m_score)
+    return computed_text.customer_reason(score)
+
+
+@register.simple_tag
+def propensity_sentence(score: Any) -> str:
+    """The chance to buy and where it stands among customers, true at ties and ends."""
+    if score is None or score.propensity is None:
+        return ""
+    return computed_text.propensity_sentence(score.propensity, score.propensity_percentile)

@@ -30,3 +30,20 @@ def run_refresh(*, k: int | None = None, rules: bool = True) -> SegmentationRun:
         run_rule_mining(run)
         run.refresh_from_db()
     return run
+
+
+def log_in_as_owner(page, live_server) -> None:
+    """Create the owner account and log in through the real form, in the browser."""
+    import re
+
+    from django.contrib.auth import get_user_model
+    from playwright.sync_api import expect
+
+    from tests.conftest import PASSWORD
+
+    get_user_model().objects.create_superuser("owner", "owner@example.com", PASSWORD)
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Username").fill("owner")
+    page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()

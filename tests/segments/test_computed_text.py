@@ -33,10 +33,8 @@ def _en(function, *args, **kwargs):
 # --- the markers stay in step with the analysis --------------------------------------
 
 
-def test_every_rfm_description_and_reason_of_the_analysis_is_in_the_catalogue():
+def test_every_rfm_description_of_the_analysis_is_in_the_catalogue():
     assert {s.description for s in RFM_SEGMENTS.values()} == set(computed_text.RFM_DESCRIPTIONS)
-    assert {s.why_template for s in RFM_SEGMENTS.values()} == set(
-        computed_text.RFM_WHY_TEMPLATES)
 
 
 def test_every_word_a_cluster_name_can_use_has_a_translation():
@@ -103,7 +101,8 @@ def test_a_name_written_by_describe_centroid_reads_back_in_chinese():
 def test_rfm_descriptions_show_in_chinese():
     english = RFM_SEGMENTS["at_risk"].description
 
-    assert _zh(computed_text.segment_description, english) == "以前经常购买、消费不错，但已经很久没有购买。"
+    assert _zh(computed_text.segment_description, english) == (
+        "距上次下单的时间比大多数客户长，订单数与消费合计评分中等偏上。")
     assert _en(computed_text.segment_description, english) == english
 
 
@@ -124,12 +123,17 @@ def test_descriptions_the_analysis_cannot_have_written_pass_through(text):
     assert _zh(computed_text.segment_description, text) == text
 
 
-def test_why_a_customer_is_in_their_segment_reads_in_chinese_with_the_scores():
-    assert _zh(computed_text.rfm_why_for, "cant_lose", 1, 5, 5) == (
-        "曾是顶级客户（F=5，M=5），但很久没有购买（R=1）")
-    assert _en(computed_text.rfm_why_for, "cant_lose", 1, 5, 5) == (
-        RFM_SEGMENTS["cant_lose"].why(1, 5, 5))
-    assert _zh(computed_text.rfm_why_for, "no-such-segment", 1, 1, 1) == ""
+def test_what_a_customer_did_reads_in_chinese_with_their_facts():
+    from segments.analysis.rfm import Note
+
+    notes = [Note(code="not_for_over_a_year", params={"days": 10404}),
+             Note(code="bought_once"), Note(code="spent", params={"cents": 123456})]
+
+    assert [_zh(computed_text.note_text, n) for n in notes] == [
+        "超过一年没有购买（10,404 天）", "只购买过一次", "共消费 1,234.56"]
+    assert [_en(computed_text.note_text, n) for n in notes] == [
+        "have not bought for over a year (10,404 days)", "have bought once",
+        "spent 1,234.56 in total"]
 
 
 # --- rules ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from profiler_site.core.services import user_language_set
+from segments import computed_text
 from segments.computed_text import run_note, segment_description, segment_rule
 from segments.labels import translated_name
 from segments.models import CustomerScore, Segment
@@ -148,17 +149,18 @@ def test_a_renamed_cluster_keeps_the_owners_name_in_chinese(analysed, owner, own
     assert f"({_in_chinese(translated_name, cluster.name)})" in page
 
 
-def test_a_customer_page_says_why_they_are_in_their_segment_in_chinese(analysed, owner,
-                                                                       owner_client):
-    score = CustomerScore.objects.filter(rfm_key="champions").first()
+def test_a_customer_page_says_what_they_did_in_chinese(analysed, owner, owner_client):
+    score = CustomerScore.objects.filter(rfm_key="champions", frequency=1).first() or \
+        CustomerScore.objects.filter(rfm_key="champions").first()
     user_language_set(user=owner, language="zh-hans")
 
     page = html.unescape(
         owner_client.get(reverse("customer-detail", args=[score.customer_id])).content.decode())
 
-    assert (f"归入“冠军客户”，因为该客户最近刚购买过（R={score.r_score}），且购买频繁、消费高"
-            f"（F={score.f_score}，M={score.m_score}）。") in page
-    assert "最近购买过，购买频繁，消费最多。" in page
+    with translation.override("zh-hans"):
+        facts = computed_text.customer_reason(score)
+    assert f"属于“冠军客户”：他们{facts}。" in page
+    assert "属于最近购买的客户，订单数与消费合计评分高。" in page
 
 
 def test_the_rules_page_explains_its_threshold_and_its_rules_in_chinese(analysed, owner,

@@ -56,6 +56,38 @@ def test_category_counts_from_the_read_lines_equal_the_sql_group_by(small_shop):
     assert ours.loc[(ours["customer_id"] == c0.pk) & (ours["term"] == "Coffee"), "count"].item() == 9
 
 
+def test_returns_and_refunds_exported_as_orders_of_their_own_are_not_purchases(small_shop):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tests.factories import CustomerFactory, OrderFactory
+
+    # given c8 (one order) sent something back later, as an order of its own, and a
+    # customer whose only row is a refund
+    c8 = small_shop["customers"][8]
+    before = db.features_frame(as_of=db.newest_order_at()).loc[c8.pk]
+    OrderFactory(customer=c8, ordered_at=db.newest_order_at() - timedelta(days=2),
+                 gross_total=Decimal(0), returned_total=Decimal("20.00"),
+                 net_total=Decimal("-20.00"))
+    refund_only = CustomerFactory(first_name="Refund")
+    OrderFactory(customer=refund_only, ordered_at=db.newest_order_at() - timedelta(days=9),
+                 gross_total=Decimal(0), refunded_total=Decimal("15.00"),
+                 net_total=Decimal("-15.00"))
+
+    features = db.features_frame(as_of=db.newest_order_at())
+
+    # then the SQL agrees with the reference, c8 still has one purchase (dated by the
+    # purchase) and 20.00 less spend, and the refund-only customer has none
+    pd.testing.assert_frame_equal(features[list(ALL_COLUMNS)],
+                                  _pandas_features()[list(ALL_COLUMNS)],
+                                  check_dtype=False, atol=1e-9)
+    assert features.loc[c8.pk, "frequency"] == 1
+    assert features.loc[c8.pk, "recency_days"] == before["recency_days"]
+    assert features.loc[c8.pk, "monetary"] == pytest.approx(before["monetary"] - 20)
+    assert features.loc[refund_only.pk, "frequency"] == 0
+    assert features.loc[refund_only.pk, "recency_days"] == pytest.approx(9)
+
+
 def test_cancelled_orders_are_not_purchases_and_returns_lower_spend(small_shop):
     c5, c11 = small_shop["customers"][5], small_shop["customers"][11]
 

@@ -107,3 +107,53 @@ def test_timezone_aware_orders_give_the_same_features_as_naive_ones():
 def test_a_naive_as_of_with_aware_orders_is_refused():
     with pytest.raises(ValueError, match="naive"):
         customer_features(_orders(ROWS, tz="UTC"), as_of=pd.Timestamp("2024-02-01"))
+
+
+def _with_gross(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_id", "ordered_at", "net_total",
+                                        "returned_total", "gross_total"])
+    frame["ordered_at"] = pd.to_datetime(frame["ordered_at"])
+    return frame
+
+
+def test_a_return_exported_as_its_own_order_is_not_a_purchase():
+    # given customer 1 bought once (40.00) and sent it back three weeks later as a
+    # return of its own (gross 0, net -40.00); customer 2 bought once, for as_of
+    orders = _with_gross([
+        (1, 10, "2024-01-01", 40.0, 0.0, 40.0),
+        (1, 11, "2024-01-22", -40.0, 40.0, 0.0),
+        (2, 20, "2024-03-01", 10.0, 0.0, 10.0),
+    ])
+
+    features = customer_features(orders)
+
+    # then one order, nothing spent, and the last purchase is the purchase, not the return
+    assert features.loc[1, "frequency"] == 1
+    assert features.loc[1, "monetary"] == 0.0
+    assert features.loc[1, "recency_days"] == 60.0
+    assert features.loc[1, "tenure_days"] == 60.0
+    assert math.isnan(features.loc[1, "mean_days_between_orders"])
+
+
+def test_a_refund_only_customer_has_no_purchase_and_is_dated_by_the_refund():
+    orders = _with_gross([
+        (1, 10, "2024-01-01", -15.0, 0.0, -15.0),
+        (2, 20, "2024-01-11", 10.0, 0.0, 10.0),
+    ])
+
+    features = customer_features(orders)
+
+    assert features.loc[1, "frequency"] == 0
+    assert features.loc[1, "monetary"] == -15.0
+    assert features.loc[1, "avg_order_value"] == -15.0
+    assert features.loc[1, "recency_days"] == 10.0
+
+
+def test_an_order_returned_in_full_on_the_same_order_is_still_one_purchase():
+    orders = _with_gross([(1, 10, "2024-01-01", 0.0, 25.0, 25.0)])
+
+    features = customer_features(orders)
+
+    assert features.loc[1, "frequency"] == 1
+    assert features.loc[1, "monetary"] == 0.0
+    assert features.loc[1, "return_rate"] == 1.0

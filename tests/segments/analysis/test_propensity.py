@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -144,3 +146,16 @@ def test_a_period_where_everyone_bought_cannot_be_evaluated():
 
     with pytest.raises(InsufficientHistory):
         evaluate_propensity(orders, horizon_days=90)
+
+
+def test_percent_below_counts_only_strictly_lower_customers_at_ties_and_ends():
+    from segments.analysis.propensity import percent_below
+
+    chances = pd.Series([0.9, 0.5, 0.1, 0.5, float("nan")])
+
+    below = percent_below(chances)
+
+    # by hand: of the 4 scored, 3 are below 0.9, 1 below each 0.5, none below 0.1
+    assert below.iloc[:4].tolist() == [75.0, 25.0, 0.0, 25.0]
+    assert math.isnan(below.iloc[4])
+    assert percent_below(pd.Series([0.3] * 5)).tolist() == [0.0] * 5

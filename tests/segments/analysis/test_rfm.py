@@ -15,7 +15,7 @@ def _features(recency: list[float], frequency: list[int], monetary: list[float])
     )
 
 
-def test_ten_customers_fall_into_quintiles_of_two_with_the_most_recent_scoring_five():
+def test_ten_customers_fall_into_fifths_of_two_with_the_most_recent_scoring_five():
     features = _features(
         recency=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
         frequency=[1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
@@ -25,18 +25,52 @@ def test_ten_customers_fall_into_quintiles_of_two_with_the_most_recent_scoring_f
     scores = rfm_scores(features)
 
     assert scores["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
-    assert scores["f_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    # F is a fixed scale of purchases: 1, 2, 3, 4-5, 6+.
+    assert scores["f_score"].tolist() == [1, 2, 3, 4, 4, 5, 5, 5, 5, 5]
     assert scores["m_score"].tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
 
 
-def test_all_tied_frequencies_still_spread_over_the_five_scores():
-    features = _features(recency=list(range(10)), frequency=[1] * 10, monetary=[5.0] * 10)
+def test_identical_customers_get_identical_scores_whatever_their_ids():
+    # given three identical one-order customers among others (ids 1..3 and 7..9)
+    features = _features(
+        recency=[40, 40, 40, 5, 300, 12, 40, 40, 40, 80],
+        frequency=[1, 1, 1, 4, 1, 2, 1, 1, 1, 7],
+        monetary=[25.0, 25.0, 25.0, 400.0, 10.0, 60.0, 25.0, 25.0, 25.0, 900.0],
+    )
 
     scores = rfm_scores(features)
 
-    assert sorted(scores["f_score"].value_counts().to_dict().items()) == [
-        (s, 2) for s in range(1, 6)
-    ]
+    # then the six identical rows share one score triple; by hand: recency 40 holds
+    # sorted places 3..8 of 10 from the oldest (mid-rank share 0.5) -> R = 3; spend
+    # 25.00 holds places 2..7 of 10 from the lowest (share 0.4) -> M = 3; one order -> F = 1.
+    identical = scores.loc[[1, 2, 3, 7, 8, 9]]
+    assert identical.drop_duplicates().values.tolist() == [[3, 1, 3]]
+
+
+def test_one_order_customers_all_score_f_one_and_returns_only_too():
+    features = _features(recency=list(range(8)), frequency=[1, 1, 1, 1, 1, 1, 0, 2],
+                         monetary=[5.0] * 8)
+
+    scores = rfm_scores(features)
+
+    assert scores["f_score"].tolist() == [1, 1, 1, 1, 1, 1, 1, 2]
+
+
+@pytest.mark.parametrize(("orders", "f"), [(0, 1), (1, 1), (2, 2), (3, 3), (4, 4), (5, 4),
+                                           (6, 5), (40, 5)])
+def test_the_frequency_scale_is_one_two_three_four_to_five_and_six_or_more(orders, f):
+    features = _features(recency=[1.0, 2.0], frequency=[orders, 1], monetary=[1.0, 2.0])
+
+    assert rfm_scores(features)["f_score"].iloc[0] == f
+
+
+def test_all_tied_values_score_the_middle_for_everyone():
+    features = _features(recency=[7.0] * 10, frequency=[1] * 10, monetary=[5.0] * 10)
+
+    scores = rfm_scores(features)
+
+    assert scores["r_score"].unique().tolist() == [3]
+    assert scores["m_score"].unique().tolist() == [3]
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
@@ -99,15 +133,9 @@ def test_the_vectorised_assignment_agrees_with_the_scalar_one():
     assert assigned.tolist() == [rfm_segment(*row) for row in ALL_SCORES]
 
 
-def test_the_why_sentence_quotes_the_customers_scores():
-    why = RFM_SEGMENTS["champions"].why(5, 4, 5)
-
-    assert "R=5" in why and "F=4" in why and "M=5" in why
-
-
-def test_every_segment_has_a_name_description_and_why_template():
+def test_every_segment_has_a_name_and_a_description():
     for segment in RFM_SEGMENTS.values():
-        assert segment.name and segment.description and "{r}" in segment.why_template
+        assert segment.name and segment.description
 
 
 def test_scores_outside_one_to_five_are_rejected():
@@ -125,9 +153,29 @@ def test_quintile_edges_give_distinct_values_their_own_scores_back():
 
     edges = quintile_edges(features, scores)
 
-    assert edges["frequency"] == [2, 4, 6, 8]
+    assert edges["frequency"] == [1, 2, 3, 5]
     assert edges["recency_days"] == [9.0, 7.0, 5.0, 3.0]
     pd.testing.assert_frame_equal(scores_from_edges(features, edges), scores)
+
+
+def test_placement_by_stored_edges_gives_tied_customers_the_runs_own_scores():
+    from segments.analysis.rfm import quintile_edges, scores_from_edges
+
+    # given a run where ties straddle every quintile boundary
+    features = _features(
+        recency=[3, 3, 3, 3, 3, 9, 9, 9, 20, 20, 20, 20],
+        frequency=[1, 1, 1, 1, 2, 1, 1, 3, 1, 1, 5, 6],
+        monetary=[10.0, 10.0, 10.0, 15.0, 15.0, 15.0, 15.0, 30.0, 30.0, 30.0, 80.0, 80.0],
+    )
+    scores = rfm_scores(features)
+    edges = quintile_edges(features, scores)
+
+    # when newcomers identical to each run customer are placed by the stored edges
+    newcomers = features.reset_index(drop=True)
+    placed = scores_from_edges(newcomers, edges)
+
+    # then each gets exactly the score the run gave the same values
+    assert placed.values.tolist() == scores.values.tolist()
 
 
 def test_newcomers_are_scored_on_the_runs_scale_and_ties_on_an_edge_get_the_lower_score():

@@ -1,0 +1,94 @@
+"""One-order, returned and long-gone customers, on their profile and segment pages in a
+real Chromium: every sentence there must be true of the customer's facts."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from segments.analysis.rfm import RFM_SEGMENTS
+from segments.models import CustomerScore
+from tests.factories import (
+    CustomerFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    make_order,
+)
+from tests.segments.demo_loader import load_demo_shop
+from tests.segments.helpers import log_in_as_owner, run_refresh
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _shop_with_hard_customers(tmp_path):
+    load_demo_shop(600, tmp_dir=tmp_path)
+    first = run_refresh()
+    as_of = first.as_of
+    mug = ProductFactory(name="Plain Mug", category="Kitchen", sku="PLAIN-MUG")
+    # bought once and sent it back, as a return exported on its own
+    returned = CustomerFactory(first_name="Returned", last_name="Once")
+    make_order(returned, as_of - timedelta(days=50), [(mug, 1, "40.00")])
+    back = OrderFactory(customer=returned, ordered_at=as_of - timedelta(days=30),
+                        gross_total=Decimal(0), returned_total=Decimal("40.00"),
+                        net_total=Decimal("-40.00"))
+    OrderLineFactory(order=back, product=mug, quantity=-1, unit_price=Decimal("40.00"),
+                     line_total=Decimal("-40.00"), is_return=True)
+    # last seen 10,404 days ago: a mixed history, where relative scores mislead
+    gone = CustomerFactory(first_name="Long", last_name="Gone")
+    make_order(gone, as_of - timedelta(days=10_404), [(mug, 2, "300.00")])
+    # one order, a few days ago
+    once = CustomerFactory(first_name="Only", last_name="Once")
+    make_order(once, as_of - timedelta(days=3), [(mug, 1, "12.50")])
+    run_refresh()
+    return returned, gone, once
+
+
+def test_one_order_returned_and_long_gone_customers_read_true(live_server, page, screenshot,
+                                                              tmp_path):
+    returned, gone, once = _shop_with_hard_customers(tmp_path)
+    log_in_as_owner(page, live_server)
+
+    cases = [
+        (returned, "returned", ["have bought once", "spent 0.00 after returns and refunds"],
+         ["often", "recent", "over a year"]),
+        (gone, "long-gone", ["have not bought for over a year (10,404 days)",
+                             "have bought once", "spent 600.00 in total"],
+         ["often", "recent"]),
+        (once, "one-order", ["bought recently, 3 days ago", "have bought once",
+                             "spent 12.50 in total"],
+         ["often", "over a year"]),
+    ]
+    for customer, name, said, never in cases:
+        score = CustomerScore.objects.get(customer=customer)
+        assert score.frequency == 1
+        page.goto(f"{live_server.url}/customers/{customer.pk}/")
+        why = page.locator("#rfm-why")
+        for text in said:
+            expect(why).to_contain_text(text)
+        # the facts sentence (the segment's relative description follows it)
+        sentence = why.inner_text().split(". ")[0]
+        assert not any(word in sentence for word in never), (name, sentence)
+        assert not re.search(r"\b[RFM]=", sentence), sentence
+        expect(page.locator(".kpi", has_text="Orders").locator(".value")).to_have_text("1")
+        # the chance to buy is a possible sentence: never "than 100%" or "0% (more ..."
+        chance = page.locator("#propensity")
+        if chance.count():
+            assert "100% of customers" not in chance.inner_text()
+            assert not chance.inner_text().startswith("Chance of ordering in the next 90 days: 0% (higher")
+        screenshot(f"{name}-profile")
+
+        # their segment's page describes members only in terms every member meets
+        segment = RFM_SEGMENTS[score.rfm_key]
+        page.goto(f"{live_server.url}/segments/rfm/{score.rfm_key}/")
+        expect(page.get_by_role("heading", name=segment.name, exact=True)).to_be_visible()
+        expect(page.locator("main")).to_contain_text(segment.description)
+        screenshot(f"{name}-segment-{score.rfm_key}")
+
+    page.goto(live_server.url + "/segments/rfm/")
+    scale = page.locator("#f-scale")
+    expect(scale).to_contain_text("returns and refunds are not purchases")
+    expect(scale.locator("tbody td")).to_have_text(["1", "2", "3", "4–5", "6+"])
+    screenshot("rfm-f-scale")
