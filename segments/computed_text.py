@@ -299,6 +299,12 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
           r"clusters >= (?P<share>\d+%)\."),
          gettext_noop("k=%(k)s has the best silhouette (%(silhouette)s) among k with "
                       "clusters >= %(share)s.")),
+        ((r"k=(?P<k>\d+) has a silhouette \((?P<silhouette>-?[\d.]+)\) within (?P<tie>[\d.]+) of "
+          r"the best \((?P<best>-?[\d.]+)\) among k with clusters >= (?P<share>\d+%); the "
+          r"fewest clusters win a tie\."),
+         gettext_noop("k=%(k)s has a silhouette (%(silhouette)s) within %(tie)s of the best "
+                      "(%(best)s) among k with clusters >= %(share)s; the fewest clusters win "
+                      "a tie.")),
         ((r"Every k left a cluster under (?P<share>\d+%) of customers; using the smallest, "
           r"k=(?P<k>\d+)\."),
          gettext_noop("Every k left a cluster under %(share)s of customers; using the "

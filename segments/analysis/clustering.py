@@ -175,7 +175,13 @@ def choose_k(
     eligible = [k for k in candidates if smallest[k] >= min_share]
     if eligible:
         k = stable_best_k({c: silhouette[c] for c in eligible})
-        reason = f"k={k} has the best silhouette ({silhouette[k]:.2f}) among k with clusters >= {min_share:.0%}."
+        best = max(silhouette[c] for c in eligible)
+        if silhouette[k] < best:
+            reason = (f"k={k} has a silhouette ({silhouette[k]:.3f}) within {SILHOUETTE_TIE} of "
+                      f"the best ({best:.3f}) among k with clusters >= {min_share:.0%}; "
+                      "the fewest clusters win a tie.")
+        else:
+            reason = f"k={k} has the best silhouette ({silhouette[k]:.2f}) among k with clusters >= {min_share:.0%}."
     else:
         # Every k leaves a tiny cluster: fewer clusters are the least misleading choice.
         k = min(candidates)

@@ -207,6 +207,10 @@ def test_how_k_was_chosen_reads_in_chinese_sentence_by_sentence():
         ("Fitted on 1,500 customers, 700 of them repeat buyers.",
          "基于 1,500 位客户拟合，其中 700 位是回头客。"),
         ("Too few customers or clusters to train on.", "客户或聚类太少，无法训练。"),
+        (("k=4 has a silhouette (0.512) within 0.01 of the best (0.517) among k with "
+          "clusters >= 2%; the fewest clusters win a tie."),
+         ("在各聚类均不小于 2% 的 k 中，k=4 的轮廓系数（0.512）与最佳值（0.517）相差不超过 "
+          "0.01；相差这么小时取聚类最少的 k。")),
         ("Evaluation period has only buyers or only non-buyers.",
          "评估期内的客户要么全都购买了，要么都没有购买。"),
     ],

@@ -232,6 +232,21 @@ def test_fewest_clusters_win_among_silhouettes_within_the_tie():
     assert stable_best_k({3: 0.2, 4: 0.6, 5: 0.6}) == 4
 
 
+def test_choose_k_takes_the_fewest_clusters_within_the_tie_and_says_which_rule_chose():
+    features, _ = _blobs()
+    matrix = prepare_matrix(features)
+
+    choice = choose_k(matrix.values, k_range=range(2, 6))
+
+    best = max(choice.silhouette.values())
+    if choice.silhouette[choice.k] < best:
+        assert "within 0.01 of the best" in choice.reason
+    else:
+        assert "has the best silhouette" in choice.reason
+    assert choice.silhouette[choice.k] >= best - SILHOUETTE_TIE
+    assert choice.k == min(k for k, v in choice.silhouette.items() if v >= best - SILHOUETTE_TIE)
+
+
 def test_the_same_customers_in_another_row_order_get_the_same_clusters():
     features, _ = _blobs()
     shuffled = features.sample(frac=1.0, random_state=0)
