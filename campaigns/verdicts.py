@@ -18,6 +18,7 @@ from django.utils.translation import gettext, gettext_lazy, ngettext
 from campaigns.analysis.lift import (
     FISHER_TEST,
     KATZ_INTERVAL,
+    MIN_GROUP_SIZE,
     NEWCOMBE_INTERVAL,
     WELCH_TEST,
     Z_TEST,
@@ -100,43 +101,46 @@ def verdict_sentence(lift: ConversionLift) -> str:
 
 def detectable_lift_sentence(result: DetectableLift) -> str:
     """E.g. "With 1,200 recipients and a 10% holdout you can detect a lift of about 8.1
-    points (from 5.0% to 13.1% buying within 7 days) at 95% confidence with 80% power." """
+    points (from 5.0% to 13.1% buying within 7 days) at 95% confidence with 80% power."
+
+    When the report could not call any lift (a group under its minimum, or too few
+    buyers expected for its test), it says so and names the audience needed instead.
+    """
     n = result.audience_size
     values = {
         "count": intcomma(n),
         "holdout": _percent(result.holdout_share, 0),
         "confidence": _percent(result.confidence, 0),
-    }
-    if result.kind == DetectableKind.NO_HOLDOUT:
-        return (
-            ngettext(
-                "With %(count)s recipient and a %(holdout)s holdout nobody is held out, "
-                "so the email's effect cannot be measured.",
-                "With %(count)s recipients and a %(holdout)s holdout nobody is held out, "
-                "so the email's effect cannot be measured.",
-                n,
-            )
-            % values
-        )
-    if result.kind == DetectableKind.TOO_SMALL:
-        return (
-            ngettext(
-                "With %(count)s recipient and a %(holdout)s holdout the groups are too small "
-                "to detect any lift at %(confidence)s confidence.",
-                "With %(count)s recipients and a %(holdout)s holdout the groups are too small "
-                "to detect any lift at %(confidence)s confidence.",
-                n,
-            )
-            % values
-        )
-    values |= {
-        "points": _decimal(result.lift_points, 1),
-        "baseline": _percent(result.baseline_rate, 1),
-        "target": _percent(result.target_rate, 1),
         "power": _percent(result.power, 0),
     }
-    sentence = (
-        ngettext(
+    if result.kind == DetectableKind.NO_HOLDOUT:
+        sentence = ngettext(
+            "With %(count)s recipient and a %(holdout)s holdout nobody is held out, "
+            "so the email's effect cannot be measured.",
+            "With %(count)s recipients and a %(holdout)s holdout nobody is held out, "
+            "so the email's effect cannot be measured.",
+            n,
+        ) % values
+    elif result.kind == DetectableKind.BELOW_MINIMUM:
+        sentence = ngettext(
+            "With %(count)s recipient and a %(holdout)s holdout only %(held)s would be held "
+            "out; the report needs at least %(minimum)s in each group to compare them, so it "
+            "would answer “too few to tell”.",
+            "With %(count)s recipients and a %(holdout)s holdout only %(held)s would be held "
+            "out; the report needs at least %(minimum)s in each group to compare them, so it "
+            "would answer “too few to tell”.",
+            n,
+        ) % (values | {"held": intcomma(result.holdout_n), "minimum": MIN_GROUP_SIZE})
+    elif result.kind == DetectableKind.TOO_SMALL:
+        sentence = ngettext(
+            "With %(count)s recipient and a %(holdout)s holdout the groups are too small "
+            "to detect any lift at %(confidence)s confidence.",
+            "With %(count)s recipients and a %(holdout)s holdout the groups are too small "
+            "to detect any lift at %(confidence)s confidence.",
+            n,
+        ) % values
+    else:
+        sentence = ngettext(
             "With %(count)s recipient and a %(holdout)s holdout you can detect a lift of about "
             "%(points)s points (from %(baseline)s to %(target)s buying within 7 days) "
             "at %(confidence)s confidence with %(power)s power.",
@@ -144,9 +148,23 @@ def detectable_lift_sentence(result: DetectableLift) -> str:
             "%(points)s points (from %(baseline)s to %(target)s buying within 7 days) "
             "at %(confidence)s confidence with %(power)s power.",
             n,
-        )
-        % values
-    )
+        ) % (values | {
+            "points": _decimal(result.lift_points, 1),
+            "baseline": _percent(result.baseline_rate, 1),
+            "target": _percent(result.target_rate, 1),
+        })
+    if result.kind != DetectableKind.DETECTABLE:
+        if result.audience_needed is None:  # no holdout share: no audience would do
+            return sentence
+        # Translators: appended to the previous sentence; keep the leading space
+        # if your language puts one between sentences.
+        needed = gettext(" To detect a lift of %(points)s points (from %(baseline)s to %(target)s buying within 7 days) at %(confidence)s confidence with %(power)s power, the audience needs at least %(needed)s customers.")  # fmt: skip
+        sentence += needed % (values | {
+            "points": _decimal(result.reference_lift_points, -1),  # "5", or "2.5"
+            "baseline": _percent(result.baseline_rate, 1),
+            "target": _percent(result.baseline_rate + result.reference_lift_points / 100, 1),
+            "needed": intcomma(result.audience_needed),
+        })
     if result.baseline_assumed:
         # The msgid starts on the gettext line, or xgettext drops the translators' comment.
         # Translators: appended to the previous sentence; keep the leading space

@@ -56,9 +56,10 @@ def _sample_customer(kind: str, key: str):
     return customer or SampleCustomer()
 
 
-def _preview_context(*, subject: str, html_body: str, customer) -> dict:
+def _preview_context(*, subject: str, html_body: str, from_name: str, customer) -> dict:
     try:
-        composed = preview_compose(subject=subject, html_body=html_body, customer=customer)
+        composed = preview_compose(subject=subject, html_body=html_body, from_name=from_name,
+                                   customer=customer)
     except UnknownMergeTagError as exc:
         return {"preview_errors": exc.tags}
     return {
@@ -77,6 +78,7 @@ def _form_page(request: HttpRequest, form: CampaignForm, campaign: Campaign | No
     body = form["html_body"].value() or ""
     if subject or body:
         context.update(_preview_context(subject=subject, html_body=body,
+                                        from_name=form["from_name"].value() or "",
                                         customer=_sample_customer(kind, key)))
     return render(request, "campaigns/campaign_form.html", context)
 
@@ -121,7 +123,7 @@ def campaign_preview_view(request: HttpRequest) -> HttpResponse:
     kind, _sep, key = request.POST.get("audience", "all:all").partition(":")
     context = _preview_context(
         subject=request.POST.get("subject", ""), html_body=request.POST.get("html_body", ""),
-        customer=_sample_customer(kind, key),
+        from_name=request.POST.get("from_name", ""), customer=_sample_customer(kind, key),
     )
     return render(request, "campaigns/_preview.html", context)
 
@@ -153,6 +155,7 @@ def campaign_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         context["report"] = campaign_report(campaign)
         customer = campaign.recipients.order_by("id").first()
     context.update(_preview_context(subject=campaign.subject, html_body=campaign.html_body,
+                                    from_name=campaign.from_name,
                                     customer=customer or SampleCustomer()))
     return render(request, "campaigns/campaign_detail.html", context)
 

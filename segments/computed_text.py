@@ -21,9 +21,15 @@ from segments.analysis.clustering import (
     DESCRIPTION_PREFIX,
     DESCRIPTION_SEPARATOR,
     FRIENDLY_NAMES,
+    MONTHS_AGO,
+    MONTHS_AGO_ONE,
     NAME_SEPARATOR,
+    ORDER_SINGLE,
+    ORDERS_ONE,
+    ORDERS_RANGE,
     RULE_FOR_EVERYONE,
     RULE_SEPARATOR,
+    SPEND_RANGE,
     UNNAMED_CLUSTER,
 )
 from segments.analysis.rfm import Note, customer_notes
@@ -85,6 +91,27 @@ _NAME_WORDS: dict[str, str] = {
     "new": gettext_noop("new"),
     "long-standing": gettext_noop("long-standing"),
 }
+# The facts a cluster name states when no word is true of its members (clustering.py's
+# MONTHS_AGO ... SPEND_RANGE), as patterns over the stored English and their messages.
+_NAME_FACT_MESSAGES: tuple[tuple[str, str], ...] = (
+    (MONTHS_AGO, gettext_noop("last order %(low)s–%(high)s months ago")),
+    (MONTHS_AGO_ONE, gettext_noop("last order %(n)s months ago")),
+    (ORDERS_RANGE, gettext_noop("%(low)s–%(high)s orders")),
+    (ORDERS_ONE, gettext_noop("%(n)s orders")),
+    (ORDER_SINGLE, gettext_noop("1 order")),
+    (SPEND_RANGE, gettext_noop("spend %(low)s–%(high)s")),
+)
+
+
+def _fact_pattern(template: str) -> re.Pattern[str]:
+    marked = template.format(low="LOWMARK", high="HIGHMARK", n="NMARK")
+    pattern = re.escape(marked)
+    for mark, group in (("LOWMARK", "low"), ("HIGHMARK", "high"), ("NMARK", "n")):
+        pattern = pattern.replace(mark, rf"(?P<{group}>[\d,.]+)")
+    return re.compile(rf"^{pattern}$")
+
+
+_NAME_FACTS = tuple((_fact_pattern(t), message) for t, message in _NAME_FACT_MESSAGES)
 # Feature names on charts (the classifier's importances), in the owner's words.
 _FEATURES: dict[str, str] = {
     "recency_days": gettext_noop("days since last order"),
@@ -133,13 +160,24 @@ def _generated_cluster_name(name: str) -> str | None:
     if not name:
         return None
     words = (name[0].lower() + name[1:]).split(NAME_SEPARATOR)
-    # The analysis capitalises the joined words: "Recent, frequent, high spend".
-    if NAME_SEPARATOR.join(words).capitalize() != name or not all(w in _NAME_WORDS for w in words):
+    if name[0].upper() + name[1:] != name:  # the analysis capitalises the first letter
         return None
-    translated = [gettext(_NAME_WORDS[w]) for w in words]
+    translated = [_name_part(w) for w in words]
+    if any(t is None for t in translated):
+        return None
     if translated == words:  # English: keep the analysis' own capitalisation
         return name
     return _join(_JOIN_WORDS, translated)
+
+
+def _name_part(word: str) -> str | None:
+    if word in _NAME_WORDS:
+        return gettext(_NAME_WORDS[word])
+    for pattern, message in _NAME_FACTS:
+        match = pattern.match(word)
+        if match:
+            return gettext(message) % match.groupdict()
+    return None
 
 
 def cluster_name(name: str) -> str:
@@ -314,6 +352,12 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
           r"clusters >= (?P<share>\d+%)\."),
          gettext_noop("k=%(k)s has the best silhouette (%(silhouette)s) among k with "
                       "clusters >= %(share)s.")),
+        ((r"k=(?P<k>\d+) has a silhouette \((?P<silhouette>-?[\d.]+)\) within (?P<tie>[\d.]+) of "
+          r"the best \((?P<best>-?[\d.]+)\) among k with clusters >= (?P<share>\d+%); the "
+          r"fewest clusters win a tie\."),
+         gettext_noop("k=%(k)s has a silhouette (%(silhouette)s) within %(tie)s of the best "
+                      "(%(best)s) among k with clusters >= %(share)s; the fewest clusters win "
+                      "a tie.")),
         ((r"Every k left a cluster under (?P<share>\d+%) of customers; using the smallest, "
           r"k=(?P<k>\d+)\."),
          gettext_noop("Every k left a cluster under %(share)s of customers; using the "

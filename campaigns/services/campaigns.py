@@ -58,7 +58,8 @@ def campaign_problems(
     ]
     if problems:
         return problems
-    composed = preview_compose(subject=subject, html_body=html_body, customer=SampleCustomer())
+    composed = preview_compose(subject=subject, html_body=html_body, from_name=from_name,
+                               customer=SampleCustomer())
     for field, value in (("subject", composed.subject), ("from_name", from_name),
                          ("from_address", from_address)):
         try:
@@ -192,7 +193,7 @@ def campaign_send_test(*, campaign: Campaign, to_address: str) -> str:
         raise CampaignError("Your account has no email address; add one in the admin first.")
     sample = Customer.objects.filter(email__gt="").order_by("id").first() or SampleCustomer()
     composed = preview_compose(subject=campaign.subject, html_body=campaign.html_body,
-                               customer=sample)
+                               from_name=campaign.from_name, customer=sample)
     try:
         message = build_message(
             subject=f"[Test] {composed.subject}", from_name=campaign.from_name,

@@ -22,12 +22,15 @@ from django.urls import reverse
 
 from campaigns import conf
 from campaigns.emails.compose import ComposedEmail, compose_email
+from campaigns.emails.links import TrackLink
 from campaigns.emails.merge import MERGE_TAG_RE, MergeContext, ProductLink, clean_value
 from campaigns.emails.message import build_message, inline_css
 from campaigns.emails.prepared import PreparedEmail, prepare_email
 from campaigns.emails.sanitize import sanitize_html
 from campaigns.models import Campaign, Link, Recipient
+from campaigns.selectors import segment_recommendations
 from campaigns.services.tokens import click_token, open_token, unsubscribe_token
+from ingest.models import Customer
 
 UNSUBSCRIBE_FOOTER = (
     '<p style="font-size:12px;color:#666666">'
@@ -75,21 +78,52 @@ class SampleCustomer:
     email: str = "alex@example.com"
 
 
-def preview_compose(
-    *, subject: str, html_body: str, customer: SampleCustomer | Recipient | object,
-    products: tuple[ProductLink, ...] = (),
+def shop_display_name(from_name: str) -> str:
+    """What ``{{ shop_name }}`` says: the SHOP_NAME setting, else the campaign's From name."""
+    return conf.shop_name() or from_name
+
+
+def compose_for_recipient(
+    *,
+    subject: str,
+    html_template: str,
+    from_name: str,
+    recipient: RecipientRow | SampleCustomer | object,
+    products: tuple[ProductLink, ...],
+    unsubscribe_url: str,
+    track: TrackLink | None = None,
+    open_pixel_url: str | None = None,
 ) -> ComposedEmail:
-    """What one customer would get, without tracking (no token for a preview)."""
+    """One recipient's merged subject, HTML and text: the only merge path, shared by the
+    sent email (`CampaignRenderer.message`, which `prepared` is tested against) and the
+    preview, so the preview cannot show a tag differently from what is delivered."""
     context = MergeContext(
-        unsubscribe_url=conf.public_base_url() + "/u/preview/",
-        first_name=getattr(customer, "first_name", "") or "",
-        last_name=getattr(customer, "last_name", "") or "",
-        email=getattr(customer, "email", "") or "",
-        shop_name=conf.shop_name(),
+        unsubscribe_url=unsubscribe_url,
+        first_name=getattr(recipient, "first_name", "") or "",
+        last_name=getattr(recipient, "last_name", "") or "",
+        email=getattr(recipient, "email", "") or "",
+        shop_name=shop_display_name(from_name),
         recommended_products=products,
     )
     return compose_email(
-        subject_template=subject, html_template=body_template(html_body), context=context
+        subject_template=subject, html_template=html_template, context=context,
+        track=track, open_pixel_url=open_pixel_url,
+    )
+
+
+def preview_compose(
+    *, subject: str, html_body: str, from_name: str,
+    customer: SampleCustomer | Recipient | Customer,
+) -> ComposedEmail:
+    """What one customer would get, with the products the sender would look up for them,
+    without tracking (a preview has no recipient row to sign tokens for)."""
+    customer_id = (customer.customer_id if isinstance(customer, Recipient)
+                   else customer.pk if isinstance(customer, Customer) else None)
+    products = segment_recommendations([customer_id]).get(customer_id, ()) if customer_id else ()
+    return compose_for_recipient(
+        subject=subject, html_template=body_template(html_body), from_name=from_name,
+        recipient=customer, products=products,
+        unsubscribe_url=conf.public_base_url() + "/u/preview/",
     )
 
 
@@ -142,7 +176,7 @@ class CampaignRenderer:
                 self._prepared[key] = prepare_email(
                     subject_template=c.subject,
                     html_template=self.template,
-                    shop_name=conf.shop_name() or c.from_name,
+                    shop_name=shop_display_name(c.from_name),
                     from_name=c.from_name,
                     from_address=c.from_address,
                     domain=c.domain,
@@ -220,18 +254,13 @@ class CampaignRenderer:
         one_click = public_url(
             "unsubscribe-one-click", unsubscribe_token(recipient_id=recipient.pk)
         )
-        context = MergeContext(
-            unsubscribe_url=unsubscribe_page,
-            first_name=recipient.first_name,
-            last_name=recipient.last_name,
-            email=recipient.email,
-            shop_name=conf.shop_name() or c.from_name,
-            recommended_products=products,
-        )
-        composed = compose_email(
-            subject_template=c.subject,
+        composed = compose_for_recipient(
+            subject=c.subject,
             html_template=self.template,
-            context=context,
+            from_name=c.from_name,
+            recipient=recipient,
+            products=products,
+            unsubscribe_url=unsubscribe_page,
             track=lambda _index, url: public_url(
                 "track-click", click_token(recipient_id=recipient.pk, link_id=self.link_id(url))
             ),

@@ -7,8 +7,13 @@ Flow used by the services layer::
     fit = fit_kmeans(matrix, choice.k)                 # labels, centroids
     check = ward_on_sample(matrix.values, choice.k, kmeans_labels=fit.labels)
     ids = match_to_previous(fit.centroids_scaled, matrix.transform(previous_centroids))
-    names = {c: describe_centroid(fit.centroids.loc[c], features) for c in fit.sizes.index}
-    rules = cluster_rules(features, fit.labels)
+    names = cluster_names(features, fit.labels)       # from the members' own facts
+    rules = cluster_rules(features, fit.labels)       # shown only when rule.describes
+
+Same data, same answer: k-means has a fixed seed, k is the fewest clusters whose
+silhouette is within SILHOUETTE_TIE of the best (a tiny change in the data cannot
+flip k between two near-equal peaks), and clusters are numbered by their centroids
+(most recent first), not by k-means' arbitrary label order.
 """
 
 from __future__ import annotations
@@ -88,6 +93,11 @@ class ClusterRule:
     precision: float  # share of selected customers that belong to the cluster
     support: int  # customers the rule selects
 
+    @property
+    def describes(self) -> bool:
+        """Whether the rule is faithful enough to show as the cluster's definition."""
+        return self.coverage >= RULE_MIN_COVERAGE and self.precision >= RULE_MIN_PRECISION
+
 
 FRIENDLY_NAMES: dict[str, tuple[str, str]] = {
     "recency_days": ("last order", " days ago"),
@@ -164,8 +174,14 @@ def choose_k(
         silhouette[k] = silhouette_from_distances(distances, labels[positions])
     eligible = [k for k in candidates if smallest[k] >= min_share]
     if eligible:
-        k = max(eligible, key=lambda c: (silhouette[c], -c))
-        reason = f"k={k} has the best silhouette ({silhouette[k]:.2f}) among k with clusters >= {min_share:.0%}."
+        k = stable_best_k({c: silhouette[c] for c in eligible})
+        best = max(silhouette[c] for c in eligible)
+        if silhouette[k] < best:
+            reason = (f"k={k} has a silhouette ({silhouette[k]:.3f}) within {SILHOUETTE_TIE} of "
+                      f"the best ({best:.3f}) among k with clusters >= {min_share:.0%}; "
+                      "the fewest clusters win a tie.")
+        else:
+            reason = f"k={k} has the best silhouette ({silhouette[k]:.2f}) among k with clusters >= {min_share:.0%}."
     else:
         # Every k leaves a tiny cluster: fewer clusters are the least misleading choice.
         k = min(candidates)
@@ -174,6 +190,20 @@ def choose_k(
         )
     return KSelection(k=k, reason=reason, silhouette=silhouette, smallest_share=smallest,
                       centroids=centroids)
+
+
+# Silhouettes closer than this are a tie (sampling noise is larger): the fewest clusters win.
+SILHOUETTE_TIE = 0.01
+
+
+def stable_best_k(silhouette: dict[int, float]) -> int:
+    """The smallest k whose silhouette is within ``SILHOUETTE_TIE`` of the best.
+
+    Taking the strict maximum let k jump between two near-equal peaks (4 and 7) when
+    the data moved by a hair; fewer clusters are also easier to act on.
+    """
+    best = max(silhouette.values())
+    return min(k for k, value in silhouette.items() if value >= best - SILHOUETTE_TIE)
 
 
 def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> float:
@@ -218,12 +248,17 @@ def fit_kmeans(
         )
     else:
         model = _kmeans(matrix.values, k, random_state)
-    labels = model.labels_.astype(int)
+    # Number clusters by their centroids (by each column in turn, most recent first when
+    # recency is a column), so equal fits give equal labels whatever k-means' own order.
+    centers = model.cluster_centers_
+    order = np.lexsort(np.round(centers, 9).T[::-1])
+    relabel = np.empty(k, dtype=int)
+    relabel[order] = np.arange(k)
+    labels = relabel[model.labels_.astype(int)]
+    centers = centers[order]
     ids = pd.Index(range(k), name="cluster")
-    scaled = pd.DataFrame(model.cluster_centers_, index=ids, columns=list(matrix.columns))
-    original = pd.DataFrame(
-        matrix.inverse(model.cluster_centers_), index=ids, columns=list(matrix.columns)
-    )
+    scaled = pd.DataFrame(centers, index=ids, columns=list(matrix.columns))
+    original = pd.DataFrame(matrix.inverse(centers), index=ids, columns=list(matrix.columns))
     sizes = pd.Series(np.bincount(labels, minlength=k), index=ids, name="size")
     return ClusterFit(
         labels=labels,
@@ -282,29 +317,38 @@ def match_to_previous(
     return mapping
 
 
-def _percentile(values: pd.Series, value: float) -> float:
-    # Mid-rank percentile so a centroid equal to a very common value (1 order) sits
-    # in the middle of that block rather than at its top.
-    return float((values < value).mean() + 0.5 * (values == value).mean())
-
-
 # The grammar of the generated text below (names, descriptions, rules) is stored in
 # English on each run's segments; segments/computed_text.py parses it back with these
 # same constants to show it in the owner's language, so change them together.
-NAME_WORDS: dict[str, tuple[str, str]] = {  # (low percentile word, high percentile word)
-    "recency_days": ("recent", "lapsed"),
-    "frequency": ("one-off", "frequent"),
-    "monetary": ("low spend", "high spend"),
-    "avg_order_value": ("small baskets", "big baskets"),
-    "tenure_days": ("new", "long-standing"),
-}
-SECONDARY_WORDS = frozenset({"new", "long-standing", "small baskets", "big baskets"})
+#
+# Names say what is true of the cluster's own members in absolute terms, never where
+# they sit against other customers: "recent" in a shop whose customers all left a
+# year ago would be false. A word needs its threshold; otherwise the name states the
+# middle half of the members' values.
+RECENT_MAX_DAYS = 90  # "recent": the members' median last order at most this many days ago
+FREQUENT_MIN_ORDERS = 4  # "frequent": the members' median order count at least this
+DAYS_PER_MONTH = 30.44
+RECENT = "recent"
+FREQUENT = "frequent"
+# "last order 8–16 months ago", "last order 3 months ago", "2–3 orders", "1 order",
+# "spend 20–45" (the last only when two clusters would otherwise share a name)
+MONTHS_AGO = "last order {low}–{high} months ago"
+MONTHS_AGO_ONE = "last order {n} months ago"
+ORDERS_RANGE = "{low}–{high} orders"
+ORDERS_ONE = "{n} orders"
+ORDER_SINGLE = "1 order"
+SPEND_RANGE = "spend {low}–{high}"
 NAME_SEPARATOR = ", "
 UNNAMED_CLUSTER = "Typical customers"
 DESCRIPTION_PREFIX = "Typical member: "
 DESCRIPTION_SEPARATOR = "; "
 RULE_SEPARATOR = " and "
 RULE_FOR_EVERYONE = "all customers"
+# A cluster's rule is shown only when it both covers and selects mostly members; a
+# rule that picks a third of them, or as many outsiders, would misdescribe the cluster.
+RULE_MIN_COVERAGE = 0.7
+RULE_MIN_PRECISION = 0.7
+DESCRIBED_COLUMNS = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days")
 
 
 def _number(value: float) -> str:
@@ -313,32 +357,87 @@ def _number(value: float) -> str:
     return f"{value:.1f}"
 
 
-def describe_centroid(centroid: pd.Series, features: pd.DataFrame) -> CentroidDescription:
-    """Name a cluster by where its centroid sits in each feature's distribution."""
-    words: list[str] = []
-    sentences: list[str] = []
-    for column, (low, high) in NAME_WORDS.items():
-        if column not in centroid.index or column not in features.columns:
-            continue
-        pct = _percentile(features[column].dropna(), float(centroid[column]))
-        if pct <= 1 / 3:
-            words.append(low)
-        elif pct >= 2 / 3:
-            words.append(high)
-        label, unit = FRIENDLY_NAMES[column]
-        median = float(features[column].median())
-        sentences.append(
-            f"{label} {_number(float(centroid[column]))}{unit} (median {_number(median)})"
+def _middle_half(values: pd.Series) -> tuple[float, float]:
+    return float(values.quantile(0.25)), float(values.quantile(0.75))
+
+
+def _recency_words(days: pd.Series) -> str:
+    if float(days.median()) <= RECENT_MAX_DAYS:
+        return RECENT
+    low, high = (round(d / DAYS_PER_MONTH) for d in _middle_half(days))
+    return MONTHS_AGO_ONE.format(n=high) if low == high else MONTHS_AGO.format(low=low, high=high)
+
+
+def _order_words(orders: pd.Series) -> str:
+    if float(orders.median()) >= FREQUENT_MIN_ORDERS:
+        return FREQUENT
+    # Counts are whole: the middle half's ends rounded outwards still hold it.
+    low, high = _middle_half(orders)
+    low, high = int(np.floor(low)), int(np.ceil(high))
+    if low == high:
+        return ORDER_SINGLE if low == 1 else ORDERS_ONE.format(n=low)
+    return ORDERS_RANGE.format(low=low, high=high)
+
+
+def _spend_words(spend: pd.Series) -> str:
+    low, high = _middle_half(spend)
+    return SPEND_RANGE.format(low=_number(np.floor(low)), high=_number(np.ceil(high)))
+
+
+def _join_name(parts: list[str]) -> str:
+    text = NAME_SEPARATOR.join(parts)
+    return text[:1].upper() + text[1:] if text else UNNAMED_CLUSTER
+
+
+def cluster_names(
+    features: pd.DataFrame, labels: Sequence[int] | np.ndarray
+) -> dict[int, CentroidDescription]:
+    """A name and a description per cluster, from its members' own facts.
+
+    The name is the recency part and the orders part; clusters that would share a
+    name get their spend range too, and any left equal a " (2)", " (3)" in label
+    order. The description gives the members' medians beside the whole shop's.
+    """
+    labels = np.asarray(labels, dtype=int)
+    # Every label up to the largest: a cluster k-means left empty is named too.
+    members = {label: features[labels == label] for label in range(labels.max(initial=-1) + 1)}
+    parts: dict[int, list[str]] = {}
+    for label, rows in members.items():
+        parts[label] = [
+            words(rows[column].dropna())
+            for column, words in (("recency_days", _recency_words), ("frequency", _order_words))
+            if column in rows.columns and rows[column].notna().any()
+        ]
+    names = {label: _join_name(p) for label, p in parts.items()}
+    for label, rows in members.items():
+        shared = sum(1 for other in names.values() if other == names[label]) > 1
+        if shared and "monetary" in rows.columns and rows["monetary"].notna().any():
+            parts[label] = [*parts[label], _spend_words(rows["monetary"].dropna())]
+    names = {label: _join_name(p) for label, p in parts.items()}
+    seen: dict[str, int] = {}
+    result: dict[int, CentroidDescription] = {}
+    for label in sorted(members):
+        name = names[label]
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            name = f"{name} ({seen[name]})"
+        result[label] = CentroidDescription(
+            name=name, description=_describe(members[label], features, fallback=name)
         )
-    # Tenure and basket size are secondary: they only make it into the name when
-    # recency/frequency/spend said nothing.
-    primary = [w for w in words if w not in SECONDARY_WORDS]
-    chosen = (primary or words)[:3]
-    name = NAME_SEPARATOR.join(chosen).capitalize() if chosen else UNNAMED_CLUSTER
-    description = (
-        DESCRIPTION_PREFIX + DESCRIPTION_SEPARATOR.join(sentences) + "." if sentences else name
-    )
-    return CentroidDescription(name=name, description=description)
+    return result
+
+
+def _describe(rows: pd.DataFrame, features: pd.DataFrame, *, fallback: str) -> str:
+    sentences = []
+    for column in DESCRIBED_COLUMNS:
+        if column not in rows.columns or rows[column].notna().sum() == 0:
+            continue
+        label, unit = FRIENDLY_NAMES[column]
+        value, median = float(rows[column].median()), float(features[column].median())
+        sentences.append(f"{label} {_number(value)}{unit} (median {_number(median)})")
+    if not sentences:
+        return fallback
+    return DESCRIPTION_PREFIX + DESCRIPTION_SEPARATOR.join(sentences) + "."
 
 
 def _condition_text(column: str, threshold: float, is_left: bool, integer: bool) -> str:

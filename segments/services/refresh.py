@@ -28,10 +28,11 @@ from profiler_site.core.jobs import job_progress
 from segments import selectors
 from segments.analysis.classifier import model_to_bytes, train_segment_classifier
 from segments.analysis.clustering import (
+    RULE_FOR_EVERYONE,
     KSelection,
     choose_k,
+    cluster_names,
     cluster_rules,
-    describe_centroid,
     fit_kmeans,
     match_to_previous,
     prepare_matrix,
@@ -191,21 +192,20 @@ def _clusters(run: SegmentationRun, results: _Results, previous_centroids: pd.Da
                       fit_sample=RULE_SAMPLE)
         if k >= 2 else {}
     )
-    used_names: dict[str, int] = {}
+    names = cluster_names(features, fit.labels)
     for label in fit.centroids.index:
-        description = describe_centroid(fit.centroids.loc[label], features)
-        name = description.name
-        used_names[name] = used_names.get(name, 0) + 1
-        if used_names[name] > 1:
-            name = f"{name} ({used_names[name]})"
+        description = names[int(label)]
         rule = rules.get(int(label))
+        # A rule that misdescribes the cluster is not stored as its definition: the
+        # pages say no short rule describes it (its coverage and precision are kept).
+        rule_text = (rule.text if rule.describes else "") if rule else RULE_FOR_EVERYONE
         results.segments.append(
             Segment(
                 kind=SegmentKind.CLUSTER,
                 key=f"cluster-{stable[int(label)]}",
-                name=name,
+                name=description.name,
                 description=description.description,
-                rule_text=rule.text if rule else "all customers",
+                rule_text=rule_text,
                 rule_coverage=rule.coverage if rule else 1.0,
                 rule_precision=rule.precision if rule else 1.0,
                 centroid={c: float(v) for c, v in fit.centroids.loc[label].items()},

@@ -123,6 +123,9 @@ def test_the_english_detectable_lift_names_the_audience_holdout_and_lift():
             (
                 "With 1 recipient and a 10% holdout nobody is held out, so the email's effect "
                 "cannot be measured."
+                " To detect a lift of 5 points (from 5.0% to 10.0% buying within 7 days) at 95% "
+                "confidence with 80% power, the audience needs at least 2,605 customers. The 5% "
+                "starting rate is assumed: this segment has no purchase history yet."
             ),
         ),
         (
@@ -130,13 +133,19 @@ def test_the_english_detectable_lift_names_the_audience_holdout_and_lift():
             (
                 "With 4 recipients and a 10% holdout nobody is held out, so the email's effect "
                 "cannot be measured."
+                " To detect a lift of 5 points (from 5.0% to 10.0% buying within 7 days) at 95% "
+                "confidence with 80% power, the audience needs at least 2,605 customers. The 5% "
+                "starting rate is assumed: this segment has no purchase history yet."
             ),
         ),
         (
             5,
             (
-                "With 5 recipients and a 10% holdout the groups are too small to detect any lift "
-                "at 95% confidence."
+                "With 5 recipients and a 10% holdout only 1 would be held out; the report needs "
+                "at least 30 in each group to compare them, so it would answer “too few to "
+                "tell”. To detect a lift of 5 points (from 5.0% to 10.0% buying within 7 days) "
+                "at 95% confidence with 80% power, the audience needs at least 2,605 customers. "
+                "The 5% starting rate is assumed: this segment has no purchase history yet."
             ),
         ),
     ],
@@ -146,6 +155,21 @@ def test_the_english_detectable_lift_for_a_tiny_audience_says_it_cannot_be_measu
 ):
     with translation.override("en"):
         assert detectable_lift_sentence(detectable_lift(audience_size=audience)) == english
+
+
+@pytest.mark.parametrize("audience", [250, 294])
+def test_a_holdout_under_thirty_gets_the_audience_needed_instead_of_a_power_promise(audience):
+    result = detectable_lift(audience_size=audience, baseline_rate=0.05)
+
+    with translation.override("en"):
+        sentence = detectable_lift_sentence(result)
+    with translation.override("zh-hans"):
+        chinese = detectable_lift_sentence(result)
+
+    assert "you can detect" not in sentence
+    assert f"the audience needs at least {result.audience_needed:,} customers." in sentence
+    assert "“too few to tell”" in sentence
+    assert f"至少需要 {result.audience_needed} 位客户" in chinese
 
 
 def test_the_english_detectable_lift_says_when_the_baseline_is_assumed():

@@ -11,10 +11,11 @@ from django.utils import translation
 
 from segments import charts, computed_text
 from segments.analysis.clustering import (
-    NAME_WORDS,
+    FREQUENT,
+    RECENT,
     choose_k,
+    cluster_names,
     cluster_rules,
-    describe_centroid,
 )
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.labels import translated_name
@@ -37,10 +38,15 @@ def test_every_rfm_description_of_the_analysis_is_in_the_catalogue():
     assert {s.description for s in RFM_SEGMENTS.values()} == set(computed_text.RFM_DESCRIPTIONS)
 
 
-def test_every_word_a_cluster_name_can_use_has_a_translation():
-    words = {word for pair in NAME_WORDS.values() for word in pair}
+@pytest.mark.parametrize("part", [
+    RECENT, FREQUENT, "last order 8–16 months ago", "last order 5 months ago", "1 order",
+    "3 orders", "2–3 orders", "spend 1,200–3,450",
+])
+def test_every_part_a_cluster_name_can_use_has_a_translation(part):
+    name = part[0].upper() + part[1:]
 
-    assert all(_zh(translated_name, word.capitalize()) != word.capitalize() for word in words)
+    assert _zh(translated_name, name) != name
+    assert _en(translated_name, name) == name
 
 
 # --- names ---------------------------------------------------------------------------
@@ -55,6 +61,8 @@ def test_every_word_a_cluster_name_can_use_has_a_translation():
         ("New", "新客户"),  # the RFM segment's name wins: same word, same meaning
         ("Typical customers", "普通客户"),
         ("Recent, frequent (2)", "近期购买、常购（2）"),
+        ("Last order 8–16 months ago, 1 order", "上次下单在 8–16 个月前、1 笔订单"),
+        ("Recent, 2–3 orders, spend 20–45", "近期购买、2–3 笔订单、消费 20–45"),
         ("Cluster 4", "聚类 4"),
         ("Champions", "冠军客户"),
         ("Can't Lose", "不能失去的客户"),
@@ -69,6 +77,7 @@ def test_computed_names_show_in_chinese_and_unchanged_in_english(english, chines
 @pytest.mark.parametrize(
     "typed",
     ["Our VIPs", "Recent, frequent, spendy", "recent, frequent", "Recent frequent", "Orders",
+     "Recent, Frequent", "Last order soon, 1 order", "Recent, 2 order",
      "老客户", "Cluster four", "VIPs (2)", ""],
 )
 def test_names_the_analysis_cannot_have_written_pass_through_unchanged(typed):
@@ -76,7 +85,7 @@ def test_names_the_analysis_cannot_have_written_pass_through_unchanged(typed):
     assert _en(translated_name, typed) == typed
 
 
-def test_a_name_written_by_describe_centroid_reads_back_in_chinese():
+def test_names_written_by_cluster_names_read_back_in_chinese():
     features = pd.DataFrame({
         "recency_days": [5.0, 10, 200, 300, 400, 500],
         "frequency": [9, 8, 1, 1, 1, 2],
@@ -84,15 +93,17 @@ def test_a_name_written_by_describe_centroid_reads_back_in_chinese():
         "avg_order_value": [100.0, 100, 20, 25, 30, 20],
         "tenure_days": [600.0, 500, 200, 300, 400, 500],
     })
-    best = describe_centroid(features.iloc[0], features)
+    named = cluster_names(features, np.array([0, 0, 1, 1, 1, 1]))
 
-    assert best.name == "Recent, frequent, high spend"
-    assert _zh(translated_name, best.name) == "近期购买、常购、高消费"
-    assert _zh(computed_text.segment_description, best.description) == (
-        "典型成员：上次下单在 5 天前（中位数 250 天）；订单数 9（中位数 1.5）；累计消费 900（中位数 35）；"
-        "平均订单金额 100（中位数 28）；首次下单在 600 天前（中位数 450 天）。"
+    assert named[0].name == "Recent, frequent"
+    assert named[1].name == "Last order 9–14 months ago, 1–2 orders"
+    assert _zh(translated_name, named[0].name) == "近期购买、常购"
+    assert _zh(translated_name, named[1].name) == "上次下单在 9–14 个月前、1–2 笔订单"
+    assert _zh(computed_text.segment_description, named[0].description) == (
+        "典型成员：上次下单在 7.5 天前（中位数 250 天）；订单数 8.5（中位数 1.5）；累计消费 850（中位数 35）；"
+        "平均订单金额 100（中位数 28）；首次下单在 550 天前（中位数 450 天）。"
     )
-    assert _en(computed_text.segment_description, best.description) == best.description
+    assert _en(computed_text.segment_description, named[0].description) == named[0].description
 
 
 # --- descriptions --------------------------------------------------------------------
@@ -200,6 +211,10 @@ def test_how_k_was_chosen_reads_in_chinese_sentence_by_sentence():
         ("Fitted on 1,500 customers, 700 of them repeat buyers.",
          "基于 1,500 位客户拟合，其中 700 位是回头客。"),
         ("Too few customers or clusters to train on.", "客户或聚类太少，无法训练。"),
+        (("k=4 has a silhouette (0.512) within 0.01 of the best (0.517) among k with "
+          "clusters >= 2%; the fewest clusters win a tie."),
+         ("在各聚类均不小于 2% 的 k 中，k=4 的轮廓系数（0.512）与最佳值（0.517）相差不超过 "
+          "0.01；相差这么小时取聚类最少的 k。")),
         ("Evaluation period has only buyers or only non-buyers.",
          "评估期内的客户要么全都购买了，要么都没有购买。"),
     ],

@@ -1,14 +1,20 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from segments.analysis.clustering import (
+    FREQUENT_MIN_ORDERS,
+    RECENT_MAX_DAYS,
+    SILHOUETTE_TIE,
     choose_k,
+    cluster_names,
     cluster_rules,
-    describe_centroid,
     fit_kmeans,
     match_to_previous,
     prepare_matrix,
+    stable_best_k,
     ward_on_sample,
 )
 
@@ -147,27 +153,120 @@ def test_matching_without_a_previous_run_keeps_labels():
     assert match_to_previous(new, new.iloc[0:0]) == {0: 0, 1: 1}
 
 
-def test_centroids_are_named_by_where_they_sit_against_all_customers():
+def test_clusters_are_named_by_their_members_facts():
+    features, truth = _blobs()
+
+    names = {label: d.name for label, d in cluster_names(features, truth).items()}
+
+    # champions: ~5 days, ~12 orders; lapsed: ~400 days (11-15 months), 1 order;
+    # newcomers: ~10 days, 1 order
+    assert names == {0: "Recent, frequent", 1: "Last order 12–14 months ago, 1 order",
+                     2: "Recent, 1 order"}
+
+
+def test_a_shop_where_everyone_left_long_ago_has_no_recent_cluster():
+    # given: the issue's shop, every customer 255-1,000+ days since the last order;
+    # the nearest cluster was called "Recent, frequent" for being nearer than the rest
+    rng = np.random.default_rng(3)
+    near = pd.DataFrame({"recency_days": rng.uniform(255, 496, 60), "frequency": 5.0,
+                         "monetary": 300.0})
+    far = pd.DataFrame({"recency_days": rng.uniform(900, 1400, 60), "frequency": 1.0,
+                        "monetary": 30.0})
+    features = pd.concat([near, far], ignore_index=True)
+    labels = np.array([0] * 60 + [1] * 60)
+
+    names = cluster_names(features, labels)
+
+    assert not any("recent" in d.name.lower() for d in names.values())
+    for label, orders in ((0, "frequent"), (1, "1 order")):
+        found = re.fullmatch(r"Last order (\d+)–(\d+) months ago, " + orders, names[label].name)
+        assert found, names[label].name
+        # the months named are the middle half of the members' days, to the nearest month
+        days = features.loc[labels == label, "recency_days"]
+        assert abs(int(found[1]) - days.quantile(0.25) / 30.44) <= 0.5
+        assert abs(int(found[2]) - days.quantile(0.75) / 30.44) <= 0.5
+
+
+@pytest.mark.parametrize("recency, orders", [
+    (RECENT_MAX_DAYS, FREQUENT_MIN_ORDERS), (RECENT_MAX_DAYS + 1, FREQUENT_MIN_ORDERS - 1),
+    (0, 1), (10_404, 1), (30, 2), (400, 40),
+])
+def test_each_word_of_a_name_holds_for_the_members_median_in_absolute_terms(recency, orders):
+    # given: clusters around an adversarial point and a far-away contrast cluster
+    features = pd.DataFrame({
+        "recency_days": [recency, recency, recency + 1, 5_000, 5_000],
+        "frequency": [orders, orders, orders, 100, 100],
+        "monetary": [50.0, 60, 70, 9_000, 9_000],
+    })
+
+    name = cluster_names(features, np.array([0, 0, 0, 1, 1]))[0].name.lower()
+
+    assert ("recent" in name) == (recency <= RECENT_MAX_DAYS)
+    assert ("frequent" in name) == (orders >= FREQUENT_MIN_ORDERS)
+    if orders < FREQUENT_MIN_ORDERS:
+        assert (f"{orders} order" in name)
+
+
+def test_clusters_that_would_share_a_name_are_told_apart_by_their_spend():
+    features = pd.DataFrame({"recency_days": [10.0] * 6, "frequency": [1] * 6,
+                             "monetary": [10.0, 12, 14, 500, 520, 540]})
+
+    names = cluster_names(features, np.array([0, 0, 0, 1, 1, 1]))
+
+    assert names[0].name == "Recent, 1 order, spend 11–13"
+    assert names[1].name == "Recent, 1 order, spend 510–530"
+
+
+def test_the_description_gives_the_members_medians_beside_the_shops():
+    features, truth = _blobs()
+
+    lapsed = cluster_names(features, truth)[1].description
+
+    median = features.loc[truth == 1, "recency_days"].median()
+    assert f"last order {median:,.0f} days ago (median" in lapsed
+
+
+def test_fewest_clusters_win_among_silhouettes_within_the_tie():
+    assert stable_best_k({4: 0.50, 7: 0.50 + SILHOUETTE_TIE / 2}) == 4
+    assert stable_best_k({4: 0.50, 7: 0.50 + SILHOUETTE_TIE * 2}) == 7
+    assert stable_best_k({3: 0.2, 4: 0.6, 5: 0.6}) == 4
+
+
+def test_choose_k_takes_the_fewest_clusters_within_the_tie_and_says_which_rule_chose():
     features, _ = _blobs()
+    matrix = prepare_matrix(features)
 
-    best = describe_centroid(
-        pd.Series(
-            dict(
-                zip(
-                    ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days"],
-                    [5.0, 12, 1440.0, 120.0, 700.0],
-                )
-            )
-        ),
-        features,
-    )
-    lapsed = describe_centroid(
-        pd.Series({"recency_days": 400.0, "frequency": 1, "monetary": 25.0}), features
-    )
+    choice = choose_k(matrix.values, k_range=range(2, 6))
 
-    assert best.name == "Recent, frequent, high spend"
-    assert lapsed.name == "Lapsed, one-off, low spend"
-    assert "last order 5 days ago" in best.description
+    best = max(choice.silhouette.values())
+    if choice.silhouette[choice.k] < best:
+        assert "within 0.01 of the best" in choice.reason
+    else:
+        assert "has the best silhouette" in choice.reason
+    assert choice.silhouette[choice.k] >= best - SILHOUETTE_TIE
+    assert choice.k == min(k for k, v in choice.silhouette.items() if v >= best - SILHOUETTE_TIE)
+
+
+def test_the_same_customers_in_another_row_order_get_the_same_clusters():
+    features, _ = _blobs()
+    shuffled = features.sample(frac=1.0, random_state=0)
+
+    first = fit_kmeans(prepare_matrix(features), 3)
+    second = fit_kmeans(prepare_matrix(shuffled), 3)
+
+    by_customer = pd.Series(second.labels, index=shuffled.index).reindex(features.index)
+    assert (by_customer.to_numpy() == first.labels).all()
+    # numbered by centroid: cluster 0 is the most recent
+    assert list(first.centroids["recency_days"]) == sorted(first.centroids["recency_days"])
+
+
+def test_a_rule_describes_its_cluster_only_above_the_coverage_and_precision_thresholds():
+    features = pd.DataFrame({"frequency": [1, 2, 3, 4, 5, 6, 7, 8] * 4})
+    clean = (features["frequency"] >= 5).astype(int).to_numpy()
+    noise = np.random.default_rng(0).integers(0, 2, len(features))
+
+    assert all(r.describes for r in cluster_rules(features, clean, max_depth=2).values())
+    assert not all(r.describes for r in cluster_rules(features, noise, max_depth=2).values())
 
 
 def test_rules_read_as_friendly_thresholds_with_coverage_and_precision():
