@@ -176,6 +176,10 @@ CELERY_BEAT_SCHEDULE = {
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 
+# A monitor that sends this value in an X-Health-Token header gets the deep /health/
+# report (versions, timings, a worker canary); empty means only signed-in users do.
+HEALTH_CHECK_TOKEN = env.str("HEALTH_CHECK_TOKEN", default="")
+
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
