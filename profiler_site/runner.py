@@ -11,6 +11,7 @@ database and Redis servers that a crash left running.
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import os
 import signal
 import subprocess
@@ -52,6 +53,13 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True)
 
@@ -60,6 +68,8 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "profiler_site.settings.local")
     env.setdefault("PROFILER_VAR_DIR", str(VAR_DIR))
+    # Only a server no one else can reach may skip the first-run setup token.
+    env["PROFILER_LOOPBACK_RUN"] = "1" if is_loopback(HOST) else "0"
     postgres = redis_server = None
     if not env.get("DATABASE_URL"):
         print("Starting embedded PostgreSQL (data in var/pgdata)…", flush=True)

@@ -6,6 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class OwnerAccountForm(forms.Form):
+    # Shown only where settings.SETUP_TOKEN_REQUIRED (the view removes it otherwise).
+    setup_token = forms.CharField(
+        label=_("Setup token"), max_length=100,
+        help_text=_("Printed in the server's log on first start (docker compose logs web)."))
     username = UsernameField(label=_("Username"), max_length=150)
     email = forms.EmailField(label=_("Email"), help_text=_("Test campaigns are sent here."))
     password1 = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)

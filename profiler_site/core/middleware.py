@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.shortcuts import redirect
@@ -11,6 +15,50 @@ from django.utils import translation
 # Paths that never require an account: the account creation itself, static
 # files, health checks and the signed links in emails.
 PUBLIC_PREFIXES = ("/setup/", "/static/", "/health/", "/t/", "/u/", "/i18n/")
+
+
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+
+
+def _is_trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in net for net in _networks(tuple(settings.PROFILER_TRUSTED_PROXIES)))
+
+
+class TrustedProxyMiddleware:
+    """Forwarded headers count only when the TLS proxy in front of us sent them.
+
+    Anyone can send `X-Forwarded-Proto: https` or `X-Forwarded-For`; from a
+    client that is not a trusted proxy they are dropped, so Django's
+    SECURE_PROXY_SSL_HEADER cannot be spoofed. From a trusted proxy, the client's
+    address becomes REMOTE_ADDR: the right-most X-Forwarded-For entry that is not
+    itself a trusted proxy (the left ones are whatever the client claimed). Login
+    throttling and rate limits then key on the client, not on the proxy.
+    """
+
+    FORWARDED = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST",
+                 "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        meta = request.META
+        if _is_trusted(meta.get("REMOTE_ADDR", "")):
+            hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+            for hop in reversed(hops):
+                if not _is_trusted(hop):
+                    meta["REMOTE_ADDR"] = hop
+                    break
+        else:
+            for header in self.FORWARDED:
+                meta.pop(header, None)
+        return self.get_response(request)
 
 
 class FirstRunMiddleware:

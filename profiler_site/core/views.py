@@ -26,19 +26,29 @@ from .models import WorkerCheckJob
 @login_not_required
 @never_cache
 def setup_view(request: HttpRequest) -> HttpResponse:
+    from django.conf import settings
     from django.contrib.auth import get_user_model
 
     if get_user_model().objects.exists():
         return redirect("login")
-    form = OwnerAccountForm(request.POST or None)
+    form = OwnerAccountForm(request.POST or None,
+                            initial={"setup_token": request.GET.get("token", "")})
+    if settings.SETUP_TOKEN_REQUIRED:
+        services.setup_token_issue()
+    else:
+        del form.fields["setup_token"]
     if request.method == "POST" and form.is_valid():
         try:
             user = services.owner_create(
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
+                setup_token=form.cleaned_data.get("setup_token", ""),
             )
         except PermissionError:
+            if not get_user_model().objects.exists():
+                form.add_error("setup_token", _("This setup token is wrong or already used."))
+                return render(request, "core/setup.html", {"form": form})
             return redirect("login")
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome! Your account is ready."))

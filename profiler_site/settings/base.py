@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: later middleware (https redirect, throttles) sees the real client.
+    "profiler_site.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -132,6 +134,13 @@ IMPORT_CHUNK_ROWS = env.int("IMPORT_CHUNK_ROWS", default=50_000)
 IMPORT_BULK_LINES = env.int("IMPORT_BULK_LINES", default=200_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Addresses of the TLS proxy in front (CIDRs). Only from these are X-Forwarded-Proto
+# (SECURE_PROXY_SSL_HEADER) and X-Forwarded-For (the client's address) believed.
+PROFILER_TRUSTED_PROXIES = env.list("PROFILER_TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"])
+# First-run account creation asks for a one-time token printed in the server's log,
+# except under `make run` on the loopback (runner.py sets PROFILER_LOOPBACK_RUN).
+SETUP_TOKEN_REQUIRED = not env.bool("PROFILER_LOOPBACK_RUN", default=False)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
