@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import views
+from .auth_views import ThrottledLoginView
 
 urlpatterns = [
     path("setup/", views.setup_view, name="setup"),
@@ -12,7 +13,7 @@ urlpatterns = [
     path("jobs/<str:label>/<int:pk>/cancel/", views.job_cancel_view, name="job-cancel"),
     path("health/", views.health_view, name="health"),
     path("api/me/", views.MeApiView.as_view(), name="api-me"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",

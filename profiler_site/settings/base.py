@@ -4,7 +4,6 @@
 only change what differs. Secrets have no default outside local and test.
 """
 
-from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -34,7 +33,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "axes",
     "profiler_site.core",
     "ingest",
     "segments",
@@ -56,8 +54,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Axes must come last: it turns a lockout into the locked-out page.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "profiler_site.urls"
@@ -93,21 +89,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: five wrong passwords for one username from one address
-# lock that pair out for 15 minutes, with a page that says so.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# Login throttling (profiler_site/core/login_throttle.py): this many wrong passwords
+# per username or per client address are free; each one after doubles a delay.
+LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=5)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

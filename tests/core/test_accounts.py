@@ -45,16 +45,6 @@ def test_setup_is_closed_once_an_account_exists(client, owner):
     assert list(get_user_model().objects.values_list("username", flat=True)) == ["owner"]
 
 
-def test_repeated_wrong_passwords_lock_the_login_with_a_clear_message(client, owner, settings):
-    for _ in range(settings.AXES_FAILURE_LIMIT):
-        client.post(reverse("login"), {"username": "owner", "password": "wrong"})
-
-    response = client.post(reverse("login"), {"username": "owner", "password": PASSWORD})
-
-    assert response.status_code == 429
-    assert "Too many failed log-ins" in response.content.decode()
-
-
 def test_the_owner_can_switch_the_interface_to_simplified_chinese(owner_client):
     owner_client.post(reverse("settings"), {"language": "zh-hans"})
 
