@@ -12,6 +12,25 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "correct-horse-battery-staple-42"
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    # Every test client comes from 127.0.0.1: budgets and login delays must not carry over.
+    from profiler_site.core import login_throttle, rate_limit
+
+    rate_limit.forget_all()
+    login_throttle.forget_all()
+
+
+@pytest.fixture
+def throttle_clock(monkeypatch):
+    """The clock of rate limits and login delays, moved by hand (a list of one float)."""
+    from profiler_site.core import rate_limit
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(rate_limit, "clock", lambda: now[0])
+    return now
+
+
 @pytest.fixture
 def owner(db):
     return get_user_model().objects.create_superuser(

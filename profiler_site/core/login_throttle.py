@@ -14,17 +14,15 @@ middleware set it. Counts live in Redis, shared by every gunicorn worker.
 from __future__ import annotations
 
 import hashlib
-import time
 
 from django.conf import settings
 
+from . import rate_limit
 from .health import redis_client
 
 MAX_DELAY_SECONDS = 300
 _KEY_PREFIX = "profiler:login-failures:"
 _FORGET_AFTER_SECONDS = 24 * 60 * 60
-
-clock = time.time  # the world's clock; tests replace it
 
 
 def _keys(*, username: str, address: str) -> list[str]:
@@ -42,7 +40,7 @@ def _delay(failures: int) -> int:
 
 def seconds_to_wait(*, username: str, address: str) -> int:
     """Whole seconds before the next attempt for this username from this address is heard."""
-    now = clock()
+    now = rate_limit.clock()
     wait = 0.0
     pipe = redis_client().pipeline()
     for key in _keys(username=username, address=address):
@@ -57,7 +55,7 @@ def failure_record(*, username: str, address: str) -> None:
     pipe = redis_client().pipeline()
     for key in _keys(username=username, address=address):
         pipe.hincrby(key, "failures", 1)
-        pipe.hset(key, "last", repr(clock()))
+        pipe.hset(key, "last", repr(rate_limit.clock()))
         pipe.expire(key, _FORGET_AFTER_SECONDS)
     pipe.execute()
 

@@ -190,8 +190,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "profiler_site.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+    # Our own budget in Redis (profiler_site/core/rate_limit.py), shared by all workers.
+    "DEFAULT_THROTTLE_CLASSES": ["profiler_site.core.rate_limit.ApiThrottle"],
 }
+API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=600)
+# Per client address, over the open pixel, clicks and unsubscribe pages together.
+TRACKING_REQUESTS_PER_MINUTE = env.int("TRACKING_REQUESTS_PER_MINUTE", default=120)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Profiler API",
     "DESCRIPTION": "Imports, customers, segments and campaigns of one shop.",

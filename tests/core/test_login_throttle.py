@@ -11,32 +11,23 @@ ATTACKER = "198.51.100.7"
 OWNER_HOME = "203.0.113.5"
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    now = [1_000_000.0]
-    monkeypatch.setattr(login_throttle, "clock", lambda: now[0])
-    login_throttle.forget_all()
-    yield now
-    login_throttle.forget_all()
-
-
 def log_in(client, password, *, via=ATTACKER, username="owner"):
     return client.post(reverse("login"), {"username": username, "password": password},
                        REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"10.9.9.9, {via}")
 
 
 def test_wrong_passwords_from_an_attacker_behind_the_proxy_do_not_lock_the_owner_out(
-        client, owner, clock, settings):
+        client, owner, throttle_clock, settings):
     for _ in range(settings.LOGIN_FREE_FAILURES + 3):
         log_in(client, "wrong")
-        clock[0] += login_throttle.MAX_DELAY_SECONDS  # the attacker waits out every delay
+        throttle_clock[0] += login_throttle.MAX_DELAY_SECONDS  # the attacker waits out every delay
 
     response = log_in(client, PASSWORD, via=OWNER_HOME)
 
     assert response.status_code == 302, response.content.decode()[:500]
 
 
-def test_the_delay_per_username_grows_with_each_wrong_password(client, owner, clock, settings):
+def test_the_delay_per_username_grows_with_each_wrong_password(client, owner, throttle_clock, settings):
     for _ in range(settings.LOGIN_FREE_FAILURES):
         assert log_in(client, "wrong").status_code == 200
     waits = []
@@ -45,26 +36,26 @@ def test_the_delay_per_username_grows_with_each_wrong_password(client, owner, cl
         assert refused.status_code == 429
         assert "Too many wrong passwords" in refused.content.decode()
         waits.append(login_throttle.seconds_to_wait(username="owner", address=OWNER_HOME))
-        clock[0] += waits[-1]
+        throttle_clock[0] += waits[-1]
         assert log_in(client, "wrong").status_code == 200
 
     assert waits == [1, 2, 4]
 
 
 def test_the_right_password_after_the_delay_logs_in_and_clears_the_count(
-        client, owner, clock, settings):
+        client, owner, throttle_clock, settings):
     for _ in range(settings.LOGIN_FREE_FAILURES + 1):
         log_in(client, "wrong")
-    clock[0] += 1
+    throttle_clock[0] += 1
 
     assert log_in(client, PASSWORD, via=OWNER_HOME).status_code == 302
     assert login_throttle.seconds_to_wait(username="owner", address=ATTACKER) == 0
 
 
-def test_the_delay_never_exceeds_the_cap(client, owner, clock, settings):
+def test_the_delay_never_exceeds_the_cap(client, owner, throttle_clock, settings):
     for _ in range(settings.LOGIN_FREE_FAILURES + 40):
         log_in(client, "wrong")
-        clock[0] += login_throttle.MAX_DELAY_SECONDS
+        throttle_clock[0] += login_throttle.MAX_DELAY_SECONDS
 
     log_in(client, "wrong")
 
@@ -72,7 +63,7 @@ def test_the_delay_never_exceeds_the_cap(client, owner, clock, settings):
         login_throttle.MAX_DELAY_SECONDS)
 
 
-def test_one_address_trying_many_usernames_is_delayed_too(client, owner, clock, settings):
+def test_one_address_trying_many_usernames_is_delayed_too(client, owner, throttle_clock, settings):
     for n in range(settings.LOGIN_FREE_FAILURES + 1):
         log_in(client, "wrong", username=f"guess{n}")
 
