@@ -83,13 +83,24 @@ def browser():
         browser.close()
 
 
+def watch_csp(page) -> list[str]:
+    """Chromium's console reports of what the Content-Security-Policy blocked on `page`."""
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return blocked
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
+    blocked = watch_csp(page)
     yield page
     context.close()
+    # Every browser test doubles as a check that the pages work under the policy.
+    assert blocked == [], blocked
 
 
 @pytest.fixture

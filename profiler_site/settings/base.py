@@ -43,6 +43,7 @@ MIDDLEWARE = [
     # First: later middleware (https redirect, throttles) sees the real client.
     "profiler_site.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "profiler_site.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,6 +133,9 @@ PROFILER_TRUSTED_PROXIES = env.list("PROFILER_TRUSTED_PROXIES", default=["127.0.
 SETUP_TOKEN_REQUIRED = not env.bool("PROFILER_LOOPBACK_RUN", default=False)
 
 SESSION_COOKIE_HTTPONLY = True
+# Signed out after this long without a request (each request moves the expiry on).
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
