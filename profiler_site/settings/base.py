@@ -222,6 +222,8 @@ SPECTACULAR_SETTINGS = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:8025")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@localhost")
+# A user name and password go to the mail server only over TLS, unless this says otherwise.
+EMAIL_ALLOW_PLAINTEXT_LOGIN = env.bool("EMAIL_ALLOW_PLAINTEXT_LOGIN", default=False)
 EMAIL_TIMEOUT = 30
 # Public base URL used in emails (tracking, unsubscribe links).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
