@@ -1,11 +1,13 @@
 """`make run`: the embedded PostgreSQL and Redis, mail to the local inbox."""
 
+from profiler_site.local_services import local_secret_key
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import VAR_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-# A fixed local key is fine here: this server only listens on 127.0.0.1.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-insecure-key-do-not-deploy")
+# Made once per install and kept in var/ (backed up with the data it signs).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or local_secret_key(VAR_DIR)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STORAGES = {
