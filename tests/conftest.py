@@ -38,6 +38,14 @@ def owner(db):
     )
 
 
+def api_key_header(user, *, scope: str = "full") -> dict[str, str]:
+    """Django test-client kwargs that authenticate as `user` with a new API key."""
+    from profiler_site.core.api_keys import api_key_create
+
+    key = api_key_create(user=user, name="tests", scope=scope).key
+    return {"HTTP_AUTHORIZATION": f"Token {key}"}
+
+
 @pytest.fixture
 def owner_client(client, owner):
     client.force_login(owner)

@@ -157,7 +157,8 @@ class Services:
         argv = {"CMD": rest, "CMD-SHELL": ["/bin/sh", "-c", *rest]}[kind]
         argv = [interpolate(arg, {}) for arg in argv]
         timeout = float(check.get("timeout", "30s").rstrip("s"))
-        return subprocess.run([*prefix, *argv], cwd=BASE_DIR, env=self.environment(name),
+        return subprocess.run([*prefix, *argv], check=False, cwd=BASE_DIR,
+                              env=self.environment(name),
                               capture_output=True, text=True, timeout=timeout + 10)
 
     def passes_healthcheck(self, name: str, prefix: list[str] = ()) -> bool:

@@ -4,6 +4,8 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import UsernameField
 from django.utils.translation import gettext_lazy as _
 
+from .models import ApiKeyScope
+
 
 class OwnerAccountForm(forms.Form):
     # Shown only where settings.SETUP_TOKEN_REQUIRED (the view removes it otherwise).
@@ -35,3 +37,13 @@ class OwnerAccountForm(forms.Form):
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("Where the key is used, e.g. “shop website”."))
+    scope = forms.ChoiceField(label=_("Allowed"), choices=ApiKeyScope.choices,
+                              initial=ApiKeyScope.EVENTS)
+    expires_in_days = forms.IntegerField(
+        label=_("Expires after (days)"), required=False, min_value=1, max_value=3650,
+        help_text=_("Empty: never expires. You can revoke a key at any time."))

@@ -14,10 +14,8 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from .health import redis_client
-
 from .jobs import job_enqueue, job_progress
 from .models import UserPreference, WorkerCheckJob
-
 
 logger = logging.getLogger(__name__)
 

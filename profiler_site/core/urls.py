@@ -7,7 +7,8 @@ from .auth_views import ThrottledLoginView
 urlpatterns = [
     path("setup/", views.setup_view, name="setup"),
     path("settings/", views.settings_view, name="settings"),
-    path("settings/api-token/", views.api_token_view, name="api-token"),
+    path("settings/api-keys/", views.api_key_create_view, name="api-key-create"),
+    path("settings/api-keys/<int:pk>/revoke/", views.api_key_revoke_view, name="api-key-revoke"),
     path("settings/worker-check/", views.worker_check_start_view, name="worker-check"),
     path("jobs/<str:label>/<int:pk>/", views.job_progress_view, name="job-progress"),
     path("jobs/<str:label>/<int:pk>/cancel/", views.job_cancel_view, name="job-cancel"),

@@ -12,13 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
-from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
-from .forms import LanguageForm, OwnerAccountForm
-from . import health
+from . import health, services
+from .api_keys import api_key_create, api_key_revoke
+from .forms import ApiKeyForm, LanguageForm, OwnerAccountForm
 from .jobs import job_model_for_label, job_request_cancel
 from .models import WorkerCheckJob
 
@@ -56,27 +55,44 @@ def setup_view(request: HttpRequest) -> HttpResponse:
     return render(request, "core/setup.html", {"form": form})
 
 
-def settings_view(request: HttpRequest) -> HttpResponse:
+def _settings_page(request: HttpRequest, *, form: LanguageForm | None = None,
+                   key_form: ApiKeyForm | None = None, new_key: str = "") -> HttpResponse:
     pref_language = getattr(getattr(request.user, "preference", None), "language", "en")
-    form = LanguageForm(request.POST or None, initial={"language": pref_language})
-    if request.method == "POST" and form.is_valid():
-        services.user_language_set(user=request.user, language=form.cleaned_data["language"])
-        messages.success(request, _("Language saved."))
-        return redirect("settings")
-    token = Token.objects.filter(user=request.user).first()
     context = {
-        "form": form,
-        "token": token,
+        "form": form or LanguageForm(initial={"language": pref_language}),
+        "key_form": key_form or ApiKeyForm(),
+        "api_keys": request.user.api_keys.all(),
+        "new_key": new_key,
         "worker_checks": WorkerCheckJob.objects.all()[:5],
     }
     return render(request, "core/settings.html", context)
 
 
+def settings_view(request: HttpRequest) -> HttpResponse:
+    form = LanguageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.user_language_set(user=request.user, language=form.cleaned_data["language"])
+        messages.success(request, _("Language saved."))
+        return redirect("settings")
+    return _settings_page(request, form=form if request.method == "POST" else None)
+
+
 @require_POST
-def api_token_view(request: HttpRequest) -> HttpResponse:
-    Token.objects.filter(user=request.user).delete()
-    Token.objects.create(user=request.user)
-    messages.success(request, _("A new API token was created; the old one no longer works."))
+def api_key_create_view(request: HttpRequest) -> HttpResponse:
+    key_form = ApiKeyForm(request.POST)
+    if not key_form.is_valid():
+        return _settings_page(request, key_form=key_form)
+    created = api_key_create(user=request.user, **key_form.cleaned_data)
+    # Rendered, not redirected: the key is on this one page and stored nowhere.
+    response = _settings_page(request, new_key=created.key)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def api_key_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    if api_key_revoke(user=request.user, key_id=pk):
+        messages.success(request, _("The key was revoked; it no longer works."))
     return redirect("settings")
 
 

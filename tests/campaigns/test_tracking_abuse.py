@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from campaigns.models import Link, Recipient
 from ingest.models import Event
-from tests.campaigns.test_public_endpoints import sent  # noqa: F401 (a fixture)
+from tests.campaigns.test_public_endpoints import sent as sent_fixture  # noqa: F401 (registers `sent`)
+from tests.conftest import api_key_header
 
 pytestmark = pytest.mark.django_db
 
@@ -48,9 +48,9 @@ def test_a_flood_of_tracking_requests_from_one_address_gets_429_then_recovers(
 
 def test_the_api_rate_limit_is_real(client, owner, throttle_clock, settings):
     settings.API_REQUESTS_PER_MINUTE = 5
-    token = Token.objects.create(user=owner)
+    auth = api_key_header(owner)
 
-    codes = [client.get("/api/me/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code
+    codes = [client.get("/api/me/", **auth).status_code
              for _ in range(7)]
 
     assert codes == [200] * 5 + [429] * 2

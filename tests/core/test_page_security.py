@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 TEMPLATE_FILES = sorted(
     path for folder in [BASE_DIR / "templates", *BASE_DIR.glob("*/templates")]
     for path in folder.rglob("*.html"))
-SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.I)
-INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
+SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
+INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
 
 
 def _policy(response) -> dict[str, str]:

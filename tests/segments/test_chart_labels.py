@@ -16,8 +16,8 @@ def test_segment_names_from_the_data_reach_plotly_escaped():
     figure = charts.segment_bars([segment], "t")
 
     assert "<a" not in _drawn_text(figure) and "<b>" not in _drawn_text(figure)
-    assert figure["data"][0]["x"] == ['&lt;a href="https://evil.example/"&gt;Click&lt;/a&gt;'
-                                      '&lt;b&gt;x&lt;/b&gt;']
+    assert figure["data"][0]["x"] == [('&lt;a href="https://evil.example/"&gt;Click&lt;/a&gt;'
+                                       "&lt;b&gt;x&lt;/b&gt;")]
 
 
 def test_product_names_in_the_rules_heatmap_are_escaped():
