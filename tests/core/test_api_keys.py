@@ -76,3 +76,25 @@ def test_the_settings_page_no_longer_suggests_a_full_token_for_a_website(owner_c
 
     assert "Scripts and your website use this token" not in html
     assert "may only send events" in html
+
+
+def test_an_old_plaintext_token_becomes_a_hashed_full_key_on_upgrade(client, owner):
+    import importlib
+
+    from django.apps import apps
+
+    old = "0123456789abcdef0123456789abcdef01234567"
+    with connection.cursor() as cur:
+        cur.execute("CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+                    "created timestamptz NOT NULL, user_id integer NOT NULL)")
+        cur.execute("INSERT INTO authtoken_token VALUES (%s, now(), %s)", [old, owner.pk])
+    migration = importlib.import_module("profiler_site.core.migrations.0003_api_keys")
+
+    with connection.schema_editor() as editor:
+        migration.tokens_to_hashed_keys(apps, editor)
+
+    assert client.get("/api/me/", **auth(old)).status_code == 200
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM authtoken_token")
+        assert cur.fetchone()[0] == 0
+    assert ApiKey.objects.get().scope == "full"
