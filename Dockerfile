@@ -13,7 +13,11 @@ COPY ingest ./ingest
 COPY segments ./segments
 COPY campaigns ./campaigns
 RUN pip install --no-cache-dir .
-COPY . .
+# Named folders only (and .dockerignore as a second net): never .env, var/, .venv or .git.
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+COPY locale ./locale
 # collectstatic needs settings that import; the key here is a build-time dummy.
 RUN DJANGO_SECRET_KEY=build-only-$(head -c 40 /dev/urandom | base64 | tr -dc a-zA-Z0-9) \
     DJANGO_ALLOWED_HOSTS=build DATABASE_URL=postgres://x@localhost/x \

@@ -24,6 +24,7 @@ from campaigns.services.tracking import (
     unsubscribe_recipient,
     unsubscribe_record,
 )
+from profiler_site.core.rate_limit import tracking_rate_limited
 
 
 def _public_page(request: HttpRequest, template: str, context: dict, *, status: int = 200,
@@ -49,6 +50,7 @@ PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAA
 
 @login_not_required
 @never_cache
+@tracking_rate_limited
 @require_GET
 def track_open_view(request: HttpRequest, token: str) -> HttpResponse:
     # Always the pixel: an image that fails to load looks broken in the email.
@@ -60,6 +62,7 @@ def track_open_view(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_not_required
 @never_cache
+@tracking_rate_limited
 @require_GET
 def track_click_view(request: HttpRequest, token: str) -> HttpResponse:
     url = tracking_click_target(token=token)
@@ -74,9 +77,14 @@ def track_click_view(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_not_required
 @never_cache
+@tracking_rate_limited
 @require_GET
 def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
     """A confirmation page: a GET (link scanners, prefetchers) never unsubscribes."""
+    return _unsubscribe_page(request, token)
+
+
+def _unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
     recipient = unsubscribe_recipient(token=token)
     if recipient is None:
         return _invalid_link(request)
@@ -90,13 +98,14 @@ def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
 @login_not_required
 @never_cache
 @csrf_exempt  # RFC 8058: mail providers POST without cookies or a CSRF token
+@tracking_rate_limited
 @require_http_methods(["GET", "POST"])
 def unsubscribe_one_click_view(request: HttpRequest, token: str) -> HttpResponse:
     recipient = unsubscribe_recipient(token=token)
     if recipient is None:
         return _invalid_link(request)
     if request.method == "GET":
-        return unsubscribe_view(request, token)
+        return _unsubscribe_page(request, token)
     unsubscribe_record(recipient=recipient)
     return _public_page(request, "campaigns/public/unsubscribe.html",
                         {"recipient": recipient, "token": token, "done": True},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -185,3 +186,30 @@ def start_redis(directory: Path) -> EmbeddedRedis:
 def export_urls(*, database_url: str, redis_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url
+
+
+LOCAL_KEY_FILE = "local-secret-key"
+
+
+def local_secret_key(var_dir: Path) -> str:
+    """This install's SECRET_KEY under `make run`: made once, kept in var/, readable by its owner only.
+
+    A fixed key in the code would be the same on every install, so anyone could
+    forge sessions and signed email links for any of them. The file is created
+    whole or not at all (written aside, then linked into place), so processes
+    starting together all read the same key.
+    """
+    path = var_dir / LOCAL_KEY_FILE
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        aside = var_dir / f".{LOCAL_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(64) + "\n")
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            aside.unlink()
+    return path.read_text().strip()

@@ -11,6 +11,7 @@ database and Redis servers that a crash left running.
 from __future__ import annotations
 
 import ctypes
+import ipaddress
 import os
 import signal
 import subprocess
@@ -52,14 +53,34 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         pass
 
 
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], env=env, check=True)
+
+
+def debug_is_on(env: dict[str, str]) -> bool:
+    # As the settings read it: DJANGO_DEBUG, whose default is on only in local settings.
+    default = "true" if env["DJANGO_SETTINGS_MODULE"].endswith(".local") else "false"
+    return env.get("DJANGO_DEBUG", default).strip().lower() in {"1", "true", "yes", "on", "y"}
 
 
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "profiler_site.settings.local")
+    if debug_is_on(env) and not is_loopback(HOST):
+        # DEBUG pages show settings, paths and code to whoever triggers an error.
+        print(f"Refusing to listen on {HOST} with DEBUG on: anyone who can reach it would see "
+              "debug pages. Use PROFILER_HOST=127.0.0.1, or set DJANGO_DEBUG=false.", flush=True)
+        return 2
     env.setdefault("PROFILER_VAR_DIR", str(VAR_DIR))
+    # Only a server no one else can reach may skip the first-run setup token.
+    env["PROFILER_LOOPBACK_RUN"] = "1" if is_loopback(HOST) else "0"
     postgres = redis_server = None
     if not env.get("DATABASE_URL"):
         print("Starting embedded PostgreSQL (data in var/pgdata)…", flush=True)

@@ -11,6 +11,7 @@ them per request, so one reader's language never reaches another's page.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import secrets
@@ -33,6 +34,15 @@ PALETTE = [
     "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d",
     "#ea580c", "#4f46e5", "#0d9488", "#9333ea",
 ]
+
+
+def label(text: object) -> str:
+    """A name from the owner's data as plotly.js text: its tags shown, never rendered.
+
+    plotly.js renders <a href>, <b>, <br> and <span style> in any text it draws and
+    decodes entities, so an escaped name reads exactly as typed.
+    """
+    return html.escape(str(text), quote=False)
 
 
 def _layout(title: str = "", **extra: Any) -> dict[str, Any]:
@@ -64,7 +74,7 @@ def revenue_over_time(months: Sequence[Mapping[str, Any]], currency: str = "") -
 
 
 def segment_bars(segments: Sequence[Any], title: str) -> Figure:
-    names = [s.display_name for s in segments]
+    names = [label(s.display_name) for s in segments]
     return {
         "data": [
             {"type": "bar", "name": _("Share of customers"), "x": names,
@@ -132,7 +142,7 @@ def customer_scatter_script(element_id: str, groups: Sequence[ScatterGroup], *,
     for i, group in enumerate(groups):
         dim = highlight is not None and group.key != highlight
         traces.append({
-            "type": "scattergl", "mode": "markers", "name": names.get(group.key, group.key),
+            "type": "scattergl", "mode": "markers", "name": label(names.get(group.key, group.key)),
             "x": f"{token}x{i}", "y": f"{token}y{i}", "customdata": f"{token}c{i}",
             "hovertemplate": hover,
             "marker": {"size": 5, "color": PALETTE[i % len(PALETTE)],
@@ -201,7 +211,7 @@ def silhouette_curve(curve: Mapping[str, Any], chosen: int | None) -> Figure:
 
 def confusion_heatmap(labels: Sequence[str], matrix: Sequence[Sequence[int]],
                       names: Mapping[str, str]) -> Figure:
-    shown = [names.get(label, label) for label in labels]
+    shown = [label(names.get(key, key)) for key in labels]
     return {
         "data": [{"type": "heatmap", "z": list(matrix), "x": shown, "y": shown,
                   "texttemplate": "%{z}", "colorscale": "Blues", "showscale": False}],
@@ -261,8 +271,8 @@ def movement_sankey(transitions: Sequence[Sequence[Any]], names: Mapping[str, st
                   key=lambda k: list(RFM_SEGMENTS).index(k) if k in RFM_SEGMENTS else 99)
     left = {k: i for i, k in enumerate(keys)}
     right = {k: len(keys) + i for i, k in enumerate(keys)}
-    labels = ([_("%(segment)s (before)") % {"segment": names.get(k, k)} for k in keys]
-              + [names.get(k, k) for k in keys])
+    labels = ([label(_("%(segment)s (before)") % {"segment": names.get(k, k)}) for k in keys]
+              + [label(names.get(k, k)) for k in keys])
     return {
         "data": [{
             "type": "sankey",
@@ -279,11 +289,11 @@ def movement_sankey(transitions: Sequence[Sequence[Any]], names: Mapping[str, st
 
 def rules_heatmap(pairs: Sequence[tuple[str, str, float]]) -> Figure:
     """Lift of the strongest single-product rules: antecedent rows × consequent columns."""
-    antecedents = list(dict.fromkeys(p[0] for p in pairs))
-    consequents = list(dict.fromkeys(p[1] for p in pairs))
+    antecedents = list(dict.fromkeys(label(p[0]) for p in pairs))
+    consequents = list(dict.fromkeys(label(p[1]) for p in pairs))
     z: list[list[float | None]] = [[None] * len(consequents) for _row in antecedents]
     for a, c, lift in pairs:
-        z[antecedents.index(a)][consequents.index(c)] = round(lift, 2)
+        z[antecedents.index(label(a))][consequents.index(label(c))] = round(lift, 2)
     return {
         "data": [{"type": "heatmap", "z": z, "x": consequents, "y": antecedents,
                   "colorscale": "YlOrRd", "texttemplate": "%{z}", "hoverongaps": False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -212,7 +213,9 @@ def segment_export_view(request: HttpRequest, kind: str, key: str) -> StreamingH
                 s.p_alive, s.expected_value_12m, s.propensity)])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="segment-{kind}-{key}.csv"'
+    # The key comes from the URL: only letters, digits, - and _ reach the header.
+    safe_key = re.sub(r"[^A-Za-z0-9_-]+", "_", key)[:80]
+    response["Content-Disposition"] = f'attachment; filename="segment-{kind}-{safe_key}.csv"'
     return response
 
 

@@ -23,11 +23,38 @@ def _fresh_shop_profile():
     shop_profile_forget()
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    # Every test client comes from 127.0.0.1: budgets and login delays must not carry over.
+    from profiler_site.core import login_throttle, rate_limit
+
+    rate_limit.forget_all()
+    login_throttle.forget_all()
+
+
+@pytest.fixture
+def throttle_clock(monkeypatch):
+    """The clock of rate limits and login delays, moved by hand (a list of one float)."""
+    from profiler_site.core import rate_limit
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(rate_limit, "clock", lambda: now[0])
+    return now
+
+
 @pytest.fixture
 def owner(db):
     return get_user_model().objects.create_superuser(
         username="owner", email="owner@example.com", password=PASSWORD
     )
+
+
+def api_key_header(user, *, scope: str = "full") -> dict[str, str]:
+    """Django test-client kwargs that authenticate as `user` with a new API key."""
+    from profiler_site.core.api_keys import api_key_create
+
+    key = api_key_create(user=user, name="tests", scope=scope).key
+    return {"HTTP_AUTHORIZATION": f"Token {key}"}
 
 
 @pytest.fixture
@@ -75,13 +102,24 @@ def browser():
         browser.close()
 
 
+def watch_csp(page) -> list[str]:
+    """Chromium's console reports of what the Content-Security-Policy blocked on `page`."""
+    blocked: list[str] = []
+    page.on("console", lambda message: blocked.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return blocked
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(20_000)
+    blocked = watch_csp(page)
     yield page
     context.close()
+    # Every browser test doubles as a check that the pages work under the policy.
+    assert blocked == [], blocked
 
 
 @pytest.fixture

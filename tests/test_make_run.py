@@ -25,8 +25,8 @@ def free_port() -> int:
 
 def get(url, headers=None):
     try:
-        request = urllib.request.Request(url, headers=headers or {})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                    timeout=10) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
@@ -51,12 +51,13 @@ def test_the_runner_serves_a_healthy_stack_and_stops_it_all_on_ctrl_c(tmp_path):
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "EMAIL_URL"}}
     env.update({"PROFILER_VAR_DIR": str(tmp_path / "var"), "PROFILER_PORT": str(port),
-                "PROFILER_SMTP_PORT": str(smtp_port)})
+                "PROFILER_SMTP_PORT": str(smtp_port), "HEALTH_CHECK_TOKEN": "runner-test"})
     runner = subprocess.Popen([sys.executable, "-m", "profiler_site.runner"], cwd=BASE_DIR,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         def healthy():
-            status, body = get(f"http://127.0.0.1:{port}/health/")
+            status, body = get(f"http://127.0.0.1:{port}/health/",
+                               {"X-Health-Token": "runner-test"})  # the deep report
             return status == 200 and json.loads(body)
 
         body = wait_until(healthy, timeout=120, what="the stack to answer /health/ with 200")
@@ -80,3 +81,16 @@ def test_the_runner_serves_a_healthy_stack_and_stops_it_all_on_ctrl_c(tmp_path):
     assert runner.returncode == 0, output
     assert "Profiler is running at" in output and "Stopped." in output
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_the_runner_refuses_a_non_loopback_host_while_debug_is_on(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG"}}
+    env.update({"PROFILER_VAR_DIR": str(tmp_path / "var"), "PROFILER_HOST": "0.0.0.0"})
+
+    result = subprocess.run([sys.executable, "-m", "profiler_site.runner"], cwd=BASE_DIR,
+                            env=env, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Refusing to listen on 0.0.0.0 with DEBUG on" in result.stdout
+    assert not (tmp_path / "var" / "pgdata").exists()  # refused before starting anything

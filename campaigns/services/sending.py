@@ -157,10 +157,12 @@ class SmtpSender:
         timeout: float = 30,
         retry_delays: tuple[float, ...] = (1.0, 4.0, 15.0),
         sleep: Callable[[float], None] = time.sleep,
+        allow_plaintext_login: bool = False,
     ) -> None:
         self.host, self.port = host, port
         self.username, self.password = username, password
         self.use_tls, self.use_ssl = use_tls, use_ssl
+        self.allow_plaintext_login = allow_plaintext_login
         self.timeout = timeout
         self.retry_delays = retry_delays
         self.sleep = sleep
@@ -178,10 +180,17 @@ class SmtpSender:
             use_ssl=bool(getattr(settings, "EMAIL_USE_SSL", False)),
             timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 30,
             retry_delays=conf.retry_delays(),
+            allow_plaintext_login=bool(getattr(settings, "EMAIL_ALLOW_PLAINTEXT_LOGIN", False)),
         )
 
     def _connection(self) -> smtplib.SMTP:
         if self._conn is None:
+            if self.username and not (self.use_tls or self.use_ssl or self.allow_plaintext_login):
+                # Refused before connecting: the password never crosses the network in clear.
+                raise SmtpUnavailable(
+                    "EMAIL_URL has a user name and password but no TLS (smtp+tls:// or "
+                    "smtp+ssl://); they would be sent in plain text. Use TLS, or set "
+                    "EMAIL_ALLOW_PLAINTEXT_LOGIN=true if this server is on a trusted network.")
             context = ssl.create_default_context()
             if self.use_ssl:
                 conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)

@@ -1,7 +1,10 @@
 """Opens, clicks and unsubscribes from the signed links in emails.
 
 Each is counted on the recipient row (for the report) and stored as a customer
-Event through ingest's event service (for the customer's history).
+Event through ingest's event service (for the customer's history). Only the
+first open of a recipient and the first click of a recipient on each link count
+and are stored: a mail client reloading the pixel, or a loop on a link, neither
+grows the tables nor inflates the report.
 """
 
 from __future__ import annotations
@@ -36,15 +39,20 @@ def tracking_open_record(*, token: str) -> bool:
     if recipient is None:
         return False
     now = timezone.now()
-    Recipient.objects.filter(pk=recipient.pk).update(
-        opens=F("opens") + 1, first_opened_at=Coalesce(F("first_opened_at"), now)
-    )
-    event_record(
-        customer_id=recipient.customer_id, type="email_open", occurred_at=now,
-        properties={"campaign_id": recipient.campaign_id, "recipient_id": recipient.pk},
-        source=EVENT_SOURCE,
-    )
+    with transaction.atomic():
+        first = Recipient.objects.filter(pk=recipient.pk, first_opened_at__isnull=True).update(
+            opens=1, first_opened_at=now)
+        if first:
+            event_record(
+                customer_id=recipient.customer_id, type="email_open", occurred_at=now,
+                properties={"campaign_id": recipient.campaign_id, "recipient_id": recipient.pk},
+                source=EVENT_SOURCE, dedupe_key=_dedupe_key("open", recipient.pk),
+            )
     return True
+
+
+def _dedupe_key(*parts: object) -> str:
+    return hashlib.sha256(":".join(["campaigns", *map(str, parts)]).encode()).hexdigest()
 
 
 def tracking_click_target(*, token: str) -> str | None:
@@ -64,16 +72,19 @@ def tracking_click_target(*, token: str) -> str | None:
         return None
     now = timezone.now()
     with transaction.atomic():
-        Recipient.objects.filter(pk=recipient.pk).update(
-            clicks=F("clicks") + 1, first_clicked_at=Coalesce(F("first_clicked_at"), now)
+        # The event's unique key is the "already clicked this link" mark: of two
+        # concurrent first clicks, one inserts and the other finds the conflict.
+        first = event_record(
+            customer_id=recipient.customer_id, type="email_click", occurred_at=now,
+            properties={"campaign_id": recipient.campaign_id, "recipient_id": recipient.pk,
+                        "link_id": link.pk, "url": link.url},
+            source=EVENT_SOURCE, dedupe_key=_dedupe_key("click", recipient.pk, link.pk),
         )
-        Link.objects.filter(pk=link.pk).update(clicks=F("clicks") + 1)
-    event_record(
-        customer_id=recipient.customer_id, type="email_click", occurred_at=now,
-        properties={"campaign_id": recipient.campaign_id, "recipient_id": recipient.pk,
-                    "link_id": link.pk, "url": link.url},
-        source=EVENT_SOURCE,
-    )
+        if first:
+            Recipient.objects.filter(pk=recipient.pk).update(
+                clicks=F("clicks") + 1, first_clicked_at=Coalesce(F("first_clicked_at"), now)
+            )
+            Link.objects.filter(pk=link.pk).update(clicks=F("clicks") + 1)
     return link.url
 
 
@@ -98,7 +109,7 @@ def unsubscribe_record(*, recipient: Recipient) -> bool:
         customer_id=recipient.customer_id, type="email_unsubscribe", occurred_at=now,
         properties={"campaign_id": recipient.campaign_id, "recipient_id": recipient.pk},
         source=EVENT_SOURCE,
-        dedupe_key=hashlib.sha256(f"campaigns:unsubscribe:{recipient.pk}".encode()).hexdigest(),
+        dedupe_key=_dedupe_key("unsubscribe", recipient.pk),
     )
     return created
 

@@ -61,6 +61,7 @@ class ImportDetailApi(APIView):
 
 class EventsApi(APIView):
     parser_classes = [JSONParser]
+    accepts_events_key = True  # the one endpoint a website's events-only key may call
 
     @extend_schema(request=EventBatchSerializer, responses={202: dict})
     def post(self, request):

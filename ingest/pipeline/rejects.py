@@ -32,7 +32,8 @@ def write_rejects(rejections: Iterable[RejectedRow], out: TextIO, headers: Seque
     Rows that could not be split into fields keep their raw text in the last column.
     """
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["line", "reason", *headers, "raw line"])
+    # The header cells are the uploaded file's own: as hostile as any other cell.
+    writer.writerow([neutralise_cell(c) for c in ["line", "reason", *headers, "raw line"]])
     count = 0
     for rejection in rejections:
         if isinstance(rejection.raw, dict):

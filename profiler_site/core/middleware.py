@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 import zoneinfo
+from functools import lru_cache
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.shortcuts import redirect
@@ -15,6 +19,50 @@ from profiler_site.core.shop import shop_profile
 # Paths that never require an account: the account creation itself, static
 # files, health checks and the signed links in emails.
 PUBLIC_PREFIXES = ("/setup/", "/static/", "/health/", "/t/", "/u/", "/i18n/")
+
+
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+
+
+def _is_trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in net for net in _networks(tuple(settings.PROFILER_TRUSTED_PROXIES)))
+
+
+class TrustedProxyMiddleware:
+    """Forwarded headers count only when the TLS proxy in front of us sent them.
+
+    Anyone can send `X-Forwarded-Proto: https` or `X-Forwarded-For`; from a
+    client that is not a trusted proxy they are dropped, so Django's
+    SECURE_PROXY_SSL_HEADER cannot be spoofed. From a trusted proxy, the client's
+    address becomes REMOTE_ADDR: the right-most X-Forwarded-For entry that is not
+    itself a trusted proxy (the left ones are whatever the client claimed). Login
+    throttling and rate limits then key on the client, not on the proxy.
+    """
+
+    FORWARDED = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_HOST",
+                 "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        meta = request.META
+        if _is_trusted(meta.get("REMOTE_ADDR", "")):
+            hops = [h.strip() for h in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+            for hop in reversed(hops):
+                if not _is_trusted(hop):
+                    meta["REMOTE_ADDR"] = hop
+                    break
+        else:
+            for header in self.FORWARDED:
+                meta.pop(header, None)
+        return self.get_response(request)
 
 
 class FirstRunMiddleware:
@@ -81,4 +129,37 @@ class UserLanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         translation.deactivate()
+        return response
+
+
+class ContentSecurityPolicyMiddleware:
+    """A Content-Security-Policy on every response: scripts only from our own files.
+
+    A name from a CSV that slipped through escaping still cannot run: there is no
+    inline script or handler in the templates (static/js/profiler.js does it all),
+    and a template that really needs one writes `nonce="{{ request.csp_nonce }}"`.
+    Styles may be inline: plotly.js sets them on every chart it draws. Images may
+    come from https: email previews show the shop's product images.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.csp_nonce = secrets.token_urlsafe(16)
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", "; ".join([
+            "default-src 'self'",
+            f"script-src 'self' 'nonce-{request.csp_nonce}'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob: https:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'" if settings.X_FRAME_OPTIONS == "DENY"
+            else "frame-ancestors 'self'",
+        ]))
         return response

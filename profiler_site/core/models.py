@@ -124,3 +124,36 @@ class ShopSettings(models.Model):
 
     def __str__(self) -> str:
         return self.name or "Shop settings"
+
+
+class ApiKeyScope(models.TextChoices):
+    FULL = "full", _("Everything the owner can do")
+    EVENTS = "events", _("Only send events (for a website)")
+
+
+class ApiKey(models.Model):
+    """A key for the API, kept as its SHA-256 only: the key itself is shown once, at creation.
+
+    An `events` key can only post events, which is all a website needs; a leaked
+    one cannot read customers or send campaigns. Revoked and expired keys stay
+    listed (when, what) but no longer authenticate.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_keys")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=10, choices=ApiKeyScope.choices,
+                             default=ApiKeyScope.EVENTS)
+    # The first characters, to tell keys apart in the list and in logs.
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.scope})"

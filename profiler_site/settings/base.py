@@ -4,7 +4,6 @@
 only change what differs. Secrets have no default outside local and test.
 """
 
-from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -30,11 +29,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "axes",
     "profiler_site.core",
     "ingest",
     "segments",
@@ -42,7 +39,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: later middleware (https redirect, throttles) sees the real client.
+    "profiler_site.core.middleware.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "profiler_site.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -55,8 +55,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Axes must come last: it turns a lockout into the locked-out page.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "profiler_site.urls"
@@ -92,21 +90,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login throttling: five wrong passwords for one username from one address
-# lock that pair out for 15 minutes, with a page that says so.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# Login throttling (profiler_site/core/login_throttle.py): this many wrong passwords
+# per username or per client address are free; each one after doubles a delay.
+LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=5)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -135,7 +126,17 @@ IMPORT_BULK_LINES = env.int("IMPORT_BULK_LINES", default=200_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Addresses of the TLS proxy in front (CIDRs). Only from these are X-Forwarded-Proto
+# (SECURE_PROXY_SSL_HEADER) and X-Forwarded-For (the client's address) believed.
+PROFILER_TRUSTED_PROXIES = env.list("PROFILER_TRUSTED_PROXIES", default=["127.0.0.1/32", "::1/128"])
+# First-run account creation asks for a one-time token printed in the server's log,
+# except under `make run` on the loopback (runner.py sets PROFILER_LOOPBACK_RUN).
+SETUP_TOKEN_REQUIRED = not env.bool("PROFILER_LOOPBACK_RUN", default=False)
+
 SESSION_COOKIE_HTTPONLY = True
+# Signed out after this long without a request (each request moves the expiry on).
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
+SESSION_SAVE_EVERY_REQUEST = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 X_FRAME_OPTIONS = "SAMEORIGIN"
 
@@ -178,20 +179,29 @@ CELERY_BEAT_SCHEDULE = {
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=3)
 
+# A monitor that sends this value in an X-Health-Token header gets the deep /health/
+# report (versions, timings, a worker canary); empty means only signed-in users do.
+HEALTH_CHECK_TOKEN = env.str("HEALTH_CHECK_TOKEN", default="")
+
 # --- API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first, so an anonymous call gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        # Key first, so an anonymous call gets 401 with WWW-Authenticate.
+        "profiler_site.core.api_keys.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated",
+                                   "profiler_site.core.api_keys.ApiKeyScopePermission"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "profiler_site.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+    # Our own budget in Redis (profiler_site/core/rate_limit.py), shared by all workers.
+    "DEFAULT_THROTTLE_CLASSES": ["profiler_site.core.rate_limit.ApiThrottle"],
 }
+API_REQUESTS_PER_MINUTE = env.int("API_REQUESTS_PER_MINUTE", default=600)
+# Per client address, over the open pixel, clicks and unsubscribe pages together.
+TRACKING_REQUESTS_PER_MINUTE = env.int("TRACKING_REQUESTS_PER_MINUTE", default=120)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Profiler API",
     "DESCRIPTION": "Imports, customers, segments and campaigns of one shop.",
@@ -214,6 +224,8 @@ SPECTACULAR_SETTINGS = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="smtp://127.0.0.1:8025")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@localhost")
+# A user name and password go to the mail server only over TLS, unless this says otherwise.
+EMAIL_ALLOW_PLAINTEXT_LOGIN = env.bool("EMAIL_ALLOW_PLAINTEXT_LOGIN", default=False)
 EMAIL_TIMEOUT = 30
 # Public base URL used in emails (tracking, unsubscribe links).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")

@@ -7,12 +7,14 @@ in production (the runner calls collectstatic). `DJANGO_DEBUG=true` turns the
 developer conveniences back on.
 """
 
+from profiler_site.local_services import local_secret_key
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import VAR_DIR, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# A fixed local key is fine here: this server only listens on 127.0.0.1.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-only-insecure-key-do-not-deploy")
+# Made once per install and kept in var/ (backed up with the data it signs).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or local_secret_key(VAR_DIR)
 if DEBUG:
     WHITENOISE_USE_FINDERS = True
     WHITENOISE_AUTOREFRESH = True

@@ -11,7 +11,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-AXES_FAILURE_LIMIT = 3
+LOGIN_FREE_FAILURES = 3
+# Tests run as `make run` on the loopback; tests/core/test_first_run.py turns the token on.
+SETUP_TOKEN_REQUIRED = False
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=3)
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405

@@ -6,6 +6,8 @@ scores on training rows would flatter a forest to ~100 %.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -77,14 +79,32 @@ def place_customers(
     )
 
 
-def model_to_bytes(model: RandomForestClassifier) -> bytes:
+# Stored models are joblib (pickle) bytes, and loading a pickle runs whatever code it
+# names. So the bytes carry an HMAC under a key only this install knows, checked
+# before joblib sees a byte: a row changed in the database cannot run code.
+_SIGNED = b"profiler-model-hmac-sha256:"
+
+
+class UntrustedModel(ValueError):
+    """Stored model bytes whose signature is missing or wrong; never unpickled."""
+
+
+def model_to_bytes(model: RandomForestClassifier, *, key: bytes) -> bytes:
     buffer = io.BytesIO()
     joblib.dump(model, buffer, compress=3)
-    return buffer.getvalue()
+    payload = buffer.getvalue()
+    return _SIGNED + hmac.new(key, payload, hashlib.sha256).digest() + payload
 
 
-def model_from_bytes(data: bytes) -> RandomForestClassifier:
-    return joblib.load(io.BytesIO(bytes(data)))
+def model_from_bytes(data: bytes, *, key: bytes) -> RandomForestClassifier:
+    data = bytes(data)
+    head, digest = len(_SIGNED), hashlib.sha256().digest_size
+    if not data.startswith(_SIGNED) or len(data) < head + digest:
+        raise UntrustedModel("the stored model is not signed")
+    mac, payload = data[head: head + digest], data[head + digest:]
+    if not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()):
+        raise UntrustedModel("the stored model's signature does not match this install's key")
+    return joblib.load(io.BytesIO(payload))
 
 
 def train_segment_classifier(

@@ -14,13 +14,19 @@ import logging
 
 import numpy as np
 from django.db import connection, transaction
+from django.utils.crypto import salted_hmac
 
-from segments.analysis.classifier import model_from_bytes, place_customers
+from segments.analysis.classifier import UntrustedModel, model_from_bytes, place_customers
 from segments.analysis.rfm import assign_rfm_segments, scores_from_edges
 from segments.models import PlacedBy, PlacementModel, SegmentationRun
 from segments.services import db
 
 logger = logging.getLogger(__name__)
+
+
+def model_signing_key() -> bytes:
+    """The key stored classifiers are signed with, derived from this install's SECRET_KEY."""
+    return salted_hmac("profiler.segments.placement-model", b"", algorithm="sha256").digest()
 
 # Shared with the full run's save (refresh._SAVE_LOCK): a placement never interleaves
 # with a run replacing the scores, and two placements never place the same customer.
@@ -69,9 +75,14 @@ def new_customers_place() -> int:
         features = db.features_frame(as_of=as_of, without_membership_in=run.pk)
         if features.empty:
             return 0
+        try:
+            forest = model_from_bytes(stored.model, key=model_signing_key())
+        except UntrustedModel as exc:
+            # Placement waits for the next full run, which saves a model signed afresh.
+            logger.error("not placing new customers with run %s's model: %s", run.pk, exc)
+            return 0
         scores = scores_from_edges(features, stored.rfm_edges)
-        placed = place_customers(model_from_bytes(stored.model), features,
-                                 columns=stored.columns, fill=stored.fill)
+        placed = place_customers(forest, features, columns=stored.columns, fill=stored.fill)
         frame = features.reset_index()
         frame["run_id"] = run.pk
         for column in ("r_score", "f_score", "m_score"):

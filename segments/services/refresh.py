@@ -66,6 +66,7 @@ from segments.models import (
     SegmentMembership,
 )
 from segments.services import db
+from segments.services.placement import model_signing_key
 from segments.services.rules import SAVE_LOCK, rule_mining_start
 
 logger = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def _classifier(results: _Results) -> None:
     results.placement = PlacementModel(
         columns=list(columns),
         fill={c: float(training[c].median()) for c in columns},
-        model=model_to_bytes(model.model),
+        model=model_to_bytes(model.model, key=model_signing_key()),
     )
     results.metrics["classifier"] = {
         "target": "cluster",

@@ -1,7 +1,7 @@
 import pytest
-from rest_framework.authtoken.models import Token
 
 from ingest.models import Customer, Event
+from tests.conftest import api_key_header
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ BATCH = {"events": [
 
 
 def test_a_website_sends_a_batch_of_events_and_a_retry_stores_nothing_twice(client, owner):
-    auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=owner).key}"}
+    auth = api_key_header(owner)
 
     first = client.post("/api/events/", BATCH, content_type="application/json", **auth)
     retry = client.post("/api/events/", BATCH, content_type="application/json", **auth)
@@ -28,7 +28,7 @@ def test_a_website_sends_a_batch_of_events_and_a_retry_stores_nothing_twice(clie
 
 def test_events_need_a_token_and_a_valid_email(client, owner):
     anonymous = client.post("/api/events/", BATCH, content_type="application/json")
-    auth = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=owner).key}"}
+    auth = api_key_header(owner)
     bad = client.post("/api/events/", {"events": [{**BATCH["events"][0],
                                                   "customer": "ann@exa\r\nmple.com"}]},
                       content_type="application/json", **auth)

@@ -2,7 +2,6 @@
 
 import pandas as pd
 import pytest
-from rest_framework.authtoken.models import Token
 
 from ingest.demo.generate import generate_demo_orders
 from ingest.models import ImportJob, Order, OrderLine
@@ -10,6 +9,7 @@ from ingest.services.bulk_indexes import SET_ASIDE, missing_indexes
 from ingest.services.imports import import_confirm, import_upload_create
 from profiler_site.core import jobs
 from profiler_site.core.models import JobStatus
+from tests.conftest import api_key_header
 from tests.ingest.helpers_db import orphan_rows
 from tests.support import wait_until
 
@@ -22,8 +22,7 @@ def job(pk):
 
 def test_the_api_takes_a_file_and_reports_progress_and_counts(client, owner, start_worker):
     start_worker()
-    token = Token.objects.create(user=owner)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    auth = api_key_header(owner)
     content = (b"order_id,email,ordered_at,sku,quantity,unit_price\n"
                b"1,a@example.com,2024-01-01,S1,1,10\n2,b@example.com,2024-13-01,S1,1,10\n")
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -42,11 +41,11 @@ def test_the_api_takes_a_file_and_reports_progress_and_counts(client, owner, sta
 
 
 def test_the_api_names_the_required_fields_a_file_is_missing(client, owner):
-    token = Token.objects.create(user=owner)
+    auth = api_key_header(owner)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = client.post("/api/imports/", {"file": SimpleUploadedFile(
-        "o.csv", b"when,amount\n2024-01-01,10\n")}, HTTP_AUTHORIZATION=f"Token {token.key}")
+        "o.csv", b"when,amount\n2024-01-01,10\n")}, **auth)
 
     assert response.status_code == 400
     assert "customer" in response.json()["error"]["message"].lower()

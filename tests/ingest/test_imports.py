@@ -10,6 +10,7 @@ from ingest.demo.generate import generate_demo_orders
 from ingest.models import Customer, ImportJob, Order, OrderLine, SavedMapping
 from ingest.services.imports import ImportRejected, import_upload_create
 from profiler_site.core.models import JobStatus
+from tests.conftest import api_key_header
 from tests.ingest.helpers_db import DATA, import_bytes, import_file, orphan_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -288,11 +289,10 @@ def test_a_discarded_upload_stays_in_the_history_as_cancelled_and_imports_nothin
 
 def test_a_scripted_upload_that_cannot_be_mapped_ends_failed_with_the_reason(client, owner):
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from rest_framework.authtoken.models import Token
 
-    token = Token.objects.create(user=owner)
+    auth = api_key_header(owner)
     client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", b"when,amount\n2024-01-01,1\n")},
-                HTTP_AUTHORIZATION=f"Token {token.key}")
+                **auth)
 
     job = ImportJob.objects.get()
     assert job.status == JobStatus.FAILED and "customer" in job.error.lower()
@@ -302,14 +302,13 @@ def test_a_large_upload_is_moved_from_its_temporary_file_whole_and_hashed(client
     import hashlib
 
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from rest_framework.authtoken.models import Token
 
     settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # Django spools bigger uploads to a temporary file
     content = GENERIC.encode() * 200
-    token = Token.objects.create(user=owner)
+    auth = api_key_header(owner)
 
     client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", content)},
-                HTTP_AUTHORIZATION=f"Token {token.key}")
+                **auth)
 
     job = ImportJob.objects.get()
     with open(job.stored_path, "rb") as stored:

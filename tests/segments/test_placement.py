@@ -17,7 +17,7 @@ from segments.models import (
     SegmentMembership,
 )
 from segments.services import db
-from segments.services.placement import new_customers_place
+from segments.services.placement import model_signing_key, new_customers_place
 from tests.segments.demo_loader import load_order_lines
 from tests.segments.helpers import run_refresh
 from tests.support import wait_until
@@ -81,7 +81,7 @@ def test_placements_are_the_saved_models_predictions_on_the_run_scales(analysed_
 
     stored = PlacementModel.objects.get(run=run)
     features = db.features_frame(as_of=db.newest_order_at()).loc[sorted(newcomers)]
-    forest = model_from_bytes(stored.model)
+    forest = model_from_bytes(stored.model, key=model_signing_key())
     probabilities = forest.predict_proba(features[stored.columns].to_numpy(dtype=float))
     expected_cluster = forest.classes_[probabilities.argmax(axis=1)]
     expected_rfm = assign_rfm_segments(scores_from_edges(features, stored.rfm_edges))
@@ -188,3 +188,16 @@ def test_an_order_import_queues_placement_only_when_a_model_exists(
 
     assert len(with_model) == 2  # placement, then the full run
     assert len(without_model) == 1  # the full run only
+
+
+def test_a_stored_model_that_fails_its_signature_places_no_one(analysed_shop):
+    run = analysed_shop["run"]
+    stored = PlacementModel.objects.get(run=run)
+    PlacementModel.objects.filter(pk=stored.pk).update(model=bytes(stored.model)[:-1] + b"x")
+    load_order_lines(analysed_shop["later"])
+    newcomers = _newcomer_ids(analysed_shop["later"])
+
+    placed = new_customers_place()
+
+    assert placed == 0
+    assert not SegmentMembership.objects.filter(run=run, customer_id__in=newcomers).exists()

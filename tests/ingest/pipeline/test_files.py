@@ -101,3 +101,30 @@ def test_a_gz_name_on_plain_text_is_refused() -> None:
     ):
         pass
     assert "not gzip-compressed" in caught.value.reason
+
+
+def test_a_gzip_bomb_is_stopped_by_the_ratio_check_long_before_the_size_cap() -> None:
+    data = gzip.compress(b"a,b\n" + b"1,2\n" * 8_000_000, compresslevel=9)  # 32 MB, ~1000x
+    read = 0
+    with (
+        pytest.raises(UploadRejected) as caught,
+        open_upload(io.BytesIO(data), "orders.csv.gz") as stream,
+    ):
+        while block := stream.read(65536):
+            read += len(block)
+
+    assert "decompression bomb" in caught.value.reason
+    assert read < 16 * 1024**2
+
+
+def test_a_big_ordinary_gzip_csv_passes_the_ratio_check() -> None:
+    import random
+
+    rng = random.Random(7)
+    rows = "".join(f"{rng.randrange(10**9)},cust{rng.randrange(10**6)}@example.com,"
+                   f"{rng.randrange(10**5) / 100}\n" for _ in range(350_000)).encode()
+    data = gzip.compress(b"order,email,total\n" + rows)
+    assert len(rows) > UploadLimits().ratio_check_min_bytes
+
+    with open_upload(io.BytesIO(data), "orders.csv.gz") as stream:
+        assert len(stream.read()) == len(rows) + len(b"order,email,total\n")

@@ -61,3 +61,14 @@ def test_formula_cells_are_neutralised_but_plain_negative_numbers_are_not() -> N
         "",
     ]
     assert neutralise_cell("+49 30 1234") == "'+49 30 1234"
+
+
+def test_the_files_own_header_cells_are_neutralised_too() -> None:
+    out = io.StringIO()
+    headers = ['=HYPERLINK("https://evil.example","x")', "+cmd|' /C calc'!A0", "email"]
+    write_rejects([Rejection(line_no=2, reason="bad", raw={"email": "a@example.com"})],
+                  out, headers)
+
+    header = next(csv.reader(io.StringIO(out.getvalue())))
+
+    assert header == ["line", "reason", "'" + headers[0], "'" + headers[1], "email", "raw line"]

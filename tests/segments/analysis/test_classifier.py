@@ -92,7 +92,7 @@ def test_placement_uses_the_forest_saved_as_bytes_and_fills_missing_features():
                              "monetary": rng.gamma(2.0, 50.0, 400)})
     labels = np.where(features["frequency"] > 8, "cluster-1", "cluster-2")
     trained = train_segment_classifier(features, labels)
-    restored = model_from_bytes(model_to_bytes(trained.model))
+    restored = model_from_bytes(model_to_bytes(trained.model, key=KEY), key=KEY)
     newcomers = pd.DataFrame({"frequency": [2.0, 15.0, np.nan], "monetary": [30.0, 400.0, 80.0]},
                              index=[101, 102, 103])
 
@@ -105,3 +105,44 @@ def test_placement_uses_the_forest_saved_as_bytes_and_fills_missing_features():
     expected = trained.model.predict_proba(
         np.array([[2.0, 30.0], [15.0, 400.0], [15.0, 80.0]])).max(axis=1)
     assert np.allclose(placed["probability"], expected)
+
+
+KEY = b"an install's key, for tests"
+
+
+class _RunsCode:
+    """A pickle that, when loaded, creates a file: what a tampered row could do."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("signature", ["none", "wrong key", "tampered payload"])
+def test_stored_model_bytes_are_never_unpickled_without_a_valid_signature(tmp_path, signature):
+    import hashlib
+    import hmac
+    import io as _io
+
+    import joblib
+
+    from segments.analysis.classifier import UntrustedModel, model_from_bytes, model_to_bytes
+
+    marker = tmp_path / "ran"
+    buffer = _io.BytesIO()
+    joblib.dump(_RunsCode(marker), buffer)
+    evil = buffer.getvalue()
+    honest = model_to_bytes(train_segment_classifier(
+        pd.DataFrame({"x": np.arange(40.0)}), np.where(np.arange(40) > 20, "a", "b")).model, key=KEY)
+    prefix = honest[: honest.index(b":") + 1]
+    stored = {
+        "none": evil,
+        "wrong key": prefix + hmac.new(b"another install", evil, hashlib.sha256).digest() + evil,
+        "tampered payload": honest[: len(prefix) + 32] + evil,
+    }[signature]
+
+    with pytest.raises(UntrustedModel):
+        model_from_bytes(stored, key=KEY)
+    assert not marker.exists()
