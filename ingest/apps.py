@@ -6,3 +6,10 @@ class IngestConfig(AppConfig):
 
     name = "ingest"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from profiler_site.core.extensions import register_customer_profile_section
+
+        from .profile_section import customer_privacy_section
+
+        register_customer_profile_section(customer_privacy_section)

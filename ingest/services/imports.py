@@ -39,6 +39,8 @@ from .prefetch import prefetch
 from .run_memory import RunMemory
 
 MAX_OUTLIERS_KEPT = 100
+# The report's count of rows that belong to erased customers (see services.privacy).
+ERASED_NOTE = "skipped: erased"
 
 
 class ImportRejected(Exception):
@@ -281,6 +283,8 @@ def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
             rejections += [ImportRejection(job_id=job.pk, line_no=line, reason=reason, raw={})
                            for line, reason in counts.conflicts]
         ImportRejection.objects.bulk_create(rejections, batch_size=5000)
+        if counts is not None and counts.erased_rows:
+            notes[ERASED_NOTE] += counts.erased_rows
         merged_notes = Counter(locked.cleaning_notes or {})
         merged_notes.update(notes)
         outliers = list(locked.outliers or [])

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import services
+from .audit import audit_recent
 from .forms import LanguageForm, OwnerAccountForm
 from .health import health_report
 from .jobs import job_model_for_label, job_request_cancel
@@ -58,6 +59,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         "form": form,
         "token": token,
         "worker_checks": WorkerCheckJob.objects.all()[:5],
+        "audit_entries": audit_recent(),
     }
     return render(request, "core/settings.html", context)
 
