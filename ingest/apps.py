@@ -13,3 +13,9 @@ class IngestConfig(AppConfig):
         from .profile_section import customer_privacy_section
 
         register_customer_profile_section(customer_privacy_section)
+
+        from profiler_site.core.backups import backup_restored
+
+        from .receivers import import_paths_move
+
+        backup_restored.connect(import_paths_move, dispatch_uid="ingest-import-paths-move")

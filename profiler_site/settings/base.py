@@ -171,6 +171,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("JOB_REAPER_INTERVAL_SECONDS", default=60),
     },
 }
+# Backups (profiler_site/core/backups.py): `make backup`, and nightly from beat.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
+if env.bool("BACKUP_NIGHTLY", default=True):
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE["nightly-backup"] = {
+        "task": "profiler_site.core.tasks.backup_task",
+        "schedule": crontab(hour=env.int("BACKUP_HOUR", default=3), minute=0),
+    }
 # A running job whose heartbeat is older than this, and whose task no live
 # worker reports as active, is taken as orphaned by a dead worker.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
