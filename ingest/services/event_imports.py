@@ -18,6 +18,7 @@ from profiler_site.core.jobs import job_progress
 from .events import EventInput, events_record
 from .loading import raw_as_json
 from .privacy import erase_lock_shared_in_transaction, erased_keys_among
+from .retention import event_properties_allowed
 
 
 def customers_ensure(*, keys: dict[str, dict]) -> dict[str, int]:
@@ -45,7 +46,8 @@ def events_store(*, rows: list[dict], source: str) -> int:
                                      for r in rows})
         return events_record(events=[
             EventInput(customer_id=ids[r["customer_key"]], type=r["type"],
-                       occurred_at=r["occurred_at"], properties=r.get("properties") or {},
+                       occurred_at=r["occurred_at"],
+                       properties=event_properties_allowed(r.get("properties") or {}),
                        source=source)
             for r in rows
         ])

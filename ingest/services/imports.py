@@ -36,6 +36,7 @@ from profiler_site.core.models import JobStatus
 from .bulk_indexes import indexes_set_aside, restore_indexes, worth_setting_aside
 from .loading import load_chunk, raw_as_json, staging_data
 from .prefetch import prefetch
+from .retention import dropped_columns, personal_fields_dropped
 from .run_memory import RunMemory
 
 MAX_OUTLIERS_KEPT = 100
@@ -226,7 +227,9 @@ def import_run(job: ImportJob) -> str:
             # The reader thread also turns each chunk into COPY input, so the
             # Python work overlaps the database's work on the chunk before.
             memory = RunMemory()
-            prepared = ((chunk, staging_data(chunk.frame, memory=memory)
+            dropped = dropped_columns()  # fields the owner chose never to store
+            prepared = ((chunk, staging_data(personal_fields_dropped(chunk.frame, dropped),
+                                             memory=memory)
                          if len(chunk.frame) else None)
                         for chunk in chunks if chunk.index >= resume_at)
             with _quick_thread_switches():

@@ -31,7 +31,8 @@ def fisher_two_sided(x_treated: int, n_treated: int, x_holdout: int, n_holdout: 
 
 
 @pytest.fixture
-def measured(smtp_server):
+def measured(smtp_server, settings):
+    settings.CAMPAIGN_TRACK_OPENS = True
     make_customers(40)
     campaign = make_campaign(holdout_share=0.10)  # 36 emailed, 4 held out
     run_send_inline(campaign)

