@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -253,9 +254,9 @@ def customer_erase(*, customer_id: int, actor: Actor) -> Erasure:
         # The dedupe key is a hash of the properties: it goes with them.
         events_cleared = Event.objects.filter(customer_id=customer_id).update(
             properties={}, dedupe_key=Concat(Value(ERASED_PREFIX), F("id")))
-        for named in {old_key, *emails}:
-            ImportRejection.objects.filter(Q(raw__icontains=named) | Q(reason__icontains=named)) \
-                .delete()
+        ImportRejection.objects.filter(pk__in=RawSQL(_REJECTIONS_NAMING, [
+            sorted({old_key.lower(), *emails}), [f"%{_like_escaped(e)}%" for e in emails] or [""],
+            f"'{old_key}'"])).delete()
         Customer.objects.filter(pk=customer_id).update(
             key=new_key, email="", shop_customer_id="", first_name="", last_name="", city="",
             gender="", birth_year=None, accepts_marketing=False, updated_at=timezone.now())
@@ -263,6 +264,22 @@ def customer_erase(*, customer_id: int, actor: Actor) -> Erasure:
                      details={"orders_kept": orders_kept, "events_cleared": events_cleared})
     return Erasure(customer_id=customer_id, already_erased=False, orders_kept=orders_kept,
                    events_cleared=events_cleared)
+
+
+# Rejected rows that name the person: a cell equal to their address or key, an
+# unsplittable line containing their address, or a reason quoting their key. Exact
+# cells, not substrings, so erasing ann@x.com keeps joann@x.com's rows.
+_REJECTIONS_NAMING = """
+SELECT id FROM ingest_importrejection
+WHERE EXISTS (SELECT 1 FROM jsonb_each_text(raw) AS cell(name, value)
+              WHERE lower(btrim(cell.value)) = ANY(%s)
+                 OR (cell.name = 'text' AND cell.value ILIKE ANY(%s)))
+   OR position(%s in reason) > 0
+"""
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def customer_find(identifier: str) -> Customer:
