@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench install lint messages clean
+.PHONY: run test bench install lint messages clean backup restore
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# A backup of the database, uploads and local key into var/backups/ (see docs/backups.md).
+backup: install
+	$(BIN)/python -m profiler_site.maintenance backup
+
+# make restore FILE=path/to/profiler-....tar   (into an empty data folder)
+restore: install
+	@test -n "$(FILE)" || (echo "usage: make restore FILE=path/to/backup.tar" && exit 2)
+	$(BIN)/python -m profiler_site.maintenance restore "$(FILE)"
 
 bench: install
 	$(BIN)/python -m benchmarks.run_all

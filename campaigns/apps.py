@@ -15,3 +15,11 @@ class CampaignsConfig(AppConfig):
 
         register_customer_profile_section(customer_campaign_section)
 
+        from ingest.signals import customer_archive_requested, customer_erasing
+
+        from .privacy import customer_campaigns_archive, customer_campaigns_forget
+
+        customer_erasing.connect(customer_campaigns_forget, dispatch_uid="campaigns-forget")
+        customer_archive_requested.connect(customer_campaigns_archive,
+                                           dispatch_uid="campaigns-archive")
+

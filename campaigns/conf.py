@@ -17,7 +17,7 @@ def max_per_second() -> int:
 
 
 def track_opens() -> bool:
-    return bool(getattr(settings, "CAMPAIGN_TRACK_OPENS", True))
+    return bool(getattr(settings, "CAMPAIGN_TRACK_OPENS", False))
 
 
 def batch_size() -> int:

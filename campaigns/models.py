@@ -171,12 +171,18 @@ class SuppressionReason(models.TextChoices):
     BOUNCED = "bounced", _("Bounced")
     COMPLAINT = "complaint", _("Complained")
     MANUAL = "manual", _("Added by you")
+    ERASED = "erased", _("Customer erased")
 
 
 class Suppression(models.Model):
-    """An address that must never get another campaign; stored lower-case."""
+    """An address that must never get another campaign; stored lower-case.
 
-    email = models.CharField(max_length=254, unique=True)
+    Once its owner is erased, the address itself goes: `email` is null and only
+    `email_hash` (keyed, see `ingest.services.privacy.email_hash`) keeps it suppressed.
+    """
+
+    email = models.CharField(max_length=254, unique=True, null=True, blank=True)
+    email_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     reason = models.CharField(max_length=16, choices=SuppressionReason.choices)
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -187,7 +193,7 @@ class Suppression(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return self.email
+        return self.email or "(erased)"
 
 
 class CampaignSend(Job):

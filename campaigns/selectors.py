@@ -33,6 +33,7 @@ from campaigns.models import (
     Suppression,
 )
 from ingest.models import Customer, Order
+from ingest.services.privacy import email_hash
 from segments import selectors as segment_selectors
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,11 @@ def audience_summary(*, kind: str, key: str, holdout_share: float = 0.10) -> Aud
     ids = segment_customer_ids(kind=kind, key=key)
     people = Customer.objects.all() if ids is None else Customer.objects.filter(pk__in=ids)
     consent_recorded = shop_records_consent()
-    suppressed_emails = set(Suppression.objects.values_list("email", flat=True))
+    suppressed_emails = set(Suppression.objects.exclude(email=None).values_list("email", flat=True))
+    # Addresses of erased customers are kept only as keyed hashes (rare: hashed per
+    # address only when there are any).
+    erased_hashes = set(Suppression.objects.exclude(email_hash=None)
+                        .values_list("email_hash", flat=True))
     in_segment = no_email = suppressed = no_consent = 0
     eligible: list[int] = []
     for cid, email, accepts in people.values_list("id", "email", "accepts_marketing").iterator(
@@ -143,7 +148,8 @@ def audience_summary(*, kind: str, key: str, holdout_share: float = 0.10) -> Aud
         email = (email or "").strip()
         if not email or not _ADDRESS_RE.fullmatch(email):
             no_email += 1
-        elif email.lower() in suppressed_emails:
+        elif email.lower() in suppressed_emails or (
+                erased_hashes and email_hash(email) in erased_hashes):
             suppressed += 1
         elif accepts is False or (accepts is None and consent_recorded):
             no_consent += 1

@@ -345,3 +345,16 @@ class ImportUndo(Job):
 
     def __str__(self) -> str:
         return f"Undo of {self.target}"
+
+
+class ErasedCustomer(models.Model):
+    """The tombstone of an erased customer: a keyed hash of their key, nothing readable.
+
+    An import skips every row whose customer key hashes to one of these, so an old
+    file cannot bring the person back. The hash is keyed (HMAC with the site's
+    secret key, see `ingest.services.privacy`): without the key, a guessed address
+    cannot be checked against the table.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField(auto_now_add=True)

@@ -27,3 +27,15 @@ def restore_indexes_task() -> list[str]:
     from ingest.services.bulk_indexes import restore_indexes
 
     return restore_indexes()
+
+
+@shared_task
+def purge_old_data_task() -> dict:
+    """Nightly: old uploaded files and old events (ingest/services/retention.py)."""
+    from django.utils import timezone
+
+    from ingest.services.retention import old_data_purge
+    from profiler_site.core.audit import SCHEDULED, Actor
+
+    purged = old_data_purge(now=timezone.now(), actor=Actor(name=SCHEDULED))
+    return {"uploads": purged.uploads, "events": purged.events}

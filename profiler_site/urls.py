@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("profiler_site.core.urls")),
     path("", include("segments.urls")),
     path("uploads/", include("ingest.urls")),
+    path("customers/", include("ingest.customer_urls")),
     path("campaigns/", include("campaigns.urls")),
     path("", include("campaigns.public_urls")),
     path("api/", include("ingest.api.urls")),

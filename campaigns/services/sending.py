@@ -76,6 +76,7 @@ from campaigns.models import (
 from campaigns.selectors import segment_recommendations
 from campaigns.services.rendering import CampaignRenderer, RenderedEmail
 from ingest.models import Customer
+from ingest.services.privacy import erase_lock_shared
 from profiler_site.core.jobs import job_progress
 
 logger = logging.getLogger(__name__)
@@ -703,23 +704,26 @@ class _SendingRun:
                 status = _campaign_status(self.campaign.pk)
                 return "" if status == CampaignStatus.SENDING else status
             self.failed += _outbox_fail_unsendable(current.unsendable)
-            # The whole batch is taken as `sending` (flushed commit) before its first
-            # SMTP call: a worker killed now leaves up to a batch `unknown`, never resent.
-            held = outbox_take(recipient_ids=list(current.rendered), run_id=self.run_id,
-                               while_campaign_sending=self.campaign.pk)
-            if held:
-                self.taken_in_pass = True
-            else:  # paused or cancelled, or another run took these rows
-                status = _campaign_status(self.campaign.pk)
-                if status != CampaignStatus.SENDING:
-                    return status
-            self.background.add(self._record())
-            self.background.add(self._prepare())
-            if time.monotonic() >= self.progress_at:  # counting the done rows is not free
-                self.progress_at = time.monotonic() + PROGRESS_EVERY
-                self.background.add(self._progress())
-            self._send([(row, *current.rendered[row.pk]) for row in current.rows
-                        if row.pk in held])
+            # From taking the batch to its last answer, an erasure waits (see
+            # ingest.services.privacy): it then deletes the person's untaken rows.
+            with erase_lock_shared():
+                # The whole batch is taken as `sending` (flushed commit) before its first
+                # SMTP call: a worker killed now leaves up to a batch `unknown`, never resent.
+                held = outbox_take(recipient_ids=list(current.rendered), run_id=self.run_id,
+                                   while_campaign_sending=self.campaign.pk)
+                if held:
+                    self.taken_in_pass = True
+                else:  # paused or cancelled, or another run took these rows
+                    status = _campaign_status(self.campaign.pk)
+                    if status != CampaignStatus.SENDING:
+                        return status
+                self.background.add(self._record())
+                self.background.add(self._prepare())
+                if time.monotonic() >= self.progress_at:  # counting the done rows is not free
+                    self.progress_at = time.monotonic() + PROGRESS_EVERY
+                    self.background.add(self._progress())
+                self._send([(row, *current.rendered[row.pk]) for row in current.rows
+                            if row.pk in held])
 
     def _send(self, ready: list[tuple[OutboxRow, RenderedEmail, bytes]]) -> None:
         from_address = self.campaign.from_address

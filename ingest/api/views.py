@@ -6,7 +6,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingest.models import ImportJob
+from ingest.models import Customer, ImportJob
 from ingest.pipeline.errors import RowError
 from ingest.selectors import import_history
 from ingest.services.event_imports import api_events_store
@@ -16,6 +16,9 @@ from ingest.services.imports import (
     import_confirm,
     import_upload_create,
 )
+from ingest.services.privacy import customer_archive_stream, customer_erase
+from ingest.views import customer_archive_response
+from profiler_site.core.audit import Actor
 
 from .serializers import EventBatchSerializer, ImportCreateSerializer, ImportJobSerializer
 
@@ -73,3 +76,25 @@ class EventsApi(APIView):
             return _error(exc.reason)
         rows = data.validated_data["events"]
         return Response({"received": len(rows), "created": created}, status=status.HTTP_202_ACCEPTED)
+
+
+class CustomerArchiveApi(APIView):
+    """Everything kept about one customer, as a zip streamed while it is written."""
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request, pk: int):
+        get_object_or_404(Customer, pk=pk)
+        return customer_archive_response(
+            customer_archive_stream(customer_id=pk, actor=Actor.of(request.user)), pk)
+
+
+class CustomerEraseApi(APIView):
+    """Forget a customer: personal data gone, orders kept anonymous, never re-imported."""
+
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request, pk: int):
+        get_object_or_404(Customer, pk=pk)
+        erasure = customer_erase(customer_id=pk, actor=Actor.of(request.user))
+        return Response({"customer": pk, "already_erased": erasure.already_erased,
+                         "orders_kept": erasure.orders_kept,
+                         "events_cleared": erasure.events_cleared})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 # Said at upload (the preview) and again by the reader, should a file lose its rows.
 HEADER_ONLY = "The file has a header row but no data rows."
 

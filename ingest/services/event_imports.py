@@ -17,6 +17,8 @@ from profiler_site.core.jobs import job_progress
 
 from .events import EventInput, events_record
 from .loading import raw_as_json
+from .privacy import erase_lock_shared_in_transaction, erased_keys_among
+from .retention import event_properties_allowed
 
 
 def customers_ensure(*, keys: dict[str, dict]) -> dict[str, int]:
@@ -32,17 +34,23 @@ def customers_ensure(*, keys: dict[str, dict]) -> dict[str, int]:
 
 def events_store(*, rows: list[dict], source: str) -> int:
     """rows: customer_key, email, shop_customer_id, type, occurred_at, properties. Returns new."""
-    if not rows:
-        return 0
-    ids = customers_ensure(keys={r["customer_key"]: {"email": r.get("email"),
-                                                     "shop_customer_id": r.get("shop_customer_id")}
-                                 for r in rows})
-    return events_record(events=[
-        EventInput(customer_id=ids[r["customer_key"]], type=r["type"],
-                   occurred_at=r["occurred_at"], properties=r.get("properties") or {},
-                   source=source)
-        for r in rows
-    ])
+    with transaction.atomic():
+        # Events of erased customers are dropped, as an order import drops their rows.
+        erase_lock_shared_in_transaction()
+        erased = erased_keys_among(r["customer_key"] for r in rows)
+        rows = [r for r in rows if r["customer_key"] not in erased]
+        if not rows:
+            return 0
+        ids = customers_ensure(keys={r["customer_key"]: {"email": r.get("email"),
+                                                         "shop_customer_id": r.get("shop_customer_id")}
+                                     for r in rows})
+        return events_record(events=[
+            EventInput(customer_id=ids[r["customer_key"]], type=r["type"],
+                       occurred_at=r["occurred_at"],
+                       properties=event_properties_allowed(r.get("properties") or {}),
+                       source=source)
+            for r in rows
+        ])
 
 
 def api_events_store(*, events: list[dict]) -> int:

@@ -44,12 +44,15 @@ from profiler_site.core.shop import shop_profile
 from .bulk_indexes import indexes_set_aside, restore_indexes, worth_setting_aside
 from .loading import IMPORT_LOCK, load_chunk, raw_as_json, staging_data
 from .prefetch import prefetch
+from .retention import dropped_columns, personal_fields_dropped
 from .run_memory import RunMemory
 
 MAX_OUTLIERS_KEPT = 100
 # The mapping page counts identical rows over at most this many rows (~3 µs a row).
 IDENTICAL_PREVIEW_ROWS = 200_000
 IDENTICAL_ROWS_CHOICES = ("drop", "keep")
+# The report's count of rows that belong to erased customers (see services.privacy).
+ERASED_NOTE = "skipped: erased"
 
 
 class ImportRejected(Exception):
@@ -268,7 +271,9 @@ def import_run(job: ImportJob) -> str:
             # The reader thread also turns each chunk into COPY input, so the
             # Python work overlaps the database's work on the chunk before.
             memory = RunMemory()
-            prepared = ((chunk, staging_data(chunk.frame, memory=memory)
+            dropped = dropped_columns()  # fields the owner chose never to store
+            prepared = ((chunk, staging_data(personal_fields_dropped(chunk.frame, dropped),
+                                             memory=memory)
                          if len(chunk.frame) else None)
                         for chunk in chunks if chunk.index >= resume_at)
             with _quick_thread_switches():
@@ -325,6 +330,8 @@ def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
             rejections += [ImportRejection(job_id=job.pk, line_no=line, reason=reason, raw={})
                            for line, reason in counts.conflicts]
         ImportRejection.objects.bulk_create(rejections, batch_size=5000)
+        if counts is not None and counts.erased_rows:
+            notes[ERASED_NOTE] += counts.erased_rows
         merged_notes = Counter(locked.cleaning_notes or {})
         merged_notes.update(notes)
         outliers = list(locked.outliers or [])

@@ -23,6 +23,7 @@ from ingest.pipeline.chunk_tables import chunk_tables, order_totals
 from profiler_site.core.csv_copy import copy_csv, csv_for_copy, timestamptz_text
 
 from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders, money_text
+from .privacy import erase_lock_shared_in_transaction, erased_keys_among
 from .run_memory import HashMemory, RunMemory, key_hashes
 
 # Temporary tables, one per kind of row; emptied at each commit. Keys compare in
@@ -65,6 +66,7 @@ class ChunkCounts:
     orders_existing: int
     lines_created: int
     conflicts: list[tuple[int, str]]  # (line_no, reason) rejected by the database checks
+    erased_rows: int = 0  # rows of erased customers, skipped (see `_drop_erased`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +528,7 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCou
         _roomy_temp_buffers(cursor)
         _create_staging_tables(cursor)
         _copy_to_staging(cursor, data.copies)
+        erased_rows = _drop_erased(cursor, data)
         cursor.execute(UPSERT_CUSTOMERS, {"job_id": job_id})
         upserted = cursor.fetchall()
         if upserted:
@@ -539,7 +542,9 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCou
         sequence = _order_id_sequence(cursor)
         fresh_orders = fresh_lines = 0
         staged_orders = any(c.table == "stage_orders" and c.csv_bytes for c in data.copies)
-        if data.fresh is not None:
+        if data.fresh is not None and erased_rows:  # staged above, to be dropped there
+            staged_orders = True
+        elif data.fresh is not None:
             if memory.copy_fresh and copy_fresh_orders(cursor, data.fresh, job_id=job_id,
                                                        sequence=sequence, memory=memory):
                 fresh_orders, fresh_lines = len(data.fresh), len(data.fresh.line_orders)
@@ -557,7 +562,34 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCou
         orders_existing=counts.orders_existing,
         lines_created=fresh_lines + counts.lines_created,
         conflicts=counts.conflicts,
+        erased_rows=erased_rows,
     )
+
+
+DROP_ERASED = """
+DELETE FROM stage_lines l USING stage_orders o
+WHERE l.order_key = o.order_key AND o.customer_key = ANY(%(keys)s);
+DELETE FROM stage_orders WHERE customer_key = ANY(%(keys)s);
+DELETE FROM stage_customers WHERE customer_key = ANY(%(keys)s);
+"""
+
+
+def _drop_erased(cursor, data: StagingData) -> int:
+    """Drop the chunk's rows of erased customers from staging; returns how many rows.
+
+    Holds the erase lock shared until the chunk commits, so an erasure either
+    committed before (its tombstone is read here) or waits for this chunk and
+    then finds the customer it created. Orders the reader meant to copy straight
+    in go through staging instead, so they are dropped with the rest.
+    """
+    erase_lock_shared_in_transaction()
+    erased = erased_keys_among(data.order_rows["customer_key"].unique().tolist())
+    if not erased:
+        return 0
+    if data.fresh is not None:
+        _copy_to_staging(cursor, data.fresh_copies())
+    cursor.execute(DROP_ERASED, {"keys": sorted(erased)})
+    return int(data.order_rows["customer_key"].isin(erased).sum())
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,3 +157,36 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…, {self.scope})"
+
+
+class AuditAction(models.TextChoices):
+    CUSTOMER_EXPORTED = "customer_exported", _("Customer's data downloaded")
+    CUSTOMER_ERASED = "customer_erased", _("Customer erased")
+    UPLOADS_PURGED = "uploads_purged", _("Old uploaded files deleted")
+    EVENTS_PURGED = "events_purged", _("Old events deleted")
+    BACKUP_WRITTEN = "backup_written", _("Backup written")
+
+
+class AuditEntry(models.Model):
+    """Who did what to the owner's data, and when: shown on Settings, never edited.
+
+    `target` names the thing acted on without personal data (an erased customer is
+    "customer #12", never their address); `details` holds counts. `actor` is the
+    user's name, or what acted without one ("manage.py", "scheduled task"), kept
+    as text so the entry outlives the account.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    target = models.CharField(max_length=200, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"

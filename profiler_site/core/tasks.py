@@ -38,3 +38,12 @@ def canary_task() -> str:
 def reap_stale_jobs_task() -> dict[str, int]:
     report = jobs.reap_stale_jobs()
     return {"requeued": report.requeued, "failed": report.failed}
+
+
+@shared_task
+def backup_task() -> str:
+    """The nightly backup (beat, when BACKUP_NIGHTLY is on)."""
+    from .audit import SCHEDULED, Actor
+    from .backups import backup_create
+
+    return str(backup_create(actor=Actor(name=SCHEDULED)).path)

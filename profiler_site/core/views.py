@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from . import health, services
 from .api_keys import api_key_create, api_key_revoke
+from .audit import audit_recent
 from .forms import ApiKeyForm, LanguageForm, OwnerAccountForm, ShopSettingsForm
 from .jobs import job_model_for_label, job_request_cancel
 from .models import WorkerCheckJob
@@ -79,6 +80,7 @@ def _settings_page(request: HttpRequest, *, form: LanguageForm | None = None,
         "api_keys": request.user.api_keys.all(),
         "new_key": new_key,
         "worker_checks": WorkerCheckJob.objects.all()[:5],
+        "audit_entries": audit_recent(),
     }
     return render(request, "core/settings.html", context, status=status)
 

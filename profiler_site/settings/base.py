@@ -174,6 +174,27 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.int("JOB_REAPER_INTERVAL_SECONDS", default=60),
     },
 }
+# Keeping only what is needed (ingest/services/retention.py, docs/privacy.md).
+PRIVACY_DROP_FIELDS = env.list("PRIVACY_DROP_FIELDS", default=[])  # names, birth_year, gender, city
+EVENT_PROPERTIES_ALLOWED = env.list("EVENT_PROPERTIES_ALLOWED", default=[
+    "path", "page", "url", "referrer_domain", "sku", "product", "category", "quantity", "price",
+    "value", "currency", "order_id", "search", "source", "medium", "campaign"])
+UPLOADS_KEEP_DAYS = env.int("UPLOADS_KEEP_DAYS", default=30)
+EVENTS_KEEP_MONTHS = env.int("EVENTS_KEEP_MONTHS", default=24)
+CELERY_BEAT_SCHEDULE["purge-old-data"] = {
+    "task": "ingest.tasks.purge_old_data_task",
+    "schedule": 24 * 60 * 60,
+}
+# Backups (profiler_site/core/backups.py): `make backup`, and nightly from beat.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)
+if env.bool("BACKUP_NIGHTLY", default=True):
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE["nightly-backup"] = {
+        "task": "profiler_site.core.tasks.backup_task",
+        "schedule": crontab(hour=env.int("BACKUP_HOUR", default=3), minute=0),
+    }
 # A running job whose heartbeat is older than this, and whose task no live
 # worker reports as active, is taken as orphaned by a dead worker.
 JOB_STALE_AFTER_SECONDS = env.int("JOB_STALE_AFTER_SECONDS", default=120)
@@ -232,7 +253,9 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Campaigns ----------------------------------------------------------------
 CAMPAIGN_MAX_PER_SECOND = env.int("CAMPAIGN_MAX_PER_SECOND", default=50)  # per sending run; 0 = no limit
-CAMPAIGN_TRACK_OPENS = env.bool("CAMPAIGN_TRACK_OPENS", default=True)
+# Off by default: mail apps and scanners load images unread, so opens say little,
+# and the pixel tells the shop when each person reads their mail.
+CAMPAIGN_TRACK_OPENS = env.bool("CAMPAIGN_TRACK_OPENS", default=False)
 CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=100)
 CAMPAIGN_RETRY_DELAYS = (1.0, 4.0, 15.0)  # seconds before each retry of a 4xx / dropped connection
 SHOP_NAME = env.str("SHOP_NAME", default="")  # {{ shop_name }}; falls back to the campaign's From name

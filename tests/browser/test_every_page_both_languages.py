@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 
+from campaigns.local_inbox import MaildirHandler, inbox_dir
 from campaigns.models import Campaign
 from ingest.models import Customer, ImportJob, Product
 from profiler_site.core.services import user_language_set
 from segments.models import CustomerScore
-from aiosmtpd.controller import Controller
-
-from campaigns.local_inbox import MaildirHandler, inbox_dir
 from tests.campaigns.conftest import free_port, make_campaign, run_send_inline
 from tests.conftest import PASSWORD
 from tests.segments.demo_loader import load_demo_shop

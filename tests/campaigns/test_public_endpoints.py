@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sent(smtp_server):
+def sent(smtp_server, settings):
+    settings.CAMPAIGN_TRACK_OPENS = True
     make_customers(12)
     campaign = make_campaign()
     run_send_inline(campaign)

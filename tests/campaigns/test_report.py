@@ -39,7 +39,8 @@ def _sent_days_ago(campaign: Campaign, days: float) -> None:
 
 
 @pytest.fixture
-def measured(smtp_server):
+def measured(smtp_server, settings):
+    settings.CAMPAIGN_TRACK_OPENS = True
     make_customers(40)
     campaign = make_campaign(holdout_share=0.10)  # 36 emailed, 4 held out
     run_send_inline(campaign)

@@ -70,7 +70,9 @@ def test_the_sent_row_keeps_the_servers_answer_and_a_deterministic_message_id(sm
     assert expected in got
 
 
-def test_a_sent_email_has_tracked_links_an_open_pixel_and_one_click_unsubscribe(smtp_server):
+def test_a_sent_email_has_tracked_links_an_open_pixel_and_one_click_unsubscribe(smtp_server,
+                                                                                 settings):
+    settings.CAMPAIGN_TRACK_OPENS = True
     make_customers(1, first_name="Ada")
     campaign = make_campaign(holdout_share=0)
 
@@ -89,8 +91,7 @@ def test_a_sent_email_has_tracked_links_an_open_pixel_and_one_click_unsubscribe(
     assert message["Subject"] == "Hello Ada"
 
 
-def test_open_tracking_can_be_switched_off(smtp_server, settings):
-    settings.CAMPAIGN_TRACK_OPENS = False
+def test_open_tracking_is_off_unless_switched_on(smtp_server):
     make_customers(1)
     campaign = make_campaign(holdout_share=0)
 

@@ -37,8 +37,8 @@ def test_saved_settings_reach_the_pages_the_emails_and_the_importer(owner_client
     new_campaign = owner_client.get(reverse("campaign-new")).content.decode()
     assert 'value="hello@records.example"' in new_campaign and 'value="Chloé"' in new_campaign
     from campaigns import conf
-    from ingest.services.imports import _read_options
     from ingest.models import ImportJob
+    from ingest.services.imports import _read_options
     assert conf.shop_name() == "Chloé's Records"
     assert _read_options(ImportJob(options={})).timezone == "Europe/Berlin"
 

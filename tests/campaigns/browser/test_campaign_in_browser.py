@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign, CampaignStatus, Recipient
+from ingest.models import Order
 from tests.campaigns.conftest import html_part, make_customers
 from tests.conftest import PASSWORD
-from ingest.models import Order
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
