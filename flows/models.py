@@ -65,6 +65,10 @@ class Flow(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["starter_key"], condition=~models.Q(starter_key=""),
+                                    name="starter_flow_once")
+        ]
 
     def __str__(self) -> str:
         return self.name
