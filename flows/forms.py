@@ -49,13 +49,17 @@ class FlowForm(forms.Form):
     conversion_window_days = forms.IntegerField(label=_("Count purchases within (days after entry)"),
                                                 min_value=1, max_value=60, initial=14)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, flow: Flow | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         types = event_types()
         self.fields["trigger_kind"].choices = [
             (value, label) for value, label in TriggerKind.choices
             if value != TriggerKind.EVENT_NO_ORDER or types]
-        options = [(f"{c.kind}:{c.key}", f"{c.name} ({c.kind})") for c in segment_choices()]
+        p = (flow.trigger_params or {}) if flow is not None else {}
+        kind = "cluster" if p.get("segment_kind") == "cluster" else "rfm"
+        keep = tuple((kind, str(k)) for k in [*p.get("to_keys", []), *p.get("from_keys", [])])
+        options = [(f"{c.kind}:{c.key}", f"{c.name} ({c.kind})")
+                   for c in segment_choices(keep=keep)]
         self.fields["segments"].choices = options
         self.fields["from_segments"].choices = options
         self.fields["event_type"].choices = [(t, t) for t in types]

@@ -22,6 +22,7 @@ from campaigns.analysis.lift import ConversionLift, conversion_lift
 from campaigns.models import Recipient, RecipientStatus
 from campaigns.verdicts import LiftText, lift_text
 from ingest.models import Customer, Event, Order
+from segments.analysis.rfm import RFM_SEGMENTS
 from segments.models import Segment, SegmentationRun
 from segments.selectors import segment_display_name
 
@@ -222,13 +223,17 @@ class SegmentChoice:
     name: str
 
 
-def segment_choices() -> list[SegmentChoice]:
+def segment_choices(*, keep: tuple[tuple[str, str], ...] = ()) -> list[SegmentChoice]:
+    """Every RFM segment (a fixed set, empty ones too: a flow waits for people to enter
+    them), the current run's clusters, and `keep` (a flow's own keys, gone or not)."""
+    keys = [("rfm", slug) for slug in RFM_SEGMENTS]
     run = SegmentationRun.objects.filter(is_current=True).first()
-    if run is None:
-        return []
+    if run is not None:
+        keys += list(Segment.objects.filter(run=run, kind="cluster").order_by("key")
+                     .values_list("kind", "key"))
+    keys += [k for k in keep if k not in keys]
     return [SegmentChoice(kind=kind, key=key, name=str(segment_display_name(kind, key)))
-            for kind, key in Segment.objects.filter(run=run).order_by("kind", "key")
-            .values_list("kind", "key")]
+            for kind, key in keys]
 
 
 def missing_trigger_segments(flow: Flow) -> list[str]:

@@ -40,7 +40,7 @@ def _form_page(request: HttpRequest, form: FlowForm, flow: Flow | None) -> HttpR
 
 
 def _save(request: HttpRequest, flow: Flow | None) -> HttpResponse:
-    form = FlowForm(request.POST)
+    form = FlowForm(request.POST, flow=flow)
     if "preview" in request.POST or not form.is_valid():
         return _form_page(request, form, flow)
     try:
@@ -68,7 +68,7 @@ def flow_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
     flow = get_object_or_404(Flow, pk=pk)
     if request.method == "POST":
         return _save(request, flow)
-    return _form_page(request, FlowForm(initial=FlowForm.initial_for(flow)), flow)
+    return _form_page(request, FlowForm(initial=FlowForm.initial_for(flow), flow=flow), flow)
 
 
 def flow_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
