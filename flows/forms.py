@@ -58,7 +58,8 @@ class FlowForm(forms.Form):
         p = (flow.trigger_params or {}) if flow is not None else {}
         kind = "cluster" if p.get("segment_kind") == "cluster" else "rfm"
         keep = tuple((kind, str(k)) for k in [*p.get("to_keys", []), *p.get("from_keys", [])])
-        options = [(f"{c.kind}:{c.key}", f"{c.name} ({c.kind})")
+        kinds = {"rfm": "RFM", "cluster": _("Cluster")}
+        options = [(f"{c.kind}:{c.key}", f"{c.name} ({kinds.get(c.kind, c.kind)})")
                    for c in segment_choices(keep=keep)]
         self.fields["segments"].choices = options
         self.fields["from_segments"].choices = options

@@ -28,7 +28,7 @@ from segments.selectors import segment_display_name
 
 from flows import clock
 from flows.models import Enrolment, EnrolmentState, Flow, SkipReason, TriggerKind
-from flows.triggers_sql import PREVIEW_LOOKBACK, entrants_query
+from flows.triggers_sql import PREVIEW_LOOKBACK, RunPair, entrants_query
 
 CENT = Decimal("0.01")
 
@@ -197,16 +197,37 @@ class Preview:
     sample: tuple[Customer, ...]
 
 
+def _recent_run_pairs(since: datetime) -> list[RunPair]:
+    """Each succeeded run finished since `since` with the succeeded run before it."""
+    runs = list(SegmentationRun.objects.filter(status="succeeded").order_by("pk")
+                .values_list("pk", "finished_at"))
+    return [RunPair(current_id=pk, previous_id=runs[i - 1][0])
+            for i, (pk, finished) in enumerate(runs)
+            if i > 0 and finished is not None and finished >= since]
+
+
 def flow_preview(flow: Flow, *, now: datetime | None = None, sample: int = 10) -> Preview:
-    """Who would have entered in the last 30 days (before the re-entry rule)."""
-    query = entrants_query(flow, now=now or clock.now(), lookback=PREVIEW_LOOKBACK)
-    if query is None:
+    """Who would have entered in the last 30 days (before the re-entry rule).
+
+    For a segment trigger: everyone who moved as it says between any two successive
+    runs of those 30 days (the latest pair alone is often empty right after a run).
+    """
+    now = now or clock.now()
+    if flow.trigger_kind == TriggerKind.SEGMENT_ENTER:
+        queries = [entrants_query(flow, now=now, runs=pair)
+                   for pair in _recent_run_pairs(now - PREVIEW_LOOKBACK)]
+    else:
+        queries = [entrants_query(flow, now=now, lookback=PREVIEW_LOOKBACK)]
+    queries = [q for q in queries if q is not None]
+    if not queries:
         return Preview(count=0, sample=())
+    sql = " UNION ".join(f"SELECT customer_id FROM ({q.sql}) t{i}" for i, q in enumerate(queries))
+    params = [p for q in queries for p in q.params]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({query.sql}) t", query.params)
+        cursor.execute(f"SELECT count(*) FROM ({sql}) u", params)
         count = cursor.fetchone()[0]
-        cursor.execute(f"SELECT customer_id FROM ({query.sql}) t ORDER BY customer_id LIMIT %s",
-                       [*query.params, sample])
+        cursor.execute(f"SELECT customer_id FROM ({sql}) u ORDER BY customer_id LIMIT %s",
+                       [*params, sample])
         ids = [row[0] for row in cursor.fetchall()]
     return Preview(count=count, sample=tuple(Customer.objects.filter(pk__in=ids).order_by("pk")))
 
@@ -236,16 +257,30 @@ def segment_choices(*, keep: tuple[tuple[str, str], ...] = ()) -> list[SegmentCh
             for kind, key in keys]
 
 
-def missing_trigger_segments(flow: Flow) -> list[str]:
-    """Trigger segments the current run does not have (a cluster that disappeared)."""
+def trigger_segment_names(flow: Flow) -> list[str]:
+    """The trigger's segments by the names the owner sees (renamed ones by their new name)."""
     if flow.trigger_kind != TriggerKind.SEGMENT_ENTER:
         return []
+    p = flow.trigger_params or {}
+    kind = "cluster" if p.get("segment_kind") == "cluster" else "rfm"
+    return [str(segment_display_name(kind, str(k))) for k in p.get("to_keys", [])]
+
+
+def missing_trigger_segments(flow: Flow) -> list[str]:
+    """Trigger clusters the current run does not have (k changed and the cluster went).
+
+    RFM segments are a fixed set: an empty one is waiting for people, not missing.
+    """
+    p = flow.trigger_params or {}
+    if flow.trigger_kind != TriggerKind.SEGMENT_ENTER:
+        return []
+    if p.get("segment_kind") != "cluster":
+        return [k for k in p.get("to_keys", []) if k not in RFM_SEGMENTS]
     run = SegmentationRun.objects.filter(is_current=True).first()
     if run is None:
         return []
-    kind = "cluster" if (flow.trigger_params or {}).get("segment_kind") == "cluster" else "rfm"
-    present = set(Segment.objects.filter(run=run, kind=kind).values_list("key", flat=True))
-    return [k for k in (flow.trigger_params or {}).get("to_keys", []) if k not in present]
+    present = set(Segment.objects.filter(run=run, kind="cluster").values_list("key", flat=True))
+    return [k for k in p.get("to_keys", []) if k not in present]
 
 
 def recent_enrolments(flow: Flow, *, limit: int = 50) -> list[Enrolment]:

@@ -17,6 +17,7 @@ from flows.selectors import (
     flow_stats,
     missing_trigger_segments,
     recent_enrolments,
+    trigger_segment_names,
 )
 from flows.services.flows import FlowError, flow_create, flow_switch, flow_update
 from flows.starters import starter_switch_on, starters_offered
@@ -75,6 +76,7 @@ def flow_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     flow = get_object_or_404(Flow, pk=pk)
     return render(request, "flows/flow_detail.html", {
         "flow": flow, "stats": flow_stats(flow), "missing": missing_trigger_segments(flow),
+        "trigger_segments": trigger_segment_names(flow),
         "enrolments": recent_enrolments(flow), "time_zone": shop_profile().time_zone})
 
 

@@ -30,7 +30,8 @@ def make_run(memberships: dict, *, current: bool = True) -> SegmentationRun:
     """A succeeded run with customer -> rfm key (or (rfm, cluster)) memberships."""
     if current:
         SegmentationRun.objects.filter(is_current=True).update(is_current=False)
-    run = SegmentationRun.objects.create(status=JobStatus.SUCCEEDED, is_current=current)
+    run = SegmentationRun.objects.create(status=JobStatus.SUCCEEDED, is_current=current,
+                                         finished_at=clock.now())
     SegmentMembership.objects.bulk_create(
         SegmentMembership(run=run, customer=customer,
                           rfm_key=key if isinstance(key, str) else key[0],

@@ -65,11 +65,18 @@ def test_switching_on_from_the_report_page_and_the_report_in_both_languages(owne
     assert "Does this flow make people buy?" not in page
 
 
-def test_a_missing_trigger_segment_is_named_on_the_report(owner_client):
+def test_a_vanished_trigger_cluster_is_named_on_the_report_and_an_empty_rfm_segment_is_not(
+        owner_client):
+    from segments.models import SegmentLabel
+
     _runs()
-    flow = make_flow(trigger_params={"segment_kind": "rfm", "to_keys": ["cant_lose"]})
-    page = owner_client.get(f"/flows/{flow.pk}/").content.decode()
-    assert "missing-segment" in page and "cant_lose" in page
+    SegmentLabel.objects.create(kind="rfm", key="cant_lose", name="Big spenders gone quiet")
+    empty_rfm = make_flow(trigger_params={"segment_kind": "rfm", "to_keys": ["cant_lose"]})
+    page = owner_client.get(f"/flows/{empty_rfm.pk}/").content.decode()
+    assert "missing-segment" not in page and "Big spenders gone quiet" in page
+    gone = make_flow(trigger_params={"segment_kind": "cluster", "to_keys": ["cluster-9"]})
+    page = owner_client.get(f"/flows/{gone.pk}/").content.decode()
+    assert "missing-segment" in page and "cluster-9" in page
 
 
 def test_starters_need_a_valid_sender_address(owner_client):

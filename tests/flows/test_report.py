@@ -60,11 +60,16 @@ def test_the_list_ranks_by_earnings_and_flags_a_flow_that_costs_sales():
     assert rows[1].stats.earned < 0 < rows[0].stats.earned
 
 
-def test_preview_shows_who_would_have_entered_without_enrolling_anyone():
-    a, b = CustomerFactory(), CustomerFactory()
-    make_run({a: "loyal", b: "at_risk"}, current=False)
-    make_run({a: "at_risk", b: "at_risk"})
+def test_preview_shows_who_would_have_entered_in_30_days_without_enrolling_anyone(fixed_clock):
+    a, b, c = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    fixed_clock.set_now(T0 - timedelta(days=40))
+    make_run({a: "loyal", b: "at_risk", c: "loyal"}, current=False)
+    make_run({a: "loyal", b: "at_risk", c: "at_risk"})  # c moved 40 days ago: too long ago
+    fixed_clock.set_now(T0 - timedelta(days=10))
+    make_run({a: "at_risk", b: "at_risk", c: "at_risk"})  # a moved 10 days ago
+    fixed_clock.set_now(T0)
+    make_run({a: "at_risk", b: "at_risk", c: "at_risk"})  # nobody moved in the latest run
     flow = make_flow(on=False)
     preview = flow_preview(flow)
-    assert preview.count == 1 and [c.pk for c in preview.sample] == [a.pk]
+    assert preview.count == 1 and [x.pk for x in preview.sample] == [a.pk]
     assert Enrolment.objects.count() == 0
