@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from ingest.signals import import_finished
 from segments.models import SegmentationRun
 
 
@@ -18,3 +19,14 @@ def evaluate_after_run(sender, instance: SegmentationRun, update_fields=None, **
     from profiler_site.celery import app
 
     transaction.on_commit(lambda: app.send_task("flows.tasks.evaluate_flows_task"))
+
+
+@receiver(import_finished, dispatch_uid="flows.withdraw_after_orders")
+def withdraw_after_orders(sender, job_id: int, kind: str, **kwargs) -> None:
+    # An import can bring orders of people whose flow email is in the outbox, unsent.
+    if kind != "orders":
+        return
+    from flows import clock
+    from flows.services.sending import outbox_withdraw_ordered
+
+    outbox_withdraw_ordered(now=clock.now())

@@ -10,6 +10,7 @@ from django.db.models import F
 from campaigns.services.campaigns import campaign_problems
 from flows import clock
 from flows.models import Enrolment, EnrolmentState, Flow, FlowVersion, SkipReason, TriggerKind
+from flows.services.sending import outbox_withdraw
 
 EDITABLE_FIELDS = (
     "name", "trigger_kind", "trigger_params", "wait_hours", "subject", "from_name",
@@ -92,4 +93,7 @@ def flow_switch(*, flow_id: int, on: bool) -> Flow:
             Enrolment.objects.filter(flow=flow, state=EnrolmentState.WAITING).update(
                 state=EnrolmentState.SKIPPED, skip_reason=SkipReason.FLOW_OFF,
                 decided_at=clock.now())
+            # Handed over but not taken by a sender yet: taken back too.
+            outbox_withdraw(enrolments=Enrolment.objects.filter(flow=flow),
+                            reason=SkipReason.FLOW_OFF, now=clock.now())
     return flow

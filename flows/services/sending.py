@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from campaigns.models import Campaign, CampaignSend, CampaignStatus, Recipient, RecipientStatus
 from campaigns.selectors import shop_records_consent
@@ -134,9 +134,37 @@ def _entry_numbers(enrolment_ids: list[int]) -> dict[int, int]:
         return dict(cursor.fetchall())
 
 
+def outbox_withdraw(*, enrolments, reason: str, now: datetime) -> int:
+    """Take back outbox rows not yet taken by a sender; their enrolments become skipped.
+
+    A row the sender has taken (`sending` and after) is locked or no longer pending, so
+    the DELETE leaves it: what is already on its way is not recalled, and nothing is
+    sent twice or half-withdrawn. Returns how many were taken back.
+    """
+    unsent = [RecipientStatus.PENDING, RecipientStatus.CLAIMED]
+    with transaction.atomic():
+        ids = list(enrolments.filter(state=EnrolmentState.EMAILED,
+                                     recipient__status__in=unsent).values_list("pk", flat=True))
+        if not ids:
+            return 0
+        Recipient.objects.filter(pk__in=Enrolment.objects.filter(pk__in=ids).values(
+            "recipient_id"), status__in=unsent).delete()  # SET_NULL empties the enrolment's link
+        return Enrolment.objects.filter(pk__in=ids, recipient__isnull=True).update(
+            state=EnrolmentState.SKIPPED, skip_reason=reason, decided_at=now)
+
+
+def outbox_withdraw_ordered(*, now: datetime) -> int:
+    """Customers who ordered after entering but whose email has not left yet get none."""
+    ordered = Order.objects.filter(customer_id=OuterRef("customer_id"), is_cancelled=False,
+                                   ordered_at__gt=OuterRef("entered_at"))
+    return outbox_withdraw(enrolments=Enrolment.objects.filter(
+        Exists(ordered), flow__exit_on_order=True), reason=SkipReason.ORDERED, now=now)
+
+
 def flows_hand_over(*, now: datetime | None = None) -> HandOver:
     """Hand every due, still-eligible enrolment to the outbox; skip the rest with a reason."""
     now = now or clock.now()
+    outbox_withdraw_ordered(now=now)
     time_zone = shop_profile().time_zone
     due_flows = list(Flow.objects.filter(
         pk__in=Enrolment.objects.filter(state=EnrolmentState.WAITING, due_at__lte=now)

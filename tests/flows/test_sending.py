@@ -172,3 +172,30 @@ def test_a_customer_who_re_enters_gets_a_second_email(fixed_clock, smtp_server):
     run_queued_sends()
     assert smtp_server.handler.received_to() == [person.email, person.email]
     assert Recipient.objects.filter(customer=person).values("campaign").distinct().count() == 2
+
+
+def test_handed_over_but_unsent_emails_are_withdrawn_when_the_flow_is_switched_off(
+        fixed_clock, smtp_server):
+    flow, people = enter(3)
+    fixed_clock.set_now(T0 + timedelta(days=1))
+    assert flows_hand_over().emailed == 3  # in the outbox; the sender has not run yet
+    flow_switch(flow_id=flow.pk, on=False)
+    run_queued_sends()
+    assert smtp_server.messages == []
+    assert set(Enrolment.objects.values_list("state", "skip_reason")) == {
+        (EnrolmentState.SKIPPED, SkipReason.FLOW_OFF)}
+
+
+def test_a_customer_who_orders_after_hand_over_but_before_the_send_gets_nothing(
+        fixed_clock, smtp_server):
+    flow, (buyer, other) = enter(2)
+    fixed_clock.set_now(T0 + timedelta(days=1))
+    flows_hand_over()
+    OrderFactory(customer=buyer, ordered_at=T0 + timedelta(days=1, minutes=1))
+    from ingest.signals import import_finished
+
+    import_finished.send(sender=None, job_id=0, kind="orders")  # what an import announces
+    run_queued_sends()
+    assert smtp_server.handler.received_to() == [other.email]
+    row = Enrolment.objects.get(customer=buyer)
+    assert (row.state, row.skip_reason) == (EnrolmentState.SKIPPED, SkipReason.ORDERED)
