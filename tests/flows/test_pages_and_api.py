@@ -159,3 +159,37 @@ def test_api_creates_lists_switches_and_reports(api):
                                    "from_name": "Shop", "from_address": "shop@beans.example",
                                    "html_body": "<p>x</p>"}, format="json")
     assert bad.status_code == 400
+
+
+def test_every_flow_page_reads_in_chinese(owner, owner_client, sender):
+    import re
+
+    from profiler_site.core.services import user_language_set
+    from tests.browser.test_every_page_both_languages import ALLOWED, ENGLISH_RUN
+
+    people = [CustomerFactory() for _ in range(40)]
+    make_run({c: "loyal" for c in people}, current=False)
+    make_run({c: "at_risk" for c in people})
+    user_language_set(user=owner, language="zh-hans")
+    owner_client.post("/flows/starters/win_back/")
+    flow = Flow.objects.get()
+    Flow.objects.filter(pk=flow.pk).update(holdout_share=0.5)
+    from flows.services.sending import flows_hand_over
+    from flows.services.triggers import flows_evaluate
+
+    flows_evaluate()
+    flows_hand_over(now=T0 + timedelta(days=2))
+    for e in Enrolment.objects.filter(holdout=False)[:3]:
+        OrderFactory(customer=e.customer, ordered_at=T0 + timedelta(days=3))
+    flow.refresh_from_db()
+    data_words = sorted({flow.name, flow.subject, *(c.email for c in people),
+                         *(f"{c.first_name} {c.last_name}" for c in people)}, key=len, reverse=True)
+    for url in ("/flows/", "/flows/new/", f"/flows/{flow.pk}/", f"/flows/{flow.pk}/edit/"):
+        html = owner_client.get(url).content.decode()
+        main = re.search(r"<main.*?</main>", html, re.S).group(0)
+        main = re.sub(r"<(select|textarea|script|style)\b.*?</\1>", " ", main, flags=re.S)
+        main = re.sub(r'value="[^"]*"', " ", main)
+        text = re.sub(r"<[^>]+>", " ", main)
+        for word in [*data_words, *ALLOWED]:
+            text = text.replace(word, " ")
+        assert ENGLISH_RUN.findall(text) == [], url
