@@ -8,11 +8,9 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from campaigns.local_inbox import MaildirHandler, inbox_dir
 from campaigns.models import Recipient, RecipientStatus
 from flows import clock
 from flows.models import Enrolment, Flow
@@ -21,7 +19,7 @@ from profiler_site.core.services import user_language_set
 from profiler_site.core.shop import shop_profile
 from segments.models import SegmentationRun
 from tests.browser.test_upload_in_browser import finish_import, log_in, upload
-from tests.campaigns.conftest import free_port
+from tests.campaigns.test_outbox import local_inbox  # noqa: F401  (Maildir the Outbox reads)
 from tests.support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -56,21 +54,12 @@ def _into_window(when: datetime) -> datetime:
     return local.astimezone(UTC)
 
 
-@pytest.fixture
-def local_inbox(settings, monkeypatch, tmp_path):
-    monkeypatch.setenv("PROFILER_VAR_DIR", str(tmp_path))
-    port = free_port()
-    controller = Controller(MaildirHandler(inbox_dir()), hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp://127.0.0.1:{port}"
-    controller.stop()
-
-
 def test_win_back_enters_emails_within_the_window_and_reports_its_lift(
     live_server, page, screenshot, owner, start_worker, local_inbox, settings, tmp_path
 ):
     settings.DEFAULT_FROM_EMAIL = "shop@beans.example"
-    start_worker(extra_env={"EMAIL_URL": local_inbox, "PUBLIC_BASE_URL": live_server.url})
+    start_worker(extra_env={"EMAIL_URL": f"smtp://127.0.0.1:{settings.EMAIL_PORT}",
+                            "PUBLIC_BASE_URL": live_server.url})
     today = timezone.now()
     loyal = [f"loyal{i}@beans.example" for i in range(20)]
     casual = [f"casual{i}@beans.example" for i in range(40)]
