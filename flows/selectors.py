@@ -21,14 +21,13 @@ from django.db.models import Count, Q
 from campaigns.analysis.lift import ConversionLift, conversion_lift
 from campaigns.models import Recipient, RecipientStatus
 from campaigns.verdicts import LiftText, lift_text
+from flows import clock
+from flows.models import Enrolment, EnrolmentState, Flow, SkipReason, TriggerKind
+from flows.triggers_sql import PREVIEW_LOOKBACK, RunPair, entrants_query
 from ingest.models import Customer, Event, Order
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.models import Segment, SegmentationRun
 from segments.selectors import segment_display_name
-
-from flows import clock
-from flows.models import Enrolment, EnrolmentState, Flow, SkipReason, TriggerKind
-from flows.triggers_sql import PREVIEW_LOOKBACK, RunPair, entrants_query
 
 CENT = Decimal("0.01")
 

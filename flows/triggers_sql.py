@@ -14,10 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flows.models import Enrolment, Flow, TriggerKind
 from ingest.models import Customer, Event, Order
 from segments.models import CustomerScore, SegmentationRun, SegmentMembership
-
-from flows.models import Enrolment, Flow, TriggerKind
 
 EVALUATION_LOOKBACK = timedelta(days=7)
 PREVIEW_LOOKBACK = timedelta(days=30)

@@ -39,7 +39,7 @@ def test_pages_need_login(client, owner):
 
 
 def test_the_form_previews_who_would_have_entered_then_saves_a_flow_that_is_off(owner_client):
-    ada, _bo = _runs()
+    _ada, _bo = _runs()
     preview = owner_client.post("/flows/new/", {**FORM, "preview": "1"})
     assert preview.status_code == 200
     assert "Ada" in preview.content.decode() and Flow.objects.count() == 0
@@ -186,8 +186,8 @@ def test_every_flow_page_reads_in_chinese(owner, owner_client, sender):
                          *(f"{c.first_name} {c.last_name}" for c in people)}, key=len, reverse=True)
     for url in ("/flows/", "/flows/new/", f"/flows/{flow.pk}/", f"/flows/{flow.pk}/edit/"):
         html = owner_client.get(url).content.decode()
-        main = re.search(r"<main.*?</main>", html, re.S).group(0)
-        main = re.sub(r"<(select|textarea|script|style)\b.*?</\1>", " ", main, flags=re.S)
+        main = re.search(r"<main.*?</main>", html, re.DOTALL).group(0)
+        main = re.sub(r"<(select|textarea|script|style)\b.*?</\1>", " ", main, flags=re.DOTALL)
         main = re.sub(r'value="[^"]*"', " ", main)
         text = re.sub(r"<[^>]+>", " ", main)
         for word in [*data_words, *ALLOWED]:

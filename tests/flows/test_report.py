@@ -48,8 +48,8 @@ def test_report_counts_orders_within_the_window_after_entry_to_the_cent():
 
 
 def test_the_list_ranks_by_earnings_and_flags_a_flow_that_costs_sales():
-    good, good_t, _ = _entered(200, 0.3, name="Good")
-    bad, bad_t, bad_h = _entered(200, 0.3, name="Bad")
+    _good, good_t, _ = _entered(200, 0.3, name="Good")
+    _bad, _bad_t, bad_h = _entered(200, 0.3, name="Bad")
     for e in good_t:
         OrderFactory(customer=e.customer, ordered_at=T0 + timedelta(days=2))
     for e in bad_h:  # the held-out buy, the emailed do not

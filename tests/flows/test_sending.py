@@ -55,7 +55,7 @@ def test_after_the_wait_each_entrant_gets_one_email_through_the_outbox(fixed_clo
 
 
 def test_holdout_entrants_are_never_emailed(fixed_clock, smtp_server):
-    flow, people = enter(60, holdout_share=0.3)
+    _flow, _people = enter(60, holdout_share=0.3)
     held = set(Enrolment.objects.filter(holdout=True).values_list("customer__email", flat=True))
     assert held
     fixed_clock.set_now(T0 + timedelta(days=2))
@@ -69,7 +69,7 @@ def test_holdout_entrants_are_never_emailed(fixed_clock, smtp_server):
 @pytest.mark.parametrize("what", ["orders", "unsubscribes", "is erased", "cancelled order only"])
 def test_a_customer_who_changes_between_entry_and_send_gets_nothing(what, fixed_clock,
                                                                     smtp_server):
-    flow, (changed, other) = enter(2)
+    _flow, (changed, other) = enter(2)
     if what == "orders":
         OrderFactory(customer=changed, ordered_at=T0 + timedelta(hours=2))
     elif what == "unsubscribes":
@@ -95,7 +95,7 @@ def test_a_customer_who_changes_between_entry_and_send_gets_nothing(what, fixed_
 
 def test_a_flow_edited_while_people_wait_sends_the_new_version_and_records_it(fixed_clock,
                                                                               smtp_server):
-    flow, people = enter(2)
+    flow, _people = enter(2)
     flow_update(flow_id=flow.pk, subject="Fresh beans for you", wait_hours=30)
     fixed_clock.set_now(T0 + timedelta(hours=25))
     assert flows_hand_over().emailed == 0  # the new wait applies to those waiting
@@ -109,7 +109,7 @@ def test_a_flow_edited_while_people_wait_sends_the_new_version_and_records_it(fi
 
 
 def test_a_flow_switched_off_stops_its_pending_sends(fixed_clock, smtp_server):
-    flow, people = enter(3)
+    flow, _people = enter(3)
     flow_switch(flow_id=flow.pk, on=False)
     fixed_clock.set_now(T0 + timedelta(days=2))
     flows_hand_over()
@@ -133,7 +133,7 @@ def test_a_renamed_trigger_segment_still_triggers_and_one_that_disappears_enrols
 
 def test_outside_the_sending_window_people_wait_for_it(fixed_clock, smtp_server, settings):
     settings.TIME_ZONE = "Europe/Berlin"
-    flow, people = enter(2, window_start_hour=9, window_end_hour=18)
+    _flow, _people = enter(2, window_start_hour=9, window_end_hour=18)
     fixed_clock.set_now(datetime(2026, 10, 6, 17, 0, tzinfo=UTC))  # 19:00 in Berlin
     assert flows_hand_over().emailed == 0
     fixed_clock.set_now(datetime(2026, 10, 7, 6, 59, tzinfo=UTC))  # 08:59
@@ -176,7 +176,7 @@ def test_a_customer_who_re_enters_gets_a_second_email(fixed_clock, smtp_server):
 
 def test_handed_over_but_unsent_emails_are_withdrawn_when_the_flow_is_switched_off(
         fixed_clock, smtp_server):
-    flow, people = enter(3)
+    flow, _people = enter(3)
     fixed_clock.set_now(T0 + timedelta(days=1))
     assert flows_hand_over().emailed == 3  # in the outbox; the sender has not run yet
     flow_switch(flow_id=flow.pk, on=False)
@@ -188,7 +188,7 @@ def test_handed_over_but_unsent_emails_are_withdrawn_when_the_flow_is_switched_o
 
 def test_a_customer_who_orders_after_hand_over_but_before_the_send_gets_nothing(
         fixed_clock, smtp_server):
-    flow, (buyer, other) = enter(2)
+    _flow, (buyer, other) = enter(2)
     fixed_clock.set_now(T0 + timedelta(days=1))
     flows_hand_over()
     OrderFactory(customer=buyer, ordered_at=T0 + timedelta(days=1, minutes=1))

@@ -55,7 +55,7 @@ def _into_window(when: datetime) -> datetime:
 
 
 def test_win_back_enters_emails_within_the_window_and_reports_its_lift(
-    live_server, page, screenshot, owner, start_worker, local_inbox, settings, tmp_path
+    live_server, page, screenshot, owner, start_worker, local_inbox, settings, tmp_path  # noqa: F811
 ):
     settings.DEFAULT_FROM_EMAIL = "shop@beans.example"
     start_worker(extra_env={"EMAIL_URL": f"smtp://127.0.0.1:{settings.EMAIL_PORT}",
