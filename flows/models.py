@@ -119,7 +119,7 @@ class FlowCampaign(models.Model):
 
 class EnrolmentState(models.TextChoices):
     WAITING = "waiting", _("Waiting")
-    EMAILED = "emailed", _("Emailed")
+    EMAILED = "emailed", _("Handed to the outbox")
     HELD_OUT = "held_out", _("Held out")
     SKIPPED = "skipped", _("Skipped")
 
