@@ -10,6 +10,15 @@ from flows.models import Flow, TriggerKind
 from flows.selectors import event_types, segment_choices
 
 
+# Which trigger each trigger field belongs to (the page hides the others).
+TRIGGER_FIELDS = {
+    "segments": "segment_enter", "from_segments": "segment_enter",
+    "threshold_percent": "p_alive_below", "factor": "overdue",
+    "days": "after_first_order after_order", "event_type": "event_no_order",
+    "hours": "event_no_order",
+}
+
+
 class FlowForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     trigger_kind = forms.ChoiceField(label=_("Trigger"))
@@ -64,6 +73,8 @@ class FlowForm(forms.Form):
         self.fields["segments"].choices = options
         self.fields["from_segments"].choices = options
         self.fields["event_type"].choices = [(t, t) for t in types]
+        for name, kinds in TRIGGER_FIELDS.items():
+            self.fields[name].widget.attrs["data-trigger"] = kinds
 
     @classmethod
     def initial_for(cls, flow: Flow) -> dict:

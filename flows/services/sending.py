@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from campaigns.models import Campaign, CampaignSend, CampaignStatus, Recipient, RecipientStatus
@@ -76,16 +76,22 @@ def _flow_campaign(flow: Flow, entry_number: int, now: datetime) -> int:
     if link is not None:
         return link.campaign_id
     suffix = "" if entry_number == 1 else f", entry {entry_number}"
-    campaign = campaign_create(
-        name=f"Flow: {flow.name} (v{flow.version}{suffix})"[:200], subject=flow.subject,
-        from_name=flow.from_name, from_address=flow.from_address, html_body=flow.html_body,
-        holdout_share=0.0, attribution_window_days=flow.conversion_window_days,
-    )
-    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING,
-                                                   send_started_at=now)
-    FlowCampaign.objects.create(flow=flow, version=flow.version, entry_number=entry_number,
-                                campaign=campaign)
-    return campaign.pk
+    try:
+        with transaction.atomic():
+            campaign = campaign_create(
+                name=f"Flow: {flow.name} (v{flow.version}{suffix})"[:200], subject=flow.subject,
+                from_name=flow.from_name, from_address=flow.from_address,
+                html_body=flow.html_body, holdout_share=0.0,
+                attribution_window_days=flow.conversion_window_days,
+            )
+            Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING,
+                                                           send_started_at=now)
+            FlowCampaign.objects.create(flow=flow, version=flow.version,
+                                        entry_number=entry_number, campaign=campaign)
+            return campaign.pk
+    except IntegrityError:  # another sender made it a moment ago: use theirs
+        return FlowCampaign.objects.get(flow=flow, version=flow.version,
+                                        entry_number=entry_number).campaign_id
 
 
 def _due_locked(*, flow_ids: list[int], now: datetime, consent_recorded: bool

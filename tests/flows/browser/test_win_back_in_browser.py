@@ -81,6 +81,13 @@ def test_win_back_enters_emails_within_the_window_and_reports_its_lift(
     expect(page.locator(".flow-status")).to_have_text("On")
     flow = Flow.objects.get(starter_key="win_back")
     page.goto(live_server.url + f"/flows/{flow.pk}/edit/")
+    # only the chosen trigger's fields are shown
+    expect(page.locator("#id_segments")).to_be_visible()
+    expect(page.locator("#id_threshold_percent")).to_be_hidden()
+    page.locator("#id_trigger_kind").select_option("after_order")
+    expect(page.locator("#id_days")).to_be_visible()
+    expect(page.locator("#id_segments")).to_be_hidden()
+    page.locator("#id_trigger_kind").select_option("segment_enter")
     page.locator("#id_holdout_percent").fill("50")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".flow-status")).to_be_visible()
