@@ -40,7 +40,10 @@ def _at_once(work, n: int = 2) -> list:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_evaluators_and_two_senders_at_once_make_one_enrolment_and_one_email(smtp_server):
+@pytest.mark.parametrize("batch", [1000, 5])  # 5: both senders get rows, both need the campaign
+def test_two_evaluators_and_two_senders_at_once_make_one_enrolment_and_one_email(
+        smtp_server, batch, monkeypatch):
+    monkeypatch.setattr("flows.services.sending.HAND_OVER_BATCH", batch)
     people = [CustomerFactory() for _ in range(40)]
     make_run({c: "loyal" for c in people}, current=False)
     make_run({c: "at_risk" for c in people})
