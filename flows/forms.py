@@ -9,7 +9,6 @@ from campaigns.services.campaigns import campaign_problems
 from flows.models import Flow, TriggerKind
 from flows.selectors import event_types, segment_choices
 
-
 # Which trigger each trigger field belongs to (the page hides the others).
 TRIGGER_FIELDS = {
     "segments": "segment_enter", "from_segments": "segment_enter",

@@ -199,3 +199,16 @@ def test_a_customer_who_orders_after_hand_over_but_before_the_send_gets_nothing(
     assert smtp_server.handler.received_to() == [other.email]
     row = Enrolment.objects.get(customer=buyer)
     assert (row.state, row.skip_reason) == (EnrolmentState.SKIPPED, SkipReason.ORDERED)
+
+
+def test_erasing_a_waiting_customer_skips_them_at_once_and_their_archive_lists_their_flows():
+    from ingest.services.privacy import customer_archive_parts
+
+    flow, (person, other) = enter(2)
+    parts = {p.name: p for p in customer_archive_parts(customer_id=other.pk)}
+    rows = list(parts["flows.csv"].rows)
+    assert parts["flows.csv"].header[0] == "flow_name"
+    assert rows and rows[0][0] == flow.name
+    customer_erase(customer_id=person.pk, actor=Actor(name="test"))
+    row = Enrolment.objects.get(customer=person)
+    assert (row.state, row.skip_reason) == (EnrolmentState.SKIPPED, SkipReason.ERASED)
