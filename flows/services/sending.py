@@ -65,8 +65,17 @@ class _ByName:
 
 
 def _queue_send(campaign_id: int) -> None:
-    job = CampaignSend.objects.create(campaign_id=campaign_id, total=0)
-    job_enqueue(job=job, task=_ByName(CampaignSend.task_name))
+    """Reopen the flow campaign (a finished run marked it sent) and queue a sending run.
+
+    A flow campaign the owner paused or cancelled on its campaign page stays so: its
+    rows wait in the outbox until they resume it.
+    """
+    reopened = Campaign.objects.filter(
+        pk=campaign_id, status__in=[CampaignStatus.SENDING, CampaignStatus.SENT]
+    ).update(status=CampaignStatus.SENDING)
+    if reopened:
+        job = CampaignSend.objects.create(campaign_id=campaign_id, total=0)
+        job_enqueue(job=job, task=_ByName(CampaignSend.task_name))
 
 
 def _flow_campaign(flow: Flow, entry_number: int, now: datetime) -> int:
@@ -203,7 +212,6 @@ def flows_hand_over(*, now: datetime | None = None) -> HandOver:
                             holdout_ids=[])
                 _mark_emailed(campaign_id=campaign_id, enrolment_ids=[e for e, _c in people],
                               version=flows[fid].version, now=now)
-                Campaign.objects.filter(pk=campaign_id).update(status=CampaignStatus.SENDING)
                 _queue_send(campaign_id)
                 emailed += len(people)
         if len(rows) < HAND_OVER_BATCH:
@@ -232,5 +240,4 @@ def _resume_stranded() -> None:
                 .values_list("pk", flat=True).distinct())
     for campaign_id in stranded:
         with transaction.atomic():
-            Campaign.objects.filter(pk=campaign_id).update(status=CampaignStatus.SENDING)
             _queue_send(campaign_id)

@@ -212,3 +212,20 @@ def test_erasing_a_waiting_customer_skips_them_at_once_and_their_archive_lists_t
     customer_erase(customer_id=person.pk, actor=Actor(name="test"))
     row = Enrolment.objects.get(customer=person)
     assert (row.state, row.skip_reason) == (EnrolmentState.SKIPPED, SkipReason.ERASED)
+
+
+def test_a_flow_campaign_paused_on_its_campaign_page_stays_paused(fixed_clock, smtp_server):
+    from campaigns.models import Campaign, CampaignStatus
+    from campaigns.services.campaigns import campaign_pause
+
+    flow, (first, second) = enter(2)
+    fixed_clock.set_now(T0 + timedelta(days=1))
+    flows_hand_over()
+    campaign = Campaign.objects.get(flow_link__flow=flow)
+    campaign_pause(campaign_id=campaign.pk)
+    run_queued_sends()
+    fixed_clock.set_now(T0 + timedelta(days=1, minutes=1))
+    flows_hand_over()  # the next beat tick must not undo the owner's pause
+    run_queued_sends()
+    assert smtp_server.messages == []
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.PAUSED
