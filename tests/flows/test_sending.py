@@ -218,7 +218,7 @@ def test_a_flow_campaign_paused_on_its_campaign_page_stays_paused(fixed_clock, s
     from campaigns.models import Campaign, CampaignStatus
     from campaigns.services.campaigns import campaign_pause
 
-    flow, (first, second) = enter(2)
+    flow, _people = enter(2)
     fixed_clock.set_now(T0 + timedelta(days=1))
     flows_hand_over()
     campaign = Campaign.objects.get(flow_link__flow=flow)
