@@ -27,6 +27,7 @@ from campaigns.services.sending import outbox_fill
 from flows import clock
 from flows.models import Enrolment, EnrolmentState, Flow, FlowCampaign, SkipReason
 from ingest.models import Customer, Order
+from ingest.services.privacy import erase_lock_shared_in_transaction
 from profiler_site.core.jobs import job_enqueue
 from profiler_site.core.models import ACTIVE_STATUSES
 from profiler_site.core.shop import shop_profile
@@ -193,6 +194,8 @@ def flows_hand_over(*, now: datetime | None = None) -> HandOver:
     flows = {f.pk: f for f in due_flows}
     while open_ids:
         with transaction.atomic():
+            # An erasure waits for this hand-over (and vice versa), like a sender's batch.
+            erase_lock_shared_in_transaction()
             rows = _due_locked(flow_ids=open_ids, now=now, consent_recorded=consent_recorded)
             if not rows:
                 break
