@@ -42,20 +42,19 @@ def flow_enrol(*, flow: Flow, now: datetime, lookback: timedelta = EVALUATION_LO
     if query is None:
         return Evaluation(flow_id=flow.pk, entered=0, held_out=0)
     table = Enrolment._meta.db_table
-    draw = f"{HOLDOUT_DRAW_SQL} < %s"
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (flow_id, customer_id, entry_key, entered_at, due_at, holdout, "
             "state, skip_reason, entered_version, sent_version, recipient_id, decided_at) "
-            f"SELECT %s, t.customer_id, t.entry_key, %s, %s, {draw}, "
-            f"CASE WHEN {draw} THEN %s ELSE %s END, '', %s, NULL, NULL, "
-            f"CASE WHEN {draw} THEN %s::timestamptz END "
-            f"FROM ({query.sql}) t ORDER BY t.customer_id "
+            "SELECT %s, t.customer_id, t.entry_key, %s, %s, h.holdout, "
+            "CASE WHEN h.holdout THEN %s ELSE %s END, '', %s, NULL, NULL, "
+            "CASE WHEN h.holdout THEN %s::timestamptz END "
+            f"FROM ({query.sql}) t CROSS JOIN LATERAL (SELECT {HOLDOUT_DRAW_SQL} < %s AS holdout) h "
+            "ORDER BY t.customer_id "
             "ON CONFLICT (flow_id, customer_id, entry_key) DO NOTHING RETURNING holdout",
             [flow.pk, now, now + timedelta(hours=flow.wait_hours),
-             str(flow.seed), flow.holdout_share,
-             str(flow.seed), flow.holdout_share, EnrolmentState.HELD_OUT, EnrolmentState.WAITING,
-             flow.version, str(flow.seed), flow.holdout_share, now, *query.params],
+             EnrolmentState.HELD_OUT, EnrolmentState.WAITING, flow.version, now,
+             *query.params, str(flow.seed), flow.holdout_share],
         )
         rows = cursor.fetchall()
     return Evaluation(flow_id=flow.pk, entered=len(rows), held_out=sum(1 for (h,) in rows if h))
