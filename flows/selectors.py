@@ -16,10 +16,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from campaigns.analysis.lift import ConversionLift, conversion_lift
-from campaigns.models import Recipient, RecipientStatus
+from campaigns.models import RecipientStatus
 from campaigns.verdicts import LiftText, lift_text
 from flows import clock
 from flows.models import Enrolment, EnrolmentState, Flow, SkipReason, TriggerKind
@@ -286,7 +286,3 @@ def recent_enrolments(flow: Flow, *, limit: int = 50) -> list[Enrolment]:
     return list(Enrolment.objects.filter(flow=flow).select_related("customer", "recipient")
                 .order_by("-entered_at", "-id")[:limit])
 
-
-def flow_campaign_recipients(flow: Flow) -> int:
-    return Recipient.objects.filter(campaign__flow_link__flow=flow).filter(
-        ~Q(status=RecipientStatus.PENDING)).count()
