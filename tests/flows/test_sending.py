@@ -229,3 +229,16 @@ def test_a_flow_campaign_paused_on_its_campaign_page_stays_paused(fixed_clock, s
     run_queued_sends()
     assert smtp_server.messages == []
     assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.PAUSED
+
+
+def test_on_the_day_clocks_go_forward_the_window_opens_at_nine_local_time(
+        fixed_clock, smtp_server, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
+    fixed_clock.set_now(datetime(2026, 3, 27, 12, 0, tzinfo=UTC))
+    enter(2, window_start_hour=9, window_end_hour=18)
+    # 29 March 2026: 06:30 UTC is 08:30 CEST (a fixed +01:00 would call it 07:30, closed
+    # either way); 07:30 UTC is 09:30 CEST, open (a fixed +01:00 would say 08:30, closed)
+    fixed_clock.set_now(datetime(2026, 3, 29, 6, 30, tzinfo=UTC))
+    assert flows_hand_over().emailed == 0
+    fixed_clock.set_now(datetime(2026, 3, 29, 7, 30, tzinfo=UTC))
+    assert flows_hand_over().emailed == 2
