@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns.views import MERGE_TAG_HELP
+from flows.charts import weeks_chart
 from flows.forms import FlowForm
 from flows.models import Flow
 from flows.selectors import (
@@ -74,8 +75,10 @@ def flow_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def flow_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     flow = get_object_or_404(Flow, pk=pk)
+    stats = flow_stats(flow)
     return render(request, "flows/flow_detail.html", {
-        "flow": flow, "stats": flow_stats(flow), "missing": missing_trigger_segments(flow),
+        "flow": flow, "stats": stats, "chart": weeks_chart(stats.weeks),
+        "missing": missing_trigger_segments(flow),
         "trigger_segments": trigger_segment_names(flow),
         "enrolments": recent_enrolments(flow), "time_zone": shop_profile().time_zone})
 

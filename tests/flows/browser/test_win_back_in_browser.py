@@ -138,6 +138,7 @@ def test_win_back_enters_emails_within_the_window_and_reports_its_lift(
     expect(page.locator("tr.group-treatment .rpe")).to_contain_text("42.00")
     expect(page.locator(".abs-lift")).to_have_text("100.0")
     expect(page.locator(".p-value")).to_contain_text("p")
+    expect(page.locator("#weeks-chart .main-svg").first).to_be_visible()
     screenshot("07-report-en")
     page.goto(live_server.url + "/flows/")
     expect(page.locator(".earned").first).to_have_text(f"${42 * len(treated)}.00")
