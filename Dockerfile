@@ -12,6 +12,7 @@ COPY profiler_site ./profiler_site
 COPY ingest ./ingest
 COPY segments ./segments
 COPY campaigns ./campaigns
+COPY flows ./flows
 RUN pip install --no-cache-dir .
 # Named folders only (and .dockerignore as a second net): never .env, var/, .venv or .git.
 COPY manage.py ./

@@ -13,7 +13,7 @@ from datetime import date
 
 from benchmarks.common import BASE_DIR, machine
 
-BENCHMARKS = ["ingest", "segments_refresh", "baskets", "pages", "sending"]
+BENCHMARKS = ["ingest", "segments_refresh", "baskets", "pages", "sending", "flows"]
 
 
 def main() -> int:

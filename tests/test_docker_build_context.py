@@ -80,7 +80,7 @@ def checkout(tmp_path: Path) -> Path:
         if (BASE_DIR / name).exists():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(BASE_DIR / name, root / name)
-    for folder in ["profiler_site", "ingest", "segments", "campaigns", "templates", "static",
+    for folder in ["profiler_site", "ingest", "segments", "campaigns", "flows", "templates", "static",
                    "locale"]:
         shutil.copytree(BASE_DIR / folder, root / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))

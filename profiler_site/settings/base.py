@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "ingest",
     "segments",
     "campaigns",
+    "flows",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ingest.tasks.restore_indexes_task",
         "schedule": env.int("JOB_REAPER_INTERVAL_SECONDS", default=60),
     },
+}
+# Flows (flows/, docs/flows.md): triggers by beat (and after every run), due emails each minute.
+CELERY_BEAT_SCHEDULE["flows-evaluate"] = {
+    "task": "flows.tasks.evaluate_flows_task",
+    "schedule": env.int("FLOWS_EVALUATE_SECONDS", default=15 * 60),
+}
+CELERY_BEAT_SCHEDULE["flows-send-due"] = {
+    "task": "flows.tasks.send_due_flows_task",
+    "schedule": env.int("FLOWS_SEND_SECONDS", default=60),
 }
 # Keeping only what is needed (ingest/services/retention.py, docs/privacy.md).
 PRIVACY_DROP_FIELDS = env.list("PRIVACY_DROP_FIELDS", default=[])  # names, birth_year, gender, city

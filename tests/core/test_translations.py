@@ -19,6 +19,7 @@ NAV_LABELS = {
     "Customers": "客户",
     "Segments": "客户细分",
     "Campaigns": "营销活动",
+    "Flows": "自动流程",
     "Uploads": "上传",
     "Settings": "设置",
 }
@@ -105,7 +106,7 @@ def test_the_compiled_catalogue_is_up_to_date_with_the_po_file(entries):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url_name", ["overview", "customers", "segments", "campaigns",
-                                      "uploads", "settings"])
+                                      "flows", "uploads", "settings"])
 def test_a_chinese_speaking_owner_gets_every_main_page_in_chinese(owner, owner_client, url_name):
     from profiler_site.core.services import user_language_set
 

@@ -1,0 +1,1 @@
+"""Writes of the flows app: flows (flows.py), entries (triggers.py), sends (sending.py)."""
