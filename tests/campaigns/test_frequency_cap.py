@@ -26,7 +26,7 @@ from campaigns.services.campaigns import campaign_send_start
 from campaigns.services.sending import campaign_send_run, outbox_fill, outbox_take
 from profiler_site.core.services import user_language_set
 from profiler_site.core.shop import shop_profile, shop_settings_update
-from tests.campaigns.conftest import make_campaign, make_customers, run_send_inline
+from tests.campaigns.conftest import make_campaign, make_customers, run_at_once, run_send_inline
 from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -221,26 +221,11 @@ def test_two_campaigns_sending_at_once_to_the_same_people_stay_within_the_cap(sm
     run_send_inline(make_campaign(holdout_share=0))  # everyone has one email this week
     campaigns = [make_campaign(holdout_share=0, max_per_second=0) for _ in range(2)]
     jobs = [campaign_send_start(campaign_id=c.pk) for c in campaigns]
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def run(job_id: int) -> None:
-        try:
-            barrier.wait()
-            campaign_send_run(CampaignSend.objects.get(pk=job_id))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
 
     with override_settings(CAMPAIGN_BATCH_SIZE=3):
-        threads = [threading.Thread(target=run, args=(job.pk,)) for job in jobs]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        run_at_once(*(lambda pk=job.pk: campaign_send_run(CampaignSend.objects.get(pk=pk))
+                      for job in jobs))
 
-    assert not errors
     received = Counter(smtp_server.handler.received_to())
     assert len(received) == 40 and set(received.values()) == {2}
     skipped = Recipient.objects.filter(status=RecipientStatus.SKIPPED).count()

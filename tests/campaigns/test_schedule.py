@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.urls import reverse
 
 from campaigns.forms import ScheduleForm
@@ -22,7 +20,7 @@ from campaigns.services.campaigns import (
 )
 from profiler_site.core.services import user_language_set
 from profiler_site.core.shop import shop_profile, shop_settings_update
-from tests.campaigns.conftest import make_campaign, make_customers
+from tests.campaigns.conftest import make_campaign, make_customers, run_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -166,26 +164,8 @@ def test_two_beats_at_once_start_a_due_campaign_once():
     make_customers(30)
     campaign = make_campaign(holdout_share=0.1)
     campaign_schedule(campaign_id=campaign.pk, at=AT, now=NOW)
-    barrier = threading.Barrier(2)
-    started: list[list[int]] = []
-    errors: list[BaseException] = []
+    started = run_at_once(lambda: campaigns_start_due(now=AT), lambda: campaigns_start_due(now=AT))
 
-    def beat() -> None:
-        try:
-            barrier.wait()
-            started.append(campaigns_start_due(now=AT))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=beat) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-
-    assert not errors
     assert sorted(started) == [[], [campaign.pk]]
     assert CampaignSend.objects.filter(campaign=campaign).count() == 1
     assert Recipient.objects.filter(campaign=campaign).count() == 30
