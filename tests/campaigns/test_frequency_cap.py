@@ -101,6 +101,27 @@ def test_emails_sent_more_than_seven_days_ago_do_not_count(smtp_server):
     assert len(smtp_server.messages) == 12
 
 
+@pytest.mark.parametrize(("later", "taken"), [
+    (timedelta(days=7) - timedelta(seconds=1), False),  # still inside the rolling 7 days
+    (timedelta(days=7) + timedelta(seconds=1), True),
+])
+def test_the_window_rolls_by_the_clock_of_the_take(later, taken):
+    customer = make_customers(1)[0]
+    rows = []
+    for _ in range(3):
+        campaign = make_campaign(holdout_share=0)
+        outbox_fill(campaign_id=campaign.pk, treatment_ids=[customer.pk], holdout_ids=[])
+        rows.append(Recipient.objects.get(campaign=campaign).pk)
+    start = timezone.now()
+    assert outbox_take(recipient_ids=rows[:1], run_id="a", now=start) == {rows[0]}
+    assert outbox_take(recipient_ids=rows[1:2], run_id="b", now=start + timedelta(hours=1)) == {
+        rows[1]}
+
+    got = outbox_take(recipient_ids=rows[2:], run_id="c", now=start + later)
+
+    assert got == ({rows[2]} if taken else set())
+
+
 def test_held_out_customers_are_not_emailed_and_do_not_count(smtp_server):
     customers = make_customers(4)
     ids = [c.pk for c in customers]
