@@ -111,6 +111,12 @@ class RecipientStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
+# A customer got (or may have got) a marketing email at `sending_at`: what the
+# frequency cap counts. Held-out and skipped rows were never emailed; failed ones
+# were refused by the server.
+CAP_COUNTED_STATUSES = (RecipientStatus.SENDING, RecipientStatus.SENT, RecipientStatus.UNKNOWN)
+
+
 class SkipReason(models.TextChoices):
     FREQUENCY_CAP = "frequency_cap", _("Reached the weekly limit of marketing emails")
 
@@ -160,7 +166,15 @@ class Recipient(models.Model):
                 fields=["campaign", "customer"], name="recipient_once_per_campaign"
             )
         ]
-        indexes = [models.Index(fields=["campaign", "status"])]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            # The frequency cap counts a customer's recent emails per batch it takes
+            # (services.sending.outbox_take): only those rows, not their whole history.
+            models.Index(
+                fields=["customer", "sending_at"], name="recipient_cap_window",
+                condition=models.Q(status__in=[str(s) for s in CAP_COUNTED_STATUSES]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.campaign_id})"

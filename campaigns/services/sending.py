@@ -65,6 +65,7 @@ from django.utils.translation import gettext_noop
 from campaigns import conf
 from campaigns.emails.message import _ADDRESS_RE
 from campaigns.models import (
+    CAP_COUNTED_STATUSES,
     Campaign,
     CampaignSend,
     CampaignStatus,
@@ -470,10 +471,6 @@ def _write(sql: str, params: list, *, flush: bool) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
-# Statuses that mean "this customer got (or may have got) a marketing email at
-# `sending_at`": what the frequency cap counts. Held-out and skipped rows were never
-# emailed; failed ones were refused by the server.
-CAP_COUNTED_STATUSES = (RecipientStatus.SENDING, RecipientStatus.SENT, RecipientStatus.UNKNOWN)
 CAP_WINDOW = timedelta(days=7)
 # First key of the two-key advisory locks that serialise taking per customer (the
 # second is the customer id); other advisory locks in the project use one key.
