@@ -514,31 +514,22 @@ def outbox_take(
         params = [while_campaign_sending, CampaignStatus.SENDING]
     now = now or timezone.now()
     cap = conf.weekly_cap()
-    if not cap:
-        taken = _write(
-            f"UPDATE {table} SET status = %s, claimed_by = %s, claimed_at = %s, sending_at = %s "
-            # By primary key alone. `(status = ...) IS TRUE` keeps the (campaign, status)
-            # index out of it: right after the snapshot the statistics still call the
-            # campaign's rows few, and the planner then read every pending row of the
-            # campaign per batch (5-10 ms a batch instead of 2).
-            f"WHERE id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND (status = %s) IS TRUE "
-            f"FOR UPDATE SKIP LOCKED){condition} RETURNING id",
-            [RecipientStatus.SENDING, run_id, now, now, list(recipient_ids),
-             RecipientStatus.PENDING, *params],
-            flush=True,
-        )
-        return {row[0] for row in taken}
-    lock = (
+    lock = "" if not cap else (
         f"SELECT count(pg_advisory_xact_lock(%s, (customer_id %% 2147483647)::integer)) FROM "
         f"(SELECT DISTINCT customer_id FROM {table} WHERE id = ANY(%s) "
         "AND customer_id IS NOT NULL ORDER BY customer_id) AS c; "
     )
-    # `seen` counts the customer's emails taken in the window plus this batch's
-    # earlier rows for them (a flow may hold one customer twice).
-    take = (
-        f"WITH batch AS (SELECT id, customer_id FROM {table} "
+    taken = _write(
+        lock
+        # By primary key alone. `(status = ...) IS TRUE` keeps the (campaign, status)
+        # index out of it: right after the snapshot the statistics still call the
+        # campaign's rows few, and the planner then read every pending row of the
+        # campaign per batch (5-10 ms a batch instead of 2).
+        + f"WITH batch AS (SELECT id, customer_id FROM {table} "
         "WHERE id = ANY(%s) AND (status = %s) IS TRUE FOR UPDATE SKIP LOCKED), "
-        "decided AS (SELECT b.id, b.customer_id IS NULL OR "
+        # `go`: no cap, or the customer's emails taken in the window plus this
+        # batch's earlier rows for them (a flow may hold one customer twice) fit.
+        "decided AS (SELECT b.id, %s = 0 OR b.customer_id IS NULL OR "
         "recent.n + row_number() OVER (PARTITION BY b.customer_id ORDER BY b.id) <= %s AS go "
         "FROM batch AS b LEFT JOIN LATERAL (SELECT count(*) AS n FROM "
         f"{table} AS r WHERE r.customer_id = b.customer_id AND r.status = ANY(%s) "
@@ -548,12 +539,9 @@ def outbox_take(
         "skip_reason = CASE WHEN d.go THEN '' ELSE %s END, "
         "claimed_by = %s, claimed_at = %s, "
         "sending_at = CASE WHEN d.go THEN %s ELSE NULL END "
-        f"FROM decided AS d WHERE t.id = d.id{condition} RETURNING t.id, d.go"
-    )
-    taken = _write(
-        lock + take,
-        [CAP_LOCK_SPACE, list(recipient_ids),
-         list(recipient_ids), RecipientStatus.PENDING, cap,
+        f"FROM decided AS d WHERE t.id = d.id{condition} RETURNING t.id, d.go",
+        [*([CAP_LOCK_SPACE, list(recipient_ids)] if cap else []),
+         list(recipient_ids), RecipientStatus.PENDING, cap, cap,
          [str(s) for s in CAP_COUNTED_STATUSES], now - CAP_WINDOW,
          RecipientStatus.SENDING, RecipientStatus.SKIPPED, SkipReason.FREQUENCY_CAP,
          run_id, now, now, *params],

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from campaigns.models import (
     Campaign,
@@ -287,3 +288,18 @@ def test_the_campaign_report_shows_skipped_sends_in_both_languages(owner, owner_
     user_language_set(user=owner, language="zh-hans")
     page = owner_client.get(reverse("campaign-report", args=[second.pk])).content.decode()
     assert 'class="value kpi-skipped">2<' in page and "每周上限" in page
+
+
+def test_the_api_stats_count_skipped_sends_by_reason(owner, smtp_server):
+    make_customers(2)
+    set_weekly_cap(1)
+    run_send_inline(make_campaign(holdout_share=0))
+    second = make_campaign(holdout_share=0)
+    run_send_inline(second)
+    api = APIClient()
+    api.force_authenticate(owner)
+
+    stats = api.get(f"/api/campaigns/{second.pk}/stats/").json()
+
+    assert (stats["sent"], stats["skipped"]) == (0, 2)
+    assert stats["skipped_reasons"] == {"frequency_cap": 2}

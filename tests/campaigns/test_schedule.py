@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from campaigns.forms import ScheduleForm
 from campaigns.models import Campaign, CampaignSend, CampaignStatus, Recipient
@@ -236,3 +237,16 @@ def test_the_owner_cancels_a_schedule_from_the_page(owner_client):
     assert response.status_code == 302
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.DRAFT
+
+
+def test_the_api_shows_when_a_campaign_is_scheduled(owner):
+    make_customers(1)
+    campaign = make_campaign()
+    campaign_schedule(campaign_id=campaign.pk, at=AT, now=NOW)
+    api = APIClient()
+    api.force_authenticate(owner)
+
+    listed = {c["id"]: c for c in api.get("/api/campaigns/").json()["results"]}
+
+    assert listed[campaign.pk]["status"] == "scheduled"
+    assert listed[campaign.pk]["scheduled_for"] == "2027-01-10T01:00:00Z"
