@@ -40,3 +40,8 @@ def public_base_url() -> str:
 
 def shop_name() -> str:
     return shop_profile().name
+
+
+def weekly_cap() -> int:
+    """Marketing emails per customer in any 7 days (Settings, else the environment); 0: none."""
+    return shop_profile().marketing_emails_per_week

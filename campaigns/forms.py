@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
+from campaigns.schedule import NonExistentLocalTime, local_to_utc
 from campaigns.selectors import segment_audience_options
 from campaigns.services.campaigns import campaign_problems
 
@@ -84,3 +87,46 @@ class CampaignForm(forms.ModelForm):
             "attribution_window_days": data["attribution_window_days"],
             "max_per_second": data.get("max_per_second"),
         }
+
+
+class ScheduleForm(forms.Form):
+    """A date and time in the shop's zone; `cleaned_data["at"]` is the UTC instant."""
+
+    when = forms.CharField(
+        label=_("Send on"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text=_("In your shop's time zone. When the clocks go back and a time happens "
+                    "twice, the first one is used."),
+    )
+
+    def __init__(self, *args, zone: str, now: datetime, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone, self.now = zone, now
+
+    def clean(self) -> dict:
+        data = super().clean()
+        raw = (data.get("when") or "").strip()
+        if not raw:
+            return data
+        try:
+            wall = datetime.fromisoformat(raw)
+        except ValueError:
+            self.add_error("when", _("Enter a date and time."))
+            return data
+        if wall.tzinfo is not None:
+            self.add_error("when", _("Enter a date and time without a time zone."))
+            return data
+        wall = wall.replace(second=0, microsecond=0)
+        try:
+            resolved = local_to_utc(wall, self.zone)
+        except NonExistentLocalTime:
+            self.add_error("when", _(
+                "%(time)s does not exist in %(zone)s: the clocks go forward then. "
+                "Choose a time after the change.") % {
+                    "time": f"{wall:%Y-%m-%d %H:%M}", "zone": self.zone})
+            return data
+        if resolved.utc <= self.now:
+            self.add_error("when", _("Choose a time in the future."))
+            return data
+        data["at"], data["ambiguous"] = resolved.utc, resolved.ambiguous
+        return data

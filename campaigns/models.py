@@ -26,6 +26,8 @@ class AudienceKind(models.TextChoices):
 
 class CampaignStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
+    # Waiting for `scheduled_for`; beat starts it (services.campaigns.campaigns_start_due).
+    SCHEDULED = "scheduled", _("Scheduled")
     SENDING = "sending", _("Sending")
     PAUSED = "paused", _("Paused")
     SENT = "sent", _("Sent")
@@ -59,6 +61,9 @@ class Campaign(models.Model):
     seed = models.BigIntegerField(default=_new_seed)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When beat starts the send (UTC; entered and shown in the shop's zone). Kept
+    # after the start, and on a draft whose audience was empty at that time.
+    scheduled_for = models.DateTimeField(null=True, blank=True)
     send_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -77,7 +82,9 @@ class Campaign(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status == CampaignStatus.DRAFT
+        # A scheduled campaign is snapshotted only when it starts: what it sends is
+        # what the page shows at that moment, so it stays editable until then.
+        return self.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 
     @property
     def domain(self) -> str:
@@ -100,6 +107,18 @@ class RecipientStatus(models.TextChoices):
     # The run died during the SMTP call: maybe delivered, never resent automatically.
     UNKNOWN = "unknown", _("Unknown")
     HELD_OUT = "held_out", _("Held out")
+    # Not emailed, for the reason in `skip_reason` (decided when the row was taken).
+    SKIPPED = "skipped", _("Skipped")
+
+
+# A customer got (or may have got) a marketing email at `sending_at`: what the
+# frequency cap counts. Held-out and skipped rows were never emailed; failed ones
+# were refused by the server.
+CAP_COUNTED_STATUSES = (RecipientStatus.SENDING, RecipientStatus.SENT, RecipientStatus.UNKNOWN)
+
+
+class SkipReason(models.TextChoices):
+    FREQUENCY_CAP = "frequency_cap", _("Reached the weekly limit of marketing emails")
 
 
 class Recipient(models.Model):
@@ -128,6 +147,8 @@ class Recipient(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sending_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True,
+                                   default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     smtp_response = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
@@ -145,7 +166,15 @@ class Recipient(models.Model):
                 fields=["campaign", "customer"], name="recipient_once_per_campaign"
             )
         ]
-        indexes = [models.Index(fields=["campaign", "status"])]
+        indexes = [
+            models.Index(fields=["campaign", "status"]),
+            # The frequency cap counts a customer's recent emails per batch it takes
+            # (services.sending.outbox_take): only those rows, not their whole history.
+            models.Index(
+                fields=["customer", "sending_at"], name="recipient_cap_window",
+                condition=models.Q(status__in=[str(s) for s in CAP_COUNTED_STATUSES]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.campaign_id})"

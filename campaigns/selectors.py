@@ -16,7 +16,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
-from campaigns import verdicts
+from campaigns import conf, verdicts
 from campaigns.analysis.attribution import HOLDOUT, TREATMENT, attribute_orders, attribution_lift
 from campaigns.analysis.holdout import holdout_size
 from campaigns.analysis.lift import ConversionLift
@@ -30,6 +30,7 @@ from campaigns.models import (
     Recipient,
     RecipientGroup,
     RecipientStatus,
+    SkipReason,
     Suppression,
 )
 from ingest.models import Customer, Order
@@ -246,6 +247,24 @@ class SegmentRow:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SkippedCount:
+    reason: str  # a SkipReason value; `label` words it when the page renders
+    count: int
+
+    @property
+    def label(self) -> str:
+        return str(SkipReason(self.reason).label) if self.reason in SkipReason.values \
+            else self.reason
+
+
+def _skipped_counts(rows) -> tuple[SkippedCount, ...]:
+    """Skipped rows per reason, most first; `rows` is a Recipient queryset."""
+    found = (rows.filter(status=RecipientStatus.SKIPPED).values("skip_reason")
+             .annotate(n=Count("id")).order_by("-n", "skip_reason"))
+    return tuple(SkippedCount(reason=r["skip_reason"], count=r["n"]) for r in found)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CampaignReport:
     campaign_id: int
     audience: int
@@ -256,6 +275,8 @@ class CampaignReport:
     sent: int
     failed: int
     unknown: int
+    skipped: int
+    skipped_reasons: tuple[SkippedCount, ...]
     opened: int
     clicked: int
     unsubscribed: int
@@ -349,6 +370,8 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         sent=counts.get(RecipientStatus.SENT, 0),
         failed=counts.get(RecipientStatus.FAILED, 0),
         unknown=counts.get(RecipientStatus.UNKNOWN, 0),
+        skipped=counts.get(RecipientStatus.SKIPPED, 0),
+        skipped_reasons=_skipped_counts(Recipient.objects.filter(campaign=campaign)),
         opened=engagement["opened"],
         clicked=engagement["clicked"],
         unsubscribed=engagement["unsubscribed"],
@@ -470,4 +493,33 @@ def customer_campaign_history(customer_id: int) -> list:
         Recipient.objects.filter(customer_id=customer_id)
         .select_related("campaign")
         .order_by("-campaign__created_at")[:50]
+    )
+
+
+# --- the Outbox page's counts ---------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboxCounts:
+    """The last 7 days of marketing email, all campaigns and flows together."""
+
+    sent: int
+    skipped: int
+    skipped_reasons: tuple[SkippedCount, ...]
+    weekly_cap: int  # 0: no limit
+
+
+def outbox_counts(*, now: datetime) -> OutboxCounts:
+    # A skipped row's `claimed_at` is when the sender decided to skip it.
+    since = now - timedelta(days=7)
+    recent = Recipient.objects.filter(
+        Q(status=RecipientStatus.SENT, sent_at__gt=since)
+        | Q(status=RecipientStatus.SKIPPED, claimed_at__gt=since)
+    )
+    reasons = _skipped_counts(recent)
+    return OutboxCounts(
+        sent=recent.filter(status=RecipientStatus.SENT).count(),
+        skipped=sum(r.count for r in reasons),
+        skipped_reasons=reasons,
+        weekly_cap=conf.weekly_cap(),
     )

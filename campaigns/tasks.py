@@ -16,3 +16,13 @@ def send_campaign_task(self, job_id: int) -> str:
     return jobs.execute_job(
         model=CampaignSend, job_id=job_id, task_id=self.request.id, work=campaign_send_run
     )
+
+
+@shared_task(acks_late=True)
+def start_due_campaigns_task() -> list[int]:
+    """From beat: start the scheduled campaigns whose time has come (idempotent)."""
+    from django.utils import timezone
+
+    from campaigns.services.campaigns import campaigns_start_due
+
+    return campaigns_start_due(now=timezone.now())

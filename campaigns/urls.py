@@ -17,4 +17,6 @@ urlpatterns = [
     path("<int:pk>/pause/", views.campaign_pause_view, name="campaign-pause"),
     path("<int:pk>/resume/", views.campaign_resume_view, name="campaign-resume"),
     path("<int:pk>/cancel/", views.campaign_cancel_view, name="campaign-cancel"),
+    path("<int:pk>/schedule/", views.campaign_schedule_view, name="campaign-schedule"),
+    path("<int:pk>/unschedule/", views.campaign_unschedule_view, name="campaign-unschedule"),
 ]

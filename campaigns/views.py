@@ -6,14 +6,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import conf
 from campaigns.emails.merge import KNOWN_TAGS, UnknownMergeTagError
-from campaigns.forms import CampaignForm
-from campaigns.models import Campaign, CampaignStatus, Suppression
+from campaigns.forms import CampaignForm, ScheduleForm
+from campaigns.models import Campaign, Suppression
 from campaigns.outbox import outbox_message, outbox_page
 from campaigns.selectors import (
     CONSENT_RULE,
@@ -21,6 +22,7 @@ from campaigns.selectors import (
     campaign_latest_send,
     campaign_list,
     campaign_report,
+    outbox_counts,
 )
 from campaigns.services import campaigns as campaign_services
 from campaigns.services.campaigns import CampaignError
@@ -142,14 +144,17 @@ def campaign_audience_view(request: HttpRequest) -> HttpResponse:
                   {"audience": summary, "consent_rule": CONSENT_RULE})
 
 
-def campaign_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign, pk=pk)
+def _detail_page(request: HttpRequest, campaign: Campaign, *,
+                 schedule_form: ScheduleForm | None = None, status: int = 200) -> HttpResponse:
     context = {"campaign": campaign, "job": campaign_latest_send(campaign),
-               "consent_rule": CONSENT_RULE}
+               "consent_rule": CONSENT_RULE, "now": timezone.now(),
+               "shop_zone": shop_profile().time_zone}
     if campaign.is_editable:
         audience = audience_summary(kind=campaign.audience_kind, key=campaign.audience_key,
                                     holdout_share=campaign.holdout_share)
         context["audience"] = audience
+        context["schedule_form"] = schedule_form or ScheduleForm(
+            zone=context["shop_zone"], now=context["now"])
         customer = Customer.objects.filter(pk__in=audience.eligible_ids[:1]).first()
     else:
         context["report"] = campaign_report(campaign)
@@ -157,7 +162,38 @@ def campaign_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     context.update(_preview_context(subject=campaign.subject, html_body=campaign.html_body,
                                     from_name=campaign.from_name,
                                     customer=customer or SampleCustomer()))
-    return render(request, "campaigns/campaign_detail.html", context)
+    return render(request, "campaigns/campaign_detail.html", context, status=status)
+
+
+def campaign_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, get_object_or_404(Campaign, pk=pk))
+
+
+@require_POST
+def campaign_schedule_view(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    now = timezone.now()
+    form = ScheduleForm(request.POST, zone=shop_profile().time_zone, now=now)
+    if not form.is_valid():
+        return _detail_page(request, campaign, schedule_form=form, status=400)
+    try:
+        campaign_services.campaign_schedule(campaign_id=pk, at=form.cleaned_data["at"], now=now)
+    except CampaignError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Scheduled. It starts on its own at that time; you can "
+                                    "cancel the schedule until then."))
+        if form.cleaned_data["ambiguous"]:
+            messages.warning(request, _(
+                "That time happens twice when the clocks go back; the first one was chosen "
+                "(see the time in UTC below)."))
+    return redirect("campaign-detail", pk)
+
+
+@require_POST
+def campaign_unschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _action(request, pk, campaign_services.campaign_unschedule,
+                   _("Schedule cancelled. The campaign is a draft again."))
 
 
 def _action(request: HttpRequest, pk: int, action, done: str) -> HttpResponse:
@@ -207,7 +243,7 @@ def campaign_send_test_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def campaign_report_view(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    if campaign.status == CampaignStatus.DRAFT:
+    if campaign.is_editable:  # a draft or a scheduled campaign has no report yet
         return redirect("campaign-detail", pk)
     return render(request, "campaigns/report.html", {
         "campaign": campaign, "report": campaign_report(campaign),
@@ -221,6 +257,7 @@ def campaign_report_view(request: HttpRequest, pk: int) -> HttpResponse:
 def outbox_view(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/outbox.html", {
         "page": outbox_page(page_number=request.GET.get("page")),
+        "counts": outbox_counts(now=timezone.now()),
         "email_host": settings.EMAIL_HOST, "email_port": settings.EMAIL_PORT,
     })
 

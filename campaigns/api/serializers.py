@@ -11,8 +11,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         model = Campaign
         fields = ["id", "name", "subject", "from_name", "from_address", "html_body",
                   "audience_kind", "audience_key", "holdout_share", "attribution_window_days",
-                  "max_per_second", "status", "created_at", "send_started_at", "sent_at"]
-        read_only_fields = ["id", "status", "created_at", "send_started_at", "sent_at"]
+                  "max_per_second", "status", "scheduled_for", "created_at", "send_started_at",
+                  "sent_at"]
+        read_only_fields = ["id", "status", "scheduled_for", "created_at", "send_started_at",
+                            "sent_at"]
 
     def validate_holdout_share(self, value: float) -> float:
         if not 0 <= value <= 0.5:

@@ -74,6 +74,8 @@ class CampaignStatsApiView(APIView):
             "delivered": report.delivered,
             "failed": report.failed,
             "unknown": report.unknown,
+            "skipped": report.skipped,
+            "skipped_reasons": {s.reason: s.count for s in report.skipped_reasons},
             "opened": report.opened,
             "opens_note": "Opens are unreliable (image loading by mail apps).",
             "clicked": report.clicked,

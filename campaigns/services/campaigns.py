@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -117,24 +118,87 @@ def _check(fields: dict) -> None:
 
 
 def campaign_send_start(*, campaign_id: int) -> CampaignSend:
-    """Snapshot the audience (with its stored holdout) and queue the sending run."""
+    """Snapshot the audience (with its stored holdout) and queue the sending run.
+
+    A scheduled campaign may be sent now too: the schedule is then moot.
+    """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-        if campaign.status != CampaignStatus.DRAFT:
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
             raise CampaignError("This campaign was already sent or started.")
-        audience = audience_summary(
-            kind=campaign.audience_kind, key=campaign.audience_key,
-            holdout_share=campaign.holdout_share,
-        )
-        if not audience.eligible_ids:
-            raise CampaignError("Nobody in this audience can be emailed.")
-        split = split_holdout(audience.eligible_ids, campaign.holdout_share, campaign.seed)
-        outbox_fill(campaign_id=campaign.pk, treatment_ids=split.treatment_ids,
-                    holdout_ids=split.holdout_ids)
-        campaign.status = CampaignStatus.SENDING
-        campaign.send_started_at = timezone.now()
-        campaign.save(update_fields=["status", "send_started_at", "updated_at"])
-        return _queue_run(campaign)
+        return _start(campaign)
+
+
+def _start(campaign: Campaign) -> CampaignSend:
+    """The start itself; the caller holds the campaign's row lock and checked its status."""
+    audience = audience_summary(
+        kind=campaign.audience_kind, key=campaign.audience_key,
+        holdout_share=campaign.holdout_share,
+    )
+    if not audience.eligible_ids:
+        raise CampaignError("Nobody in this audience can be emailed.")
+    split = split_holdout(audience.eligible_ids, campaign.holdout_share, campaign.seed)
+    outbox_fill(campaign_id=campaign.pk, treatment_ids=split.treatment_ids,
+                holdout_ids=split.holdout_ids)
+    campaign.status = CampaignStatus.SENDING
+    campaign.send_started_at = timezone.now()
+    campaign.save(update_fields=["status", "send_started_at", "updated_at"])
+    return _queue_run(campaign)
+
+
+def campaign_schedule(*, campaign_id: int, at: datetime, now: datetime) -> Campaign:
+    """Start this campaign at `at` (aware); beat does it (`campaigns_start_due`)."""
+    if at.tzinfo is None:
+        raise ValueError("`at` must be an aware datetime")
+    if at <= now:
+        raise CampaignError("Choose a time in the future.")
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            raise CampaignError("Only a campaign that has not started can be scheduled.")
+        campaign.status = CampaignStatus.SCHEDULED
+        campaign.scheduled_for = at
+        campaign.save(update_fields=["status", "scheduled_for", "updated_at"])
+    return campaign
+
+
+def campaign_unschedule(*, campaign_id: int) -> Campaign:
+    """Back to draft before the scheduled time; nothing was sent or snapshotted."""
+    updated = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SCHEDULED).update(
+        status=CampaignStatus.DRAFT, scheduled_for=None, updated_at=timezone.now())
+    if not updated:
+        raise CampaignError("This campaign is not scheduled (it may have started already).")
+    return Campaign.objects.get(pk=campaign_id)
+
+
+def campaigns_start_due(*, now: datetime) -> list[int]:
+    """Start every scheduled campaign whose time has come; the ids started.
+
+    Safe to run from two beats at once: each campaign is started under its row
+    lock, re-checked there (still scheduled, still due), and a lock another
+    process holds is skipped, so a campaign starts once. A campaign nobody in
+    whose audience can be emailed at that moment goes back to draft; its
+    `scheduled_for` stays, so the page can say why it did not go.
+    """
+    started: list[int] = []
+    due = list(Campaign.objects.filter(status=CampaignStatus.SCHEDULED, scheduled_for__lte=now)
+               .order_by("scheduled_for", "pk").values_list("pk", flat=True))
+    for campaign_id in due:
+        with transaction.atomic():
+            campaign = (Campaign.objects.select_for_update(skip_locked=True)
+                        .filter(pk=campaign_id, status=CampaignStatus.SCHEDULED,
+                                scheduled_for__lte=now).first())
+            if campaign is None:  # started, unscheduled or cancelled meanwhile
+                continue
+            try:
+                with transaction.atomic():
+                    _start(campaign)
+            except CampaignError:
+                Campaign.objects.filter(pk=campaign_id).update(
+                    status=CampaignStatus.DRAFT, updated_at=timezone.now())
+                continue
+            started.append(campaign_id)
+    return started
 
 
 def _queue_run(campaign: Campaign) -> CampaignSend:

@@ -52,6 +52,12 @@ class ShopSettingsForm(forms.Form):
                                   help_text=_("The From name a new campaign starts with."))
     sender_address = forms.EmailField(label=_("Sender address"), required=False,
                                       help_text=_("The From address a new campaign starts with."))
+    marketing_emails_per_week = forms.IntegerField(
+        # Not required: a form posted without it (an older page) keeps the saved value.
+        label=_("Marketing emails per customer per week"), min_value=0, max_value=100,
+        required=False,
+        help_text=_("At most this many campaign and flow emails reach one customer in any 7 "
+                    "days; the rest are skipped and counted. 0: no limit."))
 
     def __init__(self, *args, currencies: list[str], time_zones: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -120,6 +120,9 @@ class ShopSettings(models.Model):
     time_zone = models.CharField(max_length=64)
     sender_name = models.CharField(max_length=150, blank=True, default="")
     sender_address = models.EmailField(blank=True, default="")
+    # The frequency cap (campaigns.services.sending.outbox_take): at most this many
+    # marketing emails per customer in any 7 days, campaigns and flows together; 0: none.
+    marketing_emails_per_week = models.PositiveSmallIntegerField(default=2)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -30,6 +30,8 @@ class ShopProfile:
     time_zone: str
     sender_name: str
     sender_address: str
+    # At most this many marketing emails per customer in any 7 days; 0: no limit.
+    marketing_emails_per_week: int
 
 
 def _from_environment() -> ShopProfile:
@@ -39,6 +41,7 @@ def _from_environment() -> ShopProfile:
         time_zone=settings.TIME_ZONE,
         sender_name=str(getattr(settings, "SHOP_NAME", "")),
         sender_address=settings.DEFAULT_FROM_EMAIL,
+        marketing_emails_per_week=int(getattr(settings, "MARKETING_EMAILS_PER_WEEK", 2)),
     )
 
 
@@ -51,6 +54,7 @@ def shop_profile() -> ShopProfile:
     profile = _from_environment() if row is None else ShopProfile(
         name=row.name, currency=row.currency, time_zone=row.time_zone,
         sender_name=row.sender_name, sender_address=row.sender_address,
+        marketing_emails_per_week=row.marketing_emails_per_week,
     )
     _cached = (now, profile)
     return profile
@@ -64,7 +68,8 @@ def shop_profile_forget() -> None:
 
 @receiver(setting_changed)
 def _environment_changed(*, setting: str, **kwargs) -> None:
-    if setting in {"SHOP_NAME", "SHOP_CURRENCY", "TIME_ZONE", "DEFAULT_FROM_EMAIL"}:
+    if setting in {"SHOP_NAME", "SHOP_CURRENCY", "TIME_ZONE", "DEFAULT_FROM_EMAIL",
+                   "MARKETING_EMAILS_PER_WEEK"}:
         shop_profile_forget()
 
 
@@ -77,13 +82,19 @@ def known_time_zones() -> list[str]:
 
 
 def shop_settings_update(*, name: str, currency: str, time_zone: str, sender_name: str,
-                         sender_address: str) -> ShopProfile:
+                         sender_address: str,
+                         marketing_emails_per_week: int | None = None) -> ShopProfile:
+    if marketing_emails_per_week is None:  # callers that do not show the field keep it
+        marketing_emails_per_week = shop_profile().marketing_emails_per_week
+    if not 0 <= marketing_emails_per_week <= 100:
+        raise ValueError("marketing_emails_per_week must be between 0 and 100")
     if currency not in list_currencies():
         raise ValueError(f"unknown currency {currency!r}")
     zoneinfo.ZoneInfo(time_zone)  # raises for an unknown zone
     ShopSettings.objects.update_or_create(pk=1, defaults={
         "name": name.strip(), "currency": currency, "time_zone": time_zone,
         "sender_name": sender_name.strip(), "sender_address": sender_address.strip(),
+        "marketing_emails_per_week": marketing_emails_per_week,
     })
     shop_profile_forget()
     return shop_profile()

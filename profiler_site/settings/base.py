@@ -191,6 +191,11 @@ EVENT_PROPERTIES_ALLOWED = env.list("EVENT_PROPERTIES_ALLOWED", default=[
     "value", "currency", "order_id", "search", "source", "medium", "campaign"])
 UPLOADS_KEEP_DAYS = env.int("UPLOADS_KEEP_DAYS", default=30)
 EVENTS_KEEP_MONTHS = env.int("EVENTS_KEEP_MONTHS", default=24)
+# Scheduled campaigns start within this many seconds of their time (docs/campaigns.md).
+CELERY_BEAT_SCHEDULE["start-due-campaigns"] = {
+    "task": "campaigns.tasks.start_due_campaigns_task",
+    "schedule": env.int("CAMPAIGN_SCHEDULE_CHECK_SECONDS", default=30),
+}
 CELERY_BEAT_SCHEDULE["purge-old-data"] = {
     "task": "ingest.tasks.purge_old_data_task",
     "schedule": 24 * 60 * 60,
@@ -268,6 +273,8 @@ CAMPAIGN_MAX_PER_SECOND = env.int("CAMPAIGN_MAX_PER_SECOND", default=50)  # per 
 CAMPAIGN_TRACK_OPENS = env.bool("CAMPAIGN_TRACK_OPENS", default=False)
 CAMPAIGN_BATCH_SIZE = env.int("CAMPAIGN_BATCH_SIZE", default=100)
 CAMPAIGN_RETRY_DELAYS = (1.0, 4.0, 15.0)  # seconds before each retry of a 4xx / dropped connection
+# The frequency cap until the owner sets it on Settings (docs/campaigns.md); 0: no limit.
+MARKETING_EMAILS_PER_WEEK = env.int("MARKETING_EMAILS_PER_WEEK", default=2)
 SHOP_NAME = env.str("SHOP_NAME", default="")  # {{ shop_name }}; falls back to the campaign's From name
 
 LOGGING = {

@@ -7,11 +7,13 @@ import email
 import re
 import socket
 import threading
+from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import connection
 
 from campaigns.models import Campaign, CampaignSend, Recipient
 from campaigns.services.campaigns import campaign_create, campaign_send_start
@@ -115,6 +117,34 @@ def smtp_server(settings):
     yield server
     server.handler.release.set()
     server.controller.stop()
+
+
+def run_at_once(*calls: Callable[[], object]) -> list:
+    """Each call in its own thread (and database connection), released together.
+
+    Returns their results in order; the first error any of them raised is raised here.
+    """
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = calls[index]()
+        except BaseException as exc:  # noqa: BLE001 - raised below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    if errors:
+        raise errors[0]
+    return results
 
 
 def make_customers(n: int, **fields) -> list:
