@@ -11,6 +11,7 @@ the campaigns analysis (`campaigns.analysis.lift.conversion_lift`).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from django.db.models import Count
 
 from campaigns.analysis.lift import ConversionLift, conversion_lift
 from campaigns.models import RecipientStatus
+from campaigns.models import SkipReason as OutboxSkipReason
 from campaigns.verdicts import LiftText, lift_text
 from flows import clock
 from flows.models import Enrolment, EnrolmentState, Flow, SkipReason, TriggerKind
@@ -90,8 +92,16 @@ class FlowStats:
     @property
     def skipped_rows(self) -> list[tuple[str, int]]:
         """(reason in the active language, count), largest first."""
-        return [(str(SkipReason(reason).label), n)
+        return [(_skip_label(reason), n)
                 for reason, n in sorted(self.skipped.items(), key=lambda kv: -kv[1])]
+
+
+def _skip_label(reason: str) -> str:
+    # The flow's own reasons (decided before the hand-over), else the outbox's (the weekly
+    # limit of marketing emails, decided when the email was about to go).
+    if reason in SkipReason.values:
+        return str(SkipReason(reason).label)
+    return str(OutboxSkipReason(reason).label)
 
 
 _EMPTY = GroupNumbers(entrants=0, conversions=0, revenue=Decimal("0.00"))
@@ -134,6 +144,13 @@ def flow_stats_many(flow_ids: list[int]) -> dict[int, FlowStats]:
     sent = dict(Enrolment.objects.filter(flow_id__in=flow_ids,
                                          recipient__status=RecipientStatus.SENT)
                 .values_list("flow_id").annotate(n=Count("id")).values_list("flow_id", "n"))
+    # Handed over, then held back by the outbox (the weekly limit): skipped, not emailed.
+    held_back = Counter()
+    for fid, reason, n in (Enrolment.objects.filter(flow_id__in=flow_ids,
+                                                    recipient__status=RecipientStatus.SKIPPED)
+                           .values_list("flow_id", "recipient__skip_reason")
+                           .annotate(n=Count("id"))):
+        held_back[fid, reason] += n
     groups: dict[int, dict[bool, GroupNumbers]] = {fid: {True: _EMPTY, False: _EMPTY}
                                                    for fid in flow_ids}
     weeks: dict[int, list[WeekRow]] = {fid: [] for fid in flow_ids}
@@ -161,8 +178,9 @@ def flow_stats_many(flow_ids: list[int]) -> dict[int, FlowStats]:
             handed_over=counts.get((EnrolmentState.EMAILED, ""), 0),
             emailed=sent.get(fid, 0),
             held_out=counts.get((EnrolmentState.HELD_OUT, ""), 0),
-            skipped={reason: n for (state, reason), n in counts.items()
-                     if state == EnrolmentState.SKIPPED},
+            skipped={**{reason: n for (state, reason), n in counts.items()
+                        if state == EnrolmentState.SKIPPED},
+                     **{reason: n for (f, reason), n in held_back.items() if f == fid}},
             treated=treated, holdout=holdout, lift=lift, weeks=tuple(weeks[fid]),
         )
     return result

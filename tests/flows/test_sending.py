@@ -242,3 +242,27 @@ def test_on_the_day_clocks_go_forward_the_window_opens_at_nine_local_time(
     assert flows_hand_over().emailed == 0
     fixed_clock.set_now(datetime(2026, 3, 29, 7, 30, tzinfo=UTC))
     assert flows_hand_over().emailed == 2
+
+
+def test_a_flow_email_held_back_by_the_weekly_limit_is_reported_as_skipped(fixed_clock,
+                                                                           smtp_server):
+    from django.utils import translation
+
+    from flows.selectors import flow_stats
+    from tests.campaigns.conftest import make_campaign, run_send_inline
+    from tests.campaigns.test_frequency_cap import set_weekly_cap
+
+    flow, people = enter(3)
+    set_weekly_cap(1)
+    run_send_inline(make_campaign(holdout_share=0))  # this week's one email, to all three
+    assert len(smtp_server.messages) == 3
+    fixed_clock.set_now(T0 + timedelta(days=2))
+
+    assert flows_hand_over().emailed == 3  # handed over; the outbox holds them back
+    run_queued_sends()
+
+    assert len(smtp_server.messages) == 3
+    stats = flow_stats(flow)
+    assert (stats.emailed, stats.skipped) == (0, {"frequency_cap": 3})
+    with translation.override("en"):
+        assert stats.skipped_rows == [("Reached the weekly limit of marketing emails", 3)]
