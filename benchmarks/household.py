@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import random
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 from ingest.demo.catalog import PRODUCTS
 from ingest.demo.generate import END, write_order_lines
