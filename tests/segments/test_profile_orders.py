@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from ingest.models import Order, OrderLine
 from profiler_site.core.templatetags.money import money
-from tests.factories import CustomerFactory, ProductFactory
+from tests.factories import CustomerFactory, ProductFactory, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +102,14 @@ def test_the_profile_reads_the_same_number_of_queries_for_two_orders_or_a_thousa
         counts.append(len(queries))
 
     assert counts[0] == counts[1], counts
+
+
+def test_an_orders_products_are_listed_with_quantities_and_their_names_escaped(owner_client):
+    customer = CustomerFactory()
+    make_order(customer, START, [(ProductFactory(name="Tea <b>Bags</b>"), 2, "3.00"),
+                                 (ProductFactory(name="", sku="SKU-NO-NAME"), 1, "4.00")])
+
+    html = _timeline(owner_client, customer)
+
+    assert "<td>Tea &lt;b&gt;Bags&lt;/b&gt; ×2, SKU-NO-NAME</td>" in html  # in product order
+    assert "<b>Bags" not in html
