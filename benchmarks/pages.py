@@ -39,6 +39,14 @@ CHART_DRAWN = """() => new Promise(resolve => {
     ? resolve(performance.now()) : requestAnimationFrame(check);
   check();
 })"""
+# Where a first render's time went: the page's HTML, plotly.js on the wire, the deferred
+# scripts run (DOMContentLoaded waits for them), all in ms since navigation start.
+RENDER_PARTS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const plotly = performance.getEntriesByType('resource').find(e => e.name.includes('/plotly/'));
+  return {html_ms: nav.responseEnd, plotly_fetched_ms: plotly ? plotly.responseEnd : null,
+          scripts_run_ms: nav.domContentLoadedEventEnd};
+}"""
 
 
 def _p95(samples: list[float]) -> float:
@@ -127,17 +135,20 @@ def _first_render(pages: dict[str, str]) -> dict[str, dict[str, float]]:
             cold = browser.new_context(viewport={"width": 1400, "height": 900})
             cold.add_cookies(cookies)  # logged in, with an empty cache
             tab = cold.new_page()
-            times = []
+            times, parts = [], {}
             for _ in range(2):  # first visit, then with plotly.js cached
                 tab.goto(url + path, wait_until="domcontentloaded")
                 times.append(tab.evaluate(CHART_DRAWN))
+                parts = parts or tab.evaluate(RENDER_PARTS)
             cold.close()
             if times[0] is None:
                 print(f"{name:20s} first render: no chart on {path}")
                 continue
-            results[name] = {"first_ms": round(times[0], 1), "cached_ms": round(times[1], 1)}
+            parts = {k: v if v is None else round(v, 1) for k, v in parts.items()}
+            results[name] = {"first_ms": round(times[0], 1), "cached_ms": round(times[1], 1),
+                             **parts}
             print(f"{name:20s} first render {times[0]:7.1f} ms  cached {times[1]:7.1f} ms  "
-                  f"{path}  (served as make run serves it)")
+                  f"{path}  (served as make run serves it; first visit: {parts})")
         browser.close()
     return results
 
