@@ -498,9 +498,13 @@ class CustomerProfile:
     rfm_name: str
     rfm_description: str
     cluster_name: str
-    # Paged by the view; `order_count` and `net_total` are of all the customer's orders.
+    # Paged by the view; the counts and `net_total` are of all the customer's orders.
     orders: OrderHistory
-    order_count: int
+    order_count: int  # every row the timeline lists: purchases, returns, cancelled orders
+    # Orders with a positive gross value that were not cancelled: what the analysis
+    # counts as purchases (its "Orders" figure), so the page's two counts agree.
+    purchase_count: int
+    other_count: int  # returns exported as their own orders, and cancelled orders
     net_total: Decimal
     products: list[dict[str, Any]]
     # How many products the customer bought in all; `products` lists the top ones.
@@ -559,13 +563,15 @@ def customer_profile(customer_id: int) -> CustomerProfile:
     # listing reads only its page. A cancelled order's net total is 0 (order_totals).
     totals = Order.objects.filter(customer=customer).aggregate(
         orders=Count("id"), net=Sum("net_total"),
+        purchases=Count("id", filter=Q(gross_total__gt=0, is_cancelled=False)),
         unlisted_items=Sum("unlisted_quantity"),
         unlisted_orders=Count("id", filter=Q(unlisted_quantity__isnull=False)))
     products, product_count = _customer_products(customer_id)
     return CustomerProfile(
         customer=customer, score=score, rfm_name=rfm_name, rfm_description=rfm_description,
         cluster_name=cluster_name, orders=OrderHistory(customer_id, totals["orders"]),
-        order_count=totals["orders"], net_total=totals["net"] or Decimal(0),
+        order_count=totals["orders"], purchase_count=totals["purchases"],
+        other_count=totals["orders"] - totals["purchases"], net_total=totals["net"] or Decimal(0),
         products=products, product_count=product_count,
         unlisted_items=totals["unlisted_items"] or 0, unlisted_orders=totals["unlisted_orders"],
         recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),

@@ -62,8 +62,8 @@ def test_a_long_history_is_listed_fifty_at_a_time_newest_first_each_order_once(o
     listed = [ORDER_NUMBER.findall(html) for html in pages]
     assert [len(rows) for rows in listed] == [50, 50, 20]
     assert [key for rows in listed for key in rows] == newest_first
-    assert "Showing the latest 50 of 120 orders." in pages[0]
-    assert "Showing orders 101–120 of 120, newest first." in pages[2]
+    assert "Showing the latest 50 of 120 entries." in pages[0]
+    assert "Showing entries 101–120 of 120, newest first." in pages[2]
 
 
 def test_the_totals_shown_are_of_all_orders_not_of_the_listed_page(owner_client):
@@ -75,7 +75,9 @@ def test_the_totals_shown_are_of_all_orders_not_of_the_listed_page(owner_client)
 
     html = _timeline(owner_client, customer)
 
-    assert f"All 75 orders total {money(total)}." in html
+    # One order is cancelled: 74 purchases, as the analysis counts them, and the row it adds.
+    assert f"74 orders, {money(total)} in all after returns." in html
+    assert "The list also holds 1 return or cancelled order." in html
     assert money(first_page) not in html
 
 
@@ -113,3 +115,22 @@ def test_an_orders_products_are_listed_with_quantities_and_their_names_escaped(o
 
     assert "<td>Tea &lt;b&gt;Bags&lt;/b&gt; ×2, SKU-NO-NAME</td>" in html  # in product order
     assert "<b>Bags" not in html
+
+
+def test_the_profiles_order_count_agrees_with_the_analysis_orders_figure(small_shop, owner_client):
+    from tests.segments.helpers import run_refresh
+
+    customer = small_shop["customers"][0]
+    # A return exported as its own order: listed, counted in the money, not a purchase.
+    Order.objects.create(customer=customer, order_key="R-1", ordered_at=START,
+                         gross_total=0, returned_total=Decimal("7.90"),
+                         net_total=Decimal("-7.90"))
+    run_refresh(rules=False)
+    customer.score.refresh_from_db()
+    total = sum(o.net_total for o in Order.objects.filter(customer=customer))
+
+    html = _timeline(owner_client, customer)
+
+    assert customer.score.frequency == 8
+    assert f"8 orders, {money(total)} in all after returns." in html
+    assert "The list also holds 1 return or cancelled order." in html
