@@ -24,7 +24,13 @@ ORDERS_1M = DATA_DIR / "orders_1m.csv"
 
 
 def ensure_orders_file(lines: int = 1_000_000, customers: int = 100_000) -> Path:
-    path = DATA_DIR / f"orders_{lines // 1000}k.csv" if lines != 1_000_000 else ORDERS_1M
+    """The generated orders file of this size and shape (made once, then reused)."""
+    if (lines, customers) == (1_000_000, 100_000):
+        path = ORDERS_1M
+    elif customers == max(lines // 10, 100):  # the 1M file's shape, ten lines a customer
+        path = DATA_DIR / f"orders_{lines // 1000}k.csv"
+    else:  # another shape, e.g. a few thousand grocery households with hundreds of lines each
+        path = DATA_DIR / f"orders_{lines // 1000}k_{customers}c.csv"
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, str(BASE_DIR / "benchmarks" / "generate_orders.py"),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from ingest import selectors
 from ingest.forms import MappingForm, UploadForm
 from ingest.models import Customer, ImportJob, ImportKind
+from ingest.note_words import cleaning_notes_shown
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.headers import clean_headers
 from ingest.pipeline.rejects import write_rejects
@@ -98,7 +99,7 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "report": selectors.import_report(job),
         "rejections": list(selectors.import_rejections(job=job, limit=50)),
-        "notes": sorted((job.cleaning_notes or {}).items(), key=lambda kv: -kv[1]),
+        "notes": cleaning_notes_shown(job.cleaning_notes or {}),
         "undoable": selectors.import_undoable(job),
         "undo": selectors.latest_undo(job),
     })

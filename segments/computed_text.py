@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 from django.utils.translation import gettext, gettext_noop, ngettext
 
+from profiler_site.core.shop import shop_profile
+from profiler_site.core.templatetags.money import format_money
 from segments.analysis.clustering import (
     DESCRIPTION_PREFIX,
     DESCRIPTION_SEPARATOR,
@@ -253,7 +256,8 @@ _NOTE_MESSAGES: dict[str, str] = {
 
 
 def _money(cents: int) -> str:
-    return f"{cents / 100:,.2f}"
+    # The shop's currency, written the reader's way, as everywhere else on the page.
+    return format_money(Decimal(cents) / 100, shop_profile().currency)
 
 
 def note_text(note: Note) -> str:

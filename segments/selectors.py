@@ -29,6 +29,7 @@ from django.utils.translation import gettext
 
 from ingest.models import Customer, Order, OrderLine, Product
 from profiler_site.core.models import JobStatus
+from segments.analysis.clv import MODEL_NAMES
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.computed_text import rule_sentence
 from segments.labels import translated_name
@@ -516,6 +517,8 @@ class CustomerProfile:
     recommendations: list[RecommendedProduct]
     clv_enough_history: bool
     clv_reason: str
+    # The purchase-count model the run chose ("MBG/NBD", "Pareto/NBD"), "" before any run.
+    clv_model: str
 
 
 PROFILE_PRODUCTS = 50
@@ -577,6 +580,7 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),
         clv_enough_history=bool(clv.get("enough_history")),
         clv_reason=clv.get("reason", "No analysis has run yet."),
+        clv_model=MODEL_NAMES.get((clv.get("model") or {}).get("chosen"), ""),
     )
 
 

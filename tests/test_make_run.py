@@ -64,7 +64,7 @@ def test_the_runner_serves_a_healthy_stack_and_stops_it_all_on_ctrl_c(tmp_path):
         assert body["checks"]["worker"]["ok"] and body["checks"]["database"]["ok"]
         status, _ = get(f"http://127.0.0.1:{port}/")
         assert status == 200  # urllib follows the redirect to "create your account"
-        static = static_headers(port, tmp_path / "var", "plotly/plotly.min.js")
+        static = static_headers(port, tmp_path / "var", "vendor/plotly/plotly.min.js")
         assert static["Content-Encoding"] == "gzip"
         assert max_age(static["Cache-Control"]) >= 365 * 24 * 3600
         assert static_headers(port, tmp_path / "var", "favicon.svg")["Content-Type"].startswith(

@@ -269,10 +269,3 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# plotly.js is served from the plotly package itself (same version as the
-# Python figures), under /static/plotly/plotly.min.js.
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "profiler_site.static_finders.PlotlyFinder",
-]

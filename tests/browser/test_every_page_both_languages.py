@@ -150,6 +150,10 @@ def test_every_page_reads_well_in_both_languages_at_1400_px(live_server, browser
             if scrolled:
                 problems.append(f"{language} {name}: tables scroll sideways: {scrolled}")
             text = page.evaluate(VISIBLE_TEXT)
+            if "not supported by your browser" in text:
+                problems.append(f"{language} {name}: a chart did not draw (WebGL refused)")
+            if name == "segment" and not page.locator(".js-plotly-plot canvas").count():
+                problems.append(f"{language} {name}: the customer scatter drew no WebGL canvas")
             if "=?utf-8?" in text.lower():
                 problems.append(f"{language} {name}: a raw encoded header")
             if re.search(r"-0\.0+\b", text):

@@ -79,7 +79,7 @@ def test_plotly_comes_compressed_cached_for_a_year_and_only_to_pages_with_charts
     # The chart page fetched plotly once, by its hashed name, compressed on the wire.
     assert len(first) == 1, first
     entry = first[0]
-    assert re.search(r"/static/plotly/plotly\.min\.[0-9a-f]{12}\.js$", entry["name"]), entry
+    assert re.search(r"/static/vendor/plotly/plotly\.min\.[0-9a-f]{12}\.js$", entry["name"]), entry
     assert 0 < entry["encoded"] < entry["decoded"] / 2, entry
     sent = headers[entry["name"]]
     assert sent.get("content-encoding") in {"gzip", "br"}, sent

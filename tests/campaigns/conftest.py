@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import re
 import socket
 import threading
 from email import policy
@@ -12,7 +13,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from campaigns.models import Campaign, CampaignSend
+from campaigns.models import Campaign, CampaignSend, Recipient
 from campaigns.services.campaigns import campaign_create, campaign_send_start
 from campaigns.services.sending import campaign_send_run
 from profiler_site.core.jobs import execute_job
@@ -151,3 +152,22 @@ def html_part(message: EmailMessage) -> str:
 
 def text_part(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture
+def sent(smtp_server, settings):
+    """One campaign sent to 12 customers: its first email's tracking and unsubscribe paths."""
+    settings.CAMPAIGN_TRACK_OPENS = True
+    make_customers(12)
+    campaign = make_campaign()
+    run_send_inline(campaign)
+    message = smtp_server.messages[0]
+    html = html_part(message)
+    click_path = re.search(r'href="https://shop\.example\.com(/t/c/[^"]+)"', html).group(1)
+    open_path = re.search(r'src="https://shop\.example\.com(/t/o/[^"]+)"', html).group(1)
+    unsubscribe_url = message["List-Unsubscribe"].strip("<>")
+    to = message["To"].addresses[0].addr_spec
+    recipient = Recipient.objects.get(campaign=campaign, email=to)
+    return {"campaign": campaign, "click": click_path, "open": open_path,
+            "one_click": unsubscribe_url.replace("https://shop.example.com", ""),
+            "recipient": recipient}

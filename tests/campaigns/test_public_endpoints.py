@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.core import signing
 from django.test import Client
@@ -18,27 +16,9 @@ from campaigns.services.tokens import (
     unsubscribe_token,
 )
 from ingest.models import Event
-from tests.campaigns.conftest import html_part, make_campaign, make_customers, run_send_inline
+from tests.campaigns.conftest import make_campaign
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent(smtp_server, settings):
-    settings.CAMPAIGN_TRACK_OPENS = True
-    make_customers(12)
-    campaign = make_campaign()
-    run_send_inline(campaign)
-    message = smtp_server.messages[0]
-    html = html_part(message)
-    click_path = re.search(r'href="https://shop\.example\.com(/t/c/[^"]+)"', html).group(1)
-    open_path = re.search(r'src="https://shop\.example\.com(/t/o/[^"]+)"', html).group(1)
-    unsubscribe_url = message["List-Unsubscribe"].strip("<>")
-    to = message["To"].addresses[0].addr_spec
-    recipient = Recipient.objects.get(campaign=campaign, email=to)
-    return {"campaign": campaign, "click": click_path, "open": open_path,
-            "one_click": unsubscribe_url.replace("https://shop.example.com", ""),
-            "recipient": recipient}
 
 
 def test_a_click_from_the_email_redirects_to_the_stored_url_and_is_counted(client, sent):

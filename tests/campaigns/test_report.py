@@ -120,7 +120,7 @@ def test_the_report_page_shows_the_numbers_the_test_and_the_opens_caveat(owner_c
     assert "25.0%" in page and "470.00" in page
     assert "Opens are unreliable" in page
     assert "Small sample" in page
-    assert "plotly/plotly.min.js" in page and 'id="conversion-chart-data"' in page
+    assert "vendor/plotly/plotly.min.js" in page and 'id="conversion-chart-data"' in page
 
 
 def test_the_report_follows_new_orders_after_an_import(measured):

@@ -169,7 +169,7 @@ def test_a_holdout_under_thirty_gets_the_audience_needed_instead_of_a_power_prom
     assert "you can detect" not in sentence
     assert f"the audience needs at least {result.audience_needed:,} customers." in sentence
     assert "“too few to tell”" in sentence
-    assert f"至少需要 {result.audience_needed} 位客户" in chinese
+    assert f"至少需要 {result.audience_needed:,} 位客户" in chinese
 
 
 def test_the_english_detectable_lift_says_when_the_baseline_is_assumed():

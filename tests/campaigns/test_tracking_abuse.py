@@ -6,7 +6,6 @@ import pytest
 
 from campaigns.models import Link, Recipient
 from ingest.models import Event
-from tests.campaigns.test_public_endpoints import sent as sent_fixture  # noqa: F401 (registers `sent`)
 from tests.conftest import api_key_header
 
 pytestmark = pytest.mark.django_db

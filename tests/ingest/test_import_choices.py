@@ -77,13 +77,13 @@ def test_the_mapping_page_counts_cdnows_identical_rows_and_their_money_before_th
 
     assert job.mapping == CDNOW_COLUMNS and not Order.objects.exists()
     assert "255 rows repeat an earlier row exactly" in page
-    assert "they carry 4,332.88" in page
+    assert "they carry $4,332.88" in page
     assert "Counted over the whole file." in page
     assert 'name="identical_rows" value="keep"' in page
     with translation.override("zh-hans"):
         chinese = owner_client.get(reverse("import-map", args=[job.pk]),
                                    HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "255 行与前面某一行完全相同（每个单元格都一样），合计金额 4332.88" in chinese
+    assert "255 行与前面某一行完全相同（每个单元格都一样），合计金额 US$4,332.88" in chinese
 
 
 def test_keeping_cdnows_identical_rows_counts_all_their_money_and_the_report_says_so(owner_client):
@@ -105,7 +105,7 @@ def test_keeping_cdnows_identical_rows_counts_all_their_money_and_the_report_say
     assert import_report(job)["identical_rows"] == "keep"
     assert import_report(job)["identical_rows_money"] == "4332.88"
     detail = owner_client.get(reverse("import-detail", args=[job.pk])).content.decode()
-    assert ("255 identical rows were kept as separate purchases, as you chose: 4,332.88 counted"
+    assert ("255 identical rows were kept as separate purchases, as you chose: $4,332.88 counted"
             in detail)
 
 
@@ -119,11 +119,11 @@ def test_dropping_identical_rows_leaves_out_exactly_their_money_and_the_report_n
     assert stored_money() == total - money
     detail = owner_client.get(reverse("import-detail", args=[job.pk])).content.decode()
     assert (f"21 identical rows were dropped as the same line exported twice, as you chose: "
-            f"{money:,} not counted") in detail
+            f"${money:,} not counted") in detail
     with translation.override("zh-hans"):
         chinese = owner_client.get(reverse("import-detail", args=[job.pk]),
                                    HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert f"21 行相同的行按您的选择视为同一行导出两次并已丢弃：未计入 {money}" in chinese
+    assert f"21 行相同的行按您的选择视为同一行导出两次并已丢弃：未计入 US${money:,}" in chinese
 
 
 def test_importing_a_file_twice_with_identical_rows_kept_adds_no_money():
@@ -167,9 +167,9 @@ def test_a_header_only_file_is_refused_at_upload_and_nothing_is_queued(owner_cli
 
 
 def test_a_header_only_file_is_refused_by_the_api_and_nothing_is_queued(client, owner):
-    from rest_framework.authtoken.models import Token
+    from profiler_site.core.api_keys import api_key_create
 
-    token = Token.objects.create(user=owner)
+    token = api_key_create(user=owner, name="tests", scope="full")
     response = client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", HEADER_ONLY)},
                            HTTP_AUTHORIZATION=f"Token {token.key}")
 
@@ -209,12 +209,11 @@ def test_an_upload_with_other_bytes_gets_no_same_file_warning(owner_client):
 
 
 def test_a_scripted_upload_may_keep_identical_rows_and_reads_the_choice_back(client, owner):
-    from rest_framework.authtoken.models import Token
-
     from ingest.services.imports import import_run
+    from profiler_site.core.api_keys import api_key_create
     from profiler_site.core.jobs import execute_job
 
-    token = Token.objects.create(user=owner)
+    token = api_key_create(user=owner, name="tests", scope="full")
     content = (b"email,ordered_at,line_total\n" + b"ann@example.com,2024-01-05,9.90\n" * 3)
     response = client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", content),
                                              "identical_rows": "keep"},
@@ -246,14 +245,14 @@ def test_checking_the_chosen_columns_shows_the_money_of_identical_rows_without_i
 
     job.refresh_from_db()
     assert job.status == JobStatus.DRAFT and not Order.objects.exists()
-    assert "they carry 19.80" in after
+    assert "they carry $19.80" in after
     assert re.search(r'value="keep"[^>]*checked', after)
 
 
 def test_a_scripted_upload_of_the_bytes_of_an_earlier_import_names_that_import(client, owner):
-    from rest_framework.authtoken.models import Token
+    from profiler_site.core.api_keys import api_key_create
 
-    token = Token.objects.create(user=owner)
+    token = api_key_create(user=owner, name="tests", scope="full")
     content = b"email,ordered_at,line_total\nann@example.com,2024-01-05,9.90\n"
     earlier = import_bytes(content, name="first.csv")
 

@@ -16,7 +16,6 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.db.models import Sum
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from campaigns.models import Recipient, RecipientGroup, RecipientStatus, Suppression
 from campaigns.selectors import audience_summary
@@ -38,6 +37,7 @@ from ingest.services.privacy import (
     customer_erase,
     erase_lock_shared_in_transaction,
 )
+from profiler_site.core.api_keys import api_key_create
 from profiler_site.core.audit import Actor
 from profiler_site.core.models import AuditAction, AuditEntry, JobStatus
 from segments.models import SegmentationRun, SegmentMembership
@@ -387,7 +387,7 @@ def test_the_profile_page_offers_both_and_settings_shows_the_audit_log(owner_cli
 def test_the_api_exports_and_erases_with_a_token(client, owner):
     import_bytes(ORDERS)
     ann = Customer.objects.get(key="ann@example.com")
-    token = Token.objects.create(user=owner)
+    token = api_key_create(user=owner, name="tests", scope="full")
     auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
 
     exported = client.get(f"/api/customers/{ann.pk}/export/", **auth)

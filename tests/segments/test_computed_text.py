@@ -134,6 +134,7 @@ def test_descriptions_the_analysis_cannot_have_written_pass_through(text):
     assert _zh(computed_text.segment_description, text) == text
 
 
+@pytest.mark.django_db  # the amount is in the shop's currency, from its settings
 def test_what_a_customer_did_reads_in_chinese_with_their_facts():
     from segments.analysis.rfm import Note
 
@@ -141,10 +142,10 @@ def test_what_a_customer_did_reads_in_chinese_with_their_facts():
              Note(code="bought_once"), Note(code="spent", params={"cents": 123456})]
 
     assert [_zh(computed_text.note_text, n) for n in notes] == [
-        "超过一年没有购买（10,404 天）", "只购买过一次", "共消费 1,234.56"]
+        "超过一年没有购买（10,404 天）", "只购买过一次", "共消费 US$1,234.56"]
     assert [_en(computed_text.note_text, n) for n in notes] == [
         "have not bought for over a year (10,404 days)", "have bought once",
-        "spent 1,234.56 in total"]
+        "spent $1,234.56 in total"]
 
 
 # --- rules ---------------------------------------------------------------------------

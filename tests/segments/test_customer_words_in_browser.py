@@ -52,13 +52,13 @@ def test_one_order_returned_and_long_gone_customers_read_true(live_server, page,
     log_in_as_owner(page, live_server)
 
     cases = [
-        (returned, "returned", ["have bought once", "spent 0.00 after returns and refunds"],
+        (returned, "returned", ["have bought once", "spent $0.00 after returns and refunds"],
          ["often", "recent", "over a year"]),
         (gone, "long-gone", ["have not bought for over a year (10,404 days)",
-                             "have bought once", "spent 600.00 in total"],
+                             "have bought once", "spent $600.00 in total"],
          ["often", "recent"]),
         (once, "one-order", ["bought recently, 3 days ago", "have bought once",
-                             "spent 12.50 in total"],
+                             "spent $12.50 in total"],
          ["often", "over a year"]),
     ]
     for customer, name, said, never in cases:

@@ -375,7 +375,9 @@ def test_list_pages_make_the_same_few_queries_on_every_page(demo, owner_client, 
     for page in (1, 2):
         with CaptureQueriesContext(connection) as queries:
             assert owner_client.get(url.format(page, key=key)).status_code == 200
-        counts.append(len(queries))
+        # The session is written on every request (its idle timeout moves): not the page's.
+        counts.append(len([q for q in queries.captured_queries
+                           if "django_session" not in q["sql"] and "SAVEPOINT" not in q["sql"]]))
         # Order lines are aggregated by the run, never by a page.
         assert not any("ingest_orderline" in q["sql"] for q in queries.captured_queries)
 

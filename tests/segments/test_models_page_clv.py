@@ -90,6 +90,12 @@ def test_models_page_compares_the_purchase_models_and_reads_the_parameters(owner
     alive = [p for _, p in once]
     assert len(alive) > 20 and max(alive) < 1
     assert alive == sorted(alive, reverse=True)
+    # A customer's page names the model the run chose, not one it set aside.
+    regular = CustomerScore.objects.filter(run=run, frequency__gte=3).first().customer_id
+    profile = owner_client.get(reverse("customer-detail", args=[regular])).content.decode()
+    chosen = {"mbgnbd": "MBG/NBD", "pareto": "Pareto/NBD"}[clv["model"]["chosen"]]
+    assert f"Estimates from the {chosen} and Gamma-Gamma models" in profile
+    assert "BG/NBD and" not in profile.replace(f"{chosen} and", "")
 
 
 def test_a_holdout_missed_badly_is_called_a_poor_fit_in_both_languages(owner, owner_client):
