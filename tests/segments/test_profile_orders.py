@@ -134,3 +134,13 @@ def test_the_profiles_order_count_agrees_with_the_analysis_orders_figure(small_s
     assert customer.score.frequency == 8
     assert f"8 orders, {money(total)} in all after returns." in html
     assert "The list also holds 1 return or cancelled order." in html
+
+
+def test_the_products_table_says_when_it_lists_only_the_most_bought(owner_client):
+    customer = _history(orders=2, lines_per_order=60)
+
+    page = owner_client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+
+    products = page.split('id="products"')[1].split("</section>")[0]
+    assert "The 50 products bought most often, of 60." in products
+    assert products.count("<tr><td><a href=") == 50
