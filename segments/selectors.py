@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -26,7 +27,7 @@ from django.db.models import (
 from django.db.models.expressions import OrderBy, RawSQL
 from django.utils.translation import gettext
 
-from ingest.models import Customer, Order, Product
+from ingest.models import Customer, Order, OrderLine, Product
 from profiler_site.core.models import JobStatus
 from segments.analysis.clv import MODEL_NAMES
 from segments.analysis.rfm import RFM_SEGMENTS
@@ -450,14 +451,65 @@ def customer_list(
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class OrderedProduct:
+    name: str
+    quantity: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OrderRow:
+    """One order of a profile's timeline with its products, read for the listed page only."""
+
+    order: Order
+    products: tuple[OrderedProduct, ...]
+
+
+class OrderHistory:
+    """A customer's orders, newest first, for Paginator.
+
+    The count is the profile's totals query's, and a page reads its orders' lines in
+    one query of plain values: a grocery household has thousands of lines, and
+    building a model instance for each (or listing every order) took most of the
+    profile's time.
+    """
+
+    def __init__(self, customer_id: int, total: int) -> None:
+        self.customer_id = customer_id
+        self.total = total
+
+    def count(self) -> int:
+        return self.total
+
+    def __getitem__(self, index: slice) -> list[OrderRow]:
+        orders = list(Order.objects.filter(customer_id=self.customer_id)
+                      .order_by("-ordered_at", "-id")[index])
+        products: dict[int, list[OrderedProduct]] = defaultdict(list)
+        lines = (OrderLine.objects.filter(order_id__in=[o.pk for o in orders])
+                 .order_by("order_id", "is_return", "product_id")
+                 .values_list("order_id", "product__name", "product__sku", "quantity"))
+        for order_id, name, sku, quantity in lines:
+            products[order_id].append(OrderedProduct(name=name or sku, quantity=quantity))
+        return [OrderRow(order=o, products=tuple(products[o.pk])) for o in orders]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CustomerProfile:
     customer: Customer
     score: CustomerScore | None
     rfm_name: str
     rfm_description: str
     cluster_name: str
-    orders: list[Order]
+    # Paged by the view; the counts and `net_total` are of all the customer's orders.
+    orders: OrderHistory
+    order_count: int  # every row the timeline lists: purchases, returns, cancelled orders
+    # Orders with a positive gross value that were not cancelled: what the analysis
+    # counts as purchases (its "Orders" figure), so the page's two counts agree.
+    purchase_count: int
+    other_count: int  # returns exported as their own orders, and cancelled orders
+    net_total: Decimal
     products: list[dict[str, Any]]
+    # How many products the customer bought in all; `products` lists the top ones.
+    product_count: int
     # Items in orders whose file named no products (Order.unlisted_quantity), and how
     # many such orders: the page says so instead of showing an empty product table.
     unlisted_items: int
@@ -469,7 +521,12 @@ class CustomerProfile:
     clv_model: str
 
 
-def _customer_products(customer_id: int, limit: int = 50) -> list[dict[str, Any]]:
+PROFILE_PRODUCTS = 50
+
+
+def _customer_products(customer_id: int, limit: int = PROFILE_PRODUCTS
+                       ) -> tuple[list[dict[str, Any]], int]:
+    """The customer's most bought products, and how many products they bought in all."""
     # "IS NOT TRUE" rather than "NOT l.is_return": PostgreSQL 18 would take the latter
     # as an index condition on orderline (order_id, product_id, is_return), cost each
     # probe as a skip scan over every product and read all million lines instead
@@ -477,7 +534,7 @@ def _customer_products(customer_id: int, limit: int = 50) -> list[dict[str, Any]
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT l.product_id, p.name, p.sku, p.category, SUM(l.quantity),
-                      COUNT(DISTINCT l.order_id), SUM(l.line_total)
+                      COUNT(DISTINCT l.order_id), SUM(l.line_total), COUNT(*) OVER ()
                FROM ingest_order o
                JOIN ingest_orderline l ON l.order_id = o.id AND l.is_return IS NOT TRUE
                JOIN ingest_product p ON p.id = l.product_id
@@ -485,10 +542,12 @@ def _customer_products(customer_id: int, limit: int = 50) -> list[dict[str, Any]
                GROUP BY l.product_id, p.id ORDER BY 6 DESC, 5 DESC, 1 LIMIT %s""",
             [customer_id, limit],
         )
-        return [{"product_id": pid, "product__name": name, "product__sku": sku,
+        rows = cursor.fetchall()
+    products = [{"product_id": pid, "product__name": name, "product__sku": sku,
                  "product__category": category, "quantity": quantity, "orders": orders,
                  "spent": spent}
-                for pid, name, sku, category, quantity, orders, spent in cursor.fetchall()]
+                for pid, name, sku, category, quantity, orders, spent, _count in rows]
+    return products, rows[0][-1] if rows else 0
 
 
 def customer_profile(customer_id: int) -> CustomerProfile:
@@ -502,17 +561,22 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         rfm_name = names.get((SegmentKind.RFM, score.rfm_key), info.name if info else score.rfm_key)
         rfm_description = info.description if info else ""
         cluster_name = names.get((SegmentKind.CLUSTER, score.cluster_key), score.cluster_key)
-    orders = list(
-        Order.objects.filter(customer=customer).order_by("-ordered_at").prefetch_related("lines__product")[:100]
-    )
     clv = (run.metrics.get("clv", {}) if run else {}) or {}
-    unlisted = Order.objects.filter(customer=customer, unlisted_quantity__isnull=False).aggregate(
-        items=Sum("unlisted_quantity"), orders=Count("id"))
+    # One pass over all the customer's orders for every total the page shows; the
+    # listing reads only its page. A cancelled order's net total is 0 (order_totals).
+    totals = Order.objects.filter(customer=customer).aggregate(
+        orders=Count("id"), net=Sum("net_total"),
+        purchases=Count("id", filter=Q(gross_total__gt=0, is_cancelled=False)),
+        unlisted_items=Sum("unlisted_quantity"),
+        unlisted_orders=Count("id", filter=Q(unlisted_quantity__isnull=False)))
+    products, product_count = _customer_products(customer_id)
     return CustomerProfile(
         customer=customer, score=score, rfm_name=rfm_name, rfm_description=rfm_description,
-        cluster_name=cluster_name, orders=orders,
-        products=_customer_products(customer_id),
-        unlisted_items=unlisted["items"] or 0, unlisted_orders=unlisted["orders"],
+        cluster_name=cluster_name, orders=OrderHistory(customer_id, totals["orders"]),
+        order_count=totals["orders"], purchase_count=totals["purchases"],
+        other_count=totals["orders"] - totals["purchases"], net_total=totals["net"] or Decimal(0),
+        products=products, product_count=product_count,
+        unlisted_items=totals["unlisted_items"] or 0, unlisted_orders=totals["unlisted_orders"],
         recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),
         clv_enough_history=bool(clv.get("enough_history")),
         clv_reason=clv.get("reason", "No analysis has run yet."),

@@ -40,6 +40,8 @@ from segments.services.runs import (
 )
 
 PAGE_SIZE = 50
+# A grocery household has hundreds of orders: the profile lists the latest ones a page at a time.
+PROFILE_ORDERS = 50
 RUN_CACHE_SECONDS = 24 * 3600  # a safety net: a new run changes the key anyway
 T = TypeVar("T")
 
@@ -377,6 +379,8 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     return render(request, "segments/customer_detail.html", {
         "p": profile, "c": profile.customer, "s": profile.score,
+        "page": Paginator(profile.orders, PROFILE_ORDERS).get_page(request.GET.get("page")),
+        "page_query": "",
         # Sections other apps add (campaign history) through the kernel's extension point.
         "extra_sections": customer_profile_sections(request, pk),
     })
