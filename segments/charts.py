@@ -24,6 +24,7 @@ import numpy as np
 from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from profiler_site.core.templatetags.money import format_money
 from segments.analysis.clv import MODEL_NAMES, CountModel
@@ -252,9 +253,10 @@ def rfm_heatmap(cells: Iterable[Mapping[str, Any]], currency: str) -> Figure:
     for c in cells:
         counts[c["r_score"] - 1][c["f_score"] - 1] = c["customers"]
         revenue[c["r_score"] - 1][c["f_score"] - 1] = float(c["revenue"] or 0)
-    cell = _("%(customers)s customers<br>%(revenue)s revenue")
-    text = [[cell % {"customers": f"{counts[r][f]:,}",
-                     "revenue": format_money(revenue[r][f], currency, whole=True)}
+    text = [[ngettext("%(customers)s customer<br>%(revenue)s revenue",
+                      "%(customers)s customers<br>%(revenue)s revenue", counts[r][f])
+             % {"customers": f"{counts[r][f]:,}",
+                "revenue": format_money(revenue[r][f], currency, whole=True)}
              for f in range(5)] for r in range(5)]
     return {
         "data": [_count_heatmap(
@@ -436,7 +438,9 @@ def rules_ranked(rules: Sequence[RuleBar], *, limit: int = 15) -> Figure | None:
         # Equal names would merge into one bar.
         copies = sum(1 for n in names if n == name or n.startswith(f"{name} ("))
         names.append(f"{name} ({copies + 1})" if copies else name)
-    text = [_("confidence %(confidence)s · support %(support)s · %(orders)s orders") % {
+    text = [ngettext("confidence %(confidence)s · support %(support)s · %(orders)s order",
+                     "confidence %(confidence)s · support %(support)s · %(orders)s orders",
+                     r.orders) % {
         "confidence": f"{100 * r.confidence:.0f}%", "support": f"{100 * r.support:.1f}%",
         "orders": f"{r.orders:,}"} for r in ranked]
     return {

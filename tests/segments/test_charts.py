@@ -221,3 +221,12 @@ def test_product_names_in_the_rules_chart_are_escaped():
     trace = charts.rules_ranked([_rule(['<a href="x">A</a>'], ["<b>B</b>"], 2.0)])["data"][0]
 
     assert "<a" not in json.dumps(trace) and "<b>" not in json.dumps(trace)
+
+
+def test_one_customer_in_a_cell_and_one_order_behind_a_rule_are_singular():
+    with translation.override("en"):
+        cell = charts.rfm_heatmap([{"r_score": 1, "f_score": 1, "customers": 1, "revenue": 5}],
+                                  currency="EUR")["data"][0]["text"][0][0]
+        bar = charts.rules_ranked([_rule(["A"], ["B"], 2.0, orders=1)])["data"][0]["text"][0]
+
+    assert cell.startswith("1 customer<br>") and bar.endswith("· 1 order")
