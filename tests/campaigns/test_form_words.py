@@ -14,9 +14,9 @@ def _run_with_segments() -> None:
 
 
 def _groups(html: str) -> dict[str, list[str]]:
-    select = re.search(r'<select name="audience".*?</select>', html, re.S).group(0)
+    select = re.search(r'<select name="audience".*?</select>', html, re.DOTALL).group(0)
     return {label: re.findall(r'value="([^"]+)"', body)
-            for label, body in re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', select, re.S)}
+            for label, body in re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', select, re.DOTALL)}
 
 
 def test_the_audience_dropdown_groups_rfm_segments_and_clusters(owner_client):

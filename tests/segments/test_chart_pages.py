@@ -9,7 +9,7 @@ from tests.factories import CustomerFactory, ProductFactory, make_order
 
 
 def _figure(html: str, element_id: str) -> dict:
-    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.S)
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.DOTALL)
     assert match, f"no {element_id} on the page"
     return json.loads(match.group(1))
 
