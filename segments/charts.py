@@ -163,7 +163,8 @@ def segment_bars(segments: Sequence[Any], title: str) -> Figure:
              "y": [round(100 * s.revenue_share, 1) for s in segments],
              "marker": {"color": PALETTE[3]}},
         ],
-        "layout": _layout(title, barmode="group", yaxis={"title": {"text": "%"}}),
+        "layout": _layout(title, barmode="group", xaxis={"title": {"text": _("Segment")}},
+                          yaxis={"title": {"text": _("share of all customers or revenue (%)")}}),
     }
 
 
@@ -285,7 +286,7 @@ def silhouette_curve(curve: Mapping[str, Any], chosen: int | None) -> Figure:
                "marker": {"size": 14, "color": PALETTE[1], "symbol": "star"}}]
              if chosen and str(chosen) in silhouette else []),
         "layout": _layout(_("Silhouette by number of clusters (higher = better separated)"),
-                          xaxis={"title": {"text": "k"}, "dtick": 1},
+                          xaxis={"title": {"text": _("number of clusters (k)")}, "dtick": 1},
                           yaxis={"title": {"text": _("silhouette")}}),
     }
 
@@ -317,7 +318,8 @@ def feature_importances(importances: Mapping[str, float]) -> Figure:
         "data": [{"type": "bar", "orientation": "h", "x": [round(v, 4) for _k, v in ranked],
                   "y": [feature_label(k) for k, _v in ranked], "marker": {"color": PALETTE[0]}}],
         "layout": _layout(_("What defines the clusters (random forest importance)"),
-                          margin={"l": 180, "r": 20, "t": 40, "b": 40}),
+                          margin={"l": 180, "r": 20, "t": 40, "b": 50},
+                          xaxis={"title": {"text": _("importance (higher = more decisive)")}}),
     }
 
 

@@ -1,4 +1,6 @@
 import json
+import re
+from types import SimpleNamespace
 
 import pytest
 from django.utils import translation
@@ -230,3 +232,33 @@ def test_one_customer_in_a_cell_and_one_order_behind_a_rule_are_singular():
         bar = charts.rules_ranked([_rule(["A"], ["B"], 2.0, orders=1)])["data"][0]["text"][0]
 
     assert cell.startswith("1 customer<br>") and bar.endswith("· 1 order")
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _figures_with_axes():
+    segment = SimpleNamespace(display_name="Champions", share=0.5, revenue_share=0.4)
+    return {
+        "revenue": charts.revenue_over_time([_month("2025-01")], "EUR"),
+        "segments": charts.segment_bars([segment], "t"),
+        "rfm": charts.rfm_heatmap([], currency="EUR"),
+        "silhouette": charts.silhouette_curve({"silhouette": {"3": 0.3}}, 3),
+        "confusion": charts.confusion_heatmap(["a"], [[1]], {}),
+        "importance": charts.feature_importances({"recency_days": 0.7}),
+        "holdout": charts.holdout_plot({"days": 90, "by_frequency": {"frequency": [0, 1], "actual": [1, 2],
+                                                                      "predicted": [1, 2]}}),
+        "roc": charts.roc_curve([0, 1], [0, 1], 0.7),
+        "rules": charts.rules_ranked([_rule(["A"], ["B"], 2.0)]),
+    }
+
+
+def test_every_chart_names_both_axes_in_chinese():
+    with translation.override("zh-hans"):
+        figures = _figures_with_axes()
+
+    untitled = [f"{name} {axis}" for name, figure in figures.items() for axis in ("xaxis", "yaxis")
+                # the rules and the measures are the y labels themselves
+                if axis != "yaxis" or name not in {"rules", "importance"}
+                if not CJK.search(figure["layout"].get(axis, {}).get("title", {}).get("text", ""))]
+    assert untitled == []
