@@ -323,12 +323,14 @@ def rules_view(request: HttpRequest) -> HttpResponse:
     except ValueError:
         min_lift = None
     sort = request.GET.get("sort", "-lift")
-    rules = selectors.rules_list(segment=segment, product_id=product_id, category=category,
-                                 min_lift=min_lift, sort=sort, run=shown)
+    filters = {"segment": segment, "product_id": product_id, "category": category,
+               "min_lift": min_lift, "run": shown}
+    rules = selectors.rules_list(sort=sort, **filters)
     page = Paginator(rules, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = selectors.rule_rows(list(page.object_list))
+    # The chart ranks the table's rules by lift, whatever the table is sorted by.
     strongest = selectors.rule_rows(list(
-        selectors.rules_list(segment=segment, run=shown)[:RULES_CHARTED])) if shown else []
+        selectors.rules_list(sort="-lift", **filters)[:RULES_CHARTED])) if shown else []
     bars = [charts.RuleBar(antecedents=tuple(p.name or p.sku for p in r.antecedents),
                            consequents=tuple(p.name or p.sku for p in r.consequents),
                            lift=r.rule.lift, confidence=r.rule.confidence, support=r.rule.support,

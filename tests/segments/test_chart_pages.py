@@ -58,3 +58,16 @@ def test_the_models_page_says_nobody_moved_instead_of_an_empty_sankey(owner_clie
 
     assert 'id="chart-sankey"' not in html
     assert "No customer changed RFM segment since the previous run." in html
+
+
+def test_the_rules_chart_follows_the_filters_of_the_table_below_it(owner_client):
+    beans, filters, tea, honey = (ProductFactory(name=n, category=c) for n, c in (
+        ("Beans", "Coffee"), ("Filters", "Coffee"), ("Tea", "Tea"), ("Honey", "Tea")))
+    run = _rules_run()
+    for a, c, lift in ((beans, filters, 9.0), (tea, honey, 2.0)):
+        BasketRule.objects.create(run=run, antecedent_ids=[a.pk], consequent_ids=[c.pk], support=0.05,
+                                  confidence=0.6, lift=lift, leverage=0.01, conviction=1.5, order_count=5)
+
+    html = owner_client.get("/segments/rules/?category=Tea", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert _figure(html, "chart-rules")["data"][0]["y"] == ["Tea → Honey"]
