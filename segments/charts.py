@@ -305,10 +305,12 @@ def confusion_heatmap(labels: Sequence[str], matrix: Sequence[Sequence[int]],
         "layout": _layout(_("Confusion matrix on held-out customers"),
                           height=max(380, 40 * len(shown) + 240),
                           margin={"l": 20, "r": 20, "t": 40, "b": 20},
-                          xaxis={"title": {"text": _("predicted segment")}, "automargin": True,
-                                 "tickangle": -30},
-                          yaxis={"title": {"text": _("actual segment")}, "autorange": "reversed",
-                                 "automargin": True}),
+                          # A set standoff makes automargin make room for the title too
+                          # (without one plotly.js squeezes it onto the tick labels).
+                          xaxis={"title": {"text": _("predicted segment"), "standoff": 12},
+                                 "automargin": True, "tickangle": -30},
+                          yaxis={"title": {"text": _("actual segment"), "standoff": 12},
+                                 "autorange": "reversed", "automargin": True}),
     }
 
 

@@ -64,8 +64,10 @@ def test_the_confusion_matrix_colours_zero_lightest_and_keeps_full_names_in_room
     zero, top = _colour_at_zero_and_max(trace)
     assert zero > top + 100 and trace["zmax"] == 9
     assert trace["x"] == trace["y"] == ["Loyal, frequent big spenders", "At risk, once frequent"]
-    assert figure["layout"]["xaxis"]["automargin"] is True
-    assert figure["layout"]["yaxis"]["automargin"] is True
+    for axis in ("xaxis", "yaxis"):
+        # automargin makes room for the axis title only when it has a standoff
+        assert figure["layout"][axis]["automargin"] is True
+        assert figure["layout"][axis]["title"]["standoff"] > 0
 
 
 # ------------------------------------------------------------------ sankey
