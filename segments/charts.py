@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from profiler_site.core.templatetags.money import format_money
 from segments.analysis.clv import MODEL_NAMES, CountModel
@@ -139,6 +139,9 @@ def revenue_period(months: Sequence[Mapping[str, Any]], *, max_gap_months: int =
 
 def revenue_over_time(months: Sequence[Mapping[str, Any]], currency: str = "") -> Figure:
     x = [m["month"] for m in months]
+    # plotly.js names months in English only (no locale bundle is served): a Chinese
+    # reader gets numbered months instead of "Jan 2025".
+    month_format = "%Y年%-m月" if (get_language() or "").startswith("zh") else "%b %Y"
     return {
         "data": [
             {"type": "bar", "name": _("New customers"), "x": x,
@@ -148,8 +151,10 @@ def revenue_over_time(months: Sequence[Mapping[str, Any]], currency: str = "") -
              "marker": {"color": PALETTE[0]}},
         ],
         "layout": _layout(_("Revenue per month: new vs returning customers"), barmode="stack",
-                          xaxis={"title": {"text": _("Month")}},
-                          yaxis={"title": {"text": f"{_('Revenue')} {currency}".strip()}}),
+                          xaxis={"title": {"text": _("Month")}, "tickformat": month_format,
+                                 "hoverformat": month_format},
+                          yaxis={"title": {"text": f"{_('Revenue')} {currency}".strip()},
+                                 "tickformat": ",.0f"}),
     }
 
 

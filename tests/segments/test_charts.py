@@ -169,6 +169,9 @@ def test_the_revenue_chart_names_both_axes_in_chinese():
         layout = charts.revenue_over_time([_month("2025-01")], "EUR")["layout"]
 
     assert layout["xaxis"]["title"]["text"] == "月份"
+    # plotly.js writes month names in English: Chinese ticks are written with numbers
+    assert layout["xaxis"]["tickformat"] == layout["xaxis"]["hoverformat"] == "%Y年%-m月"
+    assert layout["yaxis"]["tickformat"] == ",.0f"
     assert layout["yaxis"]["title"]["text"] == "销售额 EUR"
 
 
