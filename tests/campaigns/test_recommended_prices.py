@@ -62,3 +62,9 @@ def test_the_sent_email_and_a_chinese_owners_preview_show_the_same_price(smtp_se
     assert "<li>House blend — €12.50</li>" in html_part(sent)
     assert "- House blend — €12.50" in text_part(sent)
     assert "House blend — €12.50" in preview
+
+
+def test_the_merge_tag_list_says_the_products_come_with_prices(owner_client):
+    page = owner_client.get(reverse("campaign-new"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "最多三件该客户可能感兴趣的商品，附价格" in page
