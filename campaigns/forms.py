@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django import forms
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
-from campaigns.selectors import segment_audience_options
+from campaigns.selectors import AudienceChoice, segment_audience_options
 from campaigns.services.campaigns import campaign_problems
 
 
@@ -23,7 +25,7 @@ AUDIENCE_HTMX = {"hx-get": reverse_lazy("campaign-audience"), "hx-trigger": "cha
                  "hx-include": "#id_audience, #id_holdout_percent", "hx-target": "#audience"}
 
 
-def audience_choices(options) -> list:
+def audience_choices(options: Sequence[AudienceChoice]) -> list:
     """Everyone first, then one <optgroup> per kind of audience, in the options' order."""
     choices: list = []
     groups: dict[str, list] = {}
