@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from campaigns.schedule import NonExistentLocalTime, local_to_utc
-from campaigns.selectors import segment_audience_options
+from campaigns.selectors import AudienceChoice, segment_audience_options
 from campaigns.services.campaigns import campaign_problems
 
 
@@ -17,8 +19,32 @@ def audience_value(kind: str, key: str) -> str:
     return f"{kind}:{key}"
 
 
+# RFM segments and clusters are two different ways of cutting the same customers; a
+# flat list made "Champions" and "Big spenders" look like one kind of thing.
+AUDIENCE_GROUPS = {"rfm": _("RFM segments"), "cluster": _("Clusters"), "propensity": _("Likely buyers")}
+# The drop-down recounts the audience (htmx) whenever it or the holdout changes.
+AUDIENCE_HTMX = {"hx-get": reverse_lazy("campaign-audience"), "hx-trigger": "change",
+                 "hx-include": "#id_audience, #id_holdout_percent", "hx-target": "#audience"}
+
+
+def audience_choices(options: Sequence[AudienceChoice]) -> list:
+    """Everyone first, then one <optgroup> per kind of audience, in the options' order."""
+    choices: list = []
+    groups: dict[str, list] = {}
+    for o in options:
+        choice = (audience_value(o.kind, o.key), f"{o.name} ({o.size:,})")
+        if o.kind in AUDIENCE_GROUPS:
+            if o.kind not in groups:
+                groups[o.kind] = []
+                choices.append((AUDIENCE_GROUPS[o.kind], groups[o.kind]))
+            groups[o.kind].append(choice)
+        else:
+            choices.append(choice)
+    return choices
+
+
 class CampaignForm(forms.ModelForm):
-    audience = forms.ChoiceField(label=_("Audience"))
+    audience = forms.ChoiceField(label=_("Audience"), widget=forms.Select(attrs=AUDIENCE_HTMX))
     holdout_percent = forms.IntegerField(
         # xgettext:no-python-format
         label=_("Holdout (% of the audience not emailed)"), min_value=0, max_value=50, initial=10,
@@ -48,9 +74,7 @@ class CampaignForm(forms.ModelForm):
 
     def __init__(self, *args, kind: str = "", key: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        options = segment_audience_options()
-        choices = [(audience_value(o.kind, o.key), f"{o.name} ({o.size:,})") for o in options]
-        self.fields["audience"].choices = choices
+        self.fields["audience"].choices = audience_choices(segment_audience_options())
         self.fields["attribution_window_days"].min_value = 1
         if self.instance.pk:
             self.initial["audience"] = audience_value(

@@ -38,7 +38,7 @@ MERGE_TAG_HELP = [
     ("{{ email }}", gettext_lazy("The customer's address")),
     ("{{ shop_name }}", gettext_lazy("Your shop's name")),
     ("{{ recommended_products }}",
-     gettext_lazy("Up to three products this customer is likely to want")),
+     gettext_lazy("Up to three products this customer is likely to want, with their prices")),
     ("{{ unsubscribe_url }}",
      gettext_lazy("Their unsubscribe link (added as a footer if you leave it out)")),
 ]

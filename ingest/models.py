@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db import models
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from profiler_site.core.models import Job, JobStatus
@@ -235,13 +235,22 @@ class ImportJob(Job):
     def result_text(self) -> str:
         if self.status != JobStatus.SUCCEEDED or self.kind != ImportKind.ORDERS:
             return ""
-        return gettext(
-            "Imported %(orders)s new orders of %(customers)s new customers; %(rejected)s rows rejected."
-        ) % {"orders": intcomma(self.orders_created), "customers": intcomma(self.customers_created),
-             "rejected": intcomma(self.rows_rejected)}
+        return import_summary(orders=self.orders_created, customers=self.customers_created,
+                              rejected=self.rows_rejected)
 
     def __str__(self) -> str:
         return self.original_name
+
+
+def import_summary(*, orders: int, customers: int, rejected: int) -> str:
+    """What an orders import did, each count in its own plural form ("1 new order")."""
+    return gettext("Imported %(orders)s of %(customers)s; %(rejected)s.") % {
+        "orders": ngettext("%(n)s new order", "%(n)s new orders", orders) % {"n": intcomma(orders)},
+        "customers": ngettext("%(n)s new customer", "%(n)s new customers", customers)
+        % {"n": intcomma(customers)},
+        "rejected": ngettext("%(n)s row rejected", "%(n)s rows rejected", rejected)
+        % {"n": intcomma(rejected)},
+    }
 
 
 class ImportRejection(models.Model):

@@ -17,13 +17,16 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
 from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
+from profiler_site.core.templatetags.money import format_money
 from segments.analysis.clv import MODEL_NAMES, CountModel
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.computed_text import feature_label
@@ -45,6 +48,21 @@ def label(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+# Light for zero, dark for the most: plotly.js's named "Blues" runs the other way
+# (dark blue at the low end, grey at the top), which made empty cells the loudest.
+SEQUENTIAL = [[0.0, "#f7fbff"], [0.25, "#c6dbef"], [0.5, "#6baed6"], [0.75, "#2171b5"],
+              [1.0, "#08306b"]]
+
+
+def _count_heatmap(z: Sequence[Sequence[float]], **extra: Any) -> dict[str, Any]:
+    """A heatmap of counts whose scale starts at zero, so zero is always the lightest
+    cell and the biggest count the darkest; cell labels take plotly's contrasting
+    colour (dark on light, white on dark)."""
+    top = max((v for row in z for v in row if v is not None), default=0)
+    return {"type": "heatmap", "z": [list(row) for row in z], "zmin": 0, "zmax": max(top, 1),
+            "colorscale": SEQUENTIAL, **extra}
+
+
 def _layout(title: str = "", **extra: Any) -> dict[str, Any]:
     layout = {
         "title": {"text": title, "font": {"size": 15}} if title else None,
@@ -58,8 +76,72 @@ def _layout(title: str = "", **extra: Any) -> dict[str, Any]:
     return {k: v for k, v in layout.items() if v is not None}
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LeftOutSpan:
+    """Months with orders the revenue chart leaves out: first and last "YYYY-MM"."""
+
+    first: str
+    last: str
+    orders: int
+    revenue: float
+
+    @property
+    def first_month(self) -> date:
+        return _month_start(self.first)
+
+    @property
+    def last_month(self) -> date:
+        return _month_start(self.last)
+
+
+def _month_start(month: str) -> date:
+    year, number = month.split("-")[:2]
+    return date(int(year), int(number), 1)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RevenuePeriod:
+    shown: list[Mapping[str, Any]]
+    left_out: tuple[LeftOutSpan, ...]
+
+
+def _month_number(month: str) -> int:
+    year, number = month.split("-")[:2]
+    return int(year) * 12 + int(number)
+
+
+def revenue_period(months: Sequence[Mapping[str, Any]], *, max_gap_months: int = 12) -> RevenuePeriod:
+    """The continuous stretch of months the revenue chart shows, and what it leaves out.
+
+    A stray order decades before the shop opened (a mistyped year) would squeeze the
+    real years into a sliver at one end of a date axis. Months split into stretches
+    wherever more than ``max_gap_months`` months in a row had no order; the stretch
+    with the most orders is shown (the most recent one on a tie), the others are
+    returned to be named under the chart. A quiet year inside a stretch stays: the
+    empty space is honest there.
+    """
+    ordered = sorted(months, key=lambda m: m["month"])
+    stretches: list[list[Mapping[str, Any]]] = []
+    for month in ordered:
+        if stretches and _month_number(month["month"]) - _month_number(
+                stretches[-1][-1]["month"]) - 1 <= max_gap_months:
+            stretches[-1].append(month)
+        else:
+            stretches.append([month])
+    if len(stretches) <= 1:
+        return RevenuePeriod(shown=list(ordered), left_out=())
+    best = max(range(len(stretches)), key=lambda i: (sum(m["orders"] for m in stretches[i]), i))
+    return RevenuePeriod(shown=stretches[best], left_out=tuple(
+        LeftOutSpan(first=s[0]["month"], last=s[-1]["month"], orders=sum(m["orders"] for m in s),
+                    revenue=sum(m["revenue"] for m in s))
+        for i, s in enumerate(stretches) if i != best))
+
+
 def revenue_over_time(months: Sequence[Mapping[str, Any]], currency: str = "") -> Figure:
     x = [m["month"] for m in months]
+    # plotly.js names months in English only (no locale bundle is served): a Chinese
+    # reader gets numbered months instead of "Jan 2025".
+    month_format = "%Y年%-m月" if (get_language() or "").startswith("zh") else "%b %Y"
     return {
         "data": [
             {"type": "bar", "name": _("New customers"), "x": x,
@@ -69,7 +151,10 @@ def revenue_over_time(months: Sequence[Mapping[str, Any]], currency: str = "") -
              "marker": {"color": PALETTE[0]}},
         ],
         "layout": _layout(_("Revenue per month: new vs returning customers"), barmode="stack",
-                          yaxis={"title": {"text": f"{_('Revenue')} {currency}".strip()}}),
+                          xaxis={"title": {"text": _("Month")}, "tickformat": month_format,
+                                 "hoverformat": month_format},
+                          yaxis={"title": {"text": f"{_('Revenue')} {currency}".strip()},
+                                 "tickformat": ",.0f"}),
     }
 
 
@@ -83,7 +168,8 @@ def segment_bars(segments: Sequence[Any], title: str) -> Figure:
              "y": [round(100 * s.revenue_share, 1) for s in segments],
              "marker": {"color": PALETTE[3]}},
         ],
-        "layout": _layout(title, barmode="group", yaxis={"title": {"text": "%"}}),
+        "layout": _layout(title, barmode="group", xaxis={"title": {"text": _("Segment")}},
+                          yaxis={"title": {"text": _("share of all customers or revenue (%)")}}),
     }
 
 
@@ -167,21 +253,22 @@ def customer_scatter_script(element_id: str, groups: Sequence[ScatterGroup], *,
     return mark_safe(re.sub(f'"{token}[xyc]\\d+"', lambda m: arrays[m.group(0)], script))
 
 
-def rfm_heatmap(cells: Iterable[Mapping[str, Any]]) -> Figure:
+def rfm_heatmap(cells: Iterable[Mapping[str, Any]], currency: str) -> Figure:
     counts = [[0] * 5 for _row in range(5)]
     revenue = [[0.0] * 5 for _row in range(5)]
     for c in cells:
         counts[c["r_score"] - 1][c["f_score"] - 1] = c["customers"]
         revenue[c["r_score"] - 1][c["f_score"] - 1] = float(c["revenue"] or 0)
-    cell = _("%(customers)s customers<br>%(revenue)s revenue")
-    text = [[cell % {"customers": f"{counts[r][f]:,}", "revenue": f"{revenue[r][f]:,.0f}"}
+    text = [[ngettext("%(customers)s customer<br>%(revenue)s revenue",
+                      "%(customers)s customers<br>%(revenue)s revenue", counts[r][f])
+             % {"customers": f"{counts[r][f]:,}",
+                "revenue": format_money(revenue[r][f], currency, whole=True)}
              for f in range(5)] for r in range(5)]
     return {
-        "data": [{
-            "type": "heatmap", "z": counts, "x": [1, 2, 3, 4, 5], "y": [1, 2, 3, 4, 5],
-            "text": text, "texttemplate": "%{text}", "hovertemplate": "R=%{y} F=%{x}<br>%{text}<extra></extra>",
-            "colorscale": "Blues", "colorbar": {"title": {"text": _("customers")}},
-        }],
+        "data": [_count_heatmap(
+            counts, x=[1, 2, 3, 4, 5], y=[1, 2, 3, 4, 5], text=text, texttemplate="%{text}",
+            hovertemplate="R=%{y} F=%{x}<br>%{text}<extra></extra>",
+            colorbar={"title": {"text": _("customers")}})],
         "layout": _layout(_("Customers by recency (R) and frequency (F) score — click a cell"),
                           height=480,
                           xaxis={"title": {"text": _("F score (5 = most orders)")}, "dtick": 1},
@@ -204,7 +291,7 @@ def silhouette_curve(curve: Mapping[str, Any], chosen: int | None) -> Figure:
                "marker": {"size": 14, "color": PALETTE[1], "symbol": "star"}}]
              if chosen and str(chosen) in silhouette else []),
         "layout": _layout(_("Silhouette by number of clusters (higher = better separated)"),
-                          xaxis={"title": {"text": "k"}, "dtick": 1},
+                          xaxis={"title": {"text": _("number of clusters (k)")}, "dtick": 1},
                           yaxis={"title": {"text": _("silhouette")}}),
     }
 
@@ -213,11 +300,22 @@ def confusion_heatmap(labels: Sequence[str], matrix: Sequence[Sequence[int]],
                       names: Mapping[str, str]) -> Figure:
     shown = [label(names.get(key, key)) for key in labels]
     return {
-        "data": [{"type": "heatmap", "z": list(matrix), "x": shown, "y": shown,
-                  "texttemplate": "%{z}", "colorscale": "Blues", "showscale": False}],
-        "layout": _layout(_("Confusion matrix on held-out customers"), height=380,
-                          xaxis={"title": {"text": _("predicted")}},
-                          yaxis={"title": {"text": _("actual")}, "autorange": "reversed"}),
+        "data": [_count_heatmap(matrix, x=shown, y=shown, texttemplate="%{z:,}", showscale=False,
+                                hovertemplate=_("actual %(actual)s, predicted %(predicted)s: "
+                                                "%(count)s customers")
+                                % {"actual": "%{y}", "predicted": "%{x}", "count": "%{z:,}"}
+                                + "<extra></extra>")],
+        # Segment names are long ("At risk, once frequent"): the margins grow to fit
+        # them instead of clipping them to their last word.
+        "layout": _layout(_("Confusion matrix on held-out customers"),
+                          height=max(380, 40 * len(shown) + 240),
+                          margin={"l": 20, "r": 20, "t": 40, "b": 20},
+                          # A set standoff makes automargin make room for the title too
+                          # (without one plotly.js squeezes it onto the tick labels).
+                          xaxis={"title": {"text": _("predicted segment"), "standoff": 12},
+                                 "automargin": True, "tickangle": -30},
+                          yaxis={"title": {"text": _("actual segment"), "standoff": 12},
+                                 "autorange": "reversed", "automargin": True}),
     }
 
 
@@ -227,7 +325,8 @@ def feature_importances(importances: Mapping[str, float]) -> Figure:
         "data": [{"type": "bar", "orientation": "h", "x": [round(v, 4) for _k, v in ranked],
                   "y": [feature_label(k) for k, _v in ranked], "marker": {"color": PALETTE[0]}}],
         "layout": _layout(_("What defines the clusters (random forest importance)"),
-                          margin={"l": 180, "r": 20, "t": 40, "b": 40}),
+                          margin={"l": 180, "r": 20, "t": 40, "b": 50},
+                          xaxis={"title": {"text": _("importance (higher = more decisive)")}}),
     }
 
 
@@ -266,40 +365,101 @@ def roc_curve(fpr: Sequence[float], tpr: Sequence[float], auc: float) -> Figure:
     }
 
 
-def movement_sankey(transitions: Sequence[Sequence[Any]], names: Mapping[str, str]) -> Figure:
-    keys = sorted({t[0] for t in transitions} | {t[1] for t in transitions},
-                  key=lambda k: list(RFM_SEGMENTS).index(k) if k in RFM_SEGMENTS else 99)
-    left = {k: i for i, k in enumerate(keys)}
-    right = {k: len(keys) + i for i, k in enumerate(keys)}
-    labels = ([label(_("%(segment)s (before)") % {"segment": names.get(k, k)}) for k in keys]
-              + [label(names.get(k, k)) for k in keys])
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SankeyFlows:
+    """Segments before (sources) and now (targets), each with at least one flow, and
+    the flows as (source index, target index, customers)."""
+
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    links: tuple[tuple[int, int, int], ...]
+
+
+def sankey_flows(transitions: Sequence[Sequence[Any]], order: Sequence[str]) -> SankeyFlows | None:
+    """The flows worth drawing, or None when no customer changed segment.
+
+    A segment gets a node on a side only if a flow leaves (or reaches) it there: a
+    node with nothing attached reads as a flow too thin to see.
+    """
+    flows = [(a, b, int(n)) for a, b, n in transitions if n and n > 0]
+    if not any(a != b for a, b, _n in flows):
+        return None
+    rank = {key: i for i, key in enumerate(order)}
+
+    def ordered(keys: set[str]) -> tuple[str, ...]:
+        return tuple(sorted(keys, key=lambda k: (rank.get(k, len(rank)), k)))
+
+    sources = ordered({a for a, _b, _n in flows})
+    targets = ordered({b for _a, b, _n in flows})
+    left = {k: i for i, k in enumerate(sources)}
+    right = {k: i for i, k in enumerate(targets)}
+    return SankeyFlows(sources=sources, targets=targets,
+                       links=tuple((left[a], right[b], n) for a, b, n in flows))
+
+
+def movement_sankey(transitions: Sequence[Sequence[Any]], names: Mapping[str, str]) -> Figure | None:
+    flows = sankey_flows(transitions, list(RFM_SEGMENTS))
+    if flows is None:
+        return None
+    offset = len(flows.sources)
+    colour = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(dict.fromkeys(
+        [*flows.sources, *flows.targets]))}
+    labels = ([label(_("%(segment)s (before)") % {"segment": names.get(k, k)}) for k in flows.sources]
+              + [label(names.get(k, k)) for k in flows.targets])
     return {
         "data": [{
             "type": "sankey",
             "node": {"label": labels, "pad": 12,
-                     "color": [PALETTE[i % len(PALETTE)] for i in range(len(keys))] * 2},
-            "link": {"source": [left[t[0]] for t in transitions],
-                     "target": [right[t[1]] for t in transitions],
-                     "value": [t[2] for t in transitions]},
+                     "color": [colour[k] for k in (*flows.sources, *flows.targets)]},
+            "link": {"source": [s for s, _t, _n in flows.links],
+                     "target": [offset + t for _s, t, _n in flows.links],
+                     "value": [n for _s, _t, n in flows.links]},
         }],
         "layout": _layout(_("How customers moved between RFM segments since the previous run"),
                           height=520),
     }
 
 
-def rules_heatmap(pairs: Sequence[tuple[str, str, float]]) -> Figure:
-    """Lift of the strongest single-product rules: antecedent rows × consequent columns."""
-    antecedents = list(dict.fromkeys(label(p[0]) for p in pairs))
-    consequents = list(dict.fromkeys(label(p[1]) for p in pairs))
-    z: list[list[float | None]] = [[None] * len(consequents) for _row in antecedents]
-    for a, c, lift in pairs:
-        z[antecedents.index(label(a))][consequents.index(label(c))] = round(lift, 2)
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RuleBar:
+    """One basket rule as the rules chart needs it: product names and its measures."""
+
+    antecedents: tuple[str, ...]
+    consequents: tuple[str, ...]
+    lift: float
+    confidence: float
+    support: float
+    orders: int
+
+
+def rules_ranked(rules: Sequence[RuleBar], *, limit: int = 15) -> Figure | None:
+    """The strongest rules, any size, ranked by lift: one bar each, its confidence and
+    support written beside it. (A product × product heatmap could only show pairs
+    and was mostly empty.)"""
+    ranked = sorted(rules, key=lambda r: (-r.lift, -r.confidence, -r.support))[:limit]
+    if not ranked:
+        return None
+    ranked.reverse()  # plotly draws the first category at the bottom
+    names: list[str] = []
+    for rule in ranked:
+        name = (" + ".join(label(p) for p in rule.antecedents) + " → "
+                + " + ".join(label(p) for p in rule.consequents))
+        # Equal names would merge into one bar.
+        copies = sum(1 for n in names if n == name or n.startswith(f"{name} ("))
+        names.append(f"{name} ({copies + 1})" if copies else name)
+    text = [ngettext("confidence %(confidence)s · support %(support)s · %(orders)s order",
+                     "confidence %(confidence)s · support %(support)s · %(orders)s orders",
+                     r.orders) % {
+        "confidence": f"{100 * r.confidence:.0f}%", "support": f"{100 * r.support:.1f}%",
+        "orders": f"{r.orders:,}"} for r in ranked]
     return {
-        "data": [{"type": "heatmap", "z": z, "x": consequents, "y": antecedents,
-                  "colorscale": "YlOrRd", "texttemplate": "%{z}", "hoverongaps": False,
-                  "colorbar": {"title": {"text": _("lift")}}}],
-        "layout": _layout(_("Strongest rules: who bought (row) also bought (column), by lift"),
-                          height=max(360, 28 * len(antecedents) + 160),
-                          margin={"l": 220, "r": 20, "t": 40, "b": 160},
-                          yaxis={"autorange": "reversed"}),
+        "data": [{"type": "bar", "orientation": "h", "x": [round(r.lift, 2) for r in ranked],
+                  "y": names, "text": text, "textposition": "auto",
+                  "hovertemplate": "%{y}<br>" + _("lift") + " %{x}<br>%{text}<extra></extra>",
+                  "marker": {"color": PALETTE[3]}}],
+        "layout": _layout(_("Strongest rules: who bought the left also bought the right, by lift"),
+                          height=max(300, 30 * len(ranked) + 120),
+                          margin={"l": 20, "r": 20, "t": 40, "b": 50},
+                          xaxis={"title": {"text": _("lift (times more often than by chance)")}},
+                          yaxis={"automargin": True}),
     }

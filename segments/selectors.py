@@ -243,6 +243,24 @@ def customer_recommendations(
     return dict(result)
 
 
+def product_prices(product_ids: list[int]) -> dict[int, Decimal]:
+    """Each product's price as the shop charges it now: the unit price of its newest
+    sale (not a return, not a cancelled order, not a free line). Products never sold
+    are absent. The product table has no price of its own."""
+    if not product_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT DISTINCT ON (l.product_id) l.product_id, l.unit_price
+               FROM ingest_orderline l JOIN ingest_order o ON o.id = l.order_id
+               WHERE l.product_id = ANY(%s) AND NOT l.is_return AND NOT o.is_cancelled
+                 AND l.unit_price > 0
+               ORDER BY l.product_id, o.ordered_at DESC, o.id DESC""",
+            [sorted(set(product_ids))],
+        )
+        return {int(pid): price for pid, price in cursor.fetchall()}
+
+
 # ------------------------------------------------------------------ overview
 
 

@@ -42,6 +42,7 @@ from segments.services.runs import (
 PAGE_SIZE = 50
 # A grocery household has hundreds of orders: the profile lists the latest ones a page at a time.
 PROFILE_ORDERS = 50
+RULES_CHARTED = 15  # the strongest rules of any size, ranked by lift, on the rules chart
 RUN_CACHE_SECONDS = 24 * 3600  # a safety net: a new run changes the key anyway
 T = TypeVar("T")
 
@@ -72,10 +73,11 @@ def overview_view(request: HttpRequest) -> HttpResponse:
     context = {"kpis": kpis, "latest": selectors.latest_run(), "run": run, "demo": demo_import()}
     if kpis.orders:
         segments = selectors.segments_for(SegmentKind.RFM, run)
+        period = charts.revenue_period(selectors.monthly_revenue(run))
         context.update(
             segments=segments,
-            revenue_chart=charts.revenue_over_time(selectors.monthly_revenue(run),
-                                                   shop_profile().currency),
+            revenue_chart=charts.revenue_over_time(period.shown, shop_profile().currency),
+            revenue_left_out=period.left_out,
             segment_chart=charts.segment_bars(segments, _("RFM segments: customers and revenue"))
             if segments else None,
         )
@@ -236,7 +238,7 @@ def rfm_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
     grid = selectors.rfm_grid(run) if run else []
     return render(request, "segments/rfm.html", {
-        "run": run, "chart": charts.rfm_heatmap(grid) if grid else None, "grid": grid,
+        "run": run, "chart": charts.rfm_heatmap(grid, shop_profile().currency) if grid else None, "grid": grid,
         "segments": selectors.segments_for(SegmentKind.RFM, run), "tab": "rfm",
         "f_scale": frequency_bands(),
     })
@@ -299,7 +301,8 @@ def models_view(request: HttpRequest) -> HttpResponse:
                                    ("recency", _("Most recent first")))
                 if comparison.get(key)
             ],
-            sankey_chart=charts.movement_sankey(transitions, names) if transitions else None,
+            sankey_chart=charts.movement_sankey(transitions, names),
+            had_previous_run=bool(transitions),
             moves=[{"count": n, "from": names.get(a, a), "to": names.get(b, b)} for a, b, n in moves],
         )
     return render(request, "segments/models.html", context)
@@ -322,16 +325,19 @@ def rules_view(request: HttpRequest) -> HttpResponse:
     except ValueError:
         min_lift = None
     sort = request.GET.get("sort", "-lift")
-    rules = selectors.rules_list(segment=segment, product_id=product_id, category=category,
-                                 min_lift=min_lift, sort=sort, run=shown)
+    filters = {"segment": segment, "product_id": product_id, "category": category,
+               "min_lift": min_lift, "run": shown}
+    rules = selectors.rules_list(sort=sort, **filters)
     page = Paginator(rules, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = selectors.rule_rows(list(page.object_list))
+    # The chart ranks the table's rules by lift, whatever the table is sorted by.
     strongest = selectors.rule_rows(list(
-        selectors.rules_list(segment=segment, run=shown).filter(
-            antecedent_ids__len=1, consequent_ids__len=1)[:25]
-    )) if shown else []
-    pairs = [(r.antecedents[0].name or r.antecedents[0].sku, r.consequents[0].name or r.consequents[0].sku,
-              r.rule.lift) for r in strongest if r.antecedents and r.consequents]
+        selectors.rules_list(sort="-lift", **filters)[:RULES_CHARTED])) if shown else []
+    bars = [charts.RuleBar(antecedents=tuple(p.name or p.sku for p in r.antecedents),
+                           consequents=tuple(p.name or p.sku for p in r.consequents),
+                           lift=r.rule.lift, confidence=r.rule.confidence, support=r.rule.support,
+                           orders=r.rule.order_count)
+            for r in strongest if r.antecedents and r.consequents]
     names = selectors.segment_names(run)
     return render(request, "segments/rules.html", {
         "run": run, "page": page, "rows": rows, "sort": sort, "segment": segment,
@@ -340,7 +346,7 @@ def rules_view(request: HttpRequest) -> HttpResponse:
                             for k in (selectors.rule_segment_keys(shown) if shown else []) if k],
         "categories": selectors.product_categories(),
         "products": Product.objects.filter(pk=product_id) if product_id else [],
-        "chart": charts.rules_heatmap(pairs) if pairs else None,
+        "chart": charts.rules_ranked(bars, limit=RULES_CHARTED),
         "summary": (shown.baskets or {}).get("all", {}) if shown else {},
         "rules_run": shown, "mining": mining,
         "rule_settings_form": RuleSettingsForm(

@@ -52,6 +52,7 @@ class UnknownMergeTagError(ValueError):
 class ProductLink:
     name: str
     url: str | None = None
+    price: str = ""  # already written in the shop's currency; empty when unknown
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -127,21 +128,24 @@ def _value_for(name: str, context: MergeContext, *, html: bool) -> str:
 
 
 def _products(products: tuple[ProductLink, ...], *, html: bool) -> str:
-    items: list[tuple[str, str | None]] = []
+    items: list[tuple[str, str | None, str]] = []
     for product in products:
         name = clean_value(product.name)
         if name:
             # A product URL from an import with another scheme is dropped, not linked.
-            items.append((name, product.url if is_safe_web_url(product.url) else None))
+            items.append((name, product.url if is_safe_web_url(product.url) else None,
+                          clean_value(product.price)))
     if not items:
         return ""
     if not html:
-        return "\n".join(f"- {name} ({url})" if url else f"- {name}" for name, url in items)
+        return "\n".join(f"- {name}{f' — {price}' if price else ''}{f' ({url})' if url else ''}"
+                         for name, url, price in items)
     escape = html_lib.escape
     rows = "".join(
-        f'<li><a href="{escape(url, quote=True)}">{escape(name)}</a></li>'
-        if url
-        else f"<li>{escape(name)}</li>"
-        for name, url in items
+        "<li>"
+        + (f'<a href="{escape(url, quote=True)}">{escape(name)}</a>' if url else escape(name))
+        + (f" — {escape(price)}" if price else "")
+        + "</li>"
+        for name, url, price in items
     )
     return f"<ul>{rows}</ul>"

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping
+from ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping, import_summary
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.files import UploadLimits, check_size, open_upload, safe_upload_name
 from ingest.pipeline.headers import header_fingerprint
@@ -287,10 +287,8 @@ def import_run(job: ImportJob) -> str:
     job_id = job.pk
     transaction.on_commit(lambda: import_finished.send(sender=ImportJob, job_id=job_id,
                                                        kind=ImportKind.ORDERS))
-    return _("Imported %(orders)s new orders of %(customers)s new customers; %(rejected)s rows rejected.") % {
-        "orders": f"{job.orders_created:,}", "customers": f"{job.customers_created:,}",
-        "rejected": f"{job.rows_rejected:,}",
-    }
+    return import_summary(orders=job.orders_created, customers=job.customers_created,
+                          rejected=job.rows_rejected)
 
 
 def _building_indexes(job: ImportJob) -> None:

@@ -20,11 +20,12 @@ def test_segment_names_from_the_data_reach_plotly_escaped():
                                        "&lt;b&gt;x&lt;/b&gt;")]
 
 
-def test_product_names_in_the_rules_heatmap_are_escaped():
-    figure = charts.rules_heatmap([(EVIL, "Beans & <i>Cups</i>", 2.5)])
+def test_product_names_in_the_rules_chart_are_escaped():
+    figure = charts.rules_ranked([charts.RuleBar(antecedents=(EVIL,), consequents=("Beans & <i>Cups</i>",),
+                                                 lift=2.5, confidence=0.5, support=0.1, orders=3)])
 
     assert "<a" not in _drawn_text(figure) and "<i>" not in _drawn_text(figure)
-    assert figure["data"][0]["z"] == [[2.5]]
+    assert figure["data"][0]["x"] == [2.5]
 
 
 def test_names_in_the_sankey_the_confusion_matrix_and_the_scatter_legend_are_escaped():

@@ -237,7 +237,7 @@ def test_chart_titles_axes_and_feature_names_follow_the_active_language():
     english = _en(charts.feature_importances, {"recency_days": 0.6, "frequency": 0.4})
     chinese = _zh(charts.feature_importances, {"recency_days": 0.6, "frequency": 0.4})
     heatmap = _zh(charts.rfm_heatmap, [{"r_score": 5, "f_score": 4, "customers": 1200,
-                                        "revenue": 34567.8}])
+                                        "revenue": 34567.8}], "CNY")
 
     assert english["layout"]["title"]["text"] == (
         "What defines the clusters (random forest importance)")
@@ -245,7 +245,7 @@ def test_chart_titles_axes_and_feature_names_follow_the_active_language():
     assert chinese["layout"]["title"]["text"] == "决定聚类的因素（随机森林重要性）"
     assert chinese["data"][0]["y"] == ["订单数", "距上次下单天数"]
     assert heatmap["layout"]["yaxis"]["title"]["text"] == "R 评分（5 = 最近购买）"
-    assert heatmap["data"][0]["text"][4][3] == "1,200 位客户<br>销售额 34,568"
+    assert heatmap["data"][0]["text"][4][3] == "1,200 位客户<br>销售额 ¥34,568"
 
 
 def test_the_scatter_title_and_hover_keep_plotly_fields_and_numbers_in_chinese():

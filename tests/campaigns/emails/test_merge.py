@@ -175,3 +175,19 @@ def test_rendering_a_template_with_an_unknown_tag_fails_instead_of_sending_it():
         render("Hi {{ nickname }}", context(first_name="Ada"), html=False)
 
     assert error.value.tags == ["{{ nickname }}"]
+
+
+def test_a_recommended_product_with_a_price_shows_it_beside_the_name_in_html_and_text():
+    ctx = context(recommended_products=(
+        ProductLink(name="Green tea", url="https://shop.example/p/1", price="$4.50"),
+        ProductLink(name="Mug", price="<b>€9</b>"),
+        ProductLink(name="Spoon"),
+    ))
+
+    assert render("{{ recommended_products }}", ctx, html=True) == (
+        '<ul><li><a href="https://shop.example/p/1">Green tea</a> — $4.50</li>'
+        "<li>Mug — &lt;b&gt;€9&lt;/b&gt;</li><li>Spoon</li></ul>"
+    )
+    assert render("{{ recommended_products }}", ctx, html=False) == (
+        "- Green tea — $4.50 (https://shop.example/p/1)\n- Mug — <b>€9</b>\n- Spoon"
+    )

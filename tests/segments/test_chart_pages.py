@@ -1,0 +1,73 @@
+import json
+import re
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from segments.models import BasketRule, SegmentationRun
+from tests.factories import CustomerFactory, ProductFactory, make_order
+
+
+def _figure(html: str, element_id: str) -> dict:
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html, re.DOTALL)
+    assert match, f"no {element_id} on the page"
+    return json.loads(match.group(1))
+
+
+def test_the_overview_revenue_chart_leaves_out_a_stray_order_decades_earlier_and_says_so(owner_client):
+    # given: a shop selling through 2025, and one order mistyped as 1998
+    product = ProductFactory(name="Beans")
+    customer = CustomerFactory()
+    for month in range(1, 13):
+        make_order(customer, datetime(2025, month, 10, tzinfo=UTC), [(product, 1, "20.00")])
+    make_order(CustomerFactory(), datetime(1998, 5, 8, tzinfo=UTC), [(product, 2, "7.50")])
+
+    # when
+    html = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    # then
+    months = _figure(html, "chart-revenue")["data"][0]["x"]
+    assert months[0] == "2025-01" and months[-1] == "2025-12"
+    assert re.search(r"Left out of this chart: 1 order \(\S*15\) in May 1998", html), html
+
+
+def _rules_run() -> SegmentationRun:
+    return SegmentationRun.objects.create(is_current=True, status="succeeded", as_of=timezone.now(),
+                                          baskets={"all": {"basket_count": 100}})
+
+
+def test_the_rules_chart_shows_the_strongest_rule_even_with_three_products(owner_client):
+    beans, mill, filters, tea = (ProductFactory(name=n) for n in ("Beans", "Mill", "Filters", "Tea"))
+    run = _rules_run()
+    for ids, lift in (([beans.pk, mill.pk], 9.0), ([tea.pk], 2.0)):
+        BasketRule.objects.create(run=run, antecedent_ids=ids, consequent_ids=[filters.pk], support=0.05,
+                                  confidence=0.6, lift=lift, leverage=0.01, conviction=1.5, order_count=5)
+
+    html = owner_client.get("/segments/rules/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    trace = _figure(html, "chart-rules")["data"][0]
+    assert trace["y"] == ["Tea → Filters", "Beans + Mill → Filters"]
+    assert trace["x"] == [2.0, 9.0]
+
+
+def test_the_models_page_says_nobody_moved_instead_of_an_empty_sankey(owner_client):
+    SegmentationRun.objects.create(is_current=True, status="succeeded", as_of=timezone.now(),
+                                   metrics={"transitions": {"rfm": [["loyal", "loyal", 12]]}})
+
+    html = owner_client.get("/segments/models/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert 'id="chart-sankey"' not in html
+    assert "No customer changed RFM segment since the previous run." in html
+
+
+def test_the_rules_chart_follows_the_filters_of_the_table_below_it(owner_client):
+    beans, filters, tea, honey = (ProductFactory(name=n, category=c) for n, c in (
+        ("Beans", "Coffee"), ("Filters", "Coffee"), ("Tea", "Tea"), ("Honey", "Tea")))
+    run = _rules_run()
+    for a, c, lift in ((beans, filters, 9.0), (tea, honey, 2.0)):
+        BasketRule.objects.create(run=run, antecedent_ids=[a.pk], consequent_ids=[c.pk], support=0.05,
+                                  confidence=0.6, lift=lift, leverage=0.01, conviction=1.5, order_count=5)
+
+    html = owner_client.get("/segments/rules/?category=Tea", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert _figure(html, "chart-rules")["data"][0]["y"] == ["Tea → Honey"]
