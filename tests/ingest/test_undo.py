@@ -97,6 +97,31 @@ def test_import_a_then_b_then_undo_b_equals_import_a_alone(settings, chunk_rows)
     assert not CustomerBefore.objects.exists()
 
 
+NO_PRODUCTS = b"order_id,email,ordered_at,quantity,line_total\n"
+
+
+def unlisted_parts() -> dict:
+    """Orders' parts from files that named no products (kept on the order, not as lines)."""
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT order_key, unlisted_quantity, unlisted_gross, unlisted_returned,
+                                 gross_total, net_total FROM ingest_order""")
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
+def test_undoing_a_reimport_of_a_file_without_products_restores_its_quantities_and_money():
+    a = import_bytes(NO_PRODUCTS + b"2001,ann@example.com,2024-01-05,2,20.00\n"
+                                   b"2002,bob@example.com,2024-01-06,3,30.00\n")
+    a_alone, parts_a = database(), unlisted_parts()
+    b = import_bytes(NO_PRODUCTS + b"2001,ann@example.com,2024-01-05,5,55.00\n"
+                                   b"2003,cy@example.com,2024-01-07,1,9.00\n")
+    assert unlisted_parts()["2001"][:2] == (5, 55) and a.status == b.status == JobStatus.SUCCEEDED
+
+    undo(b)
+
+    assert unlisted_parts() == parts_a and parts_a["2001"][:2] == (2, 20)
+    assert database() == a_alone
+
+
 def test_a_first_import_and_an_unchanged_reimport_keep_no_lines_or_customers_before():
     import_bytes(FILE_A)
     assert not (CustomerBefore.objects.exists() or OrderLineBefore.objects.exists()
