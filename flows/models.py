@@ -156,8 +156,10 @@ class Enrolment(models.Model):
                                    default="")
     entered_version = models.PositiveIntegerField()
     sent_version = models.PositiveIntegerField(null=True, blank=True)
+    # Set at hand-over; indexed only where set, so an evaluation's INSERT (all NULL here)
+    # writes no entry for it.
     recipient = models.ForeignKey("campaigns.Recipient", null=True, blank=True,
-                                  on_delete=models.SET_NULL, related_name="+")
+                                  on_delete=models.SET_NULL, related_name="+", db_index=False)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -170,6 +172,8 @@ class Enrolment(models.Model):
         indexes = [
             models.Index(fields=["due_at"], condition=models.Q(state="waiting"),
                          name="enrolment_waiting_due"),
+            models.Index(fields=["recipient"], condition=models.Q(recipient__isnull=False),
+                         name="enrolment_recipient"),
         ]
 
     def __str__(self) -> str:

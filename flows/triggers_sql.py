@@ -100,9 +100,11 @@ def entrants_query(flow: Flow, *, now: datetime, lookback: timedelta = EVALUATIO
         days = timedelta(days=_float(p, "days", 7))
         first_only = ""
         if kind == TriggerKind.AFTER_FIRST_ORDER:
-            first_only = (f"AND NOT EXISTS (SELECT 1 FROM {orders} b WHERE b.customer_id = "
-                          "o.customer_id AND NOT b.is_cancelled AND (b.ordered_at, b.id) < "
-                          "(o.ordered_at, o.id))")
+            # The customer's first order, read from the (customer, ordered_at) index per
+            # candidate: a NOT EXISTS here was planned as a hash of every order.
+            first_only = (f"AND o.id = (SELECT b.id FROM {orders} b WHERE b.customer_id = "
+                          "o.customer_id AND NOT b.is_cancelled ORDER BY b.ordered_at, b.id "
+                          "LIMIT 1)")
         return EntrantsQuery(
             sql=f"SELECT DISTINCT ON (o.customer_id) o.customer_id, %s || o.id AS entry_key "
                 f"FROM {orders} o WHERE NOT o.is_cancelled AND o.ordered_at > %s "
@@ -135,9 +137,12 @@ def eligible_entrants_query(flow: Flow, *, now: datetime, lookback: timedelta = 
         return None
     customers, enrolments = Customer._meta.db_table, Enrolment._meta.db_table
     return EntrantsQuery(
+        # Erased customers are few and their keys share a prefix (a range of the key
+        # index, which is in byte order): read them, rather than every customer.
         sql=f"SELECT t.customer_id, t.entry_key FROM ({base.sql}) t "
-            f"JOIN {customers} c ON c.id = t.customer_id AND c.key NOT LIKE 'erased:%%' "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {enrolments} p WHERE p.flow_id = %s "
+            f"WHERE t.customer_id NOT IN (SELECT c.id FROM {customers} c "
+            "WHERE c.key LIKE 'erased:%%') "
+            f"AND NOT EXISTS (SELECT 1 FROM {enrolments} p WHERE p.flow_id = %s "
             "AND p.customer_id = t.customer_id "
             "AND (p.entered_at > %s OR p.entry_key = t.entry_key))",
         params=[*base.params, flow.pk, now - timedelta(days=flow.reentry_days)],

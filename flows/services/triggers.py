@@ -43,21 +43,24 @@ def flow_enrol(*, flow: Flow, now: datetime, lookback: timedelta = EVALUATION_LO
         return Evaluation(flow_id=flow.pk, entered=0, held_out=0)
     table = Enrolment._meta.db_table
     with connection.cursor() as cursor:
+        # Counted in the database: an evaluation can enrol tens of thousands at once.
         cursor.execute(
-            f"INSERT INTO {table} (flow_id, customer_id, entry_key, entered_at, due_at, holdout, "
+            f"WITH entered AS (INSERT INTO {table} (flow_id, customer_id, entry_key, entered_at, "
+            "due_at, holdout, "
             "state, skip_reason, entered_version, sent_version, recipient_id, decided_at) "
             "SELECT %s, t.customer_id, t.entry_key, %s, %s, h.holdout, "
             "CASE WHEN h.holdout THEN %s ELSE %s END, '', %s, NULL, NULL, "
             "CASE WHEN h.holdout THEN %s::timestamptz END "
             f"FROM ({query.sql}) t CROSS JOIN LATERAL (SELECT {HOLDOUT_DRAW_SQL} < %s AS holdout) h "
             "ORDER BY t.customer_id "
-            "ON CONFLICT (flow_id, customer_id, entry_key) DO NOTHING RETURNING holdout",
+            "ON CONFLICT (flow_id, customer_id, entry_key) DO NOTHING RETURNING holdout) "
+            "SELECT count(*), count(*) FILTER (WHERE holdout) FROM entered",
             [flow.pk, now, now + timedelta(hours=flow.wait_hours),
              EnrolmentState.HELD_OUT, EnrolmentState.WAITING, flow.version, now,
              *query.params, str(flow.seed), flow.holdout_share],
         )
-        rows = cursor.fetchall()
-    return Evaluation(flow_id=flow.pk, entered=len(rows), held_out=sum(1 for (h,) in rows if h))
+        entered, held_out = cursor.fetchone()
+    return Evaluation(flow_id=flow.pk, entered=entered, held_out=held_out)
 
 
 def flows_evaluate(*, now: datetime | None = None, flow_ids: list[int] | None = None
