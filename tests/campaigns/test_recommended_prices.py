@@ -33,6 +33,27 @@ def test_a_products_price_is_what_its_newest_sale_cost():
     assert never_sold.pk not in prices
 
 
+def test_prices_are_read_once_per_analysis_run_and_the_next_run_brings_new_ones():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.segments.helpers import run_refresh
+
+    blend, never_sold = ProductFactory(name="House blend"), ProductFactory(name="New mug")
+    _sold(blend, datetime(2025, 1, 5, tzinfo=UTC), "5.00")
+    run_refresh(rules=False)
+    assert product_prices([blend.pk, never_sold.pk]) == {blend.pk: 5}
+
+    _sold(blend, datetime(2025, 2, 5, tzinfo=UTC), "6.00")  # imported, not yet analysed
+    with CaptureQueriesContext(connection) as queries:
+        kept = product_prices([blend.pk, never_sold.pk])
+    assert kept == {blend.pk: 5}
+    assert not any("ingest_orderline" in q["sql"] for q in queries.captured_queries)
+
+    run_refresh(rules=False)
+    assert product_prices([blend.pk, never_sold.pk]) == {blend.pk: 6}
+
+
 def test_no_products_ask_for_no_prices():
     assert product_prices([]) == {}
 
