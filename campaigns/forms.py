@@ -43,6 +43,20 @@ def audience_choices(options: Sequence[AudienceChoice]) -> list:
     return choices
 
 
+
+def add_content_problems(form: forms.Form, data: dict) -> None:
+    """The email's content problems (`campaign_problems`) as errors on their fields.
+
+    Shared by every form that composes an email (campaigns, flows), once the fields it
+    checks are valid.
+    """
+    if all(k in data for k in ("subject", "from_name", "from_address", "html_body")):
+        for problem in campaign_problems(
+            subject=data["subject"], from_name=data["from_name"],
+            from_address=data["from_address"], html_body=data["html_body"],
+        ):
+            form.add_error(problem.field, problem.message)
+
 class CampaignForm(forms.ModelForm):
     audience = forms.ChoiceField(label=_("Audience"), widget=forms.Select(attrs=AUDIENCE_HTMX))
     holdout_percent = forms.IntegerField(
@@ -92,12 +106,7 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        if all(k in data for k in ("subject", "from_name", "from_address", "html_body")):
-            for problem in campaign_problems(
-                subject=data["subject"], from_name=data["from_name"],
-                from_address=data["from_address"], html_body=data["html_body"],
-            ):
-                self.add_error(problem.field, problem.message)
+        add_content_problems(self, data)
         return data
 
     def campaign_fields(self) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.services.campaigns import campaign_problems
+from campaigns.forms import add_content_problems
 from flows.models import Flow, TriggerKind
 from flows.selectors import event_types, segment_choices
 
@@ -109,12 +109,7 @@ class FlowForm(forms.Form):
         start, end = data.get("window_start_hour"), data.get("window_end_hour")
         if start is not None and end is not None and start >= end:
             self.add_error("window_end_hour", _("The window must end after it starts."))
-        if all(k in data for k in ("subject", "from_name", "from_address", "html_body")):
-            for problem in campaign_problems(
-                subject=data["subject"], from_name=data["from_name"],
-                from_address=data["from_address"], html_body=data["html_body"],
-            ):
-                self.add_error(problem.field, problem.message)
+        add_content_problems(self, data)
         return data
 
     def trigger_params(self) -> dict:
