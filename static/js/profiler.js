@@ -14,26 +14,43 @@
       if (tag) tag.addEventListener("load", function () { drawCharts(root); }, {once: true});
       return;
     }
-    root.querySelectorAll("[data-chart]:not([data-rendered])").forEach(function (el) {
-      var fig = JSON.parse(document.getElementById(el.dataset.chart).textContent);
-      var config = {responsive: true, displaylogo: false};
-      if (el.dataset.modebar === "off") config.displayModeBar = false;
-      el.dataset.rendered = "0";
-      Plotly.newPlot(el, fig.data, fig.layout, config).then(function () {
-        el.dataset.rendered = "1";
-      });
-      var href = el.dataset.href;
-      if (el.dataset.click === "rfm") {
-        el.on("plotly_click", function (ev) {
-          var p = ev.points[0];
-          window.location = href + "?r=" + encodeURIComponent(p.y) + "&f=" + encodeURIComponent(p.x);
-        });
-      } else if (el.dataset.click === "customer") {
-        el.on("plotly_click", function (ev) {
-          window.location = href + encodeURIComponent(ev.points[0].customdata) + "/";
-        });
+    // One chart per frame, in page order: the first chart paints while the rest are
+    // still to be built, instead of every chart being built before anything shows.
+    var pending = Array.prototype.slice.call(root.querySelectorAll("[data-chart]:not([data-rendered])"));
+    pending.forEach(function (el) { el.dataset.rendered = "0"; });
+    function afterPaint() { requestAnimationFrame(function () { setTimeout(next, 0); }); }
+    function next() {
+      var el = pending.shift();
+      if (!el) return;
+      try {
+        drawChart(el).then(afterPaint, afterPaint);  // a broken chart does not stop the rest
+      } catch (err) {
+        afterPaint();
+        throw err;
       }
+    }
+    next();
+  }
+
+  function drawChart(el) {
+    var fig = JSON.parse(document.getElementById(el.dataset.chart).textContent);
+    var config = {responsive: true, displaylogo: false};
+    if (el.dataset.modebar === "off") config.displayModeBar = false;
+    var drawn = Plotly.newPlot(el, fig.data, fig.layout, config).then(function () {
+      el.dataset.rendered = "1";
     });
+    var href = el.dataset.href;
+    if (el.dataset.click === "rfm") {
+      el.on("plotly_click", function (ev) {
+        var p = ev.points[0];
+        window.location = href + "?r=" + encodeURIComponent(p.y) + "&f=" + encodeURIComponent(p.x);
+      });
+    } else if (el.dataset.click === "customer") {
+      el.on("plotly_click", function (ev) {
+        window.location = href + encodeURIComponent(ev.points[0].customdata) + "/";
+      });
+    }
+    return drawn;
   }
 
   // A form with data-confirm asks before it submits (was an inline onsubmit).
