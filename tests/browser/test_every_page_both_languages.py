@@ -7,6 +7,7 @@ Chinese page, money without its currency, raw encoded mail headers.
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -20,12 +21,15 @@ from profiler_site.core.services import user_language_set
 from segments.models import CustomerScore
 from tests.campaigns.conftest import free_port, make_campaign, run_send_inline
 from tests.conftest import PASSWORD
-from tests.segments.demo_loader import load_demo_shop
+from tests.segments.demo_loader import load_demo_shop, load_order_lines
 from tests.segments.helpers import run_refresh
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WIDTH = 1400
+# The large shop's size: 60k lines keeps the suite's time; PROFILER_LARGE_SHOP_LINES=1000000
+# walks the benchmark's full size.
+LARGE_SHOP_LINES = int(os.environ.get("PROFILER_LARGE_SHOP_LINES", "60000"))
 
 # Three or more Latin words in a row is a sentence (or a label) someone forgot to translate.
 ENGLISH_RUN = re.compile(r"[A-Za-z][a-z]+(?:[ ,'’-]+[A-Za-z][a-z]+){2,}")
@@ -120,28 +124,19 @@ def local_inbox(settings, monkeypatch, tmp_path):
     controller.stop()
 
 
-def test_every_page_reads_well_in_both_languages_at_1400_px(live_server, browser, local_inbox,
-                                                             tmp_path, request):
+def _walk(page, base_url: str, user, pages: list[tuple[str, str]], shot_prefix: str) -> list[str]:
+    """Open every page in English and Chinese, save a full-page screenshot of each and
+    return what an owner would notice at once."""
     from tests.conftest import ARTIFACTS
 
-    load_demo_shop(600, tmp_dir=tmp_path)
-    run_refresh()
-    campaign = make_campaign(name="Winter beans", subject="{{ first_name }}, winter beans are here",
-                             holdout_share=0.2, audience_kind="rfm", audience_key="champions")
-    run_send_inline(campaign)
-    user, page = _owner_page(browser, live_server)
-    score = CustomerScore.objects.order_by("-monetary").first()
-    pages = _pages(score.customer_id, Product.objects.order_by("pk").first().pk, campaign.pk,
-                   ImportJob.objects.order_by("pk").first().pk, score.rfm_key)
     data_words = _data_words()
     ARTIFACTS.mkdir(exist_ok=True)
-
     problems: list[str] = []
     for language in ("en", "zh-hans"):
         user_language_set(user=user, language=language)
         for name, path in pages:
-            _open(page, live_server.url + path)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{language}-{name}.png"),
+            _open(page, base_url + path)
+            page.screenshot(path=str(ARTIFACTS / f"{shot_prefix}-{language}-{name}.png"),
                             full_page=True)
             width = page.evaluate("document.documentElement.scrollWidth")
             if width > WIDTH:
@@ -162,7 +157,57 @@ def test_every_page_reads_well_in_both_languages_at_1400_px(live_server, browser
                 left = _english_left(text, data_words)
                 if left:
                     problems.append(f"zh-hans {name}: English left: {left[:5]}")
+    return problems
 
+
+def _campaign_and_pages(audience_key: str, **pages_for) -> tuple[Campaign, list[tuple[str, str]]]:
+    campaign = make_campaign(name="Winter beans", subject="{{ first_name }}, winter beans are here",
+                             holdout_share=0.2, audience_kind="rfm", audience_key=audience_key)
+    run_send_inline(campaign)
+    score = CustomerScore.objects.order_by("-monetary").first()
+    pages = _pages(pages_for.get("customer_id", score.customer_id),
+                   Product.objects.order_by("pk").first().pk, campaign.pk,
+                   ImportJob.objects.order_by("pk").first().pk, score.rfm_key)
+    return campaign, pages
+
+
+def test_every_page_reads_well_in_both_languages_at_1400_px(live_server, browser, local_inbox,
+                                                             tmp_path, request):
+    load_demo_shop(600, tmp_dir=tmp_path)
+    run_refresh()
+    _campaign, pages = _campaign_and_pages("champions")
+    user, page = _owner_page(browser, live_server)
+
+    problems = _walk(page, live_server.url, user, pages, request.node.name)
+
+    assert not problems, "\n".join(problems)
+
+
+def test_every_page_reads_well_with_a_large_shop(live_server, browser, local_inbox, tmp_path,
+                                                 request):
+    """The same walk over a shop of LARGE_SHOP_LINES generated lines (the 1M-line
+    benchmark's shape, ten lines a customer) and one grocery household with 4,500 lines:
+    long tables, big segments, a scatter of thousands, a profile with hundreds of orders."""
+    from benchmarks.generate_orders import main as generate_orders
+    from benchmarks.household import EMAIL, write_household
+
+    orders = tmp_path / "orders.csv"
+    generate_orders([str(orders), "--lines", str(LARGE_SHOP_LINES),
+                     "--customers", str(LARGE_SHOP_LINES // 10)])
+    household = tmp_path / "household.csv"
+    write_household(household, lines=4500)
+    load_order_lines(orders)
+    load_order_lines(household)
+    run_refresh()
+    smallest = min(CustomerScore.objects.values_list("rfm_key", flat=True).distinct(),
+                   key=lambda key: CustomerScore.objects.filter(rfm_key=key).count())
+    _campaign, pages = _campaign_and_pages(
+        smallest, customer_id=Customer.objects.get(email=EMAIL).pk)
+    user, page = _owner_page(browser, live_server)
+
+    problems = _walk(page, live_server.url, user, pages, request.node.name)
+
+    assert Customer.objects.count() > LARGE_SHOP_LINES // 20  # the shop really is large
     assert not problems, "\n".join(problems)
 
 
