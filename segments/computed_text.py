@@ -352,16 +352,18 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # segments/analysis/clustering.py choose_k
         (r"Only (?P<n>[\d,]+) customers \((?P<distinct>[\d,]+) distinct\); using k=(?P<k>\d+)\.",
          gettext_noop("Only %(n)s customers (%(distinct)s distinct); using k=%(k)s.")),
-        ((r"k=(?P<k>\d+) has the best silhouette \((?P<silhouette>-?[\d.]+)\) among k with "
-          r"clusters >= (?P<share>\d+%)\."),
-         gettext_noop("k=%(k)s has the best silhouette (%(silhouette)s) among k with "
-                      "clusters >= %(share)s.")),
+        # Runs before 2026-12-07 stored "among k with clusters >= 2%".
+        ((r"k=(?P<k>\d+) has the best silhouette \((?P<silhouette>-?[\d.]+)\) among (?:the )?k "
+          r"(?:with|whose) clusters (?:>= |each hold at least )(?P<share>\d+%)(?: of customers)?\."),
+         gettext_noop("k=%(k)s has the best silhouette (%(silhouette)s) among the k whose "
+                      "clusters each hold at least %(share)s of customers.")),
         ((r"k=(?P<k>\d+) has a silhouette \((?P<silhouette>-?[\d.]+)\) within (?P<tie>[\d.]+) of "
-          r"the best \((?P<best>-?[\d.]+)\) among k with clusters >= (?P<share>\d+%); the "
+          r"the best \((?P<best>-?[\d.]+)\) among (?:the )?k (?:with|whose) clusters "
+          r"(?:>= |each hold at least )(?P<share>\d+%)(?: of customers)?; the "
           r"fewest clusters win a tie\."),
          gettext_noop("k=%(k)s has a silhouette (%(silhouette)s) within %(tie)s of the best "
-                      "(%(best)s) among k with clusters >= %(share)s; the fewest clusters win "
-                      "a tie.")),
+                      "(%(best)s) among the k whose clusters each hold at least %(share)s of "
+                      "customers; the fewest clusters win a tie.")),
         ((r"Every k left a cluster under (?P<share>\d+%) of customers; using the smallest, "
           r"k=(?P<k>\d+)\."),
          gettext_noop("Every k left a cluster under %(share)s of customers; using the "
@@ -419,6 +421,11 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+def _grouped(value: str) -> str:
+    # Counts in notes written before they had separators ("Fitted on 26573 customers").
+    return f"{int(value):,}" if value.isdigit() else value
+
+
 def run_note(text: str) -> str:
     """A run's computed note (k reason, CLV reason, skipped model) in the active language."""
     position, sentences = 0, []
@@ -426,7 +433,7 @@ def run_note(text: str) -> str:
         for pattern, message in _NOTE_SENTENCES:
             match = pattern.match(text, position)
             if match:
-                sentences.append(gettext(message) % match.groupdict())
+                sentences.append(gettext(message) % {k: _grouped(v) for k, v in match.groupdict().items()})
                 position = match.end()
                 if text.startswith(" ", position):
                     position += 1

@@ -155,7 +155,7 @@ def choose_k(
         k = max(1, min(2, distinct))
         return KSelection(
             k=k,
-            reason=f"Only {n} customers ({distinct} distinct); using k={k}.",
+            reason=f"Only {n:,} customers ({distinct:,} distinct); using k={k}.",
             silhouette={},
             smallest_share={},
         )
@@ -178,10 +178,11 @@ def choose_k(
         best = max(silhouette[c] for c in eligible)
         if silhouette[k] < best:
             reason = (f"k={k} has a silhouette ({silhouette[k]:.3f}) within {SILHOUETTE_TIE} of "
-                      f"the best ({best:.3f}) among k with clusters >= {min_share:.0%}; "
-                      "the fewest clusters win a tie.")
+                      f"the best ({best:.3f}) among the k whose clusters each hold at least "
+                      f"{min_share:.0%} of customers; the fewest clusters win a tie.")
         else:
-            reason = f"k={k} has the best silhouette ({silhouette[k]:.2f}) among k with clusters >= {min_share:.0%}."
+            reason = (f"k={k} has the best silhouette ({silhouette[k]:.2f}) among the k whose "
+                      f"clusters each hold at least {min_share:.0%} of customers.")
     else:
         # Every k leaves a tiny cluster: fewer clusters are the least misleading choice.
         k = min(candidates)

@@ -955,8 +955,8 @@ def estimate_clv(
         return ClvResult(
             enough_history=False,
             reason=(
-                f"Only {repeat} customers have bought on more than one day; "
-                f"at least {min_repeat_buyers} are needed to estimate lifetime value."
+                f"Only {repeat:,} customers have bought on more than one day; "
+                f"at least {min_repeat_buyers:,} are needed to estimate lifetime value."
             ),
             repeat_buyers=repeat,
         )
@@ -996,7 +996,7 @@ def estimate_clv(
     )
     return ClvResult(
         enough_history=True,
-        reason=f"Fitted on {len(summary)} customers, {repeat} of them repeat buyers.",
+        reason=f"Fitted on {len(summary):,} customers, {repeat:,} of them repeat buyers.",
         repeat_buyers=repeat,
         count_params=count_params,
         choice_basis=ChoiceBasis.HOLDOUT if holdout is not None else ChoiceBasis.NO_HOLDOUT,

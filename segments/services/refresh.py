@@ -164,7 +164,7 @@ def _clusters(run: SegmentationRun, results: _Results, previous_centroids: pd.Da
         distinct = len(np.unique(matrix.values, axis=0))
         k = max(1, min(int(run.k_requested), distinct, len(features)))
         reason = f"You chose k={run.k_requested}." + (
-            f" Only {distinct} distinct customers, so k={k}." if k != run.k_requested else ""
+            f" Only {distinct:,} distinct customers, so k={k}." if k != run.k_requested else ""
         )
     if len(positions) < len(features):
         reason += f" Silhouette measured on a random sample of {len(positions):,} customers."
