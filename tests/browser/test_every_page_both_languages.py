@@ -33,6 +33,9 @@ LARGE_SHOP_LINES = int(os.environ.get("PROFILER_LARGE_SHOP_LINES", "60000"))
 
 # Three or more Latin words in a row is a sentence (or a label) someone forgot to translate.
 ENGLISH_RUN = re.compile(r"[A-Za-z][a-z]+(?:[ ,'’-]+[A-Za-z][a-z]+){2,}")
+# A count of 10,000 or more written without separators ("Fitted on 98607 customers"):
+# not part of a code, an amount's decimals, a date or a number already grouped.
+BARE_COUNT = re.compile(r"(?<![\w.,:/#-])\d{5,}(?![\w.,:%-])")
 # Words that stay as they are in Chinese: our name, formats, the RFM letters, file and
 # model names an owner sees in their own data or in the literature.
 ALLOWED = [
@@ -47,6 +50,18 @@ VISIBLE_TEXT = """() => {
   const main = document.querySelector('main').cloneNode(true);
   main.querySelectorAll('select, script, style, .preview-text').forEach(e => e.remove());
   return main.innerText;
+}"""
+# Every text node outside the charts (plotly's tick labels run together, "12345") and the
+# shop's own order numbers, one apart from the next: a detached copy's innerText would
+# run table cells together too ("208" days, "14" orders -> "20814").
+TEXT_OUTSIDE_CHARTS = """() => {
+  const skip = 'select, script, style, .preview-text, .js-plotly-plot, .order-number';
+  const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+  const parts = [];
+  while (walker.nextNode()) {
+    if (!walker.currentNode.parentElement.closest(skip)) parts.push(walker.currentNode.textContent);
+  }
+  return parts.join(' ');
 }"""
 # Tables whose content is wider than their box: the owner must scroll to see a column.
 SCROLLED_TABLES = """() => [...document.querySelectorAll('.table-wrap, table')]
@@ -83,10 +98,14 @@ def _data_words() -> list[str]:
     return sorted({w for w in words if w}, key=len, reverse=True)
 
 
-def _english_left(text: str, data_words: list[str]) -> list[str]:
-    for word in [*data_words, *ALLOWED]:
+def _without(text: str, words: list[str]) -> str:
+    for word in words:
         text = text.replace(word, " ")
-    return ENGLISH_RUN.findall(text)
+    return text
+
+
+def _english_left(text: str, data_words: list[str]) -> list[str]:
+    return ENGLISH_RUN.findall(_without(text, [*data_words, *ALLOWED]))
 
 
 def _owner_page(browser, live_server):
@@ -151,6 +170,10 @@ def _walk(page, base_url: str, user, pages: list[tuple[str, str]], shot_prefix: 
                 problems.append(f"{language} {name}: the customer scatter drew no WebGL canvas")
             if "=?utf-8?" in text.lower():
                 problems.append(f"{language} {name}: a raw encoded header")
+            plain = _without(page.evaluate(TEXT_OUTSIDE_CHARTS), data_words)
+            bare = [plain[max(0, m.start() - 25):m.end() + 5] for m in BARE_COUNT.finditer(plain)]
+            if bare:
+                problems.append(f"{language} {name}: numbers without separators: {bare[:5]}")
             if re.search(r"-0\.0+\b", text):
                 problems.append(f"{language} {name}: a negative zero")
             if language == "zh-hans":
