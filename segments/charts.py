@@ -27,6 +27,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from profiler_site.core.templatetags.money import format_money
+from profiler_site.core.templatetags.percent import percent
 from segments.analysis.clv import MODEL_NAMES, CountModel
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.computed_text import feature_label
@@ -450,7 +451,7 @@ def rules_ranked(rules: Sequence[RuleBar], *, limit: int = 15) -> Figure | None:
     text = [ngettext("confidence %(confidence)s · support %(support)s · %(orders)s order",
                      "confidence %(confidence)s · support %(support)s · %(orders)s orders",
                      r.orders) % {
-        "confidence": f"{100 * r.confidence:.0f}%", "support": f"{100 * r.support:.1f}%",
+        "confidence": percent(r.confidence), "support": f"{100 * r.support:.1f}%",
         "orders": f"{r.orders:,}"} for r in ranked]
     return {
         "data": [{"type": "bar", "orientation": "h", "x": [round(r.lift, 2) for r in ranked],

@@ -20,6 +20,7 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 
 from profiler_site.core.shop import shop_profile
 from profiler_site.core.templatetags.money import format_money
+from profiler_site.core.templatetags.percent import percent
 from segments.analysis.clustering import (
     DESCRIPTION_PREFIX,
     DESCRIPTION_SEPARATOR,
@@ -488,10 +489,10 @@ def rule_sentence(rule, names, segment_name: str | None = None) -> str:
     facts = {
         "antecedents": _product_list(rule["antecedents"], names),
         "consequents": _product_list(rule["consequents"], names),
-        "percent": f"{confidence * 100:.0f}%",
+        "percent": percent(confidence),  # 99.7% is ">99%", never a certain "100%"
         "evidence": gettext("%(lift)s; %(orders)s") % {
             "lift": _lift_phrase(float(rule["lift"])),
-            "orders": ngettext("%(n)s order", "%(n)s orders", orders) % {"n": orders},
+            "orders": ngettext("%(n)s order", "%(n)s orders", orders) % {"n": f"{orders:,}"},
         },
         "segment": segment_name,
     }
