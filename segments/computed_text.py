@@ -284,13 +284,35 @@ def customer_reason(score) -> str:
 
 
 def _chance(probability: float) -> str:
-    # Whole percents, but never 0% or 100% for a chance that is neither.
-    percent = round(probability * 100)
-    if percent == 0 and probability > 0:
-        return gettext("under 1%")
-    if percent == 100 and probability < 1:
-        return gettext("over 99%")
-    return f"{percent}%"
+    # Whole percents, but never 0% or 100% for a chance that is neither (the rule of every
+    # share on the pages, in words inside a sentence).
+    shown = percent(probability)
+    return {"<1%": gettext("under 1%"), ">99%": gettext("over 99%")}.get(shown, shown)
+
+
+def models_disagree_sentence(*, p_alive: float | None, propensity: float | None,
+                             recency_days: float, gap_days: float | None) -> str:
+    """Said when the two estimates beside each other point opposite ways, so the owner
+    reads why instead of a contradiction; empty when they agree or a fact is missing.
+
+    Each sentence is only said when its own facts hold: "silent for much longer than
+    their rhythm" needs a gap and a silence over twice it; "orders only every N days"
+    needs a gap longer than the 90 days the chance is about.
+    """
+    if p_alive is None or propensity is None or not gap_days:
+        return ""
+    facts = {"gap": f"{gap_days:,.0f}", "days": f"{math.floor(recency_days):,}",
+             "chance": _chance(float(propensity))}
+    if p_alive < 0.1 and propensity >= 0.3 and recency_days > 2 * gap_days:
+        return gettext("The two estimates look at different things. By their own rhythm (an "
+                       "order about every %(gap)s days, none for %(days)s days) they have "
+                       "probably stopped; a model trained on customers with numbers like theirs "
+                       "still gives them a %(chance)s chance of ordering within 90 days.") % facts
+    if p_alive >= 0.9 and propensity < 0.1 and gap_days > 90:
+        return gettext("Both can be true: they are probably still a customer, but one who "
+                       "orders about every %(gap)s days, so an order within the next 90 days "
+                       "is unlikely.") % facts
+    return ""
 
 
 def propensity_sentence(probability: float, percent_below: float | None) -> str:

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 from django import template
@@ -52,3 +54,22 @@ def propensity_sentence(score: Any) -> str:
     if score is None or score.propensity is None:
         return ""
     return computed_text.propensity_sentence(score.propensity, score.propensity_percentile)
+
+
+@register.simple_tag
+def models_disagree_sentence(score: Any) -> str:
+    """Why P(alive) and the 90-day chance differ, when they point opposite ways."""
+    if score is None:
+        return ""
+    return computed_text.models_disagree_sentence(
+        p_alive=score.p_alive, propensity=score.propensity, recency_days=score.recency_days,
+        gap_days=score.mean_days_between_orders)
+
+
+@register.filter
+def whole_days(days: Any) -> str:
+    """Days since an event as the customer sentence counts them: whole days passed, so
+    30.6 days is "30" beside "last bought 30 days ago", never "31"."""
+    if days is None:
+        return "—"
+    return f"{math.floor(float(days)):,}"

@@ -309,3 +309,42 @@ def test_counts_in_a_run_note_get_thousands_separators_even_when_stored_without(
         note = computed_text.run_note("Fitted on 26573 customers, 4000 of them repeat buyers.")
 
     assert "26,573" in note and "4,000" in note and "26573" not in note
+
+
+def _disagree(**facts):
+    values = {"p_alive": 0.004, "propensity": 0.47, "recency_days": 119.0, "gap_days": 4.2}
+    values.update(facts)
+    return computed_text.models_disagree_sentence(**values)
+
+
+def test_a_stopped_regular_with_a_good_90_day_chance_is_explained_with_their_facts():
+    sentence = _disagree()
+
+    assert "every 4 days" in sentence and "none for 119 days" in sentence
+    assert "47% chance" in sentence
+
+
+@pytest.mark.parametrize("facts", [
+    {"p_alive": 0.5},                        # they agree enough
+    {"propensity": 0.1},                     # both low
+    {"recency_days": 8.0},                   # not silent for twice their rhythm
+    {"gap_days": None},                      # one order: no rhythm to speak of
+    {"p_alive": None}, {"propensity": None},
+])
+def test_nothing_is_said_when_the_estimates_agree_or_a_fact_is_missing(facts):
+    assert _disagree(**facts) == ""
+
+
+def test_a_rare_buyer_who_is_still_a_customer_is_explained_only_when_rare_really():
+    rare = _disagree(p_alive=0.97, propensity=0.04, recency_days=40.0, gap_days=200.0)
+    often = _disagree(p_alive=0.97, propensity=0.04, recency_days=40.0, gap_days=30.0)
+
+    assert "every 200 days" in rare and "unlikely" in rare
+    assert often == ""  # "orders only every 30 days" would not explain a low 90-day chance
+
+
+def test_the_explanation_reads_in_chinese():
+    chinese = _zh(computed_text.models_disagree_sentence, p_alive=0.004, propensity=0.47,
+                  recency_days=119.0, gap_days=4.2)
+
+    assert "119" in chinese and "47%" in chinese and "estimates" not in chinese

@@ -103,3 +103,13 @@ _CHANCE = "Chance of ordering in the next 90 days: "
 def test_the_chance_sentence_is_possible_at_ties_and_ends(chance, below, sentence):
     with translation.override("en"):
         assert computed_text.propensity_sentence(chance, below) == sentence
+
+
+@pytest.mark.parametrize(("days", "shown"), [(0.2, "0"), (30.6, "30"), (30.99, "30"), (31.0, "31"),
+                                              (10_404.7, "10,404"), (None, "—")])
+def test_days_beside_the_sentence_count_whole_days_as_the_sentence_does(days, shown):
+    from segments.templatetags.segment_text import whole_days
+
+    assert whole_days(days) == shown
+    if days is not None:
+        assert f"{math.floor(days):,}" == shown  # the sentence's own rule

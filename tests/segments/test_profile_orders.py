@@ -22,7 +22,7 @@ from tests.factories import CustomerFactory, ProductFactory, make_order
 pytestmark = pytest.mark.django_db
 
 START = datetime(2025, 1, 6, 9, tzinfo=UTC)
-ORDER_NUMBER = re.compile(r"<td>(#H\d+-\w+)")
+ORDER_NUMBER = re.compile(r"<td class=\"order-number\">(#H\d+-\w+)")
 
 
 def _history(orders: int, lines_per_order: int, *, tag: str = "a"):
