@@ -87,3 +87,17 @@ def test_the_money_filter_follows_the_saved_currency(owner_client):
 
     assert chinese == "¥26,573.46 · ¥26,573"
     assert english == "CN¥26,573.46 · CN¥26,573"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("value", "shown"), [
+    (0.31, "<$1"), (0.0001, "<$1"), (0, "$0"), (0.5, "$1"), (1234.4, "$1,234"), (None, ""),
+])
+def test_an_estimate_never_rounds_a_positive_amount_to_nothing(settings, value, shown):
+    from profiler_site.core.shop import shop_profile_forget
+    from profiler_site.core.templatetags.money import money_estimate
+
+    settings.SHOP_CURRENCY = "USD"
+    shop_profile_forget()
+    with translation.override("en"):
+        assert money_estimate(value) == shown

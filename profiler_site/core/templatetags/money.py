@@ -55,3 +55,15 @@ def money_whole(value) -> str:
     if value is None or value == "":
         return ""
     return format_money(value, shop_profile().currency, whole=True)
+
+
+@register.filter
+def money_estimate(value) -> str:
+    """An estimate in whole money that never rounds a positive amount to nothing: a
+    12-month value of $0.31 is "<$1", not "$0" (as a share under 0.5% is "<1%")."""
+    if value is None or value == "":
+        return ""
+    currency = shop_profile().currency
+    if 0 < float(value) < 0.5:
+        return "<" + format_money(1, currency, whole=True)
+    return format_money(value, currency, whole=True)
