@@ -455,6 +455,9 @@ def _chart(daily: pd.DataFrame, *, days_so_far: int) -> dict:
     """
     data = []
     daily = daily[daily["day"] <= days_so_far]
+    # plotly.js fills in %{x}, %{y} and %{customdata}.
+    # xgettext:no-python-format
+    hover = gettext("day %{x}: %{y:.1f}% bought (%{customdata} people)") + "<extra></extra>"
     for group, colour in ((TREATMENT, "#1a5fb4"), (HOLDOUT, "#9a9996")):
         rows = daily[daily["group"] == group]
         data.append(
@@ -465,7 +468,7 @@ def _chart(daily: pd.DataFrame, *, days_so_far: int) -> dict:
                 "x": [int(d) for d in rows["day"]],
                 "y": [round(100 * float(r), 3) for r in rows["cumulative_rate"]],
                 "customdata": [int(c) for c in rows["cumulative_conversions"]],
-                "hovertemplate": "day %{x}: %{y:.1f}% bought (%{customdata} people)<extra></extra>",
+                "hovertemplate": hover,
                 "line": {"color": colour},
             }
         )

@@ -305,3 +305,18 @@ def test_the_api_returns_the_sentences_in_the_requests_language(
     assert stats["lift"]["verdict_kind"] == "too_few"
     assert stats["lift"]["test"] == "Fisher's exact test"  # an identifier: never translated
     assert audience["detectable_lift"].startswith(detectable_start)
+
+
+@pytest.mark.django_db
+def test_the_day_by_day_chart_hover_speaks_chinese(smtp_server):
+    from campaigns.selectors import campaign_report
+
+    make_customers(5)
+    campaign = make_campaign(holdout_share=0.2)
+    run_send_inline(campaign)
+
+    with translation.override("zh-hans"):
+        chart = campaign_report(Campaign.objects.get(pk=campaign.pk)).chart
+
+    assert all("bought" not in t["hovertemplate"] and "%{customdata}" in t["hovertemplate"]
+               for t in chart["data"])
