@@ -369,7 +369,12 @@ def campaign_report(campaign: Campaign) -> CampaignReport:
         )
         if engagement["treatment"] and engagement["holdout"]:
             lift = attribution_lift(attribution)
-            if lift.small_sample:
+            if lift.small_sample and verdicts.groups_big_enough(lift):
+                warning = gettext(
+                    "Few purchases so far: with this few buyers the numbers below can easily "
+                    "come from chance. Treat them as a first look, not an answer."
+                )
+            elif lift.small_sample:
                 warning = gettext(
                     "Small sample: with groups this size the numbers below can easily come "
                     "from chance. Treat them as a first look, not an answer."

@@ -73,14 +73,23 @@ def lift_text(lift: ConversionLift) -> LiftText:
     )
 
 
+def groups_big_enough(lift: ConversionLift) -> bool:
+    """Whether a small-sample result comes from few buyers rather than small groups."""
+    return min(lift.treated_n, lift.holdout_n) >= MIN_GROUP_SIZE
+
+
 def verdict_sentence(lift: ConversionLift) -> str:
     """E.g. "The email likely increased purchases: +2.0 points (95% CI 0.5 to 3.2), p = 0.010." """
     kind = lift.verdict_kind
     if kind == VerdictKind.TOO_FEW:
-        return gettext(
-            "Too few people to tell yet: %(counts)s; %(test)s %(p_value)s. "
-            "Wait for more orders or send to a larger segment."
-        ) % {
+        # Both groups big enough, but too few of them bought: the groups are not the
+        # problem, and "too few people" beside "999 emailed" would read as false.
+        message = (gettext("Too few purchases to tell yet: %(counts)s; %(test)s %(p_value)s. "
+                           "Wait for more orders or send to a larger segment.")
+                   if groups_big_enough(lift) else
+                   gettext("Too few people to tell yet: %(counts)s; %(test)s %(p_value)s. "
+                           "Wait for more orders or send to a larger segment."))
+        return message % {
             "counts": _counts(lift),
             "test": method_name(lift.test_name),
             "p_value": p_value_text(lift.p_value),

@@ -69,7 +69,8 @@ def _lift(x1: int, n1: int, x2: int, n2: int):
         (
             (50, 1000, 2, 100),
             (
-                "Too few people to tell yet: 50 of 1,000 emailed customers bought (5.0%) vs 2 of 100 "
+                # big groups, few buyers: the purchases are too few, not the people
+                "Too few purchases to tell yet: 50 of 1,000 emailed customers bought (5.0%) vs 2 of 100 "
                 "held out (2.0%); Fisher's exact test p = 0.22. "
                 "Wait for more orders or send to a larger segment."
             ),
@@ -320,3 +321,19 @@ def test_the_day_by_day_chart_hover_speaks_chinese(smtp_server):
 
     assert all("bought" not in t["hovertemplate"] and "%{customdata}" in t["hovertemplate"]
                for t in chart["data"])
+
+
+@pytest.mark.django_db
+def test_big_groups_with_few_buyers_are_told_few_purchases_not_few_people(smtp_server):
+    from campaigns.selectors import campaign_report
+
+    make_customers(200)
+    campaign = make_campaign(holdout_share=0.2)  # 160 emailed, 40 held out, nobody bought
+    run_send_inline(campaign)
+
+    with translation.override("en"):
+        report = campaign_report(Campaign.objects.get(pk=campaign.pk))
+        verdict = verdict_sentence(report.lift)
+
+    assert report.small_sample_warning.startswith("Few purchases so far")
+    assert verdict.startswith("Too few purchases to tell yet: 0 of 160 emailed")
