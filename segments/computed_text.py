@@ -444,9 +444,9 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
-def _grouped(value: str) -> str:
+def _grouped(value: str | None) -> str | None:
     # Counts in notes written before they had separators ("Fitted on 26573 customers").
-    return f"{int(value):,}" if value.isdigit() else value
+    return f"{int(value):,}" if value and value.isdigit() else value
 
 
 def run_note(text: str) -> str:
@@ -456,7 +456,8 @@ def run_note(text: str) -> str:
         for pattern, message in _NOTE_SENTENCES:
             match = pattern.match(text, position)
             if match:
-                sentences.append(gettext(message) % {k: _grouped(v) for k, v in match.groupdict().items()})
+                facts = {k: _grouped(v) for k, v in match.groupdict().items()}
+                sentences.append(gettext(message) % facts)
                 position = match.end()
                 if text.startswith(" ", position):
                     position += 1
