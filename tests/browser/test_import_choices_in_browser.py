@@ -41,3 +41,24 @@ def test_identical_rows_are_counted_chosen_and_reported_and_a_second_upload_is_f
     screenshot("03-same-file-warning")
     page.locator("#same-file").get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/uploads/{first.pk}/$"))
+
+
+def test_an_order_total_on_every_line_is_warned_about_before_the_import_in_both_languages(
+    live_server, page, screenshot, owner, tmp_path
+):
+    from profiler_site.core.services import user_language_set
+    from tests.ingest.test_import_choices import ORDER_TOTAL_ON_EACH_LINE
+
+    path = tmp_path / "order-totals.csv"
+    # The same orders without their line amounts: only the order total says what they cost.
+    path.write_text("\n".join(line.rsplit(",", 1)[0]
+                              for line in ORDER_TOTAL_ON_EACH_LINE.decode().splitlines()) + "\n")
+    log_in(page, live_server)
+
+    upload(page, live_server, path)
+    expect(page.locator("#order-total-on-lines")).to_contain_text("each row would count")
+    screenshot("04-order-total-on-each-line-en")
+    user_language_set(user=owner, language="zh-hans")
+    page.reload()
+    expect(page.locator("#order-total-on-lines")).to_contain_text("每一行都会计入整笔订单总额")
+    screenshot("05-order-total-on-each-line-zh")
