@@ -92,3 +92,32 @@ def test_one_order_returned_and_long_gone_customers_read_true(live_server, page,
     expect(scale).to_contain_text("returns and refunds are not purchases")
     expect(scale.locator("tbody td")).to_have_text(["1", "2", "3", "4–5", "6+"])
     screenshot("rfm-f-scale")
+
+
+def test_a_stopped_regular_reads_why_their_two_estimates_differ_in_both_languages(
+        live_server, page, screenshot, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    from profiler_site.core.services import user_language_set
+
+    load_demo_shop(200, tmp_dir=tmp_path)
+    run_refresh()
+    # The facts seen at 1M lines: an order every 4 days, then 119.6 days of silence;
+    # the purchase-pattern model says gone, the 90-day model still 47%.
+    score = CustomerScore.objects.order_by("-frequency").first()
+    CustomerScore.objects.filter(pk=score.pk).update(
+        p_alive=0.004, propensity=0.47, recency_days=119.6, mean_days_between_orders=4.2,
+        expected_orders_90=0.01, expected_orders_365=0.02, expected_value_12m=0.31)
+    log_in_as_owner(page, live_server)
+
+    page.goto(live_server.url + f"/customers/{score.pk}/")
+    why = page.locator("#models-differ")
+    expect(why).to_contain_text("an order about every 4 days, none for 119 days")
+    expect(why).to_contain_text("47% chance")
+    expect(page.locator("#future")).to_contain_text("Expected value over the next 12 months: <$1")
+    expect(page.locator(".kpi", has_text="Days since last purchase")).to_contain_text("119")
+    screenshot("stopped-regular-en")
+    user_language_set(user=get_user_model().objects.get(username="owner"), language="zh-hans")
+    page.reload()
+    expect(page.locator("#models-differ")).to_contain_text("已有 119 天没有下单")
+    screenshot("stopped-regular-zh")
