@@ -162,8 +162,10 @@ class OrderLine(models.Model):
                                 db_constraint=False)
     is_return = models.BooleanField(default=False)
     quantity = models.IntegerField()
-    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
-    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+    # Null for an unpriced line: the file gave only its order's total, which is the
+    # order's gross (`Order.gross_total`), not a share of it made up per line.
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    line_total = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     # The import that last wrote the line: see Order.last_import_id.
     last_import_id = models.BigIntegerField(null=True, blank=True)
 

@@ -35,7 +35,8 @@ FIXED_NOTES = (
     gettext_noop("unrecognised currency code treated as unknown"),
     gettext_noop("replaced undecodable characters"),
     gettext_noop("cancellation invoice netted as a return"),
-    gettext_noop("line total taken from order total"),
+    gettext_noop("line total taken from order total"),  # stored by imports before unpriced lines
+    gettext_noop("no line amount: the order total counts once for its order"),
     gettext_noop("made return amount negative"),
     gettext_noop("outlier quantity flagged"),
     gettext_noop("outlier amount flagged"),

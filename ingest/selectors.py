@@ -71,22 +71,6 @@ def import_same_file(job: ImportJob) -> ImportJob | None:
             .exclude(pk=job.pk).order_by("-finished_at").first())
 
 
-def import_order_total_on_lines(job: ImportJob, headers: list[str],
-                                sample_rows: list[list[str]]) -> bool:
-    """Whether the mapping's only money is an order total while the first rows show an
-    order on several rows: each of those rows would count the order's total (a known
-    limit, README "What is not built yet"), so the mapping page warns before the import."""
-    fields = job.mapping or {}
-    if not fields.get("order_total") or fields.get("line_total") or fields.get("unit_price"):
-        return False
-    column = fields.get("order_id")
-    if not column or column not in headers:
-        return False
-    at = headers.index(column)
-    ids = [row[at].strip() for row in sample_rows if at < len(row) and row[at].strip()]
-    return len(ids) != len(set(ids))
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UndoPreview:
     """What undoing an import would do, for the owner's confirmation."""

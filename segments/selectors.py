@@ -673,7 +673,7 @@ def segment_top_products(kind: str, key: str, *, limit: int = 10,
                                          AND l.quantity > 0
                 JOIN ingest_product p ON p.id = l.product_id
                 WHERE s.{field} = %s
-                GROUP BY p.id ORDER BY 4 DESC, 5 DESC LIMIT %s""",
+                GROUP BY p.id ORDER BY 4 DESC, 5 DESC NULLS LAST LIMIT %s""",
             [key, limit],
         )
         return [{"id": i, "name": n, "category": c, "orders": o, "revenue": r}
@@ -695,7 +695,7 @@ def segment_top_categories(kind: str, key: str, *, limit: int = 8,
                                          AND l.quantity > 0
                 JOIN ingest_product p ON p.id = l.product_id
                 WHERE s.{field} = %s
-                GROUP BY 1 ORDER BY 3 DESC LIMIT %s""",
+                GROUP BY 1 ORDER BY 3 DESC NULLS LAST LIMIT %s""",
             [key, limit],
         )
         return [{"category": c, "orders": o, "revenue": r} for c, o, r in cursor.fetchall()]
@@ -817,7 +817,7 @@ class ProductDetail:
     product: Product
     orders: int
     customers: int
-    revenue: float
+    revenue: float | None  # None: the product was only ever sold on unpriced lines
     bought_with: list[dict[str, Any]]  # product, orders together, share of this product's orders
     rules: list[RuleRow]
 
@@ -827,7 +827,7 @@ def product_detail(product_id: int, *, limit: int = 15) -> ProductDetail:
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT COUNT(DISTINCT l.order_id), COUNT(DISTINCT o.customer_id),
-                      COALESCE(SUM(l.line_total), 0)::float8
+                      SUM(l.line_total)::float8  -- null: sold only on unpriced lines
                FROM ingest_orderline l JOIN ingest_order o ON o.id = l.order_id
                WHERE l.product_id = %s AND NOT l.is_return AND NOT o.is_cancelled""",
             [product_id],

@@ -16,7 +16,10 @@ The rules are the loader's, row for row:
 - rows naming no product have no line: their quantity and amounts are summed
   on their order (`unlisted_*`), so they are kept and can be merged again;
 - repeated lines of one product in one order (and return kind) are summed, with
-  the highest unit price.
+  the highest unit price;
+- a row whose only money is its order's total is an unpriced line (unit price
+  and line total None, see `rows.net_money`): the product is kept, and the order
+  total counts once, as the order's gross.
 
 The reader thread is CPU-bound, so the work is done on integer codes: each key
 column is factorized once and every grouping reuses its codes; only row numbers
@@ -360,10 +363,10 @@ def _zero_if_missing(values: np.ndarray) -> np.ndarray:
 
 def _lines(frame: pd.DataFrame, by_time: np.ndarray, order_keys: _Codes, product_keys: _Codes,
            line_totals: _Amounts) -> tuple[pd.DataFrame, np.ndarray]:
-    """The lines, and each one's order key code."""
-    priced = by_time[(line_totals.codes[by_time] >= 0) & (product_keys.codes[by_time] >= 0)]
-    orders, products = order_keys.codes[priced], product_keys.codes[priced]
-    is_return = frame["is_return"].to_numpy()[priced]
+    """The lines, and each one's order key code: every row naming a product, priced or not."""
+    named = by_time[product_keys.codes[by_time] >= 0]
+    orders, products = order_keys.codes[named], product_keys.codes[named]
+    is_return = frame["is_return"].to_numpy()[named]
     # One integer per (order, product, is_return): the groupby keys as one code.
     groups = _Groups.of((orders * len(product_keys.uniques) + products) * 2 + is_return)
     first = groups.first_rows()
@@ -371,9 +374,10 @@ def _lines(frame: pd.DataFrame, by_time: np.ndarray, order_keys: _Codes, product
         "order_key": order_keys.group_names(orders[first]),
         "sku_key": product_keys.group_names(products[first]),
         "is_return": is_return[first],
-        "quantity": _group_int_sums(groups, frame["quantity"].take(priced)),
-        "unit_price": _objects(_group_max(groups, _Amounts.of(frame["unit_price"]).at(priced))),
-        "line_total": _objects(_group_sums(groups, line_totals.at(priced), min_count=0)),
+        "quantity": _group_int_sums(groups, frame["quantity"].take(named)),
+        "unit_price": _objects(_group_max(groups, _Amounts.of(frame["unit_price"]).at(named))),
+        # None: no row of the line had an amount of its own (its order's total counts).
+        "line_total": _objects(_group_sums(groups, line_totals.at(named), min_count=1)),
     }), orders[first]
 
 

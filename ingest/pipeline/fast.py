@@ -1327,7 +1327,8 @@ def _clean_rows(
         notes=[p[4] for p in parts],
         failed=money_failed,
     )
-    amounts = np.array([float(p[2]) if p[2] is not None else 0.0 for p in parts])[money_combo]
+    # NaN: no amount (an unpriced line, or a row that failed), never an outlier.
+    amounts = np.array([float(p[2]) if p[2] is not None else np.nan for p in parts])[money_combo]
 
     statuses = _objects([v.lower() if v else None for v in status.values])
     cancelled_status = np.array([v in _CANCELLED_STATUSES for v in statuses], dtype=bool)
@@ -1414,6 +1415,10 @@ def _money_row(
         return None  # the row cleaner raises the same error itself
 
 
+def _float_amount(line_total: Decimal | None) -> float:
+    return np.nan if line_total is None else float(line_total)
+
+
 def _names(
     full_name: str | None, first_name: str | None, last_name: str | None
 ) -> tuple[str | None, str | None, str | None]:
@@ -1477,7 +1482,7 @@ def _frame(
                 columns[name][positions] = _objects(values)
             else:
                 columns[name][positions] = values
-        amounts[positions] = [float(t[COLUMNS.index("line_total")]) for t in tuples]
+        amounts[positions] = [_float_amount(t[COLUMNS.index("line_total")]) for t in tuples]
     keep: Any = np.flatnonzero(accepted)
     if len(keep) == len(accepted):
         keep = slice(None)  # every row kept: no copies

@@ -16,8 +16,15 @@ P999_MIN_ROWS = 1000
 
 
 def extreme_mask(values: npt.ArrayLike) -> npt.NDArray[np.bool_]:
-    """True where |value| is extreme compared with the rest of the batch."""
-    x = np.abs(np.asarray(values, dtype=float))
+    """True where |value| is extreme compared with the rest of the batch; a missing
+    value (NaN: an unpriced line) is never extreme and does not count in the batch."""
+    all_values = np.abs(np.asarray(values, dtype=float))
+    known = ~np.isnan(all_values)
+    if not known.all():
+        mask = np.zeros(all_values.size, dtype=bool)
+        mask[known] = extreme_mask(all_values[known])
+        return mask
+    x = all_values
     if x.size == 0:
         return np.zeros(0, dtype=bool)
     logs = np.log1p(x)

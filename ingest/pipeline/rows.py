@@ -120,6 +120,8 @@ ROWS_CLEANED = "_rows_cleaned"
 # row and a customer can buy the same thing twice in a day.
 DROPPED_IDENTICAL = "dropped exact duplicate row"
 KEPT_IDENTICAL = "kept identical row as a separate purchase"
+# A row with an order total but no amount of its own (see `net_money`).
+UNPRICED_LINE = "no line amount: the order total counts once for its order"
 # Orders that never became a sale: a voided or failed payment, or a cancellation.
 _CANCELLED_STATUSES = {"voided", "cancelled", "canceled", "failed"}
 _CENT = Decimal("0.0001")
@@ -181,7 +183,8 @@ def occurrence_key(order_key: str, occurrence: int) -> str:
 
 def row_revenue(row: tuple[Any, ...]) -> Decimal:
     """The revenue a clean row carries: its signed line total unless the order was cancelled."""
-    return _ZERO if row[_IS_CANCELLED] else row[_LINE_TOTAL]
+    # An unpriced line carries none: its order's total is the order's, kept by the other rows.
+    return _ZERO if row[_IS_CANCELLED] or row[_LINE_TOTAL] is None else row[_LINE_TOTAL]
 
 
 def read_rows(
@@ -386,8 +389,11 @@ def net_money(
     line_total: Decimal | None,
     order_total: Decimal | None,
     cancelled_invoice: bool,
-) -> tuple[int, Decimal, Decimal, bool, tuple[str, ...]]:
+) -> tuple[int, Decimal | None, Decimal | None, bool, tuple[str, ...]]:
     """Quantity, unit price, signed line total, is-return and notes of one order line.
+
+    A row whose only money is its order's total is an unpriced line: unit price and
+    line total are None, and the order total is its order's gross.
 
     Shared by the row cleaner and the vectorised path so both net returns,
     cancellation invoices and missing amounts the same way. Raises RowError when
@@ -405,8 +411,10 @@ def net_money(
         if unit_price is not None:
             line_total = unit_price * quantity
         elif order_total is not None:
-            line_total = order_total
-            notes.append("line total taken from order total")
+            # The order's total repeats on each of its rows: it counts once, for the
+            # order (`chunk_tables.order_totals`), and the line's own amount is unknown.
+            notes.append(UNPRICED_LINE)
+            return quantity, None, None, is_return, tuple(notes)
         else:
             raise RowError("no amount: unit price, line total and order total are all empty")
     elif is_return and line_total > 0:
@@ -627,7 +635,7 @@ def finish_chunk(
     pass `line_total` as floats when the caller already has them."""
     if len(frame):
         if amounts is None:
-            amounts = np.array([float(v) for v in frame["line_total"]])
+            amounts = np.array([np.nan if v is None else float(v) for v in frame["line_total"]])
         quantity_outliers = extreme_mask(frame["quantity"].to_numpy())
         amount_outliers = extreme_mask(amounts)
         if quantity_outliers.any():

@@ -338,7 +338,8 @@ def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
             for row in flagged.head(MAX_OUTLIERS_KEPT - len(outliers)).itertuples(index=False):
                 outliers.append({"line_no": int(row.line_no), "sku": row.sku,
                                  "product": row.product_name, "quantity": int(row.quantity),
-                                 "line_total": str(row.line_total)})
+                                 # "": an unpriced line (flagged for its quantity)
+                                 "line_total": "" if row.line_total is None else str(row.line_total)})
         locked.chunks_done = chunk.index + 1
         locked.rows_read += chunk.last_line - chunk.first_line + 1
         locked.rows_rejected += len(rejections)

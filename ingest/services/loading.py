@@ -373,8 +373,10 @@ ON CONFLICT (order_id, product_id, is_return) DO UPDATE SET
         + CASE WHEN l.last_import_id = EXCLUDED.last_import_id THEN l.quantity ELSE 0 END,
     unit_price = CASE WHEN l.last_import_id = EXCLUDED.last_import_id
                       THEN GREATEST(l.unit_price, EXCLUDED.unit_price) ELSE EXCLUDED.unit_price END,
-    line_total = EXCLUDED.line_total
-        + CASE WHEN l.last_import_id = EXCLUDED.last_import_id THEN l.line_total ELSE 0 END,
+    -- An unpriced part (null) adds nothing; a line with no priced part stays null.
+    line_total = CASE WHEN l.last_import_id = EXCLUDED.last_import_id AND l.line_total IS NOT NULL
+                      THEN l.line_total + COALESCE(EXCLUDED.line_total, 0)
+                      ELSE EXCLUDED.line_total END,
     last_import_id = EXCLUDED.last_import_id
 RETURNING l.order_id, l.product_id, l.is_return, l.quantity, l.line_total, (xmax = 0) AS inserted
 ), kept_before AS (

@@ -438,6 +438,16 @@ TOP_PRODUCTS = 10
 TOP_CATEGORIES = 8
 
 
+def _unknown_without_prices(sums: pd.DataFrame) -> pd.DataFrame:
+    """Revenue NaN (unknown, shown as such) where no line had an amount of its own, not 0."""
+    sums.loc[sums["priced"] == 0, "revenue"] = np.nan
+    return sums
+
+
+def _known(revenue: float) -> float | None:
+    return None if np.isnan(revenue) else float(revenue)
+
+
 def _segment_top_sellers(results: _Results, lines: pd.DataFrame, products: pd.DataFrame) -> None:
     """Per segment: best-selling products and categories of its members (for its page).
 
@@ -467,27 +477,29 @@ def _segment_top_sellers(results: _Results, lines: pd.DataFrame, products: pd.Da
         frame = pd.DataFrame({"key": member[keep], "order_id": order_ids[keep],
                               "product_id": product_ids[keep], "category": category[keep],
                               "revenue": revenue[keep]})
-        per_product = frame.groupby(["key", "product_id"], sort=False).agg(
-            orders=("order_id", "nunique"), revenue=("revenue", "sum")).reset_index()
+        per_product = _unknown_without_prices(frame.groupby(["key", "product_id"], sort=False).agg(
+            orders=("order_id", "nunique"), revenue=("revenue", "sum"),
+            priced=("revenue", "count")).reset_index())
         per_product = per_product.sort_values(["key", "orders", "revenue", "product_id"],
                                               ascending=[True, False, False, True])
         per_product = per_product.groupby("key", sort=False).head(TOP_PRODUCTS)
-        per_category = frame.groupby(["key", "category"], sort=False).agg(
-            orders=("order_id", "nunique"), revenue=("revenue", "sum")).reset_index()
+        per_category = _unknown_without_prices(frame.groupby(["key", "category"], sort=False).agg(
+            orders=("order_id", "nunique"), revenue=("revenue", "sum"),
+            priced=("revenue", "count")).reset_index())
         per_category = per_category.sort_values(["key", "revenue", "category"],
                                                 ascending=[True, False, True])
         per_category = per_category.groupby("key", sort=False).head(TOP_CATEGORIES)
         top_products = {
             key_names[code]: [{"id": int(pid), "name": names.get(pid, ""),
                                "category": product_info["category"].get(pid, ""),
-                               "orders": int(n), "revenue": float(rev)}
+                               "orders": int(n), "revenue": _known(rev)}
                               for pid, n, rev in zip(group["product_id"], group["orders"],
                                                      group["revenue"])]
             for code, group in per_product.groupby("key", sort=False)
         }
         top_categories = {
             key_names[code]: [{"category": str(category_names[c]), "orders": int(n),
-                               "revenue": float(rev)}
+                               "revenue": _known(rev)}
                               for c, n, rev in zip(group["category"], group["orders"],
                                                    group["revenue"])]
             for code, group in per_category.groupby("key", sort=False)

@@ -293,26 +293,3 @@ def test_a_worker_killed_while_keeping_identical_rows_resumes_to_the_files_money
     assert final.attempts == 2 and checkpoint < final.chunks_done
     assert (final.identical_rows_kept, final.identical_rows_money) == (repeats, money)
     assert stored_money() == total
-
-
-ORDER_TOTAL_ON_EACH_LINE = (
-    "Order ID,Email,Order Date,SKU,Quantity,Order Total,Line Total\n"
-    "1001,ada@example.com,2026-03-01,BEANS,2,30.00,20.00\n"
-    "1001,ada@example.com,2026-03-01,MILL,1,30.00,10.00\n"
-    "1002,bo@example.com,2026-03-02,BEANS,1,10.00,10.00\n"
-).encode()
-
-
-def test_the_mapping_page_warns_when_an_order_total_would_count_once_per_row(owner_client):
-    upload(owner_client, "orders.csv", ORDER_TOTAL_ON_EACH_LINE)
-    job = ImportJob.objects.get()
-    only_order_total = {**confirm_form(job), "field_line_total": "", "field_order_total": "Order Total"}
-    with_lines = {**confirm_form(job), "field_line_total": "Line Total", "field_order_total": "Order Total"}
-
-    owner_client.post(reverse("import-map", args=[job.pk]), {**only_order_total, "check": "1"})
-    warned = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
-    owner_client.post(reverse("import-map", args=[job.pk]), {**with_lines, "check": "1"})
-    fine = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
-
-    assert 'id="order-total-on-lines"' in warned and "each row would count" in warned
-    assert 'id="order-total-on-lines"' not in fine

@@ -223,3 +223,31 @@ def test_a_young_shop_gets_no_propensity_scores_its_model_could_not_be_checked_o
     assert run.metrics["propensity"]["enough_history"] is False
     assert run.metrics["propensity"]["reason"]
     assert not CustomerScore.objects.filter(propensity__isnull=False).exists()
+
+
+def test_a_product_sold_only_on_unpriced_lines_has_unknown_revenue_not_zero(small_shop):
+    """A file that gives only order totals leaves its lines unpriced: the products' revenue
+    is unknown, and every page says so ("—"), rather than "$0" or a share made up."""
+    from decimal import Decimal
+
+    from segments.selectors import product_detail, segment_top_categories, segment_top_products
+    from tests.factories import OrderFactory, OrderLineFactory
+
+    c0 = small_shop["customers"][0]
+    mystery = ProductFactory(name="Mystery Box", category="Gifts")
+    order = OrderFactory(customer=c0, ordered_at=db.newest_order_at(),
+                         gross_total=Decimal("50.00"), net_total=Decimal("50.00"))
+    OrderLineFactory(order=order, product=mystery, quantity=1, unit_price=None, line_total=None)
+    run = run_refresh(rules=False)
+
+    key = CustomerScore.objects.get(customer=c0).rfm_key
+    segment = Segment.objects.get(run=run, kind=SegmentKind.RFM, key=key)
+    for stored in (segment, None):  # what the run stored, and the live query
+        products = {p["name"]: p["revenue"] for p in
+                    segment_top_products(SegmentKind.RFM, key, segment=stored)}
+        categories = {c["category"]: c["revenue"] for c in
+                      segment_top_categories(SegmentKind.RFM, key, segment=stored)}
+        assert products["Mystery Box"] is None and products["Espresso Beans"] > 0
+        assert categories["Gifts"] is None and categories["Coffee"] > 0
+        assert list(categories)[-1] == "Gifts"  # by revenue: unknown sorts last, never first
+    assert product_detail(mystery.pk).revenue is None

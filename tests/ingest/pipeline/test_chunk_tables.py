@@ -150,13 +150,16 @@ def test_a_chunk_without_line_amounts_takes_each_orders_total_or_zero() -> None:
         "M2,mo@example.com,2024-04-02,S1,1,2.00,2.00,\n"
     )).encode()).frame
 
-    # The reader always fills line totals; a hand-made chunk may leave them all out.
+    # As the reader leaves them for rows whose only money is their order's total.
     tables = chunk_tables(frame.assign(line_total=None))
 
     orders = tables.orders.set_index("order_key")
     assert orders["gross_total"].to_dict() == {"M1": Decimal("30.00"), "M2": Decimal(0)}
     assert orders["order_total"].to_dict() == {"M1": Decimal("30.00"), "M2": None}
-    assert tables.lines.empty and tuple(tables.lines.columns) == LINE_COLUMNS
+    # The products stay, as unpriced lines: no share of the total is made up for them.
+    assert tuple(tables.lines.columns) == LINE_COLUMNS
+    assert tables.lines["order_key"].tolist() == ["M1", "M2"]
+    assert tables.lines["line_total"].tolist() == [None, None]
 
 
 def test_skus_that_share_the_characters_kept_become_one_product() -> None:

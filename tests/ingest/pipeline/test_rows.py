@@ -171,7 +171,9 @@ def test_rows_without_order_id_get_a_key_from_customer_and_time() -> None:
     frame = ingest_bytes(data).frame
 
     assert frame["order_key"].tolist() == ["ann@example.com@2024-01-05T10:00:00+00:00"]
-    assert frame["line_total"].tolist() == [Decimal("9.90")]
+    # "total" is the order's total: the order's money, not a line's.
+    assert frame["order_total"].tolist() == [Decimal("9.90")]
+    assert frame["line_total"].tolist() == [None]
     assert frame["quantity"].tolist() == [1]
 
 
