@@ -122,6 +122,34 @@ def test_undoing_a_reimport_of_a_file_without_products_restores_its_quantities_a
     assert database() == a_alone
 
 
+ORDER_TOTALS = b"order_id,email,ordered_at,sku,quantity,order_total\n"
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 50_000], ids=["small chunks", "one chunk"])
+def test_undoing_a_reimport_of_order_totals_restores_the_unpriced_lines_and_each_total_once(
+    settings, chunk_rows
+):
+    settings.IMPORT_CHUNK_ROWS = chunk_rows
+    a = import_bytes(ORDER_TOTALS + b"3001,ann@example.com,2024-01-05,S1,2,30.00\n"
+                                    b"3001,ann@example.com,2024-01-05,S2,1,30.00\n"
+                                    b"3002,bob@example.com,2024-01-06,S1,1,12.00\n")
+    a_alone = database()
+    # The newer export: a third product and a new total for 3001, and a new order.
+    b = import_bytes(ORDER_TOTALS + b"3001,ann@example.com,2024-01-05,S1,2,41.00\n"
+                                    b"3001,ann@example.com,2024-01-05,S2,1,41.00\n"
+                                    b"3001,ann@example.com,2024-01-05,S3,1,41.00\n"
+                                    b"3003,cy@example.com,2024-01-07,S2,1,9.00\n")
+    assert a.status == b.status == JobStatus.SUCCEEDED
+    orders = database()["orders"]
+    assert [orders[k][3] for k in ("3001", "3002", "3003")] == [41, 12, 9]  # gross, once each
+    assert {v[2] for v in database()["lines"].values()} == {None}  # no line was given a price
+
+    undo(b)
+
+    assert database() == a_alone
+    assert a_alone["orders"]["3001"][3] == 30 and len(a_alone["lines"]) == 3
+
+
 def test_a_first_import_and_an_unchanged_reimport_keep_no_lines_or_customers_before():
     import_bytes(FILE_A)
     assert not (CustomerBefore.objects.exists() or OrderLineBefore.objects.exists()
