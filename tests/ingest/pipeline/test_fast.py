@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -333,3 +334,29 @@ def test_fast_and_slow_paths_agree_on_uci_credit_notes_and_float_ids() -> None:
         for i in range(400)
     ]
     assert_same_results((header + "".join(lines)).encode(), chunk_rows=64)
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["drop", "keep"])
+@pytest.mark.parametrize("chunk_rows", [7, 50_000])
+def test_fast_and_slow_paths_agree_on_unpriced_lines(keep: bool, chunk_rows: int) -> None:
+    """Rows whose only money is their order's total: no amounts of their own, never an
+    amount outlier (one has an extreme quantity), repeats carrying no line money."""
+    rows = [f"u{i % 5}@example.com,2024-01-0{1 + i % 3},SKU-{i % 4},{1 + i % 2},{10 + i % 3}.50,"
+            f"{'' if i % 4 else f'{i % 7}.25'}\n" for i in range(60)]
+    rows += ["u1@example.com,2024-01-02,SKU-9,5000,12.50,\n"]  # the quantity is extreme
+    rows += rows[:9]  # identical rows, some priced, some not
+    data = ("email,date,sku,quantity,order total,line total\n" + "".join(rows)).encode()
+
+    assert_same_results(data, chunk_rows=chunk_rows, options=ReadOptions(keep_identical_rows=keep))
+
+    read = _run(data, fast_path=True, chunk_rows=chunk_rows,
+                options=ReadOptions(keep_identical_rows=keep))
+    frame = pd.concat([c.frame for c in read.chunks])
+    unpriced = frame["line_total"].isna()
+    assert unpriced.sum() > 0 and frame.loc[unpriced, "unit_price"].isna().all()
+    assert not frame.loc[unpriced & (frame["quantity"] < 5000), "is_outlier"].any()
+    assert frame.loc[frame["quantity"] == 5000, "is_outlier"].all()
+    mapping = propose_mapping(open_table(io.BytesIO(data)).raw_headers).to_mapping()
+    counted = count_identical_rows(io.BytesIO(data), mapping, max_rows=10_000)
+    # Only the priced repeats carry money: rows 0, 4 and 8 (0.25, 4.25 and 1.25).
+    assert counted.money == sum(c.identical_money for c in read.chunks) == Decimal("5.75")
