@@ -1,8 +1,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from ingest.import_formats import format_choices
 from ingest.models import ImportKind
-from ingest.pipeline.mapping import FIELDS, PRESETS_BY_NAME
+from ingest.pipeline.mapping import FIELDS
 
 FIELD_LABELS = {
     "customer_email": _("Customer email"), "customer_id": _("Customer id (shop's)"),
@@ -27,7 +28,7 @@ class MappingForm(forms.Form):
     DATE_ORDER = [("", _("Detect")), ("dayfirst", _("Day first (31/12/2024)")),
                   ("monthfirst", _("Month first (12/31/2024)"))]
 
-    preset = forms.ChoiceField(label=_("Format"), choices=[(n, n) for n in PRESETS_BY_NAME])
+    preset = forms.ChoiceField(label=_("Format"), choices=format_choices)
     date_order = forms.ChoiceField(label=_("Date order"), choices=DATE_ORDER, required=False)
     remember = forms.BooleanField(label=_("Remember this mapping for files with these columns"),
                                   required=False, initial=True)

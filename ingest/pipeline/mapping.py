@@ -371,6 +371,9 @@ class Preset:
     # UCI Online Retail marks credit notes (cancellations) with a leading "C".
     cancel_prefix: str | None = None
     dayfirst: bool | None = None
+    # Fields left unmapped even where a generic synonym matches a column: a payments
+    # export's "Description" names the payment, not a product.
+    unmapped: frozenset[str] = frozenset()
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -453,6 +456,68 @@ PRESETS: tuple[Preset, ...] = (
             "line_total": ("itemtotal",),
             "refunded_amount": ("orderrefunded", "refundedtotal", "ordertotalrefunded"),
         },
+    ),
+    # Etsy's "Sold Order Items" download (Shop Manager > Settings > Options > Download
+    # Data): one row per item. It has no email: the buyer's Etsy username is the customer.
+    # "Item Total" is the item's price times quantity; the order's shipping, tax and
+    # discount columns stay unmapped, as the Shopify preset counts the goods.
+    Preset(
+        name="etsy_sold_order_items",
+        signature=frozenset({"saledate", "itemname", "buyer", "itemtotal", "transactionid"}),
+        columns={
+            "order_id": ("orderid",),
+            "ordered_at": ("saledate",),
+            "customer_id": ("buyer",),
+            "customer_name": ("shipname",),
+            "product_name": ("itemname",),
+            "product_sku": ("sku",),
+            "quantity": ("quantity",),
+            "unit_price": ("price",),
+            "line_total": ("itemtotal",),
+            "currency": ("currency",),
+            "city": ("shipcity",),
+            "country": ("shipcountry",),
+        },
+        unmapped=frozenset({"order_total"}),
+        dayfirst=False,  # "12/31/21": US dates
+    ),
+    # Stripe's payments export (Dashboard > Payments > Export): one row per payment,
+    # no products. "Amount" and "Amount Refunded" are in the payment's own currency, the
+    # pair that always comes together. A failed payment counts nothing (its status
+    # cancels it); refunds are netted.
+    Preset(
+        name="stripe_payments",
+        signature=frozenset({"id", "createdutc", "amount", "amountrefunded", "status"}),
+        columns={
+            "order_id": ("id",),
+            "ordered_at": ("createdutc",),
+            "customer_email": ("customeremail",),
+            "customer_id": ("customerid",),
+            "line_total": ("amount",),
+            "refunded_amount": ("amountrefunded",),
+            "currency": ("currency",),
+            "financial_status": ("status",),
+        },
+        unmapped=frozenset({"product_name", "product_sku", "customer_name", "order_total"}),
+    ),
+    # Square's "Item details" export (Reports > Item sales): one row per item sold.
+    # "Net Sales" is after discounts and before tax; refunds are rows of their own with
+    # negative amounts. A sale without a customer on file has no customer: refused.
+    Preset(
+        name="square_item_details",
+        signature=frozenset({"date", "item", "qty", "grosssales", "netsales", "transactionid"}),
+        columns={
+            "order_id": ("transactionid",),
+            "ordered_at": ("date",),
+            "customer_id": ("customerid",),
+            "customer_name": ("customername",),
+            "product_name": ("item",),
+            "product_sku": ("sku",),
+            "category": ("category",),
+            "quantity": ("qty",),
+            "line_total": ("netsales",),
+        },
+        unmapped=frozenset({"unit_price", "order_total"}),
     ),
     # "Advanced Order Export For WooCommerce" (algolplus), default CSV: one row per item,
     # order fields repeated on every row, "(Billing)"/"(Shipping)" suffixes on customer fields.
@@ -568,7 +633,7 @@ def propose_mapping(headers: Sequence[str]) -> ProposedMapping:
     for field_name, candidates in preset.columns.items():
         take(field_name, candidates)
     for field_name in FIELDS:
-        if field_name not in fields:
+        if field_name not in fields and field_name not in preset.unmapped:
             take(field_name, _SYNONYMS[field_name])
     mapping = ColumnMapping(fields=fields, preset=preset.name)
     return ProposedMapping(

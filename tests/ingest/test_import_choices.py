@@ -293,3 +293,20 @@ def test_a_worker_killed_while_keeping_identical_rows_resumes_to_the_files_money
     assert final.attempts == 2 and checkpoint < final.chunks_done
     assert (final.identical_rows_kept, final.identical_rows_money) == (repeats, money)
     assert stored_money() == total
+
+
+def test_the_mapping_page_names_the_recognised_format_in_the_owners_words(owner, owner_client):
+    from profiler_site.core.services import user_language_set
+
+    upload(owner_client, "EtsySoldOrderItems2021.csv",
+           (DATA / "ingest" / "etsy_sold_order_items.csv").read_bytes())
+    job = ImportJob.objects.get()
+    page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
+    assert job.preset == "etsy_sold_order_items"
+    assert "Recognised format: <strong>Etsy (Sold Order Items)</strong>" in page
+    assert '<option value="etsy_sold_order_items" selected>Etsy (Sold Order Items)</option>' in page
+
+    user_language_set(user=owner, language="zh-hans")
+    page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
+    assert "Etsy（已售订单商品）" in page and "电子表格（任意列）" in page
+    assert "etsy_sold_order_items</strong>" not in page

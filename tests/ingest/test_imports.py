@@ -122,6 +122,51 @@ def test_the_advanced_order_export_for_woocommerce_imports_customers_net_totals_
     assert orphan_rows() == (0, 0)
 
 
+def _net_by_customer() -> dict[str, Decimal]:
+    return {c.key: sum((o.net_total for o in c.orders.all()), Decimal(0))
+            for c in Customer.objects.all()}
+
+
+def test_an_etsy_export_imports_buyers_items_and_us_dates():
+    job = import_file(DATA / "etsy_sold_order_items.csv")
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert (job.preset, job.rows_rejected) == ("etsy_sold_order_items", 0)
+    # The goods: shipping, tax and the order's discount are not in them.
+    assert _net_by_customer() == {"id:mara_makes": Decimal("66.50"),
+                                  "id:oak_and_ivy": Decimal("64.00")}
+    mara = Customer.objects.get(key="id:mara_makes")
+    assert (mara.first_name, mara.last_name, mara.city) == ("Mara", "Lind", "Portland")
+    board = Order.objects.get(order_key="2329104")
+    assert (board.ordered_at.month, board.ordered_at.day) == (1, 3)  # 01/03/22: 3 January
+    assert Order.objects.get(order_key="2328983").lines.count() == 2  # one line has no SKU
+    assert orphan_rows() == (0, 0)
+
+
+def test_a_stripe_export_nets_refunds_and_counts_a_failed_payment_as_nothing():
+    job = import_file(DATA / "stripe_payments.csv")
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert (job.preset, job.rows_rejected) == ("stripe_payments", 0)
+    assert _net_by_customer() == {"ann@example.com": Decimal("135.00"),  # 120 + (25 - 10)
+                                  "bo@example.com": Decimal("0.00"),  # refunded, failed
+                                  "id:cus_Nc3": Decimal("80.00")}  # no email on file
+    assert Order.objects.get(order_key="ch_3KfD4").is_cancelled  # "Failed"
+    assert not Order.objects.get(order_key="ch_3KfC3").is_cancelled  # "Refunded": it happened
+    assert not OrderLine.objects.exists()  # payments name no products
+
+
+def test_a_square_export_takes_net_sales_and_refuses_a_sale_without_a_customer():
+    job = import_file(DATA / "square_item_details.csv")
+
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert (job.preset, job.rows_rejected) == ("square_item_details", 1)  # the walk-in
+    # After the discount, before tax; the refund is a row of its own ("$1,250.00" read).
+    assert _net_by_customer() == {"id:CUST9ZX": Decimal("8.25"), "id:CUSTQ42": Decimal("1250.00")}
+    assert Order.objects.get(order_key="Tx7aQ1").lines.count() == 2
+    assert orphan_rows() == (0, 0)
+
+
 def test_the_uci_layout_treats_c_invoices_as_returns_and_drops_the_duplicate_row():
     job = import_file(DATA / "uci_online_retail.csv")
 

@@ -74,8 +74,17 @@ SKYVERGE = [
     "item_refunded_qty",
 ]
 DATA = Path(__file__).resolve().parents[2] / "data" / "ingest"
-with (DATA / "woocommerce_advanced_order_export.csv").open(encoding="utf-8-sig") as _f:
-    ADVANCED_ORDER_EXPORT = next(csv.reader(_f))
+
+
+def _header_of(name: str) -> list[str]:
+    with (DATA / name).open(encoding="utf-8-sig") as f:
+        return next(csv.reader(f))
+
+
+ADVANCED_ORDER_EXPORT = _header_of("woocommerce_advanced_order_export.csv")
+ETSY = _header_of("etsy_sold_order_items.csv")
+STRIPE = _header_of("stripe_payments.csv")
+SQUARE = _header_of("square_item_details.csv")
 
 
 def test_shopify_export_is_recognised_and_uses_the_order_name_not_the_internal_id() -> None:
@@ -132,6 +141,47 @@ def test_advanced_order_export_for_woocommerce_maps_every_field_from_its_default
     )
 
 
+def test_etsy_sold_order_items_take_the_buyer_as_the_customer_and_the_item_total() -> None:
+    proposed = propose_mapping(ETSY)
+
+    assert proposed.preset == "etsy_sold_order_items" and proposed.missing_required == ()
+    assert dict(proposed.fields) == {
+        "order_id": "Order ID", "ordered_at": "Sale Date", "customer_id": "Buyer",
+        "customer_name": "Ship Name", "product_name": "Item Name", "product_sku": "SKU",
+        "quantity": "Quantity", "unit_price": "Price", "line_total": "Item Total",
+        "currency": "Currency", "city": "Ship City", "country": "Ship Country",
+    }
+    # Order-level money and the payment date stay out: the goods are the money.
+    assert {"Order Shipping", "Order Sales Tax", "Discount Amount", "Date Paid"} <= set(
+        proposed.unmapped_columns)
+
+
+def test_a_stripe_payments_export_has_no_products_and_nets_refunds() -> None:
+    proposed = propose_mapping(STRIPE)
+
+    assert proposed.preset == "stripe_payments" and proposed.missing_required == ()
+    assert dict(proposed.fields) == {
+        "order_id": "id", "ordered_at": "Created (UTC)", "customer_email": "Customer Email",
+        "customer_id": "Customer ID", "line_total": "Amount",
+        "refunded_amount": "Amount Refunded", "currency": "Currency",
+        "financial_status": "Status",
+    }
+    # "Description" names the payment: as a product it would fill the basket analysis.
+    assert {"Description", "Card Name", "Converted Amount"} <= set(proposed.unmapped_columns)
+
+
+def test_square_item_details_take_net_sales_and_the_customer_on_file() -> None:
+    proposed = propose_mapping(SQUARE)
+
+    assert proposed.preset == "square_item_details" and proposed.missing_required == ()
+    assert dict(proposed.fields) == {
+        "order_id": "Transaction ID", "ordered_at": "Date", "customer_id": "Customer ID",
+        "customer_name": "Customer Name", "product_name": "Item", "product_sku": "SKU",
+        "category": "Category", "quantity": "Qty", "line_total": "Net Sales",
+    }
+    assert {"Gross Sales", "Discounts", "Tax", "Time"} <= set(proposed.unmapped_columns)
+
+
 def test_the_skyverge_woocommerce_export_keeps_its_own_preset() -> None:
     proposed = propose_mapping(SKYVERGE)
 
@@ -150,6 +200,11 @@ def test_the_skyverge_woocommerce_export_keeps_its_own_preset() -> None:
         (UCI, "uci_online_retail"),
         (SKYVERGE, "woocommerce"),
         (ADVANCED_ORDER_EXPORT, "woocommerce_advanced_order_export"),
+        (ETSY, "etsy_sold_order_items"),
+        (STRIPE, "stripe_payments"),
+        (SQUARE, "square_item_details"),
+        # A spreadsheet with an id, a creation time and an amount is not a Stripe export.
+        (["id", "Created (UTC)", "Amount", "Email"], "generic"),
         # The plugin's billing email with generic columns is not the plugin's export.
         (["Order ID", "Email (Billing)", "Order Date", "Quantity", "Price"], "generic"),
         # Nor is its header once the owner dropped the refund-netted line total.
