@@ -48,13 +48,13 @@ def test_shopify_uci_and_an_unfamiliar_csv_through_the_browser(
     log_in(page, live_server)
 
     upload(page, live_server, DATA / "shopify_orders.csv")
-    expect(page.locator("strong", has_text="shopify")).to_be_visible()
+    expect(page.locator("strong", has_text="Shopify")).to_be_visible()
     screenshot("01-shopify-mapping")
     finish_import(page, screenshot, "02-shopify-report")
     expect(page.locator("#report")).to_contain_text("orders created")
 
     upload(page, live_server, DATA / "uci_online_retail.csv")
-    expect(page.locator("strong", has_text="uci_online_retail")).to_be_visible()
+    expect(page.locator("strong", has_text="UCI Online Retail")).to_be_visible()
     finish_import(page, screenshot, "03-uci-report")
     expect(page.get_by_text("Unusual values")).to_be_visible()
 
