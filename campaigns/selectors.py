@@ -36,7 +36,7 @@ from campaigns.models import (
 )
 from ingest.models import Customer, Order
 from ingest.services.privacy import email_hash
-from profiler_site.core.shop import shop_profile
+from profiler_site.core.shop import product_page_url, shop_profile
 from profiler_site.core.templatetags.money import format_money
 from segments import selectors as segment_selectors
 
@@ -85,26 +85,29 @@ def segment_keys(customer_ids: list[int]) -> dict[int, dict]:
 
 
 def segment_recommendations(customer_ids: list[int], *, limit: int = 3) -> dict[int, tuple]:
-    """Each customer's recommended products with their prices, for the merge tag.
+    """Each customer's recommended products with their prices and pages, for the merge tag.
 
-    The product data has no page address and there is no shop URL setting, so the
-    products are names with prices, not links (docs/recommended-products.md). The price is
-    written in the site's language, not the reader's: the preview an owner reads in
-    Chinese must show the email exactly as it is sent.
+    A product links to its page when the shop has a product page address (Settings) and
+    the product a SKU; else it is its name and price (docs/recommended-products.md). The
+    price is written in the site's language, not the reader's: the preview an owner reads
+    in Chinese must show the email exactly as it is sent.
     """
     if not customer_ids:
         return {}
     found = segment_selectors.customer_recommendations(customer_ids, limit=limit)
     prices = segment_selectors.product_prices(
         [p.product_id for products in found.values() for p in products])
-    currency = shop_profile().currency
+    shop = shop_profile()
+    currency = shop.currency
 
     def price(product_id: int) -> str:
         amount = prices.get(product_id)
         return "" if amount is None else format_money(amount, currency, language=settings.LANGUAGE_CODE)
 
     return {
-        int(cid): tuple(ProductLink(name=str(p.name), price=price(p.product_id)) for p in products)
+        int(cid): tuple(ProductLink(name=str(p.name), price=price(p.product_id),
+                                    url=product_page_url(shop.product_url_template, p.sku))
+                        for p in products)
         for cid, products in found.items()
     }
 

@@ -5,6 +5,7 @@ from django.contrib.auth.forms import UsernameField
 from django.utils.translation import gettext_lazy as _
 
 from .models import ApiKeyScope
+from .shop import UrlProblem, product_url_template_problem
 
 
 class OwnerAccountForm(forms.Form):
@@ -59,10 +60,32 @@ class ShopSettingsForm(forms.Form):
         help_text=_("At most this many campaign and flow emails reach one customer in any 7 "
                     "days; the rest are skipped and counted. 0: no limit."))
 
+    product_url_template = forms.CharField(
+        # Not required: a form posted without it (an older page) keeps the saved value.
+        label=_("Product page address"), max_length=500, required=False,
+        help_text=_("Links the recommended products in emails: your shop's product page "
+                    "with {sku} where the SKU goes, e.g. https://shop.example/products/{sku}. "
+                    "Empty: names with prices, no links."))
+
+    URL_PROBLEMS = {
+        UrlProblem.NOT_WEB: _("Enter a web address starting with http:// or https://."),
+        UrlProblem.NO_SKU: _("Put {sku} where the product's SKU goes."),
+        UrlProblem.BRACES: _("Only {sku} may be in braces."),
+    }
+
     def __init__(self, *args, currencies: list[str], time_zones: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["currency"].choices = [(c, c) for c in currencies]
         self.fields["time_zone"].choices = [(z, z) for z in time_zones]
+
+    def clean_product_url_template(self) -> str | None:
+        if "product_url_template" not in self.data:
+            return None  # an older page without the field: the saved value stays
+        template = self.cleaned_data["product_url_template"].strip()
+        problem = product_url_template_problem(template)
+        if problem:
+            raise forms.ValidationError(self.URL_PROBLEMS[problem])
+        return template
 
 
 class ApiKeyForm(forms.Form):

@@ -123,6 +123,9 @@ class ShopSettings(models.Model):
     # The frequency cap (campaigns.services.sending.outbox_take): at most this many
     # marketing emails per customer in any 7 days, campaigns and flows together; 0: none.
     marketing_emails_per_week = models.PositiveSmallIntegerField(default=2)
+    # A product page's address with "{sku}" where the product's SKU goes; blank: the
+    # recommended products in emails are names with prices, not links.
+    product_url_template = models.CharField(max_length=500, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

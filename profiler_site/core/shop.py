@@ -12,6 +12,7 @@ import functools
 import time
 import zoneinfo
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from babel.numbers import list_currencies
 from django.conf import settings
@@ -33,6 +34,8 @@ class ShopProfile:
     sender_address: str
     # At most this many marketing emails per customer in any 7 days; 0: no limit.
     marketing_emails_per_week: int
+    # "https://shop.example/products/{sku}"; "" when product pages are not linked.
+    product_url_template: str = ""
 
 
 def _from_environment() -> ShopProfile:
@@ -56,6 +59,7 @@ def shop_profile() -> ShopProfile:
         name=row.name, currency=row.currency, time_zone=row.time_zone,
         sender_name=row.sender_name, sender_address=row.sender_address,
         marketing_emails_per_week=row.marketing_emails_per_week,
+        product_url_template=row.product_url_template,
     )
     _cached = (now, profile)
     return profile
@@ -86,10 +90,16 @@ def known_time_zones() -> list[str]:
 
 
 def shop_settings_update(*, name: str, currency: str, time_zone: str, sender_name: str,
-                         sender_address: str,
-                         marketing_emails_per_week: int | None = None) -> ShopProfile:
+                         sender_address: str, marketing_emails_per_week: int | None = None,
+                         product_url_template: str | None = None) -> ShopProfile:
     if marketing_emails_per_week is None:  # callers that do not show the field keep it
         marketing_emails_per_week = shop_profile().marketing_emails_per_week
+    if product_url_template is None:
+        product_url_template = shop_profile().product_url_template
+    product_url_template = product_url_template.strip()
+    problem = product_url_template_problem(product_url_template)
+    if problem:
+        raise ValueError(f"product_url_template: {problem}")
     if not 0 <= marketing_emails_per_week <= 100:
         raise ValueError("marketing_emails_per_week must be between 0 and 100")
     if currency not in list_currencies():
@@ -99,6 +109,42 @@ def shop_settings_update(*, name: str, currency: str, time_zone: str, sender_nam
         "name": name.strip(), "currency": currency, "time_zone": time_zone,
         "sender_name": sender_name.strip(), "sender_address": sender_address.strip(),
         "marketing_emails_per_week": marketing_emails_per_week,
+        "product_url_template": product_url_template,
     })
     shop_profile_forget()
     return shop_profile()
+
+
+SKU_PLACEHOLDER = "{sku}"
+
+
+class UrlProblem:
+    """Why a product page address cannot be used; the form puts it into words."""
+
+    NOT_WEB = "not_web"  # not an absolute http(s) address
+    NO_SKU = "no_sku"  # no {sku} in it
+    BRACES = "braces"  # braces other than {sku}
+
+
+def product_url_template_problem(template: str) -> str:
+    """A `UrlProblem` code ("" when the address can be used, or is blank)."""
+    if not template:
+        return ""
+    example = template.replace(SKU_PLACEHOLDER, "SKU-1")
+    parts = urlsplit(example)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or any(
+            c.isspace() for c in template):
+        return UrlProblem.NOT_WEB
+    if SKU_PLACEHOLDER not in template:
+        return UrlProblem.NO_SKU
+    if "{" in example or "}" in example:
+        return UrlProblem.BRACES
+    return ""
+
+
+def product_page_url(template: str, sku: str) -> str | None:
+    """The product's page by the shop's template, or None: no template, or a product the
+    files named without a SKU (its key is "name:" + its name, which no shop URL uses)."""
+    if not template or not sku or sku.startswith("name:"):
+        return None
+    return template.replace(SKU_PLACEHOLDER, quote(sku, safe=""))

@@ -68,6 +68,7 @@ def _shop_form(data=None) -> ShopSettingsForm:
         "name": shop.name, "currency": shop.currency, "time_zone": shop.time_zone,
         "sender_name": shop.sender_name, "sender_address": shop.sender_address,
         "marketing_emails_per_week": shop.marketing_emails_per_week,
+        "product_url_template": shop.product_url_template,
     }, currencies=known_currencies(), time_zones=known_time_zones())
 
 

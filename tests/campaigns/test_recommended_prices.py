@@ -89,3 +89,34 @@ def test_the_merge_tag_list_says_the_products_come_with_prices(owner_client):
     page = owner_client.get(reverse("campaign-new"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
 
     assert "最多三件该客户可能感兴趣的商品，附价格" in page
+
+
+def test_recommended_products_link_to_their_pages_when_the_shop_has_a_product_address(
+    smtp_server, settings
+):
+    from profiler_site.core.shop import shop_profile, shop_settings_update
+
+    shop = shop_profile()
+    shop_settings_update(name="Bean Shop", currency="EUR", time_zone=shop.time_zone,
+                         sender_name="Bean Shop", sender_address="shop@example.com",
+                         product_url_template="https://beans.example/p/{sku}")
+    customer = CustomerFactory(first_name="Mei", email="mei@example.com")
+    blend = ProductFactory(name="House blend", sku="HB/250")
+    towel = ProductFactory(name="Linen towel", sku="name:linen towel")  # no SKU in the file
+    _sold(blend, datetime(2025, 6, 5, tzinfo=UTC), "12.50", customer=customer)
+    run = SegmentationRun.objects.create(is_current=True, status="succeeded")
+    for rank, product in enumerate((blend, towel), start=1):
+        Recommendation.objects.create(run=run, customer=customer, product=product, rank=rank,
+                                      score=1.0, source="rules")
+    campaign = make_campaign(html_body="<p>Picked for you:</p>{{ recommended_products }}",
+                             holdout_share=0.0, audience_kind="all", audience_key="all")
+
+    run_send_inline(campaign)
+
+    (sent,) = smtp_server.messages
+    html = html_part(sent)
+    # The product's link goes through click tracking like every link of the email.
+    link = html.split("<li>", 1)[1].split('"')[1]
+    assert "/t/c/" in link and ">House blend</a> — €12.50</li>" in html
+    assert "<li>Linen towel</li>" in html  # no page to link to, no price known
+    assert "- House blend (https://beans.example/p/HB%2F250) — €12.50" in text_part(sent)

@@ -44,7 +44,11 @@ def test_saved_settings_reach_the_pages_the_emails_and_the_importer(owner_client
 
 
 @pytest.mark.parametrize("field,value", [("currency", "XXQ"), ("time_zone", "Mars/Olympus"),
-                                         ("sender_address", "not an address")])
+                                         ("sender_address", "not an address"),
+                                         ("product_url_template", "shop.example/p/{sku}"),
+                                         ("product_url_template", "https://shop.example/p/"),
+                                         ("product_url_template", "https://shop.example/{id}/{sku}"),
+                                         ("product_url_template", "javascript:alert({sku})")])
 def test_a_wrong_value_is_refused_with_the_page_and_nothing_saved(owner_client, field, value):
     response = owner_client.post(reverse("shop-settings"), {**SHOP, field: value})
 
@@ -101,3 +105,37 @@ def test_an_estimate_never_rounds_a_positive_amount_to_nothing(settings, value, 
     shop_profile_forget()
     with translation.override("en"):
         assert money_estimate(value) == shown
+
+
+def test_a_product_page_address_is_saved_explained_when_wrong_and_kept_by_an_older_form(
+    owner_client,
+):
+    from profiler_site.core.services import user_language_set
+
+    page = owner_client.post(reverse("shop-settings"),
+                             {**SHOP, "product_url_template": "https://shop.example/p/"})
+    assert "Put {sku} where the product&#x27;s SKU goes." in page.content.decode()
+    user_language_set(user=page.wsgi_request.user, language="zh-hans")
+    page = owner_client.post(reverse("shop-settings"),
+                             {**SHOP, "product_url_template": "ftp://shop.example/{sku}"})
+    assert "请输入以 http:// 或 https:// 开头的网址。" in page.content.decode()
+
+    owner_client.post(reverse("shop-settings"),
+                      {**SHOP, "product_url_template": " https://shop.example/products/{sku} "})
+    assert shop_profile().product_url_template == "https://shop.example/products/{sku}"
+    owner_client.post(reverse("shop-settings"), SHOP)  # a page from before the field
+    assert shop_profile().product_url_template == "https://shop.example/products/{sku}"
+    owner_client.post(reverse("shop-settings"), {**SHOP, "product_url_template": ""})
+    assert shop_profile().product_url_template == ""
+
+
+def test_a_product_page_is_its_sku_in_the_shops_address_and_a_product_without_sku_has_none():
+    from profiler_site.core.shop import product_page_url
+
+    template = "https://shop.example/products/{sku}?ref=email"
+    assert product_page_url(template, "MUG-1") == "https://shop.example/products/MUG-1?ref=email"
+    # Escaped: a SKU is data, never part of the address's syntax.
+    assert product_page_url(template, "A/B #2") == \
+        "https://shop.example/products/A%2FB%20%232?ref=email"
+    assert product_page_url(template, "name:linen tea towel") is None  # the file gave no SKU
+    assert product_page_url("", "MUG-1") is None
