@@ -310,3 +310,16 @@ def test_the_mapping_page_names_the_recognised_format_in_the_owners_words(owner,
     page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
     assert "Etsy（已售订单商品）" in page and "电子表格（任意列）" in page
     assert "etsy_sold_order_items</strong>" not in page
+
+
+def test_a_title_above_the_column_names_is_pointed_out_on_the_mapping_page(owner_client):
+    titled = (b"Orders report,,,\nGenerated 2024-02-01,,,\n"
+              b"Order ID,Email,Order Date,Line Total\n1,a@example.com,2024-01-01,10.00\n")
+    upload(owner_client, "report.csv", titled)
+    upload(owner_client, "orders.csv", titled.split(b"\n", 2)[2])
+    with_title, plain = ImportJob.objects.order_by("pk")
+
+    page = owner_client.get(reverse("import-map", args=[with_title.pk])).content.decode()
+    assert 'id="header-is-a-title"' in page and "Delete the lines above the column names" in page
+    page = owner_client.get(reverse("import-map", args=[plain.pk])).content.decode()
+    assert 'id="header-is-a-title"' not in page
