@@ -71,16 +71,6 @@ def import_same_file(job: ImportJob) -> ImportJob | None:
             .exclude(pk=job.pk).order_by("-finished_at").first())
 
 
-def import_header_looks_like_a_title(job: ImportJob) -> bool:
-    """Whether the file's first row names too few columns to be its column names: most of
-    its cells are empty, as under a report title or notes above the table. The mapping
-    page then says to delete those lines, rather than leave the owner matching fields
-    to "Column 2", "Column 3"."""
-    headers = job.headers or []
-    blank = sum(1 for h in headers if not str(h).strip())
-    return len(headers) >= 2 and blank * 2 > len(headers)
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UndoPreview:
     """What undoing an import would do, for the owner's confirmation."""

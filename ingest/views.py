@@ -90,7 +90,6 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
         "field_rows": [form[name] for name in form.fields if name.startswith("field_")],
         "identical": identical, "has_order_id": bool((job.mapping or {}).get("order_id")),
         "same_file": selectors.import_same_file(job),
-        "header_looks_like_a_title": selectors.import_header_looks_like_a_title(job),
     })
 
 

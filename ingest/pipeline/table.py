@@ -129,6 +129,8 @@ class Table:
     # report renamed duplicates.
     raw_headers: tuple[str, ...]
     header_line_no: int
+    # Lines above the column names naming at most one column (a title, a date, notes).
+    title_lines: int = 0
     _reader: Iterator[list[str]] = field(repr=False)
     _lines: _Lines = field(repr=False)
     _max_columns: int = 500
@@ -206,6 +208,24 @@ def _csv_error_reason(message: str, start: int, end: int) -> str:
     return f"line {start}: the row could not be read as CSV ({message})"
 
 
+# Title lines skipped at most; a file that names no two columns by then is not a table.
+MAX_TITLE_LINES = 20
+NO_COLUMN_NAMES = ("None of the first {lines} lines names two or more columns. Every import "
+                   "needs the customer, the order date and the money in columns of their own, "
+                   "with the column names in the first row of the table.")
+
+
+def _blank(row: list[str]) -> bool:
+    return not any(cell.strip() for cell in row)
+
+
+def _not_column_names(row: list[str]) -> bool:
+    """Blank, or a line naming at most one column in a row of several ("Orders report,,,"):
+    every import needs at least a customer, a date and money, so column names are never
+    fewer than two."""
+    return sum(1 for cell in row if cell.strip()) <= 1
+
+
 def open_table(binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS) -> Table:
     """Decode, detect the dialect and read the header; raises `FileRejected` if there is no table."""
     source = open_text(binary, encoding=options.encoding)
@@ -229,10 +249,17 @@ def open_table(binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS) -> Tabl
         lines, delimiter=dialect.delimiter, quotechar=dialect.quotechar, strict=True
     )
     header: list[str] = []
-    while not any(h.strip() for h in header):
+    skipped = 0
+    while _not_column_names(header):
+        if not _blank(header):
+            skipped += 1  # a report's title or notes above its table
+            if skipped > MAX_TITLE_LINES:
+                raise FileRejected(NO_COLUMN_NAMES.format(lines=MAX_TITLE_LINES)) from None
         try:
             header = next(reader)
         except StopIteration:
+            if skipped:
+                raise FileRejected(NO_COLUMN_NAMES.format(lines=skipped)) from None
             raise FileRejected("The file is empty.") from None
         except csv.Error as exc:
             raise FileRejected(
@@ -255,6 +282,7 @@ def open_table(binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS) -> Tabl
         headers=clean_headers(header),
         raw_headers=tuple(header),
         header_line_no=lines.line_no,
+        title_lines=skipped,
         _reader=reader,
         _lines=lines,
         _max_columns=options.max_columns,
@@ -271,6 +299,7 @@ class TablePreview:
     raw_headers: tuple[str, ...]
     renamed_duplicates: tuple[str, ...]
     sample_rows: tuple[tuple[str, ...], ...]
+    title_lines: int = 0  # lines above the column names that were skipped
 
 
 def preview_table(
@@ -296,4 +325,5 @@ def preview_table(
         raw_headers=table.raw_headers,
         renamed_duplicates=table.headers.renamed,
         sample_rows=tuple(sample),
+        title_lines=table.title_lines,
     )

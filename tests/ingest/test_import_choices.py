@@ -312,14 +312,15 @@ def test_the_mapping_page_names_the_recognised_format_in_the_owners_words(owner,
     assert "etsy_sold_order_items</strong>" not in page
 
 
-def test_a_title_above_the_column_names_is_pointed_out_on_the_mapping_page(owner_client):
-    titled = (b"Orders report,,,\nGenerated 2024-02-01,,,\n"
+def test_a_title_above_the_column_names_is_skipped_and_said_on_the_mapping_page(owner_client):
+    titled = (b"Orders report,,,\nGenerated 2024-02-01,,,\n,,,\n"
               b"Order ID,Email,Order Date,Line Total\n1,a@example.com,2024-01-01,10.00\n")
     upload(owner_client, "report.csv", titled)
-    upload(owner_client, "orders.csv", titled.split(b"\n", 2)[2])
+    upload(owner_client, "orders.csv", titled.split(b"\n", 3)[3])
     with_title, plain = ImportJob.objects.order_by("pk")
 
     page = owner_client.get(reverse("import-map", args=[with_title.pk])).content.decode()
-    assert 'id="header-is-a-title"' in page and "Delete the lines above the column names" in page
+    assert with_title.headers == ["Order ID", "Email", "Order Date", "Line Total"]
+    assert "The 2 lines above the column names were skipped" in page
     page = owner_client.get(reverse("import-map", args=[plain.pk])).content.decode()
-    assert 'id="header-is-a-title"' not in page
+    assert 'id="title-lines"' not in page

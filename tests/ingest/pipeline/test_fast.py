@@ -360,3 +360,26 @@ def test_fast_and_slow_paths_agree_on_unpriced_lines(keep: bool, chunk_rows: int
     counted = count_identical_rows(io.BytesIO(data), mapping, max_rows=10_000)
     # Only the priced repeats carry money: rows 0, 4 and 8 (0.25, 4.25 and 1.25).
     assert counted.money == sum(c.identical_money for c in read.chunks) == Decimal("5.75")
+
+
+def test_fast_and_slow_paths_agree_below_a_title_and_count_lines_from_the_files_top() -> None:
+    data = ("Orders report,,,\nGenerated 2024-02-01 by the shop,,,\n,,,\n"
+            "order_id,email,date,line_total\n"
+            + "".join(f"{i},u{i % 4}@example.com,2024-01-{1 + i % 28:02d},{i}.50\n" for i in range(40))
+            + "41,,2024-01-02,3.00\n").encode()
+
+    assert_same_results(data, chunk_rows=7)
+
+    read = _run(data, fast_path=True, chunk_rows=7)
+    assert [(r.line_no, r.reason) for c in read.chunks for r in c.rejections] == [
+        (45, "no customer: both the email and the customer id are empty")]  # the file's line 45
+    assert sum(len(c.frame) for c in read.chunks) == 40
+
+
+def test_a_file_that_names_no_two_columns_is_refused_with_the_reason() -> None:
+    emails = "".join(f"u{i}@example.com\n" for i in range(5)).encode()
+
+    assert _run(emails, fast_path=True).error == (
+        "None of the first 5 lines names two or more columns. Every import needs the customer, "
+        "the order date and the money in columns of their own, with the column names in the "
+        "first row of the table.")
