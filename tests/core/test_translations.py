@@ -94,10 +94,13 @@ def test_the_compiled_catalogue_is_up_to_date_with_the_po_file(entries):
     with (LC_MESSAGES / "django.mo").open("rb") as mo:
         catalogue = gettext.GNUTranslations(mo)
 
-    stale = [
-        e["msgid"] for e in entries
-        if "msgid_plural" not in e and catalogue.gettext(e["msgid"]) != e["msgstr"][0]
-    ]
+    def compiled(e: dict) -> str:
+        if "msgctxt" in e:
+            return catalogue.pgettext(e["msgctxt"], e["msgid"])
+        return catalogue.gettext(e["msgid"])
+
+    stale = [e["msgid"] for e in entries
+             if "msgid_plural" not in e and compiled(e) != e["msgstr"][0]]
 
     assert stale == []
     for english, chinese in NAV_LABELS.items():
