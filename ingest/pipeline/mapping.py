@@ -566,6 +566,9 @@ _SYNONYMS = {
     f: tuple(dict.fromkeys(normalise_header(s) for s in syn)) for f, syn in _SYNONYMS.items()
 }
 
+# Every header any field is recognised by: a line naming one of them names columns.
+KNOWN_HEADER_KEYS = frozenset(key for keys in _SYNONYMS.values() for key in keys)
+
 GENERIC = Preset(name="generic", signature=frozenset(), columns={})
 PRESETS_BY_NAME: dict[str, Preset] = {p.name: p for p in (*PRESETS, GENERIC)}
 

@@ -16,7 +16,8 @@ from typing import BinaryIO, TextIO
 from ingest.pipeline.dialect import DetectedDialect, detect_dialect
 from ingest.pipeline.encoding import DetectedEncoding, open_text
 from ingest.pipeline.errors import HEADER_ONLY, FileRejected
-from ingest.pipeline.headers import CleanHeaders, clean_headers
+from ingest.pipeline.headers import CleanHeaders, clean_headers, normalise_header
+from ingest.pipeline.mapping import KNOWN_HEADER_KEYS
 
 DIALECT_SAMPLE_CHARS = 64 * 1024
 RAW_KEEP_CHARS = 2000
@@ -220,10 +221,14 @@ def _blank(row: list[str]) -> bool:
 
 
 def _not_column_names(row: list[str]) -> bool:
-    """Blank, or a line naming at most one column in a row of several ("Orders report,,,"):
-    every import needs at least a customer, a date and money, so column names are never
-    fewer than two."""
-    return sum(1 for cell in row if cell.strip()) <= 1
+    """Blank, or a line naming at most one column ("Orders report,,,"): every import needs
+    at least a customer, a date and money, so column names are never fewer than two. A
+    lone name we know as a field's ("Email,,,") still is the header: its data rows must
+    not be taken for a title and lost."""
+    named = [cell for cell in row if cell.strip()]
+    if len(named) >= 2:
+        return False
+    return not named or normalise_header(named[0]) not in KNOWN_HEADER_KEYS
 
 
 def open_table(binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS) -> Table:

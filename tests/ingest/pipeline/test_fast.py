@@ -383,3 +383,12 @@ def test_a_file_that_names_no_two_columns_is_refused_with_the_reason() -> None:
         "None of the first 5 lines names two or more columns. Every import needs the customer, "
         "the order date and the money in columns of their own, with the column names in the "
         "first row of the table.")
+
+
+def test_a_header_naming_one_known_column_is_kept_and_no_data_row_is_taken_for_a_title() -> None:
+    data = b"Email,,,\na@example.com,2024-01-01,2,10.00\nb@example.com,2024-01-02,1,20.00\n"
+
+    table = open_table(io.BytesIO(data))
+
+    assert (table.raw_headers, table.title_lines) == (("Email", "", "", ""), 0)
+    assert [r.fields[0] for r in table.records()] == ["a@example.com", "b@example.com"]
