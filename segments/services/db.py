@@ -171,3 +171,21 @@ def copy_text(table: str, columns: Sequence[str], text: bytes) -> None:
             f'COPY "{table}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')',
             io.BytesIO(text), size=1 << 20,
         )
+
+
+def planner_statistics_refresh() -> None:
+    """ANALYZE the tables a run reads and rewrites, once it has committed.
+
+    A page's query is planned on the tables' statistics. Autovacuum gathers them a minute
+    or more after a big write, and until then a first import's or a first run's tables
+    look empty: a plan made on that nests loops over every row (seen: a segment's best
+    sellers running for over ten minutes on a 1,500-customer shop). ANALYZE samples a
+    fixed number of rows per table, so it costs the same on any shop's size.
+    """
+    from ingest.models import Customer, Order, OrderLine, Product
+    from segments.models import CustomerScore, SegmentMembership
+
+    tables = [m._meta.db_table for m in (Customer, Order, OrderLine, Product, CustomerScore,
+                                         SegmentMembership)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(tables))

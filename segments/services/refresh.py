@@ -763,6 +763,7 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
             _save(run, results, as_of_dt, previous, page_data)
             timings["Saving the rest"] = time.perf_counter() - t
     SegmentationRun.objects.filter(pk=run.pk).update(metrics=results.metrics)
+    db.planner_statistics_refresh()
     run.processed = STEPS
     return (
         f"{len(features):,} customers in {results.k} clusters; "

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ingest.models import Customer
+from ingest.models import Customer, Order, OrderLine
 from segments.analysis.features import ALL_COLUMNS, customer_features
 from segments.analysis.interests import category_counts
 from segments.analysis.rfm import assign_rfm_segments, rfm_scores
@@ -251,3 +251,20 @@ def test_a_product_sold_only_on_unpriced_lines_has_unknown_revenue_not_zero(smal
         assert categories["Gifts"] is None and categories["Coffee"] > 0
         assert list(categories)[-1] == "Gifts"  # by revenue: unknown sorts last, never first
     assert product_detail(mystery.pk).revenue is None
+
+
+def test_a_run_leaves_fresh_planner_statistics_on_the_tables_the_pages_read(small_shop):
+    """Pages after a first import and run are planned on real row counts, not on the empty
+    tables' (autovacuum's analyze can come minutes later)."""
+    from django.db import connection
+
+    run_refresh(rules=False)
+
+    with connection.cursor() as cursor:
+        cursor.execute("""SELECT relname, reltuples FROM pg_class
+                          WHERE relname IN ('ingest_order', 'ingest_orderline',
+                                            'segments_customerscore')""")
+        counted = dict(cursor.fetchall())
+    assert counted == {"ingest_order": Order.objects.count(),
+                       "ingest_orderline": OrderLine.objects.count(),
+                       "segments_customerscore": CustomerScore.objects.count()}
