@@ -483,7 +483,8 @@ def _chart(daily: pd.DataFrame, *, days_so_far: int) -> dict:
     layout = {
         "xaxis": {"title": {"text": gettext("days after the email")}, "dtick": 1},
         # xgettext:no-python-format
-        "yaxis": {"title": {"text": gettext("% of group who bought")}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": gettext("% of group who bought")}, "rangemode": "tozero",
+                  "ticksuffix": "%"},
         "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
         "height": 320,
         "legend": {"orientation": "h"},

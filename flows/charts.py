@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from flows.selectors import WeekRow
 
 
-def weeks_chart(weeks: Sequence[WeekRow]) -> dict | None:
+def weeks_chart(weeks: Sequence[WeekRow], currency: str = "") -> dict | None:
     """Revenue per entrant of both groups, cumulative by entry week (None with no weeks)."""
     if not weeks:
         return None
@@ -21,9 +21,11 @@ def weeks_chart(weeks: Sequence[WeekRow]) -> dict | None:
         for name, group, colour in ((gettext("Emailed group"), "treated", "#1a5fb4"),
                                     (gettext("Held out"), "holdout", "#9a9996"))
     ]
+    y_title = " ".join(filter(None, [gettext("Revenue per entrant"), currency]))
     layout = {
         "xaxis": {"title": {"text": gettext("Entered up to the week of")}, "type": "category"},
-        "yaxis": {"title": {"text": gettext("Revenue per entrant")}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": y_title},
+                  "rangemode": "tozero", "tickformat": ",.2f"},
         "margin": {"l": 60, "r": 20, "t": 20, "b": 50}, "height": 300,
         "legend": {"orientation": "h"},
     }

@@ -77,7 +77,7 @@ def flow_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     flow = get_object_or_404(Flow, pk=pk)
     stats = flow_stats(flow)
     return render(request, "flows/flow_detail.html", {
-        "flow": flow, "stats": stats, "chart": weeks_chart(stats.weeks),
+        "flow": flow, "stats": stats, "chart": weeks_chart(stats.weeks, shop_profile().currency),
         "missing": missing_trigger_segments(flow),
         "trigger_segments": trigger_segment_names(flow),
         "enrolments": recent_enrolments(flow), "time_zone": shop_profile().time_zone})

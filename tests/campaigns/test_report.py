@@ -98,6 +98,9 @@ def test_the_chart_shows_cumulative_conversions_per_day_for_both_groups(measured
     assert emailed["customdata"] == [2, 4, 6, 8, 9, 9, 9]
     assert emailed["y"][-1] == pytest.approx(25.0)
     assert held["customdata"] == [0] * 7
+    # y holds percentages: ticks read "20%", and a report where nobody bought yet shows
+    # "0.4%", not a bare "0.4" under a "%" title
+    assert chart["layout"]["yaxis"]["ticksuffix"] == "%"
 
 
 def test_the_chart_draws_only_the_days_that_have_begun(smtp_server):
@@ -117,6 +120,7 @@ def test_the_report_page_shows_the_numbers_the_test_and_the_opens_caveat(owner_c
     )
 
     assert "Fisher's exact test" in page
+    assert page.count("Share who bought") == 2  # the by-segment table's two rate columns
     assert "25.0%" in page and "470.00" in page
     assert "Opens are unreliable" in page
     assert "Small sample" in page

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from flows.charts import weeks_chart
 from flows.models import Enrolment
 from flows.selectors import flow_list, flow_preview, flow_stats
 from flows.services.triggers import flows_evaluate
@@ -45,6 +46,9 @@ def test_report_counts_orders_within_the_window_after_entry_to_the_cent():
         Decimal("0.01"))) * len(treated)).quantize(Decimal("0.01"))
     assert not stats.may_cost_sales
     assert len(stats.weeks) == 1 and stats.weeks[0].treated.entrants == len(treated)
+    chart = weeks_chart(stats.weeks, "EUR")
+    assert chart["layout"]["yaxis"]["title"]["text"] == "Revenue per entrant EUR"
+    assert chart["data"][0]["y"] == [10.01]
 
 
 def test_the_list_ranks_by_earnings_and_flags_a_flow_that_costs_sales():
