@@ -18,6 +18,13 @@ from decimal import Decimal
 
 from django.utils.translation import gettext, gettext_noop, ngettext
 
+from profiler_site.core.joins import (
+    JOIN_CONDITIONS,
+    JOIN_FACTS,
+    JOIN_SENTENCES,
+    JOIN_WORDS,
+    join,
+)
 from profiler_site.core.shop import shop_profile
 from profiler_site.core.templatetags.money import format_money
 from profiler_site.core.templatetags.percent import percent
@@ -127,25 +134,6 @@ _FEATURES: dict[str, str] = {
     "return_rate": gettext_noop("return rate"),
 }
 
-# Lists and sentences are joined through templates rather than separators: a Chinese
-# sentence follows another with no space, which an (empty) separator cannot say.
-# Translators: joins the words of a cluster name, e.g. "recent, frequent".
-_JOIN_WORDS = gettext_noop("%(first)s, %(second)s")
-# Translators: joins the facts of a cluster description.
-_JOIN_FACTS = gettext_noop("%(first)s; %(second)s")
-# Translators: joins the conditions of a segment rule, e.g. "orders ≥ 4 and ...".
-_JOIN_CONDITIONS = gettext_noop("%(first)s and %(second)s")
-# Translators: two whole sentences one after the other.
-_JOIN_SENTENCES = gettext_noop("%(first)s %(second)s")
-
-
-def _join(template: str, parts: list[str]) -> str:
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = gettext(template) % {"first": joined, "second": part}
-    return joined
-
-
 _NUMBER = r"-?(?:[\d,]+(?:\.\d+)?|nan|inf)"
 
 # ------------------------------------------------------------------ segment names
@@ -171,7 +159,7 @@ def _generated_cluster_name(name: str) -> str | None:
         return None
     if translated == words:  # English: keep the analysis' own capitalisation
         return name
-    return _join(_JOIN_WORDS, translated)
+    return join(JOIN_WORDS, translated)
 
 
 def _name_part(word: str) -> str | None:
@@ -230,7 +218,7 @@ def segment_description(text: str) -> str:
         sentences = [s for s in map(_sentence, parts) if s is not None]
         if len(sentences) < len(parts):
             return text
-        facts = _join(_JOIN_FACTS, sentences)
+        facts = join(JOIN_FACTS, sentences)
         return gettext("Typical member: %(facts)s.") % {"facts": facts}
     # A cluster with nothing to say about its members is described by its name.
     return cluster_name(text)
@@ -277,7 +265,7 @@ def customer_reason(score) -> str:
     once; spent 35.00 in total", in the active language."""
     notes = customer_notes(recency_days=score.recency_days, orders=score.frequency,
                            spend=score.monetary)
-    return _join(_JOIN_FACTS, [note_text(n) for n in notes])
+    return join(JOIN_FACTS, [note_text(n) for n in notes])
 
 
 # ------------------------------------------------------------------ propensity
@@ -363,7 +351,7 @@ def segment_rule(text: str) -> str:
     conditions = [c for c in map(_condition, parts) if c is not None]
     if not text or len(conditions) < len(parts):
         return text
-    return _join(_JOIN_CONDITIONS, conditions)
+    return join(JOIN_CONDITIONS, conditions)
 
 
 # ------------------------------------------------------------------ run notes
@@ -464,7 +452,7 @@ def run_note(text: str) -> str:
                 break
         else:
             return text
-    return _join(_JOIN_SENTENCES, sentences) if sentences else text
+    return join(JOIN_SENTENCES, sentences) if sentences else text
 
 
 # ------------------------------------------------------------------ charts
@@ -485,7 +473,7 @@ def _product_list(product_ids, names) -> str:
         return labels[0]
     # Translators: the last product of a list, e.g. "Tea Pot, Tea Cups and Honey".
     return gettext("%(items)s and %(last)s") % {
-        "items": _join(_JOIN_WORDS, labels[:-1]), "last": labels[-1]}
+        "items": join(JOIN_WORDS, labels[:-1]), "last": labels[-1]}
 
 
 def _lift_phrase(lift: float) -> str:

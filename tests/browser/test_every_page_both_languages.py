@@ -16,8 +16,12 @@ from django.contrib.auth import get_user_model
 
 from campaigns.local_inbox import MaildirHandler, inbox_dir
 from campaigns.models import Campaign
+from flows.models import Flow
+from flows.services.triggers import flows_evaluate
+from flows.starters import starter_switch_on
 from ingest.models import Customer, ImportJob, Product
 from profiler_site.core.services import user_language_set
+from profiler_site.core.shop import shop_profile, shop_settings_update
 from segments.models import CustomerScore
 from tests.campaigns.conftest import free_port, make_campaign, run_send_inline
 from tests.conftest import PASSWORD
@@ -70,7 +74,7 @@ SCROLLED_TABLES = """() => [...document.querySelectorAll('.table-wrap, table')]
 
 
 def _pages(customer_id: int, product_id: int, campaign_id: int, import_id: int,
-           rfm_key: str) -> list[tuple[str, str]]:
+           rfm_key: str, flow_id: int) -> list[tuple[str, str]]:
     return [
         ("overview", "/"), ("customers", "/customers/"),
         ("customer", f"/customers/{customer_id}/"), ("segments", "/segments/"),
@@ -80,8 +84,10 @@ def _pages(customer_id: int, product_id: int, campaign_id: int, import_id: int,
         ("campaigns", "/campaigns/"), ("campaign-new", "/campaigns/new/"),
         ("campaign", f"/campaigns/{campaign_id}/"),
         ("campaign-report", f"/campaigns/{campaign_id}/report/"),
-        ("outbox", "/campaigns/outbox/"), ("uploads", "/uploads/"),
-        ("import", f"/uploads/{import_id}/"), ("settings", "/settings/"),
+        ("outbox", "/campaigns/outbox/"), ("flows", "/flows/"),
+        ("flow", f"/flows/{flow_id}/"), ("flow-new", "/flows/new/"),
+        ("uploads", "/uploads/"), ("import", f"/uploads/{import_id}/"),
+        ("settings", "/settings/"),
     ]
 
 
@@ -94,6 +100,8 @@ def _data_words() -> list[str]:
     for campaign in Campaign.objects.all():
         # A subject's own words, around its merge tags.
         words += [campaign.name, campaign.from_name, *re.split(r"\{\{[^}]*\}\}", campaign.subject)]
+    for flow in Flow.objects.all():  # named by the owner (a starter: in the language it was made)
+        words += [flow.name, *re.split(r"\{\{[^}]*\}\}", flow.subject)]
     words += list(ImportJob.objects.values_list("original_name", flat=True))
     return sorted({w for w in words if w}, key=len, reverse=True)
 
@@ -187,10 +195,17 @@ def _campaign_and_pages(audience_key: str, **pages_for) -> tuple[Campaign, list[
     campaign = make_campaign(name="Winter beans", subject="{{ first_name }}, winter beans are here",
                              holdout_share=0.2, audience_kind="rfm", audience_key=audience_key)
     run_send_inline(campaign)
+    # A flow with people in it: win back, evaluated against the current run. The
+    # owner has set the shop's sender on Settings, which a flow needs.
+    shop = shop_profile()
+    shop_settings_update(name="Bean Shop", currency=shop.currency, time_zone=shop.time_zone,
+                         sender_name="Bean Shop", sender_address="shop@beans.example")
+    flow = starter_switch_on(key="win_back")
+    flows_evaluate(flow_ids=[flow.pk])
     score = CustomerScore.objects.order_by("-monetary").first()
     pages = _pages(pages_for.get("customer_id", score.customer_id),
                    Product.objects.order_by("pk").first().pk, campaign.pk,
-                   ImportJob.objects.order_by("pk").first().pk, score.rfm_key)
+                   ImportJob.objects.order_by("pk").first().pk, score.rfm_key, flow.pk)
     return campaign, pages
 
 

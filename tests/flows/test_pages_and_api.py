@@ -193,3 +193,8 @@ def test_every_flow_page_reads_in_chinese(owner, owner_client, sender):
         for word in [*data_words, *ALLOWED]:
             text = text.replace(word, " ")
         assert ENGLISH_RUN.findall(text) == [], url
+    # The trigger's segments are listed with "、" and its sentences follow each other
+    # with no space, as Chinese is written.
+    summary = re.search(r'<p class="flow-summary">(.*?)</p>',
+                        owner_client.get(f"/flows/{flow.pk}/").content.decode()).group(1)
+    assert "、" in summary and ", " not in summary and "。 " not in summary
