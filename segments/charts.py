@@ -73,6 +73,11 @@ def _layout(title: str = "", **extra: Any) -> dict[str, Any]:
         "plot_bgcolor": "rgba(0,0,0,0)",
         "legend": {"orientation": "h", "y": -0.2},
     }
+    if (extra.get("xaxis") or {}).get("title"):
+        # The legend goes to the figure's foot, under the x axis's title, with room
+        # kept for both: placed relative to the plot, a long legend ran over the title.
+        layout["legend"] = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"}
+        layout["margin"] = {**layout["margin"], "b": 80}
     layout.update(extra)
     return {k: v for k, v in layout.items() if v is not None}
 
@@ -347,7 +352,9 @@ def holdout_plot(holdout: Mapping[str, Any]) -> Figure:
         "layout": _layout(_("Holdout check: purchases in the last %(days)s days")
                           % {"days": holdout.get("days", "?")},
                           barmode="group",
-                          xaxis={"title": {"text": _("repeat purchases before the holdout")}},
+                          # "6+" is a category, not the number 6.
+                          xaxis={"title": {"text": _("repeat purchases before the holdout")},
+                                 "type": "category"},
                           yaxis={"title": {"text": _("mean purchases per customer")}}),
     }
 

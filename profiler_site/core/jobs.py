@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import Job, JobStatus
 
@@ -38,6 +39,10 @@ def job_model_for_label(label: str) -> type[Job] | None:
         if model._meta.label_lower == label.lower():
             return model
     return None
+
+
+# A queued job's message, stored in English and shown in the reader's language.
+WAITING_FOR_WORKER = gettext_noop("Waiting for a worker…")
 
 
 def job_enqueue(*, job: Job, task) -> None:

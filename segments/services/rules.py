@@ -17,7 +17,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 
-from profiler_site.core.jobs import job_enqueue, job_progress
+from profiler_site.core.jobs import WAITING_FOR_WORKER, job_enqueue, job_progress
 from segments.analysis import baskets as basket_analysis
 from segments.analysis.recommendations import recommend
 from segments.models import BasketRule, Recommendation, RuleMiningJob, SegmentationRun
@@ -44,7 +44,7 @@ def rule_mining_start(*, run: SegmentationRun) -> RuleMiningJob:
     # the same run must not look mined before its job ran).
     requested = (run.baskets or {}).get("requested") or {}
     SegmentationRun.objects.filter(pk=run.pk).update(baskets={"requested": requested})
-    job = RuleMiningJob.objects.create(run=run, message="Waiting for a worker…")
+    job = RuleMiningJob.objects.create(run=run, message=WAITING_FOR_WORKER)
     job_enqueue(job=job, task=mine_rules_task)
     return job
 

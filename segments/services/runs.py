@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
-from profiler_site.core.jobs import job_enqueue
+from profiler_site.core.jobs import WAITING_FOR_WORKER, job_enqueue
 from profiler_site.core.models import JobStatus
 from segments.models import KMode, RunTrigger, SegmentationRun, SegmentKind, SegmentLabel
 
@@ -61,7 +61,7 @@ def segmentation_run_start(
             k_mode=KMode.FIXED if k else KMode.AUTO,
             k_requested=k,
             baskets={"requested": rules},
-            message="Waiting for a worker…",
+            message=WAITING_FOR_WORKER,
         )
         job_enqueue(job=run, task=run_segmentation_task)
     return run, True

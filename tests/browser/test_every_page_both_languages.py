@@ -35,8 +35,9 @@ WIDTH = 1400
 # walks the benchmark's full size.
 LARGE_SHOP_LINES = int(os.environ.get("PROFILER_LARGE_SHOP_LINES", "60000"))
 
-# Three or more Latin words in a row is a sentence (or a label) someone forgot to translate.
-ENGLISH_RUN = re.compile(r"[A-Za-z][a-z]+(?:[ ,'’-]+[A-Za-z][a-z]+){2,}")
+# Three or more Latin words in a row is a sentence (or a label) someone forgot to translate
+# ("Waiting for a worker": the article counts as a word).
+ENGLISH_RUN = re.compile(r"[A-Za-z][a-z]+(?:[ ,'’-]+(?:[aA]|[A-Za-z][a-z]+)){2,}")
 # A count of 10,000 or more written without separators ("Fitted on 98607 customers"):
 # not part of a code, an amount's decimals, a date or a number already grouped.
 BARE_COUNT = re.compile(r"(?<![\w.,:/#-])\d{5,}(?![\w.,:%-])")

@@ -267,3 +267,27 @@ def test_every_chart_names_both_axes_in_chinese():
                 if axis != "yaxis" or name not in {"rules", "importance"}
                 if not CJK.search(figure["layout"].get(axis, {}).get("title", {}).get("text", ""))]
     assert untitled == []
+
+
+def test_a_legend_under_an_x_axis_title_is_drawn_below_it_with_room_for_both():
+    checked = []
+    for name, figure in _figures_with_axes().items():
+        layout = figure["layout"]
+        if len(figure["data"]) < 2 or not layout.get("xaxis", {}).get("title"):
+            continue  # plotly.js draws a legend for two traces or more
+        legend = layout["legend"]
+        # at the foot of the figure, in a bottom margin tall enough for ticks, the
+        # axis title and one row of legend
+        assert (legend["yref"], legend["y"], legend["yanchor"]) == ("container", 0, "bottom"), name
+        assert layout["margin"]["b"] >= 80, name
+        checked.append(name)
+    assert {"revenue", "segments", "holdout"} <= set(checked)
+
+
+def test_the_holdout_chart_keeps_its_open_ended_last_bar_as_a_category():
+    figure = charts.holdout_plot({"days": 90, "by_frequency": {
+        "frequency": [0, 1, 2], "actual": [1, 2, 3], "predicted": [1, 2, 3]}})
+
+    assert figure["data"][0]["x"] == ["0", "1", "2+"]
+    # on a numeric axis plotly.js would read "2+" as the number 2
+    assert figure["layout"]["xaxis"]["type"] == "category"
