@@ -42,6 +42,8 @@ from segments.analysis.clustering import (
     RULE_SEPARATOR,
     SPEND_RANGE,
     UNNAMED_CLUSTER,
+    name_part_pattern,
+    name_parts_untrue,
 )
 from segments.analysis.rfm import Note, customer_notes
 
@@ -114,15 +116,7 @@ _NAME_FACT_MESSAGES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _fact_pattern(template: str) -> re.Pattern[str]:
-    marked = template.format(low="LOWMARK", high="HIGHMARK", n="NMARK")
-    pattern = re.escape(marked)
-    for mark, group in (("LOWMARK", "low"), ("HIGHMARK", "high"), ("NMARK", "n")):
-        pattern = pattern.replace(mark, rf"(?P<{group}>[\d,.]+)")
-    return re.compile(rf"^{pattern}$")
-
-
-_NAME_FACTS = tuple((_fact_pattern(t), message) for t, message in _NAME_FACT_MESSAGES)
+_NAME_FACTS = tuple((name_part_pattern(t), message) for t, message in _NAME_FACT_MESSAGES)
 # Feature names on charts (the classifier's importances), in the owner's words.
 _FEATURES: dict[str, str] = {
     "recency_days": gettext_noop("days since last order"),
@@ -266,6 +260,33 @@ def customer_reason(score) -> str:
     notes = customer_notes(recency_days=score.recency_days, orders=score.frequency,
                            spend=score.monetary)
     return join(JOIN_FACTS, [note_text(n) for n in notes])
+
+
+# The fact each of customer_notes' notes speaks of, as clustering.name_parts_untrue
+# names them.
+_NOTE_FACTS = {
+    "no_purchase": "frequency", "last_order_days": "recency_days",
+    "bought_recently": "recency_days", "last_bought_days": "recency_days",
+    "not_for_over_a_year": "recency_days", "bought_once": "frequency",
+    "bought_times": "frequency", "bought_often": "frequency",
+    "spent": "monetary", "spent_nothing_net": "monetary",
+}
+
+
+def cluster_unlike_sentence(score, stored_name: str) -> str:
+    """Said beside a customer's cluster when its name is not true of them ("Recent,
+    frequent" for someone gone 208 days): the facts that differ, in the active language;
+    empty when the name holds for them."""
+    facts = {"recency_days": score.recency_days, "frequency": score.frequency,
+             "monetary": score.monetary}
+    untrue = name_parts_untrue(stored_name, facts)
+    if not untrue:
+        return ""
+    notes = customer_notes(recency_days=score.recency_days, orders=score.frequency,
+                           spend=score.monetary)
+    differing = [note_text(n) for n in notes if _NOTE_FACTS[n.code] in untrue]
+    return gettext("Unlike this cluster's typical member, they %(facts)s.") % {
+        "facts": join(JOIN_FACTS, differing)}
 
 
 # ------------------------------------------------------------------ propensity

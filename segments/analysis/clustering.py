@@ -18,7 +18,9 @@ flip k between two near-equal peaks), and clusters are numbered by their centroi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -388,6 +390,60 @@ def _spend_words(spend: pd.Series) -> str:
 def _join_name(parts: list[str]) -> str:
     text = NAME_SEPARATOR.join(parts)
     return text[:1].upper() + text[1:] if text else UNNAMED_CLUSTER
+
+
+def name_part_pattern(template: str) -> re.Pattern[str]:
+    """A name part's template (MONTHS_AGO ...) as a pattern over the stored English,
+    its numbers in the groups `low`, `high` and `n`."""
+    marked = template.format(low="LOWMARK", high="HIGHMARK", n="NMARK")
+    pattern = re.escape(marked)
+    for mark, group in (("LOWMARK", "low"), ("HIGHMARK", "high"), ("NMARK", "n")):
+        pattern = pattern.replace(mark, rf"(?P<{group}>[\d,.]+)")
+    return re.compile(rf"^{pattern}$")
+
+
+# Each part a name can have, the fact it speaks of, and the test one customer's value
+# must pass for the part to be true of them.
+_NAME_PART_TESTS: tuple[tuple[re.Pattern[str], str, Callable[..., bool]], ...] = (
+    (name_part_pattern(RECENT), "recency_days", lambda v: v <= RECENT_MAX_DAYS),
+    (name_part_pattern(FREQUENT), "frequency", lambda v: v >= FREQUENT_MIN_ORDERS),
+    (name_part_pattern(MONTHS_AGO), "recency_days",
+     lambda v, low, high: low <= round(v / DAYS_PER_MONTH) <= high),
+    (name_part_pattern(MONTHS_AGO_ONE), "recency_days", lambda v, n: round(v / DAYS_PER_MONTH) == n),
+    (name_part_pattern(ORDERS_RANGE), "frequency", lambda v, low, high: low <= v <= high),
+    (name_part_pattern(ORDERS_ONE), "frequency", lambda v, n: v == n),
+    (name_part_pattern(ORDER_SINGLE), "frequency", lambda v: v == 1),
+    (name_part_pattern(SPEND_RANGE), "monetary", lambda v, low, high: low <= v <= high),
+)
+_NUMBERED = re.compile(r"^(?P<name>.+) \(\d+\)$")
+
+
+def name_parts_untrue(name: str, facts: Mapping[str, float]) -> tuple[str, ...]:
+    """The facts ("recency_days", "frequency", "monetary") on which one member differs
+    from the name of their cluster, in the name's order.
+
+    A name says what is true of the cluster's typical member (its median), so some
+    members differ: a customer gone 200 days in a "Recent, frequent" cluster. Their
+    page says so instead of letting the name contradict the facts beside it. A name
+    the owner wrote, or a part we cannot read back, claims nothing.
+    """
+    numbered = _NUMBERED.match(name)
+    name = numbered["name"] if numbered else name
+    untrue = []
+    for part in (name[:1].lower() + name[1:]).split(NAME_SEPARATOR):
+        for pattern, column, holds in _NAME_PART_TESTS:
+            match = pattern.match(part)
+            if match is None:
+                continue
+            value = facts.get(column)
+            if value is not None and column == "recency_days":
+                # whole days passed, as every page counts them ("90 days ago" is recent)
+                value = math.floor(value)
+            bounds = {k: float(v.replace(",", "")) for k, v in match.groupdict().items()}
+            if value is not None and not holds(value, **bounds) and column not in untrue:
+                untrue.append(column)
+            break
+    return tuple(untrue)
 
 
 def cluster_names(

@@ -49,6 +49,14 @@ def rfm_why(score: Any) -> str:
 
 
 @register.simple_tag
+def cluster_unlike(score: Any, generated_name: str) -> str:
+    """Where the customer's cluster name is not true of them, the facts that differ."""
+    if score is None or not generated_name:
+        return ""
+    return computed_text.cluster_unlike_sentence(score, generated_name)
+
+
+@register.simple_tag
 def propensity_sentence(score: Any) -> str:
     """The chance to buy and where it stands among customers, true at ties and ends."""
     if score is None or score.propensity is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -13,12 +15,14 @@ from django.urls import reverse
 from ingest.models import Order
 from profiler_site.core.services import user_language_set
 from segments.analysis.clustering import (
+    DAYS_PER_MONTH,
     FREQUENT_MIN_ORDERS,
     RECENT_MAX_DAYS,
     RULE_MIN_COVERAGE,
     RULE_MIN_PRECISION,
 )
-from segments.models import CustomerScore, Segment, SegmentationRun
+from segments.computed_text import cluster_unlike_sentence
+from segments.models import CustomerScore, Segment, SegmentationRun, SegmentLabel
 from segments.services import db
 from tests.segments.demo_loader import load_order_lines
 from tests.segments.helpers import run_refresh
@@ -131,3 +135,71 @@ def test_the_pages_say_so_when_no_short_rule_describes_a_cluster(
     assert listing.count(words) == 1
     assert words in detail
     cache.clear()
+
+
+def _name_holds(name: str, facts: pd.Series) -> bool:
+    """The reference: each part of a generated name checked against one member's facts,
+    written from the naming rules (clustering.py's constants), not from its reader."""
+    days = math.floor(facts["recency_days"])  # whole days, as the pages show them
+    months = round(days / DAYS_PER_MONTH)
+    checks = {
+        "recent": days <= RECENT_MAX_DAYS,
+        "frequent": facts["frequency"] >= FREQUENT_MIN_ORDERS,
+        "1 order": facts["frequency"] == 1,
+    }
+    for part in name.lower().split(", "):
+        if part in checks:
+            if not checks[part]:
+                return False
+            continue
+        numbers = [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", part)]
+        low, high = numbers[0], numbers[-1]
+        if part.startswith("last order"):
+            value = months
+        elif part.startswith("spend"):
+            value = facts["monetary"]
+        else:
+            value = facts["frequency"]
+        if not low <= value <= high:
+            return False
+    return True
+
+
+def test_a_customer_whose_facts_differ_from_their_cluster_name_is_told_so_and_only_they(
+    cdnow_file, owner_client
+):
+    load_order_lines(cdnow_file)
+    run = run_refresh(rules=False)
+    names = dict(Segment.objects.filter(run=run, kind="cluster").values_list("key", "name"))
+    scores = list(CustomerScore.objects.filter(run=run).order_by("customer_id"))
+    differ = [s for s in scores if not _name_holds(names[s.cluster_key], pd.Series(
+        {"recency_days": s.recency_days, "frequency": s.frequency, "monetary": s.monetary}))]
+    assert 0 < len(differ) < len(scores)  # CDNOW's clusters hold members of both kinds
+
+    flagged = {s.customer_id for s in scores
+               if cluster_unlike_sentence(s, names[s.cluster_key])}
+    assert flagged == {s.customer_id for s in differ}
+
+    one = differ[0]
+    page = html.unescape(owner_client.get(reverse("customer-detail", args=[one.customer_id]))
+                         .content.decode())
+    sentence = re.search(r'<span class="muted" id="cluster-unlike">(.*?)</span>', page).group(1)
+    assert sentence.startswith("Unlike this cluster's typical member, they ")
+    fits = next(s for s in scores if s.customer_id not in flagged)
+    page = owner_client.get(reverse("customer-detail", args=[fits.customer_id])).content.decode()
+    assert 'id="cluster-unlike"' not in page
+
+
+def test_a_cluster_the_owner_renamed_claims_nothing_about_its_members(cdnow_file, owner_client):
+    load_order_lines(cdnow_file)
+    run = run_refresh(rules=False)
+    names = dict(Segment.objects.filter(run=run, kind="cluster").values_list("key", "name"))
+    score = next(s for s in CustomerScore.objects.filter(run=run)
+                 if cluster_unlike_sentence(s, names[s.cluster_key]))
+    SegmentLabel.objects.create(kind="cluster", key=score.cluster_key, name="Our regulars")
+
+    page = owner_client.get(reverse("customer-detail", args=[score.customer_id])).content.decode()
+    listing = owner_client.get(reverse("customers") + f"?cluster={score.cluster_key}").content.decode()
+
+    assert "Our regulars" in page and 'id="cluster-unlike"' not in page
+    assert "cluster-unlike" not in listing

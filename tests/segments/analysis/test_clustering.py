@@ -13,6 +13,7 @@ from segments.analysis.clustering import (
     cluster_rules,
     fit_kmeans,
     match_to_previous,
+    name_parts_untrue,
     prepare_matrix,
     stable_best_k,
     ward_on_sample,
@@ -338,3 +339,25 @@ def test_silhouette_from_distances_equals_scikit_learns(k):
     ours = silhouette_from_distances(cdist(X, X), labels)
 
     assert ours == pytest.approx(silhouette_score(X, labels), abs=1e-12)
+
+
+@pytest.mark.parametrize("name, facts, untrue", [
+    ("Recent, frequent", {"recency_days": 208.0, "frequency": 14, "monetary": 891.0},
+     ("recency_days",)),
+    # 90.6 days is shown as "90 days ago": recent
+    ("Recent, frequent", {"recency_days": 90.6, "frequency": 4, "monetary": 1.0}, ()),
+    ("Recent, frequent (2)", {"recency_days": 20.0, "frequency": 2, "monetary": 9.0},
+     ("frequency",)),
+    ("Last order 5–12 months ago, 1–2 orders",
+     {"recency_days": 400.0, "frequency": 3, "monetary": 44.0}, ("recency_days", "frequency")),
+    ("Last order 5–12 months ago, 1–2 orders",
+     {"recency_days": 5 * 30.44, "frequency": 2, "monetary": 44.0}, ()),
+    ("Last order 3 months ago, 1 order", {"recency_days": 91.0, "frequency": 2, "monetary": 5.0},
+     ("frequency",)),
+    ("Recent, 2–3 orders, spend 1,020–1,450",
+     {"recency_days": 10.0, "frequency": 2, "monetary": 1_451.0}, ("monetary",)),
+    ("Typical customers", {"recency_days": 900.0, "frequency": 1, "monetary": 0.0}, ()),
+    ("Our regulars", {"recency_days": 900.0, "frequency": 1, "monetary": 0.0}, ()),
+])
+def test_name_parts_untrue_names_the_facts_a_member_does_not_share(name, facts, untrue):
+    assert name_parts_untrue(name, facts) == untrue
