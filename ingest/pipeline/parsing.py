@@ -230,18 +230,22 @@ def parse_datetime(
     return _parse_datetime(text, dayfirst, tz, label)
 
 
-def date_order_shown(text: str) -> bool | None:
-    """True if `text` can only be day-first (`13/03/2024`), False if only month-first
-    (`03/13/2024`), None if it does not tell (ISO, dotted, `04/04/2024`, not a date)."""
+# What one date says about the order of day and month.
+DAY_FIRST, MONTH_FIRST, EITHER_WAY, NOT_ASKED = "day first", "month first", "either way", "not asked"
+
+
+def date_order_shown(text: str) -> str:
+    """DAY_FIRST for `13/03/2024`, MONTH_FIRST for `03/13/2024`, EITHER_WAY for
+    `05/03/2024`, NOT_ASKED where the question does not arise (ISO, dotted, not a date)."""
     match = _XYZ.fullmatch(text.strip())
     if match is None or match["sep"] == ".":
-        return None  # dotted dates are always read day-first
+        return NOT_ASKED  # dotted dates are always read day-first
     a, b = int(match["a"]), int(match["b"])
     if a > 12 >= b:
-        return True
+        return DAY_FIRST
     if b > 12 >= a:
-        return False
-    return None
+        return MONTH_FIRST
+    return EITHER_WAY
 
 
 @lru_cache(maxsize=4)
