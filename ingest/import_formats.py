@@ -20,6 +20,8 @@ FORMAT_LABELS: dict[str, str | Promise] = {
     "etsy_sold_order_items": _("Etsy (Sold Order Items)"),
     "stripe_payments": _("Stripe (payments)"),
     "square_item_details": _("Square (item details)"),
+    "amazon_order_report": _("Amazon (Order Report)"),
+    "amazon_all_orders": _("Amazon (All Orders)"),
     "generic": _("Spreadsheet (any columns)"),
 }
 

@@ -27,6 +27,7 @@ FIXED_NOTES = (
     gettext_noop("decimal comma converted"),
     gettext_noop("two-digit year expanded"),
     gettext_noop("converted spreadsheet date number"),
+    gettext_noop("day and month could be either way: read month-first"),
     gettext_noop("removed mailto: from email"),
     gettext_noop("lowercased email"),
     gettext_noop("unrecognised yes/no value treated as unknown"),

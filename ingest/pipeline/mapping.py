@@ -134,6 +134,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "bestellnr",
         "bestellung",
         "numerodecommande",
+        "n° de commande",  # "N°" folds to "n"
+        "n° commande",
         "commande",
         "numeropedido",
         "pedido",
@@ -170,6 +172,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "product_sku": (
         "productsku",
         "sku",
+        "lineitemsku",
         "itemsku",
         "stockcode",
         "productcode",
@@ -186,6 +189,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "product_name": (
         "productname",
+        "lineitemname",  # Shopify's column names, also written by Squarespace
         "product",
         "itemname",
         "item",
@@ -222,6 +226,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "quantity": (
         "quantity",
         "qty",
+        "lineitemquantity",
         "units",
         "itemquantity",
         "numberofcds",  # the CDNOW purchase log
@@ -235,6 +240,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "unit_price": (
         "unitprice",
         "price",
+        "lineitemprice",
         "itemprice",
         "priceeach",
         "itemcost",
@@ -268,6 +274,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "ordertotal",
         "total",
         "grandtotal",
+        "grandtotalpurchased",  # Magento's order grid: in the order's own currency
+        "grandtotalbase",
         "totalamount",
         "gesamtbetrag",
         "gesamtsumme",
@@ -332,7 +340,9 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "refunded_amount": (
         "refundedamount",
         "refundamount",
-        "refunded",
+        "amountrefunded",
+        "totalrefunded",
+        # not "refunded": Gumroad's "Refunded?" is a yes/no (0/1), not an amount
         "refund",
         "refunds",
         "erstattung",
@@ -558,6 +568,43 @@ PRESETS: tuple[Preset, ...] = (
             # Only used if a line has no amount; includes shipping and tax.
             "order_total": ("ordertotalamount",),
         },
+    ),
+)
+
+# Amazon Seller Central's order reports (tab-delimited). "item-price" is the line's
+# price: "All amounts are aggregates of the quantity, not unit prices", so it is the
+# line total, never a unit price. Shipping, tax and promotions are left out, as the
+# Shopify preset counts the goods.
+_AMAZON_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "ordered_at": ("purchasedate",),
+    "customer_email": ("buyeremail",),
+    "customer_name": ("buyername",),
+    "product_sku": ("sku",),
+    "product_name": ("productname",),
+    "line_total": ("itemprice",),
+    "currency": ("currency",),
+    "city": ("shipcity",),
+    "country": ("shipcountry",),
+}
+PRESETS = (
+    *PRESETS,
+    # The seller-fulfilled "Order Report": one row per item, with the buyer's email.
+    Preset(
+        name="amazon_order_report",
+        signature=frozenset({"orderid", "orderitemid", "purchasedate", "quantitypurchased",
+                             "itemprice"}),
+        columns={**_AMAZON_COLUMNS, "order_id": ("orderid",), "quantity": ("quantitypurchased",)},
+        unmapped=frozenset({"unit_price", "order_total"}),
+    ),
+    # "All Orders": one row per item. Amazon's own has no customer column (it is refused
+    # until one is chosen); a "Cancelled" order status cancels the order.
+    Preset(
+        name="amazon_all_orders",
+        signature=frozenset({"amazonorderid", "purchasedate", "orderstatus", "itemstatus",
+                             "itemprice"}),
+        columns={**_AMAZON_COLUMNS, "order_id": ("amazonorderid",), "quantity": ("quantity",),
+                 "financial_status": ("orderstatus",)},
+        unmapped=frozenset({"unit_price", "order_total"}),
     ),
 )
 

@@ -101,10 +101,16 @@ def _parse_money(text: str, decimal_comma: bool, label: str) -> Parsed[Decimal |
 
 def _normalise_separators(s: str, decimal_comma: bool, notes: list[str]) -> str:
     if "," not in s:
-        if decimal_comma and s.count(".") >= 1 and re.fullmatch(r"\d{1,3}(?:\.\d{3})+", s):
+        # "0.125" is never a thousands grouping, whatever the file's decimal mark.
+        if decimal_comma and s.count(".") >= 1 and re.fullmatch(r"[1-9]\d{0,2}(?:\.\d{3})+", s):
             notes.append("removed thousands separators")
             return s.replace(".", "")
         return s
+    if decimal_comma and "." in s and s.rfind(".") > s.rfind(",") and _THOUSANDS_COMMA.fullmatch(s):
+        # "$1,234.56" in a decimal-comma file: written the other way, and only one way
+        # to read it. Taken as decimal commas it would be 1.23456.
+        notes.append("removed thousands separators")
+        return s.replace(",", "")
     if decimal_comma:
         notes.append("decimal comma converted")
         return s.replace(".", "").replace(",", ".")
@@ -169,6 +175,30 @@ _COMPACT = re.compile(
     r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:[T\s]?(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})?)?"
 )
 _EXCEL_SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
+# Month names in English, as exports write them: "5-Mar-24" (Excel's d-mmm-yy),
+# "Jan-15-24" (eBay), "Mar 5, 2024 2:05:00 PM" (Magento), "Tue, 05 Mar 2024 14:05:00
+# +0000" (RFC 2822), "March 5th, 2024". Matched after commas become spaces.
+_NAMED_MONTH = re.compile(
+    r"(?i)(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\s+)?"
+    r"(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?[\s-](?P<mon1>[a-z]{3,9})\.?[\s-](?P<y1>\d{4}|\d{2})"
+    r"|(?P<mon2>[a-z]{3,9})\.?[\s-](?P<d2>\d{1,2})(?:st|nd|rd|th)?[\s-](?P<y2>\d{4}|\d{2}))"
+    r"(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?"
+    + _OFFSET
+)
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_CJK_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+
+def _month_number(name: str | None) -> int | None:
+    """1-12 for an English month name or its abbreviation ("Sep", "Sept."), else None."""
+    lowered = (name or "").lower()
+    for number, month in enumerate(_MONTHS, start=1):
+        if len(lowered) >= 3 and month.startswith(lowered) or lowered == "sept" and number == 9:
+            return number
+    return None
+
+
 _NAMED_FORMATS = (
     "%d %b %Y",
     "%d %B %Y",
@@ -183,16 +213,39 @@ _NAMED_FORMATS = (
 )
 
 
+# An `03/05/2024` read month-first because nothing said which comes first.
+AMBIGUOUS_DATE = "day and month could be either way: read month-first"
+
+
 def parse_datetime(
-    text: str, *, dayfirst: bool = False, tz: str = "UTC", label: str = "order date"
+    text: str, *, dayfirst: bool | None = False, tz: str = "UTC", label: str = "order date"
 ) -> Parsed[datetime | None]:
     """Parse the date formats real exports use into an aware UTC datetime.
 
     Naive values are wall-clock times in the shop's time zone `tz`. Ambiguous
-    `01/02/2023` follows `dayfirst`; unambiguous ones (13/01/2023) are read as
-    written, so a column that mixes formats still parses value by value.
+    `01/02/2023` follows `dayfirst`, or is read month-first with a note when it is
+    None (unknown); unambiguous ones (13/01/2023) are read as written, so a column
+    that mixes formats still parses value by value.
     """
     return _parse_datetime(text, dayfirst, tz, label)
+
+
+# What one date says about the order of day and month.
+DAY_FIRST, MONTH_FIRST, EITHER_WAY, NOT_ASKED = "day first", "month first", "either way", "not asked"
+
+
+def date_order_shown(text: str) -> str:
+    """DAY_FIRST for `13/03/2024`, MONTH_FIRST for `03/13/2024`, EITHER_WAY for
+    `05/03/2024`, NOT_ASKED where the question does not arise (ISO, dotted, not a date)."""
+    match = _XYZ.fullmatch(text.strip())
+    if match is None or match["sep"] == ".":
+        return NOT_ASKED  # dotted dates are always read day-first
+    a, b = int(match["a"]), int(match["b"])
+    if a > 12 >= b:
+        return DAY_FIRST
+    if b > 12 >= a:
+        return MONTH_FIRST
+    return EITHER_WAY
 
 
 @lru_cache(maxsize=4)
@@ -204,14 +257,26 @@ def _zone(name: str) -> ZoneInfo:
 
 
 @lru_cache(maxsize=131072)
-def _parse_datetime(text: str, dayfirst: bool, tz: str, label: str) -> Parsed[datetime | None]:
+def _parse_datetime(
+    text: str, dayfirst: bool | None, tz: str, label: str
+) -> Parsed[datetime | None]:
     s = text.strip()
     if not s:
         return Parsed(value=None)
     notes: list[str] = []
+    if "年" in s:
+        s = _CJK_DATE.sub(r"\1-\2-\3", s, count=1)  # "2024年3月5日" as 2024-3-5
     match = _YMD.fullmatch(s)
     if match:
         y, m, d = int(match["y"]), int(match["m"]), int(match["d"])
+    elif (match := _NAMED_MONTH.fullmatch(" ".join(s.replace(",", " ").split()))) and (
+        _month_number(match["mon1"] or match["mon2"])
+    ):
+        m = _month_number(match["mon1"] or match["mon2"])
+        d, y = int(match["d1"] or match["d2"]), int(match["y1"] or match["y2"])
+        if y < 100:
+            y += 2000 if y < 70 else 1900
+            notes.append("two-digit year expanded")
     elif match := _XYZ.fullmatch(s):
         a, b, y = int(match["a"]), int(match["b"]), int(match["y"])
         if y < 100:
@@ -225,6 +290,8 @@ def _parse_datetime(text: str, dayfirst: bool, tz: str, label: str) -> Parsed[da
             d, m = a, b
         else:
             m, d = a, b
+            if dayfirst is None and a != b:
+                notes.append(AMBIGUOUS_DATE)
     elif match := _COMPACT.fullmatch(s):
         y, m, d = int(match["y"]), int(match["m"]), int(match["d"])
     elif _EXCEL_SERIAL.fullmatch(s) and 20000 <= float(s) <= 80000:

@@ -38,11 +38,15 @@ from ingest.pipeline.outliers import extreme_mask
 # The underscored parsers are the cached, positional-argument forms of the public ones:
 # this module calls them ~15 times per row, where building keyword cache keys shows up.
 from ingest.pipeline.parsing import (
+    DAY_FIRST,
+    MONTH_FIRST,
+    NOT_ASKED,
     Parsed,
     _clean_text,
     _parse_datetime,
     _parse_money,
     _parse_quantity,
+    date_order_shown,
     parse_birth_year,
     parse_bool,
     parse_currency,
@@ -296,6 +300,39 @@ def count_identical_rows(
                          complete=True)
 
 
+# Dates that need no day/month choice (ISO, dotted) seen before detect_date_order stops
+# looking: such a file is not read to its end for a question it never raises.
+UNASKED_ENOUGH = 1_000
+
+
+def detect_date_order(
+    stream: BinaryIO, mapping: ColumnMapping, options: ReadOptions = DEFAULT_OPTIONS
+) -> bool | None:
+    """Whether the file's order dates are day-first (True) or month-first (False), from the
+    first date that can only be read one way (`13/03/2024`); None if no date tells.
+
+    Read value by value, a `05/03/2024` above the first `13/03/2024` would be the 3rd of
+    May. Reads until a date decides; a file whose dates never raise the question (ISO)
+    is left after its first UNASKED_ENOUGH dates rather than read to its end.
+    """
+    table = open_table(stream, options)
+    position = _resolve_columns(table, mapping).get("ordered_at")
+    if position is None:
+        return None
+    unasked = 0
+    for record in table.records():
+        if isinstance(record, RawRecord):
+            shown = date_order_shown(record.fields[position])
+            if shown in (DAY_FIRST, MONTH_FIRST):
+                return shown == DAY_FIRST
+            if shown == NOT_ASKED:
+                unasked += 1
+                if unasked >= UNASKED_ENOUGH:
+                    return None
+    return None
+
+
+
 def _process(
     record: RawRecord,
     cleaner: _RowCleaner,
@@ -351,7 +388,8 @@ def _make_cleaner(
     table: Table, columns: dict[str, int], mapping: ColumnMapping, options: ReadOptions
 ) -> _RowCleaner:
     preset = mapping.behaviour
-    dayfirst = options.dayfirst if options.dayfirst is not None else bool(preset.dayfirst)
+    # None: nothing said which comes first; ambiguous dates are read month-first, noted.
+    dayfirst = options.dayfirst if options.dayfirst is not None else preset.dayfirst
     return _RowCleaner(
         columns=columns,
         preset=preset,
@@ -434,7 +472,7 @@ class _RowCleaner:
         columns: dict[str, int],
         preset: Preset,
         decimal_comma: bool,
-        dayfirst: bool,
+        dayfirst: bool | None,
         timezone: str,
     ) -> None:
         self.columns = columns

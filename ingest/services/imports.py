@@ -7,6 +7,7 @@ import sys
 import uuid
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,6 +34,7 @@ from ingest.pipeline.rows import (
     ROWS_CLEANED,
     IdenticalRows,
     count_identical_rows,
+    detect_date_order,
     read_rows,
 )
 from ingest.pipeline.table import ReadOptions, TablePreview, preview_table
@@ -263,6 +265,10 @@ def import_run(job: ImportJob) -> str:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
     restore_indexes()  # an import killed while it held them aside
     try:
+        if options.dayfirst is None and mapping.behaviour.dayfirst is None:
+            # "Detect" on the mapping page: the file's own dates say which comes first.
+            with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+                options = replace(options, dayfirst=detect_date_order(stream, mapping, options))
         with (indexes_set_aside(worth_setting_aside(lines - job.processed),
                                 before_build=lambda: _building_indexes(job)),
               open_upload(job.stored_path, job.original_name, limits=_limits()) as stream):

@@ -7,7 +7,13 @@ import pytest
 
 from ingest.pipeline.errors import RowError
 from ingest.pipeline.parsing import (
+    AMBIGUOUS_DATE,
+    DAY_FIRST,
+    EITHER_WAY,
+    MONTH_FIRST,
+    NOT_ASKED,
     clean_text,
+    date_order_shown,
     parse_bool,
     parse_datetime,
     parse_email,
@@ -31,6 +37,11 @@ from ingest.pipeline.parsing import (
         ("CHF 1'250.00", False, "1250.00"),
         ("1.5E+2", False, "150"),
         ("", False, None),
+        # Written with a dot in a decimal-comma file: one way to read it, never 1.23456.
+        ("$1,234.56", True, "1234.56"),
+        ("1,234,567.89", True, "1234567.89"),
+        ("1.234", True, "1234"),
+        ("0.125", True, "0.125"),  # a leading 0 is never a thousands group
     ],
 )
 def test_money_is_parsed_to_exact_decimals(
@@ -101,6 +112,18 @@ def test_unusable_quantities_are_rejected(text: str, reason: str) -> None:
         # Naive wall-clock times are the shop's local time: 10:00 in Berlin summer is 08:00 UTC.
         ("2023-07-01 10:00", False, "Europe/Berlin", datetime(2023, 7, 1, 8, tzinfo=UTC)),
         ("2023-01-01 10:00", False, "America/New_York", datetime(2023, 1, 1, 15, tzinfo=UTC)),
+        # Month names as exports and spreadsheets write them.
+        ("5-Mar-24", False, "UTC", datetime(2024, 3, 5, tzinfo=UTC)),  # Excel d-mmm-yy
+        ("05-Mar-2024", False, "UTC", datetime(2024, 3, 5, tzinfo=UTC)),
+        ("Jan-15-24", False, "UTC", datetime(2024, 1, 15, tzinfo=UTC)),  # eBay
+        ("Mar 5, 2024 2:05:00 PM", False, "UTC", datetime(2024, 3, 5, 14, 5, tzinfo=UTC)),
+        ("5 March 2024 14:05", False, "UTC", datetime(2024, 3, 5, 14, 5, tzinfo=UTC)),
+        ("March 5th, 2024", False, "UTC", datetime(2024, 3, 5, tzinfo=UTC)),
+        ("Tuesday, March 5, 2024", False, "UTC", datetime(2024, 3, 5, tzinfo=UTC)),
+        ("Sept. 5, 2024", False, "UTC", datetime(2024, 9, 5, tzinfo=UTC)),
+        ("Tue, 05 Mar 2024 14:05:00 +0100", False, "UTC", datetime(2024, 3, 5, 13, 5, tzinfo=UTC)),
+        ("2024年3月5日", False, "UTC", datetime(2024, 3, 5, tzinfo=UTC)),
+        ("2024年3月5日 14:05", False, "Asia/Shanghai", datetime(2024, 3, 5, 6, 5, tzinfo=UTC)),
     ],
 )
 def test_dates_in_real_export_formats_become_utc(
@@ -117,6 +140,8 @@ def test_dates_in_real_export_formats_become_utc(
         ("2023-01-01 25:00", "impossible time"),
         ("1899-12-31", "is outside 1970-2100"),
         ("yesterday", "is not a date we can read"),
+        ("Foo 5, 2024", "is not a date we can read"),
+        ("31-Feb-2024", "is not a real date"),
     ],
 )
 def test_impossible_dates_are_rejected_with_the_value_in_the_reason(text: str, reason: str) -> None:
@@ -182,3 +207,24 @@ def test_names_lose_control_characters_and_extra_spaces() -> None:
 )
 def test_marketing_consent_flags_are_read(text: str, expected: bool | None) -> None:
     assert parse_bool(text).value is expected
+
+
+def test_an_ambiguous_date_read_month_first_for_want_of_a_choice_is_noted() -> None:
+    unknown = parse_datetime("03/05/2024", dayfirst=None)
+    chosen = parse_datetime("03/05/2024", dayfirst=False)
+
+    assert unknown.value == chosen.value == datetime(2024, 3, 5, tzinfo=UTC)
+    assert unknown.notes == (AMBIGUOUS_DATE,) and chosen.notes == ()
+    assert parse_datetime("04/04/2024", dayfirst=None).notes == ()  # the same either way
+    assert parse_datetime("13/05/2024", dayfirst=None).notes == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("13/03/2024", DAY_FIRST), ("3-13-2024 10:00", MONTH_FIRST), ("03/05/2024", EITHER_WAY),
+     ("13.03.2024", NOT_ASKED), ("2024-03-13", NOT_ASKED), ("not a date", NOT_ASKED)],
+)
+def test_only_a_date_with_a_part_over_twelve_shows_the_files_date_order(
+    text: str, shown: str
+) -> None:
+    assert date_order_shown(text) == shown

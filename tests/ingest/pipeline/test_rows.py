@@ -6,9 +6,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from ingest.pipeline.mapping import ColumnMapping
-from ingest.pipeline.rows import COLUMNS, count_identical_rows, read_rows
+from ingest.pipeline.rows import (
+    COLUMNS,
+    UNASKED_ENOUGH,
+    count_identical_rows,
+    detect_date_order,
+    read_rows,
+)
 from ingest.pipeline.table import ReadOptions
 from tests.ingest.pipeline.helpers import GOOD_1, GOOD_2, HEADER, ingest_bytes
 
@@ -241,3 +248,26 @@ def test_the_quick_count_of_identical_rows_says_when_it_read_only_the_start_or_f
     assert (start.rows, start.money, start.rows_read, start.complete) == (
         1, Decimal("9.90"), 4, False)
     assert (moneyless.rows, moneyless.money, moneyless.complete) == (3, None, True)
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["05/03/2024", "06/03/2024", "13/03/2024"], True),  # told only on the last row
+        (["03/05/2024", "03/28/2024 10:00"], False),
+        (["03/05/2024", "2024-03-13", "13.03.2024"], None),  # nothing tells
+        (["13/03/2024", "03/28/2024"], True),  # the first that tells decides
+        # an ISO file is not read to its end: past UNASKED_ENOUGH dates it stops looking
+        (["2024-03-01"] * UNASKED_ENOUGH + ["13/03/2024"], None),
+        (["2024-03-01"] * (UNASKED_ENOUGH - 1) + ["13/03/2024"], True),
+    ],
+)
+def test_the_files_date_order_comes_from_its_first_date_that_can_only_be_read_one_way(
+    dates: list[str], expected: bool | None
+) -> None:
+    data = ("email,order date,amount\n" + "".join(
+        f"c{i}@example.com,{d},1.00\n" for i, d in enumerate(dates))).encode()
+    mapping = ColumnMapping(fields={"customer_email": "email", "ordered_at": "order date",
+                                    "line_total": "amount"})
+
+    assert detect_date_order(io.BytesIO(data), mapping) is expected

@@ -1,0 +1,212 @@
+"""Order exports in shapes the other tests do not have, imported for real.
+
+Each file is written here the way its spreadsheet or platform writes it; the money,
+dates and rejections expected are worked out by hand from the file's text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from decimal import Decimal
+
+import pytest
+
+from ingest.models import Customer, ImportJob, Order
+from ingest.pipeline.parsing import AMBIGUOUS_DATE
+from profiler_site.core.models import JobStatus
+from tests.ingest.helpers_db import import_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _net(key: str) -> Decimal:
+    return sum((o.net_total for o in Customer.objects.get(key=key).orders.all()), Decimal(0))
+
+
+def _imported(content: bytes, **confirm) -> ImportJob:
+    job = import_bytes(content, **confirm)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    return job
+
+
+def _day(order_key: str) -> tuple[int, int, int]:
+    moment = Order.objects.get(order_key=order_key).ordered_at.astimezone(UTC)
+    return (moment.year, moment.month, moment.day)
+
+
+def test_a_day_first_file_is_read_day_first_when_a_later_date_shows_it():
+    # A French Excel export: 05/03 is only told apart from May 3rd by 13/03 further down.
+    content = (
+        "N° de commande;Courriel;Date de commande;Produit;Quantité;Prix unitaire\r\n"
+        "A1;claire@example.fr;05/03/2024 12:00;Bol;1;12,50 €\r\n"
+        "A2;denis@example.fr;06/03/2024 12:00;Tasse;2;4,00 €\r\n"
+        "A3;denis@example.fr;13/03/2024 12:00;Tasse;1;4,00 €\r\n"
+    ).encode("utf-8-sig")
+
+    job = _imported(content)
+
+    assert job.rows_rejected == 0
+    assert (_day("A1"), _day("A2"), _day("A3")) == ((2024, 3, 5), (2024, 3, 6), (2024, 3, 13))
+    assert AMBIGUOUS_DATE not in job.cleaning_notes
+
+
+def test_a_month_first_file_stays_month_first_when_a_later_date_shows_it():
+    content = (
+        b"Order ID,Email,Order Date,Amount\n"
+        b"1,ann@example.com,03/05/2024 12:00,10.00\n"
+        b"2,ann@example.com,03/28/2024 12:00,5.00\n"
+    )
+
+    _imported(content)
+
+    assert (_day("1"), _day("2")) == ((2024, 3, 5), (2024, 3, 28))
+
+
+def test_dates_no_value_tells_apart_are_read_month_first_and_counted():
+    content = (
+        b"Order ID,Email,Order Date,Amount\n"
+        b"1,ann@example.com,03/05/2024 12:00,10.00\n"
+        b"2,ann@example.com,04/04/2024 12:00,5.00\n"
+        b"3,bob@example.com,2024-04-07 12:00,5.00\n"
+    )
+
+    job = _imported(content)
+
+    assert _day("1") == (2024, 3, 5)
+    # 04/04 reads the same either way, and the ISO date cannot be misread
+    assert job.cleaning_notes == {AMBIGUOUS_DATE: 1}
+    assert job.rows_cleaned == 1
+
+
+def test_the_owners_choice_of_day_first_wins_over_what_the_dates_show():
+    content = (
+        b"Order ID,Email,Order Date,Amount\n"
+        b"1,ann@example.com,05/03/2024 12:00,10.00\n"
+        b"2,ann@example.com,03/28/2024 12:00,5.00\n"
+    )
+
+    _imported(content, dayfirst=True)
+
+    assert _day("1") == (2024, 3, 5)
+    assert _day("2") == (2024, 3, 28)  # unambiguous, read as written
+
+
+def test_month_names_and_a_dot_written_amount_in_a_decimal_comma_file_are_read():
+    content = (
+        "Bestellnummer;E-Mail;Datum;Betrag\r\n"
+        "1;anna@example.de;5-Mar-24;12,50\r\n"  # Excel's d-mmm-yy
+        "2;anna@example.de;Mar 6, 2024 2:05:00 PM;\"$1,234.56\"\r\n"
+        "3;ben@example.de;2024年3月7日 10:00;1.000,00\r\n"
+    ).encode()
+
+    job = _imported(content)
+
+    assert job.rows_rejected == 0
+    assert (_day("1"), _day("2"), _day("3")) == ((2024, 3, 5), (2024, 3, 6), (2024, 3, 7))
+    assert _net("anna@example.de") == Decimal("1247.06")  # not 12.50 + 1.23456
+    assert _net("ben@example.de") == Decimal("1000.00")
+
+
+AMAZON_ORDER_REPORT = (
+    "order-id\torder-item-id\tpurchase-date\tpayments-date\tbuyer-email\tbuyer-name\t"
+    "buyer-phone-number\tsku\tproduct-name\tquantity-purchased\tcurrency\titem-price\t"
+    "item-tax\tshipping-price\tshipping-tax\tship-service-level\trecipient-name\t"
+    "ship-address-1\tship-city\tship-state\tship-postal-code\tship-country\n"
+)
+
+
+def _amazon_line(order: str, item: str, email: str, sku: str, quantity: int, price: str) -> str:
+    return "\t".join([
+        order, item, "2024-03-05T14:05:00+00:00", "2024-03-05T14:10:00+00:00", email, "Ann Lee",
+        "", sku, f"Product {sku}", str(quantity), "USD", price, "0.00", "4.99", "0.00",
+        "Standard", "Ann Lee", "1 Main St", "SEATTLE", "WA", "98101", "US",
+    ]) + "\n"
+
+
+def test_an_amazon_order_report_counts_item_price_as_the_lines_total_not_a_unit_price():
+    # Amazon: "All amounts are aggregates of the quantity, not unit prices."
+    content = (AMAZON_ORDER_REPORT
+               + _amazon_line("111-1", "01", "a1b2@marketplace.amazon.com", "MUG", 2, "25.00")
+               + _amazon_line("111-1", "02", "a1b2@marketplace.amazon.com", "TEA", 1, "4.99")
+               + _amazon_line("111-2", "03", "c3d4@marketplace.amazon.com", "MUG", 3, "37.50"))
+
+    job = _imported(content.encode(), name="orders.txt")
+
+    assert job.preset == "amazon_order_report"
+    assert _net("a1b2@marketplace.amazon.com") == Decimal("29.99")  # goods, no shipping
+    assert _net("c3d4@marketplace.amazon.com") == Decimal("37.50")
+    assert Order.objects.get(order_key="111-1").lines.count() == 2
+
+
+def test_an_amazon_all_orders_report_with_the_buyers_email_counts_item_price_once():
+    header = (
+        "amazon-order-id\tmerchant-order-id\tpurchase-date\tlast-updated-date\torder-status\t"
+        "fulfillment-channel\tsales-channel\tproduct-name\tsku\tasin\titem-status\tquantity\t"
+        "currency\titem-price\titem-tax\tshipping-price\tship-city\tship-country\tbuyer-email\n"
+    )
+
+    def line(order: str, status: str, quantity: int, price: str) -> str:
+        return "\t".join([order, "", "2024-03-05T14:05:00-08:00", "2024-03-06T10:00:00-08:00",
+                          status, "Amazon", "Amazon.com", "Mug", "MUG", "B0001", status,
+                          str(quantity), "USD", price, "0.00", "0.00", "SEATTLE", "US",
+                          "a1b2@marketplace.amazon.com"]) + "\n"
+
+    content = header + line("112-1", "Shipped", 2, "25.00") + line("112-2", "Cancelled", 1, "12.50")
+
+    job = _imported(content.encode(), name="orders.txt")
+
+    assert job.preset == "amazon_all_orders"
+    assert Order.objects.get(order_key="112-1").net_total == Decimal("25.00")
+    assert Order.objects.get(order_key="112-2").is_cancelled
+    assert _net("a1b2@marketplace.amazon.com") == Decimal("25.00")
+
+
+def test_lineitem_columns_of_a_shopify_like_export_are_the_goods_and_its_refunds_are_netted():
+    # Squarespace writes Shopify's "Lineitem" columns but no "Name" column.
+    content = (
+        b"Order ID,Email,Financial Status,Paid at,Currency,Subtotal,Shipping,Taxes,"
+        b"Amount Refunded,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,"
+        b"Lineitem sku,Billing Name,Billing Country\n"
+        b"00101,ann@example.com,PAID,2024-03-05 14:05:00 -0500,USD,29.99,5.00,0.00,0.00,34.99,"
+        b"2024-03-05 14:05:00 -0500,2,Mug,12.50,SQ1,Ann Lee,US\n"
+        b"00101,ann@example.com,PAID,2024-03-05 14:05:00 -0500,USD,29.99,5.00,0.00,0.00,34.99,"
+        b"2024-03-05 14:05:00 -0500,1,Tea,4.99,SQ2,Ann Lee,US\n"
+        b"00102,bob@example.com,REFUNDED,2024-03-06 10:00:00 -0500,USD,12.50,0.00,0.00,12.50,"
+        b"12.50,2024-03-06 10:00:00 -0500,1,Mug,12.50,SQ1,Bob Ray,US\n"
+    )
+
+    _imported(content)
+
+    assert _net("ann@example.com") == Decimal("29.99")  # the goods, as the Shopify preset counts
+    assert _net("bob@example.com") == Decimal("0.00")
+    assert set(Order.objects.get(order_key="00101").lines.values_list(
+        "product__name", flat=True)) == {"Mug", "Tea"}
+
+
+def test_an_order_grid_with_one_row_per_order_nets_its_refunds():
+    # Magento 2's sales order grid export.
+    content = (
+        b'"ID","Purchase Point","Purchase Date","Bill-to Name","Grand Total (Base)",'
+        b'"Grand Total (Purchased)","Status","Customer Email","Total Refunded"\n'
+        b'"000000001","Main Website","Mar 5, 2024 2:05:00 PM","Ann Lee","$34.99","$34.99",'
+        b'"complete","ann@example.com","$0.00"\n'
+        b'"000000002","Main Website","Mar 6, 2024 10:00:00 AM","Bob Ray","$1,234.56",'
+        b'"$1,234.56","closed","bob@example.com","$1,234.56"\n'
+        b'"000000003","Main Website","Mar 7, 2024 11:00:00 AM","Cy Doe","$10.00","$10.00",'
+        b'"canceled","cy@example.com",""\n'
+    )
+
+    job = _imported(content)
+
+    assert job.rows_rejected == 0
+    assert (_net("ann@example.com"), _net("bob@example.com"), _net("cy@example.com")) == (
+        Decimal("34.99"), Decimal("0.00"), Decimal("0.00"))
+
+
+def test_a_yes_or_no_refunded_column_is_not_taken_for_the_refunded_amount():
+    from ingest.pipeline.mapping import propose_mapping
+
+    proposed = propose_mapping(["Purchase ID", "Purchase Email", "Purchase Date",
+                                "Sale Price ($)", "Refunded?", "Partial Refund ($)"])
+
+    assert proposed.fields.get("refunded_amount") != "Refunded?"
