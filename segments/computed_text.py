@@ -42,8 +42,9 @@ from segments.analysis.clustering import (
     RULE_SEPARATOR,
     SPEND_RANGE,
     UNNAMED_CLUSTER,
+    NameClaim,
+    claims_untrue,
     name_part_pattern,
-    name_parts_untrue,
 )
 from segments.analysis.rfm import Note, customer_notes
 
@@ -262,7 +263,7 @@ def customer_reason(score) -> str:
     return join(JOIN_FACTS, [note_text(n) for n in notes])
 
 
-# The fact each of customer_notes' notes speaks of, as clustering.name_parts_untrue
+# The fact each of customer_notes' notes speaks of, as clustering.claims_untrue
 # names them.
 _NOTE_FACTS = {
     "no_purchase": "frequency", "last_order_days": "recency_days",
@@ -273,13 +274,13 @@ _NOTE_FACTS = {
 }
 
 
-def cluster_unlike_sentence(score, stored_name: str) -> str:
+def cluster_unlike_sentence(score, claims: list[dict]) -> str:
     """Said beside a customer's cluster when its name is not true of them ("Recent,
     frequent" for someone gone 208 days): the facts that differ, in the active language;
-    empty when the name holds for them."""
+    empty when the name holds for them. `claims`: the cluster's stored NameClaims."""
     facts = {"recency_days": score.recency_days, "frequency": score.frequency,
              "monetary": score.monetary}
-    untrue = name_parts_untrue(stored_name, facts)
+    untrue = claims_untrue([NameClaim(**claim) for claim in claims], facts)
     if not untrue:
         return ""
     notes = customer_notes(recency_days=score.recency_days, orders=score.frequency,

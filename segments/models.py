@@ -127,6 +127,10 @@ class Segment(models.Model):
     avg_frequency = models.FloatField(default=0.0)
     avg_monetary = models.FloatField(default=0.0)
     centroid = models.JSONField(default=dict, blank=True)
+    # What a generated cluster name claims, as bounds on the members' facts
+    # (clustering.NameClaim as dicts): a profile says where the name is not true of
+    # its customer. Empty for RFM segments and for runs made before it was kept.
+    name_claims = models.JSONField(default=list, blank=True)
     # Best-selling products / categories of the members, computed by the run (None
     # on runs saved before these existed: the selector then asks the database).
     top_products = models.JSONField(null=True, blank=True, default=None)

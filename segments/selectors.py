@@ -116,15 +116,15 @@ def run_history(limit: int = 20) -> list[SegmentationRun]:
     return list(_runs().order_by("-created_at", "-pk")[:limit])
 
 
-def cluster_generated_names(run: SegmentationRun | None = None) -> dict[str, str]:
-    """{cluster key: the name the analysis gave it, in its stored English}, for clusters
-    the owner has not renamed: what clustering.name_parts_untrue can read back."""
+def cluster_name_claims(run: SegmentationRun | None = None) -> dict[str, list[dict]]:
+    """{cluster key: what its generated name claims (clustering.NameClaim as dicts)}, for
+    clusters the owner has not renamed: a name the owner wrote claims nothing."""
     run = run or current_run()
     if run is None:
         return {}
     renamed = set(SegmentLabel.objects.filter(kind=SegmentKind.CLUSTER).values_list("key", flat=True))
-    return {key: name for key, name in Segment.objects.filter(run=run, kind=SegmentKind.CLUSTER)
-            .values_list("key", "name") if key not in renamed}
+    return {key: claims for key, claims in Segment.objects.filter(run=run, kind=SegmentKind.CLUSTER)
+            .values_list("key", "name_claims") if key not in renamed}
 
 
 def _labels() -> dict[tuple[str, str], str]:
@@ -556,9 +556,9 @@ class CustomerProfile:
     rfm_name: str
     rfm_description: str
     cluster_name: str
-    # The cluster's generated name as stored ("" when the owner renamed it): the page
-    # says where it is not true of this customer.
-    cluster_generated_name: str
+    # What the cluster's generated name claims (none when the owner renamed it): the
+    # page says where it is not true of this customer.
+    cluster_claims: list[dict]
     # Paged by the view; the counts and `net_total` are of all the customer's orders.
     orders: OrderHistory
     order_count: int  # every row the timeline lists: purchases, returns, cancelled orders
@@ -615,13 +615,14 @@ def customer_profile(customer_id: int) -> CustomerProfile:
     score = getattr(customer, "score", None)
     run = current_run()
     names = segment_names(run)
-    rfm_name = rfm_description = cluster_name = cluster_generated_name = ""
+    rfm_name = rfm_description = cluster_name = ""
+    cluster_claims: list[dict] = []
     if score is not None:
         info = RFM_SEGMENTS.get(score.rfm_key)
         rfm_name = names.get((SegmentKind.RFM, score.rfm_key), info.name if info else score.rfm_key)
         rfm_description = info.description if info else ""
         cluster_name = names.get((SegmentKind.CLUSTER, score.cluster_key), score.cluster_key)
-        cluster_generated_name = cluster_generated_names(run).get(score.cluster_key, "")
+        cluster_claims = cluster_name_claims(run).get(score.cluster_key, [])
     clv = (run.metrics.get("clv", {}) if run else {}) or {}
     # One pass over all the customer's orders for every total the page shows; the
     # listing reads only its page. A cancelled order's net total is 0 (order_totals).
@@ -633,7 +634,7 @@ def customer_profile(customer_id: int) -> CustomerProfile:
     products, product_count = _customer_products(customer_id)
     return CustomerProfile(
         customer=customer, score=score, rfm_name=rfm_name, rfm_description=rfm_description,
-        cluster_name=cluster_name, cluster_generated_name=cluster_generated_name,
+        cluster_name=cluster_name, cluster_claims=cluster_claims,
         orders=OrderHistory(customer_id, totals["orders"]),
         order_count=totals["orders"], purchase_count=totals["purchases"],
         other_count=totals["orders"] - totals["purchases"], net_total=totals["net"] or Decimal(0),

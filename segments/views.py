@@ -365,12 +365,12 @@ def customers_view(request: HttpRequest) -> HttpResponse:
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     run = selectors.current_run()
     names = selectors.segment_names(run)
-    generated = selectors.cluster_generated_names(run)
+    claims = selectors.cluster_name_claims(run)
     for customer in page.object_list:
         score = getattr(customer, "score", None)
         customer.rfm_name = names.get((SegmentKind.RFM, score.rfm_key), score.rfm_key) if score else ""
         customer.cluster_name = names.get((SegmentKind.CLUSTER, score.cluster_key), score.cluster_key) if score else ""
-        customer.cluster_generated_name = generated.get(score.cluster_key, "") if score else ""
+        customer.cluster_claims = claims.get(score.cluster_key, []) if score else []
     return render(request, "segments/customers.html", {
         "page": page, "q": search, "rfm": rfm, "cluster": cluster, "r": r, "f": f, "sort": sort,
         "has_customers": Customer.objects.exists(),

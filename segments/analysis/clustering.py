@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,9 +81,21 @@ class WardComparison:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class NameClaim:
+    """What one part of a cluster's name says, as bounds on one fact: "recent" is
+    recency_days <= 90, "2–3 orders" is 2 <= frequency <= 3. `recency_months` is
+    whole days / DAYS_PER_MONTH, rounded, as "last order 5–12 months ago" counts."""
+
+    fact: str  # "recency_days", "recency_months", "frequency" or "monetary"
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CentroidDescription:
     name: str
     description: str
+    claims: tuple[NameClaim, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -364,27 +376,33 @@ def _middle_half(values: pd.Series) -> tuple[float, float]:
     return float(values.quantile(0.25)), float(values.quantile(0.75))
 
 
-def _recency_words(days: pd.Series) -> str:
+def _recency_words(days: pd.Series) -> tuple[str, NameClaim]:
     if float(days.median()) <= RECENT_MAX_DAYS:
-        return RECENT
+        return RECENT, NameClaim(fact="recency_days", high=RECENT_MAX_DAYS)
     low, high = (round(d / DAYS_PER_MONTH) for d in _middle_half(days))
-    return MONTHS_AGO_ONE.format(n=high) if low == high else MONTHS_AGO.format(low=low, high=high)
+    claim = NameClaim(fact="recency_months", low=low, high=high)
+    if low == high:
+        return MONTHS_AGO_ONE.format(n=high), claim
+    return MONTHS_AGO.format(low=low, high=high), claim
 
 
-def _order_words(orders: pd.Series) -> str:
+def _order_words(orders: pd.Series) -> tuple[str, NameClaim]:
     if float(orders.median()) >= FREQUENT_MIN_ORDERS:
-        return FREQUENT
+        return FREQUENT, NameClaim(fact="frequency", low=FREQUENT_MIN_ORDERS)
     # Counts are whole: the middle half's ends rounded outwards still hold it.
     low, high = _middle_half(orders)
     low, high = int(np.floor(low)), int(np.ceil(high))
+    claim = NameClaim(fact="frequency", low=low, high=high)
     if low == high:
-        return ORDER_SINGLE if low == 1 else ORDERS_ONE.format(n=low)
-    return ORDERS_RANGE.format(low=low, high=high)
+        return (ORDER_SINGLE if low == 1 else ORDERS_ONE.format(n=low)), claim
+    return ORDERS_RANGE.format(low=low, high=high), claim
 
 
-def _spend_words(spend: pd.Series) -> str:
+def _spend_words(spend: pd.Series) -> tuple[str, NameClaim]:
     low, high = _middle_half(spend)
-    return SPEND_RANGE.format(low=_number(np.floor(low)), high=_number(np.ceil(high)))
+    low, high = float(np.floor(low)), float(np.ceil(high))
+    return (SPEND_RANGE.format(low=_number(low), high=_number(high)),
+            NameClaim(fact="monetary", low=low, high=high))
 
 
 def _join_name(parts: list[str]) -> str:
@@ -402,47 +420,28 @@ def name_part_pattern(template: str) -> re.Pattern[str]:
     return re.compile(rf"^{pattern}$")
 
 
-# Each part a name can have, the fact it speaks of, and the test one customer's value
-# must pass for the part to be true of them.
-_NAME_PART_TESTS: tuple[tuple[re.Pattern[str], str, Callable[..., bool]], ...] = (
-    (name_part_pattern(RECENT), "recency_days", lambda v: v <= RECENT_MAX_DAYS),
-    (name_part_pattern(FREQUENT), "frequency", lambda v: v >= FREQUENT_MIN_ORDERS),
-    (name_part_pattern(MONTHS_AGO), "recency_days",
-     lambda v, low, high: low <= round(v / DAYS_PER_MONTH) <= high),
-    (name_part_pattern(MONTHS_AGO_ONE), "recency_days", lambda v, n: round(v / DAYS_PER_MONTH) == n),
-    (name_part_pattern(ORDERS_RANGE), "frequency", lambda v, low, high: low <= v <= high),
-    (name_part_pattern(ORDERS_ONE), "frequency", lambda v, n: v == n),
-    (name_part_pattern(ORDER_SINGLE), "frequency", lambda v: v == 1),
-    (name_part_pattern(SPEND_RANGE), "monetary", lambda v, low, high: low <= v <= high),
-)
-_NUMBERED = re.compile(r"^(?P<name>.+) \(\d+\)$")
-
-
-def name_parts_untrue(name: str, facts: Mapping[str, float]) -> tuple[str, ...]:
+def claims_untrue(claims: Sequence[NameClaim], facts: Mapping[str, float]) -> tuple[str, ...]:
     """The facts ("recency_days", "frequency", "monetary") on which one member differs
-    from the name of their cluster, in the name's order.
+    from what their cluster's name claims, in the name's order.
 
     A name says what is true of the cluster's typical member (its median), so some
     members differ: a customer gone 200 days in a "Recent, frequent" cluster. Their
-    page says so instead of letting the name contradict the facts beside it. A name
-    the owner wrote, or a part we cannot read back, claims nothing.
+    page says so instead of letting the name contradict the facts beside it.
     """
-    numbered = _NUMBERED.match(name)
-    name = numbered["name"] if numbered else name
-    untrue = []
-    for part in (name[:1].lower() + name[1:]).split(NAME_SEPARATOR):
-        for pattern, column, holds in _NAME_PART_TESTS:
-            match = pattern.match(part)
-            if match is None:
-                continue
-            value = facts.get(column)
-            if value is not None and column == "recency_days":
-                # whole days passed, as every page counts them ("90 days ago" is recent)
-                value = math.floor(value)
-            bounds = {k: float(v.replace(",", "")) for k, v in match.groupdict().items()}
-            if value is not None and not holds(value, **bounds) and column not in untrue:
-                untrue.append(column)
-            break
+    untrue: list[str] = []
+    for claim in claims:
+        column = "recency_days" if claim.fact == "recency_months" else claim.fact
+        value = facts.get(column)
+        if value is None or column in untrue:
+            continue
+        if column == "recency_days":
+            # whole days passed, as every page counts them ("90 days ago" is recent)
+            value = math.floor(value)
+            if claim.fact == "recency_months":
+                value = round(value / DAYS_PER_MONTH)
+        if (claim.low is not None and value < claim.low) or (
+                claim.high is not None and value > claim.high):
+            untrue.append(column)
     return tuple(untrue)
 
 
@@ -458,19 +457,19 @@ def cluster_names(
     labels = np.asarray(labels, dtype=int)
     # Every label up to the largest: a cluster k-means left empty is named too.
     members = {label: features[labels == label] for label in range(labels.max(initial=-1) + 1)}
-    parts: dict[int, list[str]] = {}
+    parts: dict[int, list[tuple[str, NameClaim]]] = {}
     for label, rows in members.items():
         parts[label] = [
             words(rows[column].dropna())
             for column, words in (("recency_days", _recency_words), ("frequency", _order_words))
             if column in rows.columns and rows[column].notna().any()
         ]
-    names = {label: _join_name(p) for label, p in parts.items()}
+    names = {label: _join_name([text for text, _ in p]) for label, p in parts.items()}
     for label, rows in members.items():
         shared = sum(1 for other in names.values() if other == names[label]) > 1
         if shared and "monetary" in rows.columns and rows["monetary"].notna().any():
             parts[label] = [*parts[label], _spend_words(rows["monetary"].dropna())]
-    names = {label: _join_name(p) for label, p in parts.items()}
+    names = {label: _join_name([text for text, _ in p]) for label, p in parts.items()}
     seen: dict[str, int] = {}
     result: dict[int, CentroidDescription] = {}
     for label in sorted(members):
@@ -479,7 +478,8 @@ def cluster_names(
         if seen[name] > 1:
             name = f"{name} ({seen[name]})"
         result[label] = CentroidDescription(
-            name=name, description=_describe(members[label], features, fallback=name)
+            name=name, description=_describe(members[label], features, fallback=name),
+            claims=tuple(claim for _, claim in parts[label]),
         )
     return result
 

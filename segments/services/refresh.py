@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -210,6 +210,7 @@ def _clusters(run: SegmentationRun, results: _Results, previous_centroids: pd.Da
                 rule_coverage=rule.coverage if rule else 1.0,
                 rule_precision=rule.precision if rule else 1.0,
                 centroid={c: float(v) for c, v in fit.centroids.loc[label].items()},
+                name_claims=[asdict(claim) for claim in description.claims],
             )
         )
 

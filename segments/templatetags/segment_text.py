@@ -49,11 +49,11 @@ def rfm_why(score: Any) -> str:
 
 
 @register.simple_tag
-def cluster_unlike(score: Any, generated_name: str) -> str:
+def cluster_unlike(score: Any, claims: list[dict]) -> str:
     """Where the customer's cluster name is not true of them, the facts that differ."""
-    if score is None or not generated_name:
+    if score is None or not claims:
         return ""
-    return computed_text.cluster_unlike_sentence(score, generated_name)
+    return computed_text.cluster_unlike_sentence(score, claims)
 
 
 @register.simple_tag

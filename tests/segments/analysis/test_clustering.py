@@ -8,12 +8,13 @@ from segments.analysis.clustering import (
     FREQUENT_MIN_ORDERS,
     RECENT_MAX_DAYS,
     SILHOUETTE_TIE,
+    NameClaim,
     choose_k,
+    claims_untrue,
     cluster_names,
     cluster_rules,
     fit_kmeans,
     match_to_previous,
-    name_parts_untrue,
     prepare_matrix,
     stable_best_k,
     ward_on_sample,
@@ -341,23 +342,43 @@ def test_silhouette_from_distances_equals_scikit_learns(k):
     assert ours == pytest.approx(silhouette_score(X, labels), abs=1e-12)
 
 
-@pytest.mark.parametrize("name, facts, untrue", [
-    ("Recent, frequent", {"recency_days": 208.0, "frequency": 14, "monetary": 891.0},
+def _claims(name_parts: list[str]):
+    """The claims cluster_names makes for members whose middle half is these facts."""
+    rows = {
+        "recent": {"recency_days": [10.0, 20, 30, 40]},
+        "frequent": {"frequency": [4, 5, 6, 7]},
+        "last order 5–12 months ago": {"recency_days": [150.0, 160, 360, 370]},
+        "1 order": {"frequency": [1, 1, 1, 1]},
+        "2–3 orders": {"frequency": [2, 2, 3, 3]},
+    }
+    frame = pd.DataFrame({k: v for part in name_parts for k, v in rows[part].items()})
+    return cluster_names(frame, np.zeros(len(frame), dtype=int))[0]
+
+
+@pytest.mark.parametrize("parts, facts, untrue", [
+    (["recent", "frequent"], {"recency_days": 208.0, "frequency": 14, "monetary": 891.0},
      ("recency_days",)),
     # 90.6 days is shown as "90 days ago": recent
-    ("Recent, frequent", {"recency_days": 90.6, "frequency": 4, "monetary": 1.0}, ()),
-    ("Recent, frequent (2)", {"recency_days": 20.0, "frequency": 2, "monetary": 9.0},
+    (["recent", "frequent"], {"recency_days": 90.6, "frequency": 4, "monetary": 1.0}, ()),
+    (["recent", "frequent"], {"recency_days": 20.0, "frequency": 2, "monetary": 9.0},
      ("frequency",)),
-    ("Last order 5–12 months ago, 1–2 orders",
-     {"recency_days": 400.0, "frequency": 3, "monetary": 44.0}, ("recency_days", "frequency")),
-    ("Last order 5–12 months ago, 1–2 orders",
+    (["last order 5–12 months ago", "2–3 orders"],
+     {"recency_days": 400.0, "frequency": 4, "monetary": 44.0}, ("recency_days", "frequency")),
+    (["last order 5–12 months ago", "2–3 orders"],
      {"recency_days": 5 * 30.44, "frequency": 2, "monetary": 44.0}, ()),
-    ("Last order 3 months ago, 1 order", {"recency_days": 91.0, "frequency": 2, "monetary": 5.0},
-     ("frequency",)),
-    ("Recent, 2–3 orders, spend 1,020–1,450",
-     {"recency_days": 10.0, "frequency": 2, "monetary": 1_451.0}, ("monetary",)),
-    ("Typical customers", {"recency_days": 900.0, "frequency": 1, "monetary": 0.0}, ()),
-    ("Our regulars", {"recency_days": 900.0, "frequency": 1, "monetary": 0.0}, ()),
+    (["recent", "1 order"], {"recency_days": 91.0, "frequency": 2, "monetary": 5.0},
+     ("recency_days", "frequency")),
 ])
-def test_name_parts_untrue_names_the_facts_a_member_does_not_share(name, facts, untrue):
-    assert name_parts_untrue(name, facts) == untrue
+def test_a_member_is_told_which_facts_differ_from_their_clusters_name(parts, facts, untrue):
+    described = _claims(parts)
+
+    assert described.name.lower() == ", ".join(parts)  # the claims are of this very name
+    assert claims_untrue(described.claims, facts) == untrue
+
+
+def test_a_spend_range_in_a_name_is_claimed_too():
+    claims = [NameClaim(fact="monetary", low=1_020.0, high=1_450.0)]
+
+    assert claims_untrue(claims, {"monetary": 1_451.0}) == ("monetary",)
+    assert claims_untrue(claims, {"monetary": 1_450.0}) == ()
+    assert claims_untrue([], {"monetary": 1.0}) == ()
