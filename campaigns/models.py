@@ -65,6 +65,9 @@ class Campaign(models.Model):
     # after the start, and on a draft whose audience was empty at that time.
     scheduled_for = models.DateTimeField(null=True, blank=True)
     send_started_at = models.DateTimeField(null=True, blank=True)
+    # A one-off campaign the owner made, or the carrier of a flow's emails (its holdout
+    # and results live on the flow): the Campaigns list shows only the first.
+    from_flow = models.BooleanField(default=False)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

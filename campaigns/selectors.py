@@ -225,7 +225,9 @@ def audience_baseline_rate(customer_ids: list[int], *, weeks: int = 8) -> float 
 
 def campaign_list() -> list[Campaign]:
     counts = Count("recipients", filter=Q(recipients__status=RecipientStatus.SENT))
-    return list(Campaign.objects.annotate(sent_count=counts).order_by("-created_at"))
+    # Flows' carrier campaigns are reported on the flows' own pages.
+    return list(Campaign.objects.filter(from_flow=False).annotate(sent_count=counts)
+                .order_by("-created_at"))
 
 
 def campaign_latest_send(campaign: Campaign) -> CampaignSend | None:

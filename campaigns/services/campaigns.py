@@ -83,12 +83,13 @@ def campaign_problems(
     return problems
 
 
-def campaign_create(*, user=None, **fields) -> Campaign:
+def campaign_create(*, user=None, from_flow: bool = False, **fields) -> Campaign:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"unknown campaign fields: {sorted(unknown)}")
     _check(fields)
-    campaign = Campaign(created_by=user if getattr(user, "pk", None) else None, **fields)
+    campaign = Campaign(created_by=user if getattr(user, "pk", None) else None,
+                        from_flow=from_flow, **fields)
     campaign.save()
     return campaign
 

@@ -92,7 +92,7 @@ def _flow_campaign(flow: Flow, entry_number: int, now: datetime) -> int:
                 name=f"Flow: {flow.name} (v{flow.version}{suffix})"[:200], subject=flow.subject,
                 from_name=flow.from_name, from_address=flow.from_address,
                 html_body=flow.html_body, holdout_share=0.0,
-                attribution_window_days=flow.conversion_window_days,
+                attribution_window_days=flow.conversion_window_days, from_flow=True,
             )
             Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING,
                                                            send_started_at=now)

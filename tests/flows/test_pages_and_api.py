@@ -198,3 +198,56 @@ def test_every_flow_page_reads_in_chinese(owner, owner_client, sender):
     summary = re.search(r'<p class="flow-summary">(.*?)</p>',
                         owner_client.get(f"/flows/{flow.pk}/").content.decode()).group(1)
     assert "、" in summary and ", " not in summary and "。 " not in summary
+
+
+def test_a_flows_carrier_campaign_stays_off_the_campaigns_list_and_points_to_the_flow(
+    owner_client,
+):
+    from campaigns.models import Campaign
+    from flows.services.sending import flows_hand_over
+    from flows.services.triggers import flows_evaluate
+    from tests.campaigns.conftest import make_campaign
+
+    _runs()
+    make_flow(holdout_share=0.0)
+    flows_evaluate()
+    flows_hand_over(now=T0 + timedelta(days=2))
+    carrier = Campaign.objects.get(from_flow=True)
+    one_off = make_campaign(name="Winter beans")
+
+    listing = owner_client.get("/campaigns/").content.decode()
+    detail = owner_client.get(f"/campaigns/{carrier.pk}/").content.decode()
+
+    assert "Winter beans" in listing and carrier.name not in listing
+    assert 'class="msg from-flow"' in detail and 'href="/flows/"' in detail
+    assert 'class="msg from-flow"' not in owner_client.get(
+        f"/campaigns/{one_off.pk}/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_carrier_campaigns_made_before_the_mark_existed_are_marked_by_the_migration():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("flows", "0002_enrolment_recipient_index_where_set"),
+              ("campaigns", "0005_campaign_from_flow")]
+    after = [("flows", "0003_flow_campaigns_marked")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    fields = {"name": "x", "subject": "s", "from_name": "f", "from_address": "a@b.example",
+              "html_body": "<p>x</p>"}
+    carrier = apps.get_model("campaigns", "Campaign").objects.create(**fields)
+    one_off = apps.get_model("campaigns", "Campaign").objects.create(**fields)
+    flow = apps.get_model("flows", "Flow").objects.create(
+        name="Win back", trigger_kind="segment_enter", subject="s", from_name="f",
+        from_address="a@b.example", html_body="<p>x</p>")
+    apps.get_model("flows", "FlowCampaign").objects.create(
+        flow=flow, version=1, entry_number=1, campaign=carrier)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+
+    from campaigns.models import Campaign
+    assert Campaign.objects.get(pk=carrier.pk).from_flow
+    assert not Campaign.objects.get(pk=one_off.pk).from_flow
