@@ -21,6 +21,7 @@ run: install
 	$(BIN)/python -m profiler_site.runner
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # A backup of the database, uploads and local key into var/backups/ (see docs/backups.md).

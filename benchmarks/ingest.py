@@ -19,7 +19,8 @@ def raw_copy_seconds(path) -> float:
     with connection.cursor() as cur:
         header = path.open(encoding="utf-8").readline().strip().split(",")
         cur.execute("DROP TABLE IF EXISTS bench_raw_copy")
-        cur.execute("CREATE UNLOGGED TABLE bench_raw_copy (%s)" % ", ".join(f'"{h}" text' for h in header))
+        columns = ", ".join(f'"{h}" text' for h in header)
+        cur.execute(f"CREATE UNLOGGED TABLE bench_raw_copy ({columns})")
         start = time.perf_counter()
         with path.open("rb") as handle:
             cur.copy_expert("COPY bench_raw_copy FROM STDIN WITH (FORMAT csv, HEADER true)", handle)

@@ -102,7 +102,7 @@ def main() -> int:
             return
         stopping = True
         print("\nStopping Profiler…", flush=True)
-        for name, proc in reversed(children):
+        for _name, proc in reversed(children):
             if proc.poll() is None:
                 _signal_group(proc, signal.SIGTERM)
         for name, proc in reversed(children):

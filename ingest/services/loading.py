@@ -556,7 +556,7 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCou
         counts = _load_staged_orders(cursor, data, job_id=job_id, sequence=sequence) \
             if staged_orders else StagedCounts(0, 0, 0, [])
         memory.copy_fresh = counts.orders_existing == 0
-        cursor.execute("TRUNCATE %s" % ", ".join(STAGING_TABLES))
+        cursor.execute(f"TRUNCATE {', '.join(STAGING_TABLES)}")
     return ChunkCounts(
         customers_created=customers_created,
         customers_updated=len(upserted) - customers_created,

@@ -11,13 +11,13 @@ from tests.ingest.helpers_db import import_bytes
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NO_PRODUCTS = (
-    "Customer No.,Order Date,Qty,Sales ($)\n"
-    "00001,1997-01-01,1,11.77\n"
-    "00002,1997-01-12,1,12.00\n"
-    "00002,1997-01-12,5,77.00\n"
-    "00003,1997-01-02,2,20.76\n"
-    "00003,1997-03-30,2,20.76\n"
-).encode()
+    b"Customer No.,Order Date,Qty,Sales ($)\n"
+    b"00001,1997-01-01,1,11.77\n"
+    b"00002,1997-01-12,1,12.00\n"
+    b"00002,1997-01-12,5,77.00\n"
+    b"00003,1997-01-02,2,20.76\n"
+    b"00003,1997-03-30,2,20.76\n"
+)
 
 
 def test_a_file_without_products_imported_twice_keeps_its_money():

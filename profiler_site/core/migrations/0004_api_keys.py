@@ -18,7 +18,7 @@ def tokens_to_hashed_keys(apps, schema_editor):
     ApiKey = apps.get_model("core", "ApiKey")
     with connection.cursor() as cur:
         cur.execute("SELECT key, user_id, created FROM authtoken_token")
-        for key, user_id, created in cur.fetchall():
+        for key, user_id, _created in cur.fetchall():
             ApiKey.objects.create(
                 user_id=user_id, name="API token (from before keys)", scope="full",
                 prefix=key[:10], key_hash=hashlib.sha256(key.encode()).hexdigest())
