@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from ingest.pipeline.errors import fill
+from ingest.reason_words import reason_text
 from profiler_site.core.models import Job, JobStatus
 
 
@@ -230,6 +232,10 @@ class ImportJob(Job):
     )
     # Set when an undo has removed everything this import brought (see ImportUndo).
     undone_at = models.DateTimeField(null=True, blank=True)
+    # Why a refused file failed, as data (see ingest.pipeline.errors): `error` is its
+    # English sentence. Empty for other failures and for imports made before.
+    error_template = models.TextField(blank=True, default="")
+    error_params = models.JSONField(default=dict, blank=True)
 
     task_name = "ingest.tasks.import_file_task"
 
@@ -239,6 +245,14 @@ class ImportJob(Job):
             return ""
         return import_summary(orders=self.orders_created, customers=self.customers_created,
                               rejected=self.rows_rejected)
+
+    @property
+    def error_text(self) -> str:
+        # The template only while it still says the stored error: a retry that failed
+        # another way keeps the error it wrote.
+        if not self.error_template or fill(self.error_template, self.error_params) != self.error:
+            return self.error
+        return reason_text(self.error_template, self.error_params, self.error)
 
     def __str__(self) -> str:
         return self.original_name
@@ -260,7 +274,11 @@ class ImportRejection(models.Model):
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
     line_no = models.BigIntegerField()
-    reason = models.TextField()
+    reason = models.TextField()  # in English, as the worker wrote it (the API gives this)
+    # The reason as data, for pages to word in the reader's language (ingest.reason_words);
+    # empty for rows refused before reasons were data, which show `reason` as it is.
+    reason_template = models.TextField(blank=True, default="")
+    reason_params = models.JSONField(default=dict, blank=True)
     raw = models.JSONField(default=dict, blank=True)
 
     class Meta:

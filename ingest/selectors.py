@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from django.db.models import QuerySet
+from django.utils import translation
 
 from ingest.models import (
     Customer,
@@ -17,6 +19,7 @@ from ingest.models import (
     Order,
     OrderBefore,
 )
+from ingest.reason_words import reason_text
 from ingest.services.demo import demo_imports
 from profiler_site.core.models import JobStatus
 
@@ -28,19 +31,39 @@ def import_history() -> QuerySet[ImportJob]:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StoredRejection:
     line_no: int
-    reason: str
+    reason: str  # in the reader's language (see ingest.reason_words)
+    stored: str  # as the worker wrote it, in English
     raw: dict | str
 
 
+# Rows put into words at a time, with the reader's language active (see below).
+_WORDED_AT_ONCE = 1000
+
+
 def import_rejections(*, job: ImportJob, limit: int | None = None) -> Iterator[StoredRejection]:
+    """The import's refused rows in file order, each reason in the language active now.
+
+    The language is taken at the call, not as the rows are read: a download streams
+    them after the request's language has been put back.
+    """
+    return _rejections(job, limit, translation.get_language())
+
+
+def _rejections(job: ImportJob, limit: int | None,
+                language: str | None) -> Iterator[StoredRejection]:
     qs = ImportRejection.objects.filter(job=job).order_by("line_no").values_list(
-        "line_no", "reason", "raw")
+        "line_no", "reason", "reason_template", "reason_params", "raw")
     if limit is not None:
         qs = qs[:limit]
-    for line_no, reason, raw in qs.iterator(chunk_size=5000):
-        if isinstance(raw, dict) and set(raw) == {"text"}:
-            raw = raw["text"]
-        yield StoredRejection(line_no=line_no, reason=reason, raw=raw)
+    rows = qs.iterator(chunk_size=5000)
+    while batch := list(islice(rows, _WORDED_AT_ONCE)):
+        with translation.override(language):
+            worded = [reason_text(template, params, reason)
+                      for _, reason, template, params, _ in batch]
+        for (line_no, reason, _, _, raw), words in zip(batch, worded, strict=True):
+            if isinstance(raw, dict) and set(raw) == {"text"}:
+                raw = raw["text"]
+            yield StoredRejection(line_no=line_no, reason=words, stored=reason, raw=raw)
 
 
 def import_report(job: ImportJob) -> dict[str, int | str]:

@@ -18,6 +18,7 @@ from ingest.note_words import cleaning_notes_shown
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.headers import clean_headers
 from ingest.pipeline.rejects import write_rejects
+from ingest.reason_words import reason_text
 from ingest.services.imports import (
     ImportRejected,
     import_confirm,
@@ -41,7 +42,7 @@ def uploads_view(request: HttpRequest) -> HttpResponse:
             job = import_upload_create(file=upload, name=upload.name, size=upload.size,
                                        user=request.user, kind=form.cleaned_data["kind"])
         except ImportRejected as exc:
-            form.add_error("file", exc.reason)
+            form.add_error("file", reason_text(exc.template, exc.params, exc.reason))
         else:
             if job.kind == ImportKind.EVENTS:
                 import_confirm(job=job)
@@ -74,7 +75,7 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
                            dayfirst=form.dayfirst(), remember=form.cleaned_data["remember"],
                            identical_rows=form.cleaned_data["identical_rows"] or None)
         except ImportRejected as exc:
-            form.add_error(None, exc.reason)
+            form.add_error(None, reason_text(exc.template, exc.params, exc.reason))
         else:
             messages.success(request, _("Import started. You can close this page; it keeps running."))
             return redirect("import-detail", pk=job.pk)
@@ -83,7 +84,7 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
         identical = import_identical_rows(job=job)
     except PipelineError as exc:
         preview = identical = None
-        messages.error(request, exc.reason)
+        messages.error(request, reason_text(exc.template, exc.params, exc.reason))
     rows = [dict(zip(headers, r)) for r in preview.sample_rows] if preview else []
     return render(request, "ingest/map.html", {
         "job": job, "form": form, "preview": preview, "headers": headers, "rows": rows,
@@ -108,10 +109,12 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 def import_rejects_view(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
     headers = list(clean_headers(job.headers).names)
+    # Asked for now, while the reader's language is active: the rows stream after it.
+    rejections = selectors.import_rejections(job=job)
 
     def rows():
         buffer = io.StringIO()
-        write_rejects(selectors.import_rejections(job=job), buffer, headers)
+        write_rejects(rejections, buffer, headers)
         yield buffer.getvalue()
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")

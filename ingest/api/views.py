@@ -51,7 +51,7 @@ class ImportListCreateApi(ListAPIView):
                            dayfirst=data.validated_data.get("dayfirst"), remember=mapping is not None,
                            identical_rows=data.validated_data.get("identical_rows"))
         except ImportRejected as exc:
-            import_abandon(job=job, reason=exc.reason)
+            import_abandon(job=job, rejected=exc)
             return _error(exc.reason, code="mapping_incomplete", import_id=job.pk)
         return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
 

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from ingest.pipeline.errors import FileRejected, RowError
+from ingest.pipeline.errors import HEADER_ONLY, FileRejected, RowError, gettext_noop
 from ingest.pipeline.headers import normalise_header
 from ingest.pipeline.parsing import clean_text, parse_datetime, parse_email
 from ingest.pipeline.rows import Rejection, build_frame
@@ -50,6 +50,10 @@ _ROLES: dict[str, tuple[str, ...]] = {
 }
 
 
+# The columns an events file must have, named in its refusal (words the page translates).
+_NEEDED_ROLES = (gettext_noop("customer"), gettext_noop("type"), gettext_noop("time"))
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EventChunk:
     """A batch of clean events (`frame`, columns as in `EVENT_COLUMN_KINDS`)."""
@@ -78,11 +82,12 @@ def read_events(
     table = open_table(stream, options)
     headers = table.headers.names
     roles = _find_roles(headers)
-    missing = [r for r in ("customer", "type", "time") if r not in roles]
+    missing = [r for r in _NEEDED_ROLES if r not in roles]
     if missing:
         raise FileRejected(
-            "An events file needs columns for the customer, the event type and its time; "
-            f"could not find: {', '.join(missing)}."
+            gettext_noop("An events file needs columns for the customer, the event type and its "
+                         "time; could not find: %(roles)s."),
+            roles=missing,
         )
     extra = [i for i in range(len(headers)) if i not in roles.values()]
     rows: list[tuple[Any, ...]] = []
@@ -96,7 +101,7 @@ def read_events(
         count += 1
         if isinstance(record, BrokenRecord):
             rejections.append(
-                Rejection(line_no=record.line_no, reason=record.reason, raw=record.raw)
+                Rejection.of(record.line_no, record.error, record.raw)
             )
         else:
             try:
@@ -107,11 +112,7 @@ def read_events(
                 )
             except RowError as exc:
                 rejections.append(
-                    Rejection(
-                        line_no=record.line_no,
-                        reason=exc.reason,
-                        raw=dict(zip(headers, record.fields)),
-                    )
+                    Rejection.of(record.line_no, exc, dict(zip(headers, record.fields)))
                 )
         if count >= chunk_rows:
             yield EventChunk(
@@ -122,7 +123,7 @@ def read_events(
             )
             index, count, rows, rejections, notes = index + 1, 0, [], [], Counter()
     if not seen_any:
-        raise FileRejected("The file has a header row but no data rows.")
+        raise FileRejected(HEADER_ONLY)
     if count:
         yield EventChunk(
             index=index,
@@ -151,32 +152,33 @@ def _clean_event(
     else:
         shop_id = clean_text(customer, label="customer id").value
     if not (email or shop_id):
-        raise RowError("no customer: the customer cell is empty")
+        raise RowError(gettext_noop("no customer: the customer cell is empty"))
     event_type = clean_text(fields[roles["type"]], label="event type").value
     if not event_type:
-        raise RowError("event type is missing")
+        raise RowError(gettext_noop("event type is missing"))
     if len(event_type) > 100:
-        raise RowError("event type is longer than 100 characters")
+        raise RowError(gettext_noop("event type is longer than 100 characters"))
     occurred_at = parse_datetime(
         fields[roles["time"]],
         dayfirst=bool(options.dayfirst),
         tz=options.timezone,
-        label="event time",
+        label=gettext_noop("event time"),
     ).value
     if occurred_at is None:
-        raise RowError("event time is missing")
+        raise RowError(gettext_noop("event time is missing"))
     properties: dict[str, Any] = {}
     if "properties" in roles:
         text = fields[roles["properties"]].strip()
         if len(text) > MAX_PROPERTIES_CHARS:
-            raise RowError(f"properties are longer than {MAX_PROPERTIES_CHARS:,} characters")
+            raise RowError(gettext_noop("properties are longer than %(n)s characters"),
+                           n=f"{MAX_PROPERTIES_CHARS:,}")
         if text:
             try:
                 loaded = json.loads(text, parse_constant=_reject_constant)
             except (ValueError, RecursionError):
-                raise RowError("properties are not valid JSON") from None
+                raise RowError(gettext_noop("properties are not valid JSON")) from None
             if not isinstance(loaded, dict):
-                raise RowError('properties must be a JSON object like {"key": "value"}')
+                raise RowError(gettext_noop('properties must be a JSON object like {"key": "value"}'))
             properties.update(loaded)
     for position in extra:
         value = fields[position].strip()

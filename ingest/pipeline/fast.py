@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ingest.pipeline.errors import HEADER_ONLY, FileRejected, RowError
+from ingest.pipeline.errors import HEADER_ONLY, FileRejected, RowError, gettext_noop
 from ingest.pipeline.identities import identities
 from ingest.pipeline.mapping import ColumnMapping
 from ingest.pipeline.parsing import (
@@ -945,7 +945,7 @@ class _ChunkCleaner:
     def clean(self, batch: _Batch, index: int, first_line: int) -> CleanChunk:
         notes: Counter[str] = Counter()
         rejections: list[tuple[int, Rejection]] = [
-            (seq, Rejection(line_no=r.line_no, reason=r.reason, raw=r.raw))
+            (seq, Rejection.of(r.line_no, r.error, r.raw))
             for seq, r in batch.broken
         ]
         live, occurrence = self._drop_duplicates(batch, notes)
@@ -1138,8 +1138,10 @@ class _ChunkCleaner:
                 (
                     int(positions[k]),
                     RowError(
-                        f"order {order_ids[k]!r} already belongs to customer {owner_key[j]!r} "
-                        f"(line {int(owner_line[j])}); this row names {keys[k]!r}"
+                        gettext_noop("order %(order)s already belongs to customer %(owner)s "
+                                     "(line %(line)s); this row names %(customer)s"),
+                        order=repr(order_ids[k]), owner=repr(owner_key[j]),
+                        line=int(owner_line[j]), customer=repr(keys[k]),
                     ),
                 )
             )
@@ -1148,7 +1150,7 @@ class _ChunkCleaner:
     def _rejection(self, batch: _Batch, row: int, error: RowError) -> Rejection:
         line_no = int(batch.line_nos[row])
         fields = [column[row] for column in batch.cells]
-        return Rejection(line_no=line_no, reason=error.reason, raw=dict(zip(self.headers, fields)))
+        return Rejection.of(line_no, error, dict(zip(self.headers, fields)))
 
 
 def _key_repeats(frame: pd.DataFrame, occurrence: npt.NDArray[np.int64]) -> None:

@@ -18,30 +18,29 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import BinaryIO
 
-from ingest.pipeline.errors import UploadRejected
+from ingest.pipeline.errors import UploadRejected, gettext_noop
 from ingest.pipeline.streams import LimitedStream, PrefixedStream, read_prefix
 
 TEXT_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt")
 ACCEPTED_SUFFIXES: tuple[str, ...] = (*TEXT_SUFFIXES, ".csv.gz", ".tsv.gz", ".txt.gz", ".zip")
-_ACCEPTED_TEXT = ".csv, .tsv, .txt, .csv.gz and .zip"
 
 SNIFF_BYTES = 8192
 
 # Magic numbers of things people upload by mistake (or on purpose) instead of a CSV.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a zip archive (for example an .xlsx workbook)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel/Office document (.xls)"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
-    (b"\x7fELF", "a program (ELF executable)"),
-    (b"MZ", "a Windows program"),
-    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x89PNG\r\n\x1a\n", gettext_noop("a PNG image")),
+    (b"\xff\xd8\xff", gettext_noop("a JPEG image")),
+    (b"GIF87a", gettext_noop("a GIF image")),
+    (b"GIF89a", gettext_noop("a GIF image")),
+    (b"%PDF-", gettext_noop("a PDF document")),
+    (b"PK\x03\x04", gettext_noop("a zip archive (for example an .xlsx workbook)")),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", gettext_noop("an old Excel/Office document (.xls)")),
+    (b"\x1f\x8b", gettext_noop("a gzip archive")),
+    (b"7z\xbc\xaf\x27\x1c", gettext_noop("a 7-Zip archive")),
+    (b"Rar!\x1a\x07", gettext_noop("a RAR archive")),
+    (b"\x7fELF", gettext_noop("a program (ELF executable)")),
+    (b"MZ", gettext_noop("a Windows program")),
+    (b"SQLite format 3\x00", gettext_noop("an SQLite database")),
 )
 
 _PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -61,27 +60,40 @@ class UploadLimits:
 def safe_upload_name(name: str) -> str:
     """Return the normalised base name, or raise `UploadRejected` saying what is wrong."""
     if "\x00" in name:
-        raise UploadRejected("The file name contains a NUL character; please rename the file.")
+        raise UploadRejected(
+            gettext_noop("The file name contains a NUL character; please rename the file."))
     if _PERCENT_ESCAPE.search(name):
         raise UploadRejected(
-            f"The file name {name!r} contains encoded characters (like %00); please rename the file."
+            gettext_noop("The file name %(name)s contains encoded characters (like %%00); "
+                         "please rename the file."), name=repr(name),
         )
     if any(unicodedata.category(c) == "Cc" for c in name):
-        raise UploadRejected("The file name contains control characters; please rename the file.")
+        raise UploadRejected(
+            gettext_noop("The file name contains control characters; please rename the file."))
     if "/" in name or "\\" in name:
         raise UploadRejected(
-            f"The file name {name!r} contains a path separator; upload the file itself, not a path."
+            gettext_noop("The file name %(name)s contains a path separator; upload the file "
+                         "itself, not a path."), name=repr(name),
         )
     cleaned = unicodedata.normalize("NFC", name).strip()
     if cleaned in {"", ".", ".."} or cleaned.startswith("."):
-        raise UploadRejected(f"The file name {name!r} is not a usable file name.")
+        raise UploadRejected(gettext_noop("The file name %(name)s is not a usable file name."),
+                             name=repr(name))
     if len(cleaned) > 255:
-        raise UploadRejected("The file name is longer than 255 characters; please shorten it.")
+        raise UploadRejected(
+            gettext_noop("The file name is longer than 255 characters; please shorten it."))
     lower = cleaned.lower()
     if not lower.endswith(ACCEPTED_SUFFIXES) or lower in ACCEPTED_SUFFIXES:
-        ending = "".join(PurePosixPath(lower).suffixes[-1:]) or "no extension"
+        ending = "".join(PurePosixPath(lower).suffixes[-1:])
+        if not ending:
+            raise UploadRejected(
+                gettext_noop("The file name %(name)s ends in 'no extension'; only .csv, .tsv, "
+                             ".txt, .csv.gz and .zip files are accepted."), name=repr(cleaned),
+            )
         raise UploadRejected(
-            f"The file name {cleaned!r} ends in {ending!r}; only {_ACCEPTED_TEXT} files are accepted."
+            gettext_noop("The file name %(name)s ends in %(ending)s; only .csv, .tsv, .txt, "
+                         ".csv.gz and .zip files are accepted."),
+            name=repr(cleaned), ending=repr(ending),
         )
     return cleaned
 
@@ -100,13 +112,17 @@ def check_size(size: int, limit: int) -> None:
     if size <= limit:
         return
     over = size - limit
+    # "501 MB" would hide that the file is barely over; say exactly how much.
+    if over == 1:
+        raise UploadRejected(
+            gettext_noop("The file is %(size)s plus 1 byte; the limit is %(limit)s."),
+            size=_one_decimal(limit), limit=format_size(limit))
     if over < 1024:
-        # "501 MB" would hide that the file is barely over; say exactly how much.
-        unit = "byte" if over == 1 else "bytes"
-        message = f"The file is {_one_decimal(limit)} plus {over} {unit}; the limit is {format_size(limit)}."
-    else:
-        message = f"The file is {_one_decimal(size)}; the limit is {format_size(limit)}."
-    raise UploadRejected(message)
+        raise UploadRejected(
+            gettext_noop("The file is %(size)s plus %(over)s bytes; the limit is %(limit)s."),
+            size=_one_decimal(limit), over=over, limit=format_size(limit))
+    raise UploadRejected(gettext_noop("The file is %(size)s; the limit is %(limit)s."),
+                         size=_one_decimal(size), limit=format_size(limit))
 
 
 def _one_decimal(size: int) -> str:
@@ -121,14 +137,14 @@ def sniff_binary(first_bytes: bytes) -> None:
     for magic, what in _MAGIC:
         if first_bytes.startswith(magic):
             raise UploadRejected(
-                f"This file is {what}, not a CSV. Export the data as CSV (comma-separated values) "
-                "and upload that."
+                gettext_noop("This file is %(what)s, not a CSV. Export the data as CSV "
+                             "(comma-separated values) and upload that."), what=what,
             )
     if b"\x00" in first_bytes and not _looks_like_utf16(first_bytes):
-        raise UploadRejected(
+        raise UploadRejected(gettext_noop(
             "This file contains binary data (NUL bytes), not text. Export the data as CSV and "
             "upload that."
-        )
+        ))
 
 
 def _looks_like_utf16(data: bytes) -> bool:
@@ -176,9 +192,9 @@ def open_upload(
 
 def _too_big(limits: UploadLimits) -> UploadRejected:
     return UploadRejected(
-        "The compressed file expands to more than "
-        f"{format_size(limits.max_uncompressed_bytes)}, which is more than we accept; "
-        "it may be damaged or a decompression bomb."
+        gettext_noop("The compressed file expands to more than %(size)s, which is more than we "
+                     "accept; it may be damaged or a decompression bomb."),
+        size=format_size(limits.max_uncompressed_bytes),
     )
 
 
@@ -216,8 +232,9 @@ class _RatioGuard(io.RawIOBase):
         ratio = self._out / max(self._compressed.taken, 1)
         if self._out >= self._limits.ratio_check_min_bytes and ratio > self._limits.max_compression_ratio:
             raise UploadRejected(
-                f"The gzip file expands more than {ratio:,.0f} times, far more than any real "
-                "CSV; it looks like a decompression bomb, so reading stopped."
+                gettext_noop("The gzip file expands more than %(ratio)s times, far more than any "
+                             "real CSV; it looks like a decompression bomb, so reading stopped."),
+                ratio=f"{ratio:,.0f}",
             )
         buffer[: len(data)] = data
         return len(data)
@@ -226,7 +243,7 @@ class _RatioGuard(io.RawIOBase):
 def _open_gzip(raw: BinaryIO, limits: UploadLimits, stack: ExitStack) -> BinaryIO:
     magic = read_prefix(raw, 2)
     if magic != b"\x1f\x8b":
-        raise UploadRejected("The file is named .gz but is not gzip-compressed.")
+        raise UploadRejected(gettext_noop("The file is named .gz but is not gzip-compressed."))
     compressed = _CountingStream(PrefixedStream(magic, raw))  # type: ignore[arg-type]
     gz = stack.enter_context(gzip.GzipFile(fileobj=compressed, mode="rb"))  # type: ignore[arg-type]
     return io.BufferedReader(
@@ -254,13 +271,14 @@ def _open_zip(raw: BinaryIO, limits: UploadLimits, stack: ExitStack) -> BinaryIO
     try:
         archive = stack.enter_context(zipfile.ZipFile(raw))
     except (zipfile.BadZipFile, OSError) as exc:
-        raise UploadRejected("The file is named .zip but is not a readable zip archive.") from exc
+        raise UploadRejected(
+            gettext_noop("The file is named .zip but is not a readable zip archive.")) from exc
     members = archive.infolist()
     for info in members:
         if _unsafe_member(info.filename):
             raise UploadRejected(
-                f"The zip contains an unsafe entry name {info.filename!r} (it points outside the "
-                "archive); it was not opened."
+                gettext_noop("The zip contains an unsafe entry name %(name)s (it points outside "
+                             "the archive); it was not opened."), name=repr(info.filename),
             )
     data_files = [
         info
@@ -271,29 +289,37 @@ def _open_zip(raw: BinaryIO, limits: UploadLimits, stack: ExitStack) -> BinaryIO
     ]
     tables = [i for i in data_files if i.filename.lower().endswith(TEXT_SUFFIXES)]
     if len(tables) != 1:
-        found = ", ".join(i.filename for i in data_files[:5]) or "nothing"
+        found = ", ".join(i.filename for i in data_files[:5])
+        if not found:
+            raise UploadRejected(
+                gettext_noop("The zip must contain exactly one CSV file; it contains %(n)s "
+                             "(found: nothing)."), n=len(tables),
+            )
         raise UploadRejected(
-            f"The zip must contain exactly one CSV file; it contains {len(tables)} "
-            f"(found: {found})."
+            gettext_noop("The zip must contain exactly one CSV file; it contains %(n)s "
+                         "(found: %(found)s)."), n=len(tables), found=found,
         )
     info = tables[0]
     if info.flag_bits & 0x1:
-        raise UploadRejected("The zip is password-protected; upload an unprotected file.")
+        raise UploadRejected(
+            gettext_noop("The zip is password-protected; upload an unprotected file."))
     if info.file_size > limits.max_uncompressed_bytes:
         raise _too_big(limits)
     ratio = info.file_size / max(info.compress_size, 1)
     if info.file_size >= limits.ratio_check_min_bytes and ratio > limits.max_compression_ratio:
         raise UploadRejected(
-            f"The zip entry {info.filename!r} expands {ratio:,.0f} times, far more than any real "
-            "CSV; it looks like a decompression bomb and was not opened."
+            gettext_noop("The zip entry %(name)s expands %(ratio)s times, far more than any real "
+                         "CSV; it looks like a decompression bomb and was not opened."),
+            name=repr(info.filename), ratio=f"{ratio:,.0f}",
         )
     member = stack.enter_context(archive.open(info))
 
     # The declared size above can lie; cap what really comes out as well.
     def lied() -> UploadRejected:
         return UploadRejected(
-            f"The zip entry {info.filename!r} is larger than its header declares; it may be "
-            "damaged or a decompression bomb, so reading stopped."
+            gettext_noop("The zip entry %(name)s is larger than its header declares; it may be "
+                         "damaged or a decompression bomb, so reading stopped."),
+            name=repr(info.filename),
         )
 
     return io.BufferedReader(LimitedStream(member, info.file_size, lied))  # type: ignore[arg-type,return-value]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ingest.pipeline.errors import Reason, gettext_noop
 from ingest.pipeline.headers import clean_headers, normalise_header
 
 FIELDS: tuple[str, ...] = (
@@ -711,29 +712,37 @@ def missing_requirements(mapping: ColumnMapping) -> tuple[str, ...]:
 
 
 _MESSAGES: dict[str, str] = {
-    REQUIREMENTS[
-        0
-    ]: "Choose the column that identifies the customer: customer_email or customer_id.",
-    REQUIREMENTS[1]: "Choose the column with the order date (ordered_at).",
-    REQUIREMENTS[2]: (
+    REQUIREMENTS[0]: gettext_noop(
+        "Choose the column that identifies the customer: customer_email or customer_id."),
+    REQUIREMENTS[1]: gettext_noop("Choose the column with the order date (ordered_at)."),
+    REQUIREMENTS[2]: gettext_noop(
         "Choose a money column: line_total, or unit_price together with quantity, or order_total."
     ),
 }
 
 
-def validate_mapping(mapping: ColumnMapping, headers: Sequence[str] | None = None) -> list[str]:
-    """Human errors for a mapping (empty list = usable), naming the missing fields."""
-    errors = [_MESSAGES[m] for m in missing_requirements(mapping)]
+def mapping_problems(mapping: ColumnMapping, headers: Sequence[str] | None = None) -> list[Reason]:
+    """What makes a mapping unusable (empty list = usable), naming the missing fields."""
+    problems = [Reason(template=_MESSAGES[m]) for m in missing_requirements(mapping)]
     for field_name in mapping.fields:
         if field_name not in FIELDS:
-            errors.append(
-                f"{field_name!r} is not a field we know; known fields: {', '.join(FIELDS)}."
-            )
+            problems.append(Reason(
+                template=gettext_noop("%(name)s is not a field we know; known fields: %(known)s."),
+                params={"name": repr(field_name), "known": ", ".join(FIELDS)}))
     if headers is not None:
         known = {h.casefold() for h in clean_headers(headers).names}
         for field_name, column in mapping.fields.items():
             if column and column.casefold() not in known:
-                errors.append(f"The column {column!r} chosen for {field_name} is not in this file.")
+                problems.append(Reason(
+                    template=gettext_noop(
+                        "The column %(column)s chosen for %(key)s is not in this file."),
+                    params={"column": repr(column), "key": field_name}))
     if mapping.preset not in PRESETS_BY_NAME:
-        errors.append(f"{mapping.preset!r} is not a known file format.")
-    return errors
+        problems.append(Reason(template=gettext_noop("%(preset)s is not a known file format."),
+                               params={"preset": repr(mapping.preset)}))
+    return problems
+
+
+def validate_mapping(mapping: ColumnMapping, headers: Sequence[str] | None = None) -> list[str]:
+    """Human errors for a mapping (empty list = usable), in English."""
+    return [problem.text for problem in mapping_problems(mapping, headers)]

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ingest.pipeline.errors import RowError
+from ingest.pipeline.errors import RowError, gettext_noop
 
 T = TypeVar("T")
 
@@ -25,6 +25,11 @@ MAX_TEXT = 1000
 EARLIEST_YEAR = 1970
 LATEST_YEAR = 2100
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# The labels a row's reason names its value by (the `field` of a RowError: a word the
+# page translates). Callers pass their own: "unit price", "event time"...
+_QUANTITY = gettext_noop("quantity")
+_EMAIL_LABEL = gettext_noop("email")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,7 +59,7 @@ _INFINITE = {"inf", "-inf", "+inf", "infinity", "-infinity", "+infinity", "∞",
 
 
 def parse_money(
-    text: str, *, decimal_comma: bool = False, label: str = "amount"
+    text: str, *, decimal_comma: bool = False, label: str = gettext_noop("amount")
 ) -> Parsed[Decimal | None]:
     """Parse a money amount to Decimal: currency symbols, thousands separators, `(12.50)` negatives."""
     return _parse_money(text, decimal_comma, label)
@@ -67,9 +72,11 @@ def _parse_money(text: str, decimal_comma: bool, label: str) -> Parsed[Decimal |
         return Parsed(value=None)
     lowered = s.lower()
     if lowered in _NOT_A_NUMBER:
-        raise RowError(f"{label} {_show(text)} is not a number")
+        raise RowError(gettext_noop("%(field)s %(value)s is not a number"), field=label,
+                       value=_show(text))
     if lowered in _INFINITE:
-        raise RowError(f"{label} {_show(text)} is not a finite number")
+        raise RowError(gettext_noop("%(field)s %(value)s is not a finite number"),
+                       field=label, value=_show(text))
     notes: list[str] = []
     negative = False
     if s.startswith("(") and s.endswith(")"):
@@ -87,13 +94,16 @@ def _parse_money(text: str, decimal_comma: bool, label: str) -> Parsed[Decimal |
         s = s[1:]
     s = _normalise_separators(s, decimal_comma, notes)
     if not _PLAIN_NUMBER.fullmatch(s):
-        raise RowError(f"{label} {_show(text)} is not a number")
+        raise RowError(gettext_noop("%(field)s %(value)s is not a number"), field=label,
+                       value=_show(text))
     try:
         value = Decimal(s)
     except InvalidOperation as exc:  # pragma: no cover - the regex above already guards this
-        raise RowError(f"{label} {_show(text)} is not a number") from exc
+        raise RowError(gettext_noop("%(field)s %(value)s is not a number"), field=label,
+                       value=_show(text)) from exc
     if not value.is_finite() or abs(value) >= MAX_AMOUNT:
-        raise RowError(f"{label} {_show(text)} is out of range")
+        raise RowError(gettext_noop("%(field)s %(value)s is out of range"), field=label,
+                       value=_show(text))
     if "e" in s.lower():
         value = Decimal(format(value, "f"))
     return Parsed(value=-value if negative else value, notes=tuple(notes))
@@ -141,19 +151,21 @@ def parse_quantity(text: str, *, decimal_comma: bool = False) -> Parsed[int]:
 def _parse_quantity(text: str, decimal_comma: bool) -> Parsed[int]:
     s = text.strip()
     if not s:
-        raise RowError("quantity is missing")
+        raise RowError(gettext_noop("quantity is missing"))
     try:
-        parsed = _parse_money(s, decimal_comma, "quantity")
+        parsed = _parse_money(s, decimal_comma, _QUANTITY)
     except RowError as exc:
-        raise RowError(exc.reason) from None
+        raise exc.with_traceback(None) from None
     value = parsed.value
     assert value is not None  # s is non-empty
     if value != value.to_integral_value():
-        raise RowError(f"quantity {_show(text)} is not a whole number")
+        raise RowError(gettext_noop("%(field)s %(value)s is not a whole number"),
+                       field=_QUANTITY, value=_show(text))
     if value == 0:
-        raise RowError("quantity is zero")
+        raise RowError(gettext_noop("quantity is zero"))
     if abs(value) > MAX_QUANTITY:
-        raise RowError(f"quantity {_show(text)} is out of range")
+        raise RowError(gettext_noop("%(field)s %(value)s is out of range"), field=_QUANTITY,
+                       value=_show(text))
     notes = tuple(n for n in parsed.notes if n != "stripped currency symbol")
     return Parsed(value=int(value), notes=notes)
 
@@ -218,7 +230,8 @@ AMBIGUOUS_DATE = "day and month could be either way: read month-first"
 
 
 def parse_datetime(
-    text: str, *, dayfirst: bool | None = False, tz: str = "UTC", label: str = "order date"
+    text: str, *, dayfirst: bool | None = False, tz: str = "UTC",
+    label: str = gettext_noop("order date"),
 ) -> Parsed[datetime | None]:
     """Parse the date formats real exports use into an aware UTC datetime.
 
@@ -305,9 +318,11 @@ def _parse_datetime(
     try:
         day = date(y, m, d)
     except ValueError:
-        raise RowError(f"{label} {_show(text)} is not a real date") from None
+        raise RowError(gettext_noop("%(field)s %(value)s is not a real date"), field=label,
+                       value=_show(text)) from None
     if not EARLIEST_YEAR <= y <= LATEST_YEAR:
-        raise RowError(f"{label} {_show(text)} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
+        raise RowError(gettext_noop("%(field)s %(value)s is outside %(first)s-%(last)s"), field=label,
+                       value=_show(text), first=EARLIEST_YEAR, last=LATEST_YEAR)
     hour = minute = second = micro = 0
     groups = match.groupdict()
     if groups.get("H") is not None:
@@ -317,12 +332,14 @@ def _parse_datetime(
         ampm = (groups.get("ampm") or "").lower().replace(".", "")
         if ampm:
             if not 1 <= hour <= 12:
-                raise RowError(f"{label} {_show(text)} has an impossible time")
+                raise RowError(gettext_noop("%(field)s %(value)s has an impossible time"), field=label,
+                       value=_show(text))
             hour = hour % 12 + (12 if ampm == "pm" else 0)
     try:
         moment = datetime(day.year, day.month, day.day, hour, minute, second, micro)
     except ValueError:
-        raise RowError(f"{label} {_show(text)} has an impossible time") from None
+        raise RowError(gettext_noop("%(field)s %(value)s has an impossible time"), field=label,
+                       value=_show(text)) from None
     offset = groups.get("tz")
     if offset:
         return Parsed(
@@ -353,13 +370,15 @@ def _parse_named(s: str, text: str, tz: str, label: str) -> Parsed[datetime | No
         except ValueError:
             continue
         if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
-            raise RowError(f"{label} {_show(text)} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
+            raise RowError(gettext_noop("%(field)s %(value)s is outside %(first)s-%(last)s"), field=label,
+                       value=_show(text), first=EARLIEST_YEAR, last=LATEST_YEAR)
         return Parsed(value=_localise(moment, tz))
     try:
         # Last resort for ISO variants the regexes do not cover (e.g. week dates).
         moment = datetime.fromisoformat(s)
     except ValueError:
-        raise RowError(f"{label} {_show(text)} is not a date we can read") from None
+        raise RowError(gettext_noop("%(field)s %(value)s is not a date we can read"), field=label,
+                       value=_show(text)) from None
     if moment.tzinfo is None:
         return Parsed(value=_localise(moment, tz))
     return Parsed(value=moment.astimezone(UTC))
@@ -379,7 +398,8 @@ def parse_email(text: str) -> Parsed[str | None]:
     """Trim and lowercase an address; refuse anything that could inject mail headers."""
     if _EMAIL_CONTROL.search(text.strip(" ")):
         # CR/LF in an address we later send to is a header-injection attempt, not a typo.
-        raise RowError(f"email {_show(text)} contains a line break or control character")
+        raise RowError(gettext_noop("%(field)s %(value)s contains a line break or control character"),
+                       field=_EMAIL_LABEL, value=_show(text))
     notes: list[str] = []
     s = text.strip()
     if s != text:
@@ -395,7 +415,8 @@ def parse_email(text: str) -> Parsed[str | None]:
     if lowered != s:
         notes.append("lowercased email")
     if len(lowered) > 254 or not _EMAIL.fullmatch(lowered):
-        raise RowError(f"email {_show(text)} is not a valid address")
+        raise RowError(gettext_noop("%(field)s %(value)s is not a valid address"), field=_EMAIL_LABEL,
+                       value=_show(text))
     return Parsed(value=lowered, notes=tuple(notes))
 
 

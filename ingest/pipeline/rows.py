@@ -31,8 +31,16 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from ingest.pipeline.errors import HEADER_ONLY, FileRejected, RowError
-from ingest.pipeline.mapping import ColumnMapping, Preset, validate_mapping
+from ingest.pipeline.errors import (
+    HEADER_ONLY,
+    FileRejected,
+    PipelineError,
+    Reason,
+    RowError,
+    gettext_noop,
+    joined,
+)
+from ingest.pipeline.mapping import ColumnMapping, Preset, mapping_problems
 from ingest.pipeline.outliers import extreme_mask
 
 # The underscored parsers are the cached, positional-argument forms of the public ones:
@@ -129,6 +137,7 @@ UNPRICED_LINE = "no line amount: the order total counts once for its order"
 # Orders that never became a sale: a voided or failed payment, or a cancellation.
 _CANCELLED_STATUSES = {"voided", "cancelled", "canceled", "failed"}
 _CENT = Decimal("0.0001")
+_UNIT_PRICE = gettext_noop("unit price")
 _ZERO = Decimal(0)
 
 
@@ -137,8 +146,16 @@ class Rejection:
     """A row we could not use: its physical line, why, and what it said (by column, or raw text)."""
 
     line_no: int
-    reason: str
+    reason: str  # the English sentence (`template` % `params`)
     raw: Mapping[str, str] | str
+    # The reason as data (see ingest.pipeline.errors); "" for a reason given as text only.
+    template: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, line_no: int, error: PipelineError, raw: Mapping[str, str] | str) -> Rejection:
+        return cls(line_no=line_no, reason=error.reason, raw=raw, template=error.template,
+                   params=error.params)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -232,7 +249,7 @@ def read_rows(
         records_in_chunk += 1
         if isinstance(record, BrokenRecord):
             rejections.append(
-                Rejection(line_no=record.line_no, reason=record.reason, raw=record.raw)
+                Rejection.of(record.line_no, record.error, record.raw)
             )
         else:
             money += _process(record, cleaner, state, headers, rows, rejections, notes)
@@ -366,7 +383,7 @@ def _process(
             notes[DROPPED_IDENTICAL] += 1
         else:
             rejections.append(
-                Rejection(line_no=record.line_no, reason=exc.reason, raw=dict(zip(headers, fields)))
+                Rejection.of(record.line_no, exc, dict(zip(headers, fields)))
             )
         return _ZERO
     if dropped:
@@ -405,7 +422,7 @@ _row_key: Callable[[str], int] = hash
 
 
 def _resolve_columns(table: Table, mapping: ColumnMapping) -> dict[str, int]:
-    errors = validate_mapping(mapping)
+    errors = mapping_problems(mapping)
     positions = {name.casefold(): i for i, name in enumerate(table.headers.names)}
     columns: dict[str, int] = {}
     for field_name, column in mapping.fields.items():
@@ -413,11 +430,13 @@ def _resolve_columns(table: Table, mapping: ColumnMapping) -> dict[str, int]:
             continue
         position = positions.get(column.casefold())
         if position is None:
-            errors.append(f"The column {column!r} chosen for {field_name} is not in this file.")
+            errors.append(Reason(
+                template=gettext_noop("The column %(column)s chosen for %(key)s is not in this file."),
+                params={"column": repr(column), "key": field_name}))
         else:
             columns[field_name] = position
     if errors:
-        raise FileRejected(" ".join(errors))
+        raise FileRejected.of(joined(errors))
     return columns
 
 
@@ -454,7 +473,7 @@ def net_money(
             notes.append(UNPRICED_LINE)
             return quantity, None, None, is_return, tuple(notes)
         else:
-            raise RowError("no amount: unit price, line total and order total are all empty")
+            raise RowError(gettext_noop("no amount: unit price, line total and order total are all empty"))
     elif is_return and line_total > 0:
         line_total = -line_total
         notes.append("made return amount negative")
@@ -521,8 +540,9 @@ class _RowCleaner:
             state.order_owner[order_id] = (customer_key, line_no)
         elif owner[0] != customer_key:
             raise RowError(
-                f"order {order_id!r} already belongs to customer {owner[0]!r} (line {owner[1]}); "
-                f"this row names {customer_key!r}"
+                gettext_noop("order %(order)s already belongs to customer %(owner)s (line %(line)s); "
+                             "this row names %(customer)s"),
+                order=repr(order_id), owner=repr(owner[0]), line=owner[1], customer=repr(customer_key),
             )
 
     def clean_cells(
@@ -545,24 +565,27 @@ class _RowCleaner:
         elif shop_customer_id:
             customer_key = f"id:{shop_customer_id}"
         else:
-            raise RowError("no customer: both the email and the customer id are empty")
+            raise RowError(gettext_noop("no customer: both the email and the customer id are empty"))
 
         ordered_at = self._take(
-            _parse_datetime(get("ordered_at", ""), self.dayfirst, self.timezone, "order date"),
+            _parse_datetime(get("ordered_at", ""), self.dayfirst, self.timezone,
+                            gettext_noop("order date")),
             notes,
         )
         if ordered_at is None:
-            raise RowError("order date is missing")
+            raise RowError(gettext_noop("order date is missing"))
 
         quantity = 1
         if "quantity" in cells:
             quantity = self._take(_parse_quantity(cells["quantity"], self.decimal_comma), notes)
-        unit_price = self._money(get("unit_price", ""), "unit price", notes)
-        line_total = self._money(get("line_total", ""), "line total", notes)
-        order_total = self._money(get("order_total", ""), "order total", notes)
-        refunded = self._money(get("refunded_amount", ""), "refunded amount", notes)
+        unit_price = self._money(get("unit_price", ""), _UNIT_PRICE, notes)
+        line_total = self._money(get("line_total", ""), gettext_noop("line total"), notes)
+        order_total = self._money(get("order_total", ""), gettext_noop("order total"), notes)
+        refunded = self._money(get("refunded_amount", ""), gettext_noop("refunded amount"),
+                               notes)
         if unit_price is not None and unit_price < 0:
-            raise RowError(f"unit price {get('unit_price', '').strip()!r} is negative")
+            raise RowError(gettext_noop("%(field)s %(value)s is negative"), field=_UNIT_PRICE,
+                           value=repr(get("unit_price", "").strip()))
 
         order_id = self._text(cells, "order_id", "order id", notes)
         cancel_prefix = self.preset.cancel_prefix

@@ -15,7 +15,7 @@ from typing import BinaryIO, TextIO
 
 from ingest.pipeline.dialect import DetectedDialect, detect_dialect
 from ingest.pipeline.encoding import DetectedEncoding, open_text
-from ingest.pipeline.errors import HEADER_ONLY, FileRejected
+from ingest.pipeline.errors import HEADER_ONLY, FileRejected, RowError, gettext_noop
 from ingest.pipeline.headers import CleanHeaders, clean_headers, normalise_header
 from ingest.pipeline.mapping import KNOWN_HEADER_KEYS
 
@@ -64,8 +64,12 @@ class BrokenRecord:
     """A record that could not be split into the header's fields."""
 
     line_no: int
-    reason: str
+    error: RowError  # why, as data (its `reason` is the English sentence)
     raw: str
+
+    @property
+    def reason(self) -> str:
+        return self.error.reason
 
 
 class _Lines:
@@ -154,7 +158,7 @@ def iter_records(
         except csv.Error as exc:
             yield BrokenRecord(
                 line_no=start,
-                reason=_csv_error_reason(str(exc), start, lines.line_no),
+                error=_csv_error(str(exc), start, lines.line_no),
                 raw="".join(lines.current_raw),
             )
             continue
@@ -162,9 +166,10 @@ def iter_records(
             overlong, lines.overlong = lines.overlong, []
             yield BrokenRecord(
                 line_no=overlong[0],
-                reason=(
-                    f"line {overlong[0]} is longer than {_FIELD_LIMIT:,} characters "
-                    "(a field that large is not order data); the line was skipped"
+                error=RowError(
+                    gettext_noop("line %(line)s is longer than %(limit)s characters (a field that "
+                                 "large is not order data); the line was skipped"),
+                    line=overlong[0], limit=f"{_FIELD_LIMIT:,}",
                 ),
                 raw="".join(lines.current_raw),
             )
@@ -176,7 +181,10 @@ def iter_records(
             if any(f.strip() for f in fields[width:]):
                 yield BrokenRecord(
                     line_no=start,
-                    reason=f"line {start} has {len(fields):,} fields but the header has {width}",
+                    error=RowError(
+                        gettext_noop("line %(line)s has %(n)s fields but the header has %(width)s"),
+                        line=start, n=f"{len(fields):,}", width=width,
+                    ),
                     raw="".join(lines.current_raw),
                 )
                 continue
@@ -184,9 +192,10 @@ def iter_records(
         elif len(fields) < width:
             yield BrokenRecord(
                 line_no=start,
-                reason=(
-                    f"line {start} has {len(fields)} fields but the header has {width}; "
-                    "it may be cut short or have a stray line break"
+                error=RowError(
+                    gettext_noop("line %(line)s has %(n)s fields but the header has %(width)s; it "
+                                 "may be cut short or have a stray line break"),
+                    line=start, n=len(fields), width=width,
                 ),
                 raw="".join(lines.current_raw),
             )
@@ -194,26 +203,34 @@ def iter_records(
         yield RawRecord(line_no=start, fields=fields)
 
 
-def _csv_error_reason(message: str, start: int, end: int) -> str:
+def _csv_error(message: str, start: int, end: int) -> RowError:
     if "unexpected end of data" in message:
-        return (
-            f"line {start}: a quoted field opened here is never closed, so lines {start}-{end} "
-            "(to the end of the file) could not be read"
+        return RowError(
+            gettext_noop("line %(line)s: a quoted field opened here is never closed, so lines "
+                         "%(first)s-%(last)s (to the end of the file) could not be read"),
+            line=start, first=start, last=end,
         )
     if "field larger than field limit" in message:
-        return (
-            f"line {start}: a field is larger than {_FIELD_LIMIT:,} characters; the row was skipped"
+        return RowError(
+            gettext_noop("line %(line)s: a field is larger than %(limit)s characters; "
+                         "the row was skipped"),
+            line=start, limit=f"{_FIELD_LIMIT:,}",
         )
     if "expected after" in message:
-        return f"line {start}: text follows a closing quote, so the row cannot be split into fields"
-    return f"line {start}: the row could not be read as CSV ({message})"
+        return RowError(gettext_noop("line %(line)s: text follows a closing quote, so the row "
+                                     "cannot be split into fields"), line=start)
+    # The csv module's own words, in English.
+    return RowError(gettext_noop("line %(line)s: the row could not be read as CSV (%(detail)s)"),
+                    line=start, detail=message)
 
 
 # Title lines skipped at most; a file that names no two columns by then is not a table.
 MAX_TITLE_LINES = 20
-NO_COLUMN_NAMES = ("None of the first {lines} lines names two or more columns. Every import "
-                   "needs the customer, the order date and the money in columns of their own, "
-                   "with the column names in the first row of the table.")
+NO_COLUMN_NAMES = gettext_noop(
+    "None of the first %(lines)s lines names two or more columns. Every import needs the "
+    "customer, the order date and the money in columns of their own, with the column names "
+    "in the first row of the table.")
+EMPTY_FILE = gettext_noop("The file is empty.")
 
 
 def _blank(row: list[str]) -> bool:
@@ -240,7 +257,7 @@ def open_table(binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS) -> Tabl
         sample += text.read(1)  # keep a \r\n pair on one side of the seam
     complete = len(sample) < DIALECT_SAMPLE_CHARS
     if not sample.strip():
-        raise FileRejected("The file is empty.")
+        raise FileRejected(EMPTY_FILE)
     detected = detect_dialect(sample.lstrip("\ufeff"), complete=complete)
     dialect = DetectedDialect(
         delimiter=options.delimiter or detected.delimiter,
@@ -259,25 +276,27 @@ def open_table(binary: BinaryIO, options: ReadOptions = DEFAULT_OPTIONS) -> Tabl
         if not _blank(header):
             skipped += 1  # a report's title or notes above its table
             if skipped > MAX_TITLE_LINES:
-                raise FileRejected(NO_COLUMN_NAMES.format(lines=MAX_TITLE_LINES)) from None
+                raise FileRejected(NO_COLUMN_NAMES, lines=MAX_TITLE_LINES) from None
         try:
             header = next(reader)
         except StopIteration:
             if skipped:
-                raise FileRejected(NO_COLUMN_NAMES.format(lines=skipped)) from None
-            raise FileRejected("The file is empty.") from None
+                raise FileRejected(NO_COLUMN_NAMES, lines=skipped) from None
+            raise FileRejected(EMPTY_FILE) from None
         except csv.Error as exc:
             raise FileRejected(
-                f"The header row could not be read as CSV ({exc}); check the file is a plain CSV export."
+                gettext_noop("The header row could not be read as CSV (%(detail)s); check the file "
+                             "is a plain CSV export."), detail=str(exc),
             ) from None
         if lines.overlong:
-            raise FileRejected(
+            raise FileRejected(gettext_noop(
                 "The first line is over a megabyte long; this does not look like a CSV header."
-            )
+            ))
     if len(header) > options.max_columns:
         raise FileRejected(
-            f"The header has {len(header):,} columns; at most {options.max_columns} are supported. "
-            "Is this the right file?"
+            gettext_noop("The header has %(n)s columns; at most %(most)s are supported. "
+                         "Is this the right file?"),
+            n=f"{len(header):,}", most=options.max_columns,
         )
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]  # a BOM the chosen codec did not swallow

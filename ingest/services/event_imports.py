@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ingest.models import Customer, ImportJob, ImportRejection
-from ingest.pipeline.errors import RowError
+from ingest.pipeline.errors import RowError, gettext_noop
 from ingest.pipeline.events import read_events
 from ingest.pipeline.files import open_upload
 from ingest.pipeline.parsing import parse_email
@@ -16,7 +16,7 @@ from ingest.signals import import_finished
 from profiler_site.core.jobs import job_progress
 
 from .events import EventInput, events_record
-from .loading import raw_as_json
+from .loading import rejection_row
 from .privacy import erase_lock_shared_in_transaction, erased_keys_among
 from .retention import event_properties_allowed
 
@@ -67,7 +67,9 @@ def api_events_store(*, events: list[dict]) -> int:
             try:
                 who = parse_email(who).value
             except RowError as exc:
-                raise RowError(f"events[{index}]: {exc.reason}") from exc
+                # The API answers programs in English: the inner reason is its sentence.
+                raise RowError(gettext_noop("events[%(index)s]: %(reason)s"), index=index,
+                               reason=exc.reason) from exc
         rows.append({"customer_key": who if is_email else f"id:{who}",
                      "email": who if is_email else None,
                      "shop_customer_id": None if is_email else who, "type": event["type"],
@@ -94,8 +96,7 @@ def events_import_run(job: ImportJob) -> str:
                     continue
                 created = events_store(rows=rows, source="csv")
                 ImportRejection.objects.bulk_create([
-                    ImportRejection(job_id=job.pk, line_no=r.line_no, reason=r.reason[:2000],
-                                    raw=raw_as_json(r.raw)) for r in chunk.rejections])
+                    rejection_row(job.pk, r) for r in chunk.rejections])
                 notes = Counter(locked.cleaning_notes or {})
                 notes.update(chunk.notes)
                 locked.cleaning_notes = dict(notes)

@@ -18,15 +18,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping, import_summary
-from ingest.pipeline.errors import PipelineError
+from ingest.pipeline.errors import PipelineError, Reason, joined
 from ingest.pipeline.files import UploadLimits, check_size, open_upload, safe_upload_name
 from ingest.pipeline.headers import header_fingerprint
 from ingest.pipeline.mapping import (
     FIELDS,
     PRESETS_BY_NAME,
     ColumnMapping,
+    mapping_problems,
     propose_mapping,
-    validate_mapping,
 )
 from ingest.pipeline.rows import (
     DROPPED_IDENTICAL,
@@ -44,7 +44,7 @@ from profiler_site.core.models import JobStatus
 from profiler_site.core.shop import shop_profile
 
 from .bulk_indexes import indexes_set_aside, restore_indexes, worth_setting_aside
-from .loading import IMPORT_LOCK, load_chunk, raw_as_json, staging_data
+from .loading import IMPORT_LOCK, load_chunk, rejection_row, staging_data
 from .prefetch import prefetch
 from .retention import dropped_columns, personal_fields_dropped
 from .run_memory import RunMemory
@@ -58,11 +58,23 @@ ERASED_NOTE = "skipped: erased"
 
 
 class ImportRejected(Exception):
-    """The whole file cannot be imported; `reason` says why in the owner's words."""
+    """The whole file cannot be imported; `reason` says why.
 
-    def __init__(self, reason: str) -> None:
+    A pipeline's reason comes as data too (`template`, `params`: see
+    ingest.pipeline.errors) and `reason` is its English sentence; a reason given as text
+    only (`template` "") is already in the owner's words.
+    """
+
+    def __init__(self, reason: str, *, template: str = "", params: dict | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.template = template
+        self.params = params or {}
+
+    @classmethod
+    def of(cls, error: PipelineError | Reason) -> ImportRejected:
+        text = error.reason if isinstance(error, PipelineError) else error.text
+        return cls(text, template=error.template, params=dict(error.params))
 
 
 def upload_dir() -> Path:
@@ -109,7 +121,7 @@ def import_upload_create(
         clean_name = safe_upload_name(name)
         check_size(size, settings.UPLOAD_MAX_BYTES)
     except PipelineError as exc:
-        raise ImportRejected(exc.reason) from exc
+        raise ImportRejected.of(exc) from exc
     suffix = "".join(Path(clean_name).suffixes[-2:]).lower()
     target = upload_dir() / f"{uuid.uuid4().hex}{suffix}"
     written, sha256 = _store_upload(file, target)
@@ -121,7 +133,7 @@ def import_upload_create(
         preview = import_preview(job=job, rows=1)
     except PipelineError as exc:
         target.unlink(missing_ok=True)
-        raise ImportRejected(exc.reason) from exc
+        raise ImportRejected.of(exc) from exc
     job.headers = list(preview.raw_headers)
     job.header_fingerprint = header_fingerprint(preview.headers)
     job.encoding = preview.encoding.name
@@ -170,11 +182,12 @@ def _store_upload(file: BinaryIO, target: Path) -> tuple[int, str]:
     return written, digest.hexdigest()
 
 
-def import_mapping_errors(*, fields: dict[str, str], preset: str, headers: list[str]) -> list[str]:
+def import_mapping_errors(*, fields: dict[str, str], preset: str,
+                          headers: list[str]) -> list[Reason]:
     mapping = ColumnMapping(fields=fields, preset=preset if preset in PRESETS_BY_NAME else "generic")
     from ingest.pipeline.headers import clean_headers
 
-    return validate_mapping(mapping, clean_headers(headers).names)
+    return mapping_problems(mapping, clean_headers(headers).names)
 
 
 def import_mapping_keep(
@@ -208,7 +221,7 @@ def import_confirm(
         preset = preset if preset is not None else job.preset
         errors = import_mapping_errors(fields=fields, preset=preset, headers=job.headers)
         if errors:
-            raise ImportRejected(" ".join(errors))
+            raise ImportRejected.of(joined(errors))
         job.mapping, job.preset = fields, preset
     identical_rows = identical_rows or (job.options or {}).get("identical_rows") or "drop"
     if identical_rows not in IDENTICAL_ROWS_CHOICES:
@@ -229,10 +242,11 @@ def import_confirm(
     return job
 
 
-def import_abandon(*, job: ImportJob, reason: str) -> None:
+def import_abandon(*, job: ImportJob, rejected: ImportRejected) -> None:
     """A scripted upload that cannot be mapped ends as failed, with the reason, not as a draft."""
     ImportJob.objects.filter(pk=job.pk, status=JobStatus.DRAFT).update(
-        status=JobStatus.FAILED, error=reason, finished_at=timezone.now())
+        status=JobStatus.FAILED, error=rejected.reason, error_template=rejected.template,
+        error_params=rejected.params, finished_at=timezone.now())
     job.refresh_from_db()
 
 
@@ -255,7 +269,11 @@ def import_run(job: ImportJob) -> str:
     if job.kind == ImportKind.EVENTS:
         from .event_imports import events_import_run
 
-        return events_import_run(job)
+        try:
+            return events_import_run(job)
+        except PipelineError as exc:
+            _failed_because(job, exc)
+            raise
     lines = _count_lines(job)
     job_progress(job=job, phase=_("Counting rows"), total=lines)
     mapping = ColumnMapping(fields=job.mapping, preset=job.preset or "generic")
@@ -287,14 +305,20 @@ def import_run(job: ImportJob) -> str:
                     _load_one_chunk(job, chunk, data, memory)
                     job_progress(job=job, processed=chunk.last_line, phase=_("Importing"))
     except PipelineError as exc:
-        ImportJob.objects.filter(pk=job.pk).update(error=exc.reason)
-        raise ImportRejected(exc.reason) from exc
+        _failed_because(job, exc)
+        raise ImportRejected.of(exc) from exc
     job.refresh_from_db()
     job_id = job.pk
     transaction.on_commit(lambda: import_finished.send(sender=ImportJob, job_id=job_id,
                                                        kind=ImportKind.ORDERS))
     return import_summary(orders=job.orders_created, customers=job.customers_created,
                           rejected=job.rows_rejected)
+
+
+def _failed_because(job: ImportJob, exc: PipelineError) -> None:
+    """Keep why the file was refused, as data; the job runner marks it failed with `reason`."""
+    ImportJob.objects.filter(pk=job.pk).update(error=exc.reason, error_template=exc.template,
+                                               error_params=exc.params)
 
 
 def _building_indexes(job: ImportJob) -> None:
@@ -328,11 +352,9 @@ def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
         if locked.chunks_done != chunk.index:
             return  # another delivery already committed this chunk
         counts = load_chunk(data=data, job_id=job.pk, memory=memory) if data is not None else None
-        rejections = [ImportRejection(job_id=job.pk, line_no=r.line_no, reason=r.reason[:2000],
-                                      raw=raw_as_json(r.raw)) for r in chunk.rejections]
+        rejections = [rejection_row(job.pk, r) for r in chunk.rejections]
         if counts is not None:
-            rejections += [ImportRejection(job_id=job.pk, line_no=line, reason=reason, raw={})
-                           for line, reason in counts.conflicts]
+            rejections += [rejection_row(job.pk, r) for r in counts.conflicts]
         ImportRejection.objects.bulk_create(rejections, batch_size=5000)
         if counts is not None and counts.erased_rows:
             notes[ERASED_NOTE] += counts.erased_rows

@@ -19,7 +19,10 @@ import pandas as pd
 import pyarrow as pa
 from django.db import DatabaseError, connection, transaction
 
+from ingest.models import ImportRejection
 from ingest.pipeline.chunk_tables import chunk_tables, order_totals
+from ingest.pipeline.errors import Reason, gettext_noop
+from ingest.pipeline.rows import Rejection
 from profiler_site.core.csv_copy import copy_csv, csv_for_copy, timestamptz_text
 
 from .fresh_orders import FreshOrders, copy_fresh_orders, fresh_orders, money_text
@@ -65,7 +68,7 @@ class ChunkCounts:
     orders_created: int
     orders_existing: int
     lines_created: int
-    conflicts: list[tuple[int, str]]  # (line_no, reason) rejected by the database checks
+    conflicts: list[Rejection]  # rows rejected by the database checks
     erased_rows: int = 0  # rows of erased customers, skipped (see `_drop_erased`)
 
 
@@ -506,13 +509,20 @@ def _order_id_sequence(cursor) -> str:
     return cursor.fetchone()[0]
 
 
-def _refused_lines(order_rows: pd.DataFrame, order_keys: list[str]) -> list[tuple[int, str]]:
+MAX_REASON_CHARS = 2000
+
+
+def _refused_lines(order_rows: pd.DataFrame, order_keys: list[str]) -> list[Rejection]:
     refused = order_rows[order_rows["order_key"].isin(order_keys)]
-    return [
-        (int(line_no), f"order {order_key!r} was imported earlier for another customer; "
-                       f"this row names {customer_key!r}, so it was not imported")
-        for order_key, customer_key, line_no in refused.itertuples(index=False)
-    ]
+    rejections = []
+    for order_key, customer_key, line_no in refused.itertuples(index=False):
+        reason = Reason(
+            template=gettext_noop("order %(order)s was imported earlier for another customer; "
+                                  "this row names %(customer)s, so it was not imported"),
+            params={"order": repr(order_key), "customer": repr(customer_key)})
+        rejections.append(Rejection(line_no=int(line_no), reason=reason.text, raw={},
+                                    template=reason.template, params=reason.params))
+    return rejections
 
 
 def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCounts:
@@ -599,7 +609,7 @@ class StagedCounts:
     orders_created: int
     orders_existing: int
     lines_created: int
-    conflicts: list[tuple[int, str]]
+    conflicts: list[Rejection]
 
 
 def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str) -> StagedCounts:
@@ -646,6 +656,20 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
         cursor.execute(KEEP_CHANGED_ORDERS_BEFORE, {"job_id": job_id})
     cursor.execute("TRUNCATE chunk_orders, chunk_orders_before")
     return StagedCounts(orders_created, orders_existing, lines_created, conflicts)
+
+
+def rejection_row(job_id: int, rejection: Rejection) -> ImportRejection:
+    """A refused row as stored: its English reason and that reason as data.
+
+    A reason too long to keep whole is cut and kept as text only: its values must not
+    hold more than the stored sentence, which an erasure searches for the person.
+    """
+    whole = len(rejection.reason) <= MAX_REASON_CHARS
+    return ImportRejection(job_id=job_id, line_no=rejection.line_no,
+                           reason=rejection.reason[:MAX_REASON_CHARS],
+                           reason_template=rejection.template if whole else "",
+                           reason_params=dict(rejection.params) if whole else {},
+                           raw=raw_as_json(rejection.raw))
 
 
 def raw_as_json(raw) -> dict:

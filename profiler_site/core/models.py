@@ -74,6 +74,12 @@ class Job(models.Model):
         return ""
 
     @property
+    def error_text(self) -> str:
+        """Why the job failed, in the reader's language where the kind of job keeps its
+        reasons as data (an import's refused file); else `error` as written."""
+        return self.error
+
+    @property
     def rate_per_second(self) -> float | None:
         if not self.started_at or not self.processed:
             return None

@@ -27,6 +27,7 @@ class Run:
     chunks: list[CleanChunk] | None
     error: str | None
     stats: Counter[str]
+    error_data: tuple[str, dict] | None = None  # the error's template and params
 
 
 def _run(
@@ -52,7 +53,8 @@ def _run(
                 )
             )
     except PipelineError as exc:
-        return Run(chunks=None, error=exc.reason, stats=stats)
+        return Run(chunks=None, error=exc.reason, stats=stats,
+                   error_data=(exc.template, exc.params))
     return Run(chunks=chunks, error=None, stats=stats)
 
 
@@ -60,6 +62,7 @@ def assert_same_results(data: bytes, **kwargs: object) -> Counter[str]:
     slow = _run(data, fast_path=False, **kwargs)  # type: ignore[arg-type]
     quick = _run(data, fast_path=True, **kwargs)  # type: ignore[arg-type]
     assert quick.error == slow.error
+    assert quick.error_data == slow.error_data
     if slow.chunks is None:
         return quick.stats
     assert quick.chunks is not None
@@ -74,8 +77,8 @@ def assert_same_results(data: bytes, **kwargs: object) -> Counter[str]:
         for column in DECIMAL_COLUMNS:
             # Decimal("2.5") == Decimal("2.50"): compare the written form too.
             assert list(map(repr, actual.frame[column])) == list(map(repr, expected.frame[column]))
-        assert [(r.line_no, r.reason) for r in actual.rejections] == [
-            (r.line_no, r.reason) for r in expected.rejections
+        assert [(r.line_no, r.reason, r.template, r.params) for r in actual.rejections] == [
+            (r.line_no, r.reason, r.template, r.params) for r in expected.rejections
         ]
         assert [r.raw for r in actual.rejections] == [r.raw for r in expected.rejections]
         assert actual.notes == expected.notes
