@@ -15,18 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext
 
 from ingest.pipeline.errors import SENTENCES, WORD_PARAMS
-
-# Chinese sentences end in a full-width mark and follow each other without a space.
-_CLOSED = ("。", "？", "！", "）")
+from profiler_site.core.joins import JOIN_SENTENCES, JOIN_WORDS, join
 
 
 def _value(name: str, value: Any) -> Any:
     if isinstance(value, list):
-        items = [gettext(v) if name in WORD_PARAMS else str(v) for v in value]
-        return pgettext("between items of a list", ", ").join(items)
+        return join(JOIN_WORDS, [gettext(v) if name in WORD_PARAMS else str(v) for v in value])
     if name in WORD_PARAMS:
         return gettext(value)
     return value
@@ -34,11 +31,8 @@ def _value(name: str, value: Any) -> Any:
 
 def _words(template: str, params: Mapping[str, Any]) -> str:
     if template == SENTENCES:
-        text = ""
-        for part_template, part_params in params["sentences"]:
-            part = _words(part_template, part_params)
-            text += part if not text or text.endswith(_CLOSED) else " " + part
-        return text
+        # one after the other the reader's way: a space in English, none in Chinese
+        return join(JOIN_SENTENCES, [_words(t, p) for t, p in params["sentences"]])
     if not params:
         return gettext(template)
     return gettext(template) % {name: _value(name, value) for name, value in params.items()}
