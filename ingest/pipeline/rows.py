@@ -413,6 +413,8 @@ def _make_cleaner(
         decimal_comma=table.dialect.decimal_comma,
         dayfirst=dayfirst,
         timezone=options.timezone,
+        header_cells={name: table.headers.names[i].strip().casefold()
+                      for name, i in columns.items()},
     )
 
 
@@ -493,6 +495,7 @@ class _RowCleaner:
         decimal_comma: bool,
         dayfirst: bool | None,
         timezone: str,
+        header_cells: Mapping[str, str] | None = None,
     ) -> None:
         self.columns = columns
         self.preset = preset
@@ -500,6 +503,8 @@ class _RowCleaner:
         self.dayfirst = dayfirst
         self.timezone = timezone
         self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns]
+        # The mapped columns' names, folded: a row that repeats them is a header.
+        self.header_cells = dict(header_cells or {})
 
     def _cells(
         self, fields: list[str], line_no: int, state: _State, notes: list[str]
@@ -554,6 +559,12 @@ class _RowCleaner:
         error of a row the same as checking it in the middle.
         """
         get = cells.get
+        if len(self.header_cells) >= 2 and all(
+                get(name, "").strip().casefold() == header
+                for name, header in self.header_cells.items()):
+            # Two exports pasted into one file: the second one's header row.
+            raise RowError(gettext_noop("the line repeats the column names, as where two "
+                                        "exports were pasted into one file"))
 
         email = self._take(parse_email(get("customer_email", "")), notes)
         shop_customer_id = self._text(cells, "customer_id", "customer id", notes)

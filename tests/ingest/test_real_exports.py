@@ -210,3 +210,18 @@ def test_a_yes_or_no_refunded_column_is_not_taken_for_the_refunded_amount():
                                 "Sale Price ($)", "Refunded?", "Partial Refund ($)"])
 
     assert proposed.fields.get("refunded_amount") != "Refunded?"
+
+
+def test_two_exports_pasted_into_one_file_refuse_the_second_header_and_say_why():
+    header = "Order ID,Email,Order Date,SKU,Qty,Line Total\n"
+    content = (header + "A1,ann@example.com,2024-03-05,S1,1,10.00\n"
+               + header + "B1,bob@example.com,2024-04-05,S1,2,20.00\n").encode()
+
+    job = _imported(content)
+
+    assert job.rows_rejected == 1
+    rejection = job.rejections.get()
+    assert rejection.line_no == 3
+    assert rejection.reason == ("the line repeats the column names, as where two exports "
+                                "were pasted into one file")
+    assert _net("ann@example.com") == Decimal("10.00") and _net("bob@example.com") == Decimal("20.00")

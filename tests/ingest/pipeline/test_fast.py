@@ -193,6 +193,8 @@ MESSY_LINES = (
     _line(36, ordered_at="5-Mar-24"),
     _line(37, ordered_at="Tue 05 Mar 2024 14:05:00 +0100"),
     _line(38, ordered_at="2024年3月5日 14:05"),
+    HEADER,  # a second export pasted below the first: its header row
+    HEADER.upper(),
 )
 
 
