@@ -322,11 +322,20 @@ def count_identical_rows(
 UNASKED_ENOUGH = 1_000
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DateOrder:
+    """The file's order of day and month, and the date that showed it."""
+
+    dayfirst: bool
+    line_no: int
+    text: str
+
+
 def detect_date_order(
     stream: BinaryIO, mapping: ColumnMapping, options: ReadOptions = DEFAULT_OPTIONS
-) -> bool | None:
-    """Whether the file's order dates are day-first (True) or month-first (False), from the
-    first date that can only be read one way (`13/03/2024`); None if no date tells.
+) -> DateOrder | None:
+    """Whether the file's order dates are day-first or month-first, from the first date
+    that can only be read one way (`13/03/2024`); None if no date tells.
 
     Read value by value, a `05/03/2024` above the first `13/03/2024` would be the 3rd of
     May. Reads until a date decides; a file whose dates never raise the question (ISO)
@@ -339,15 +348,16 @@ def detect_date_order(
     unasked = 0
     for record in table.records():
         if isinstance(record, RawRecord):
-            shown = date_order_shown(record.fields[position])
+            text = record.fields[position]
+            shown = date_order_shown(text)
             if shown in (DAY_FIRST, MONTH_FIRST):
-                return shown == DAY_FIRST
+                return DateOrder(dayfirst=shown == DAY_FIRST, line_no=record.line_no,
+                                 text=text.strip())
             if shown == NOT_ASKED:
                 unasked += 1
                 if unasked >= UNASKED_ENOUGH:
                     return None
     return None
-
 
 
 def _process(

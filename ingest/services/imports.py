@@ -286,7 +286,13 @@ def import_run(job: ImportJob) -> str:
         if options.dayfirst is None and mapping.behaviour.dayfirst is None:
             # "Detect" on the mapping page: the file's own dates say which comes first.
             with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
-                options = replace(options, dayfirst=detect_date_order(stream, mapping, options))
+                shown = detect_date_order(stream, mapping, options)
+            if shown is not None:
+                options = replace(options, dayfirst=shown.dayfirst)
+                # Kept for the report: which way the dates were read, and the date that said so.
+                job.options = {**(job.options or {}), "date_order_shown": {
+                    "dayfirst": shown.dayfirst, "line_no": shown.line_no, "text": shown.text}}
+                ImportJob.objects.filter(pk=job.pk).update(options=job.options)
         with (indexes_set_aside(worth_setting_aside(lines - job.processed),
                                 before_build=lambda: _building_indexes(job)),
               open_upload(job.stored_path, job.original_name, limits=_limits()) as stream):

@@ -48,6 +48,9 @@ def test_a_day_first_file_is_read_day_first_when_a_later_date_shows_it():
     assert job.rows_rejected == 0
     assert (_day("A1"), _day("A2"), _day("A3")) == ((2024, 3, 5), (2024, 3, 6), (2024, 3, 13))
     assert AMBIGUOUS_DATE not in job.cleaning_notes
+    # The report says which way, and the date that told it.
+    assert job.options["date_order_shown"] == {"dayfirst": True, "line_no": 4,
+                                               "text": "13/03/2024 12:00"}
 
 
 def test_a_month_first_file_stays_month_first_when_a_later_date_shows_it():
@@ -225,3 +228,20 @@ def test_two_exports_pasted_into_one_file_refuse_the_second_header_and_say_why()
     assert rejection.reason == ("the line repeats the column names, as where two exports "
                                 "were pasted into one file")
     assert _net("ann@example.com") == Decimal("10.00") and _net("bob@example.com") == Decimal("20.00")
+
+
+def test_the_report_says_which_way_dates_were_read_and_the_date_that_told(owner, owner_client):
+    import html
+
+    from profiler_site.core.services import user_language_set
+
+    job = _imported(b"Order ID,Email,Order Date,Amount\n"
+                    b"1,ann@example.com,03/05/2024,10.00\n"
+                    b"2,ann@example.com,03/28/2024,5.00\n")
+
+    page = html.unescape(owner_client.get(f"/uploads/{job.pk}/").content.decode())
+    assert ("Dates were read month first (12/31): “03/28/2024” on line 3 can only be read "
+            "that way.") in page
+    user_language_set(user=owner, language="zh-hans")
+    page = html.unescape(owner_client.get(f"/uploads/{job.pk}/").content.decode())
+    assert "日期按“月在前”（12/31）读取：第 3 行的“03/28/2024”只能这样读。" in page

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -270,4 +271,10 @@ def test_the_files_date_order_comes_from_its_first_date_that_can_only_be_read_on
     mapping = ColumnMapping(fields={"customer_email": "email", "ordered_at": "order date",
                                     "line_total": "amount"})
 
-    assert detect_date_order(io.BytesIO(data), mapping) is expected
+    shown = detect_date_order(io.BytesIO(data), mapping)
+    assert (shown.dayfirst if shown else None) is expected
+    if shown:  # the date that told, and its line (the header is line 1)
+        told = next(i for i, d in enumerate(dates)
+                    if (m := re.match(r"(\d{1,2})[/-](\d{1,2})[/-]\d", d))
+                    and (int(m[1]) > 12) != (int(m[2]) > 12))
+        assert (shown.line_no, shown.text) == (told + 2, dates[told])
