@@ -33,8 +33,13 @@ def test_a_file_without_products_imported_twice_keeps_its_money():
 
 
 def test_a_file_without_products_keeps_each_orders_quantity_and_the_profile_says_so(owner_client):
-    import_bytes(NO_PRODUCTS)
+    first = import_bytes(NO_PRODUCTS)
     import_bytes(NO_PRODUCTS)  # and again: quantities are replaced, not added
+
+    # Its report explains the "0 order lines" beside the orders it created.
+    report = owner_client.get(f"/uploads/{first.pk}/").content.decode()
+    assert first.lines_created == 0 and first.orders_created == 4
+    assert 'id="no-products"' in report
 
     quantities = dict(Order.objects.values_list("customer__key", "unlisted_quantity")
                       .filter(customer__key="id:00002"))
@@ -47,3 +52,8 @@ def test_a_file_without_products_keeps_each_orders_quantity_and_the_profile_says
     assert "6 items, products not named in the file" in page
     assert "The imported file named no products for 1 order: 6 items bought" in page
     assert "<th>Product</th>" not in page  # no empty product table
+
+    # A file that names its products says nothing of the kind.
+    named = import_bytes(b"order_id,email,ordered_at,sku,quantity,line_total\n"
+                         b"9001,ann@example.com,2024-01-05,S1,1,5.00\n")
+    assert 'id="no-products"' not in owner_client.get(f"/uploads/{named.pk}/").content.decode()
