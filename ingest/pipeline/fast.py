@@ -54,6 +54,7 @@ from ingest.pipeline.parsing import (
     parse_currency,
     parse_email,
     parse_gender,
+    unfloat_id,
 )
 from ingest.pipeline.rows import (
     _CANCELLED_STATUSES,
@@ -1240,7 +1241,7 @@ def _clean_rows(
 
     email = _column(cells, "customer_email", rows, _email_column)
     customer_id = _column(cells, "customer_id", rows, text("customer id"))
-    customer_id.values = [_unfloat_id(v) for v in customer_id.values]
+    customer_id.values = [unfloat_id(v) for v in customer_id.values]
     if "ordered_at" in cells:
         codes, uniques = _factorize(cells["ordered_at"])
         micros, date_failed, dates = _date_column(uniques, codes, cleaner)
@@ -1430,13 +1431,6 @@ def _names(
     elif not full_name and (first_name or last_name):
         full_name = " ".join(p for p in (first_name, last_name) if p)
     return full_name, first_name, last_name
-
-
-def _unfloat_id(value: str | None) -> str | None:
-    # Spreadsheets turn ids into floats (UCI's "17850.0"), as in `_RowCleaner.clean_cells`.
-    if value and value.endswith(".0") and value[:-2].isdigit():
-        return value[:-2]
-    return value
 
 
 def _combinations(

@@ -557,3 +557,10 @@ def parse_currency(text: str) -> Parsed[str | None]:
     if re.fullmatch(r"[A-Z]{3}", s):
         return Parsed(value=s)
     return Parsed(value=None, notes=("unrecognised currency code treated as unknown",))
+
+
+def unfloat_id(value: str | None) -> str | None:
+    """A shop id a spreadsheet turned into a float ("17850.0", as in UCI's files) as written."""
+    if value and value.endswith(".0") and value[:-2].isdigit():
+        return value[:-2]
+    return value

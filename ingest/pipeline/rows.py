@@ -60,6 +60,7 @@ from ingest.pipeline.parsing import (
     parse_currency,
     parse_email,
     parse_gender,
+    unfloat_id,
 )
 from ingest.pipeline.table import (
     DEFAULT_OPTIONS,
@@ -577,10 +578,7 @@ class _RowCleaner:
                                         "exports were pasted into one file"))
 
         email = self._take(parse_email(get("customer_email", "")), notes)
-        shop_customer_id = self._text(cells, "customer_id", "customer id", notes)
-        if shop_customer_id and shop_customer_id.endswith(".0") and shop_customer_id[:-2].isdigit():
-            # Spreadsheets turn ids into floats (UCI's "17850.0").
-            shop_customer_id = shop_customer_id[:-2]
+        shop_customer_id = unfloat_id(self._text(cells, "customer_id", "customer id", notes))
         if email:
             customer_key = email
         elif shop_customer_id:
