@@ -167,9 +167,9 @@ def iter_records(
             yield BrokenRecord(
                 line_no=overlong[0],
                 error=RowError(
-                    gettext_noop("line %(line)s is longer than %(limit)s characters (a field that "
-                                 "large is not order data); the line was skipped"),
-                    line=overlong[0], limit=f"{_FIELD_LIMIT:,}",
+                    gettext_noop("the line is longer than %(limit)s characters (a field that "
+                                 "large is not order data); it was skipped"),
+                    limit=f"{_FIELD_LIMIT:,}",
                 ),
                 raw="".join(lines.current_raw),
             )
@@ -182,8 +182,8 @@ def iter_records(
                 yield BrokenRecord(
                     line_no=start,
                     error=RowError(
-                        gettext_noop("line %(line)s has %(n)s fields but the header has %(width)s"),
-                        line=start, n=f"{len(fields):,}", width=width,
+                        gettext_noop("%(n)s fields where the header has %(width)s"),
+                        n=f"{len(fields):,}", width=width,
                     ),
                     raw="".join(lines.current_raw),
                 )
@@ -193,9 +193,9 @@ def iter_records(
             yield BrokenRecord(
                 line_no=start,
                 error=RowError(
-                    gettext_noop("line %(line)s has %(n)s fields but the header has %(width)s; it "
-                                 "may be cut short or have a stray line break"),
-                    line=start, n=len(fields), width=width,
+                    gettext_noop("%(n)s fields where the header has %(width)s: the line may be "
+                                 "cut short or have a stray line break"),
+                    n=len(fields), width=width,
                 ),
                 raw="".join(lines.current_raw),
             )
@@ -206,22 +206,21 @@ def iter_records(
 def _csv_error(message: str, start: int, end: int) -> RowError:
     if "unexpected end of data" in message:
         return RowError(
-            gettext_noop("line %(line)s: a quoted field opened here is never closed, so lines "
+            gettext_noop("a quoted field opened here is never closed, so lines "
                          "%(first)s-%(last)s (to the end of the file) could not be read"),
-            line=start, first=start, last=end,
+            first=start, last=end,
         )
     if "field larger than field limit" in message:
         return RowError(
-            gettext_noop("line %(line)s: a field is larger than %(limit)s characters; "
-                         "the row was skipped"),
-            line=start, limit=f"{_FIELD_LIMIT:,}",
+            gettext_noop("a field is larger than %(limit)s characters; the row was skipped"),
+            limit=f"{_FIELD_LIMIT:,}",
         )
     if "expected after" in message:
-        return RowError(gettext_noop("line %(line)s: text follows a closing quote, so the row "
-                                     "cannot be split into fields"), line=start)
+        return RowError(gettext_noop("text follows a closing quote, so the row cannot be "
+                                     "split into fields"))
     # The csv module's own words, in English.
-    return RowError(gettext_noop("line %(line)s: the row could not be read as CSV (%(detail)s)"),
-                    line=start, detail=message)
+    return RowError(gettext_noop("the row could not be read as CSV (%(detail)s)"),
+                    detail=message)
 
 
 # Title lines skipped at most; a file that names no two columns by then is not a table.

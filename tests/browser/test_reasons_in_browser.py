@@ -27,7 +27,7 @@ def test_refused_rows_a_refused_file_and_a_refused_upload_read_in_chinese(
     rejections = page.locator("ul.rejections")
     expect(rejections).to_contain_text("第 3 行：下单日期：'2023-02-30' 不是真实存在的日期")
     expect(rejections).to_contain_text("第 4 行：单价：'-4.50' 是负数")
-    expect(rejections).to_contain_text("第 5 行：第 5 行有 4 个字段，但表头有 5 个")
+    expect(rejections).to_contain_text("第 5 行：有 4 个字段，但表头有 5 个")
     expect(rejections).to_contain_text("第 6 行：没有客户：邮箱和客户编号都是空的")
     expect(rejections).not_to_contain_text(re.compile("[a-z]{4,} [a-z]{4,}"))  # no English left
     screenshot("01-refused-rows-zh")

@@ -32,13 +32,13 @@ ROWS = (
 ENGLISH = {
     3: "order date '2023-02-30' is not a real date",
     4: "unit price '-4.50' is negative",
-    5: "line 5 has 4 fields but the header has 5; it may be cut short or have a stray line break",
+    5: "4 fields where the header has 5: the line may be cut short or have a stray line break",
     6: "no customer: both the email and the customer id are empty",
 }
 CHINESE = {
     3: "下单日期：'2023-02-30' 不是真实存在的日期",
     4: "单价：'-4.50' 是负数",
-    5: "第 5 行有 4 个字段，但表头有 5 个；这一行可能被截断了，或夹了多余的换行",
+    5: "有 4 个字段，但表头有 5 个：这一行可能被截断了，或夹了多余的换行",
     6: "没有客户：邮箱和客户编号都是空的",
 }
 
