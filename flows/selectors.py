@@ -25,7 +25,7 @@ from campaigns.models import SkipReason as OutboxSkipReason
 from campaigns.verdicts import LiftText, lift_text
 from flows import clock
 from flows.models import Enrolment, EnrolmentState, Flow, SkipReason, TriggerKind
-from flows.triggers_sql import PREVIEW_LOOKBACK, RunPair, entrants_query
+from flows.triggers_sql import PREVIEW_LOOKBACK, RunPair, entrants_query, run_pair
 from ingest.models import Customer, Event, Order
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.models import Segment, SegmentationRun
@@ -281,6 +281,12 @@ def trigger_segment_names(flow: Flow) -> list[str]:
     p = flow.trigger_params or {}
     kind = "cluster" if p.get("segment_kind") == "cluster" else "rfm"
     return [str(segment_display_name(kind, str(k))) for k in p.get("to_keys", [])]
+
+
+def waits_for_a_second_run(flow: Flow) -> bool:
+    """A segment trigger reads who moved between the current analysis run and the one
+    before: with a single run, nobody can have entered yet."""
+    return flow.trigger_kind == TriggerKind.SEGMENT_ENTER and run_pair() is None
 
 
 def missing_trigger_segments(flow: Flow) -> list[str]:

@@ -19,6 +19,7 @@ from flows.selectors import (
     missing_trigger_segments,
     recent_enrolments,
     trigger_segment_names,
+    waits_for_a_second_run,
 )
 from flows.services.flows import FlowError, flow_create, flow_switch, flow_update
 from flows.starters import starter_switch_on, starters_offered
@@ -79,6 +80,7 @@ def flow_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "flows/flow_detail.html", {
         "flow": flow, "stats": stats, "chart": weeks_chart(stats.weeks, shop_profile().currency),
         "missing": missing_trigger_segments(flow),
+        "waits_for_a_second_run": waits_for_a_second_run(flow),
         "trigger_segments": trigger_segment_names(flow),
         "enrolments": recent_enrolments(flow), "time_zone": shop_profile().time_zone})
 

@@ -251,3 +251,15 @@ def test_carrier_campaigns_made_before_the_mark_existed_are_marked_by_the_migrat
     from campaigns.models import Campaign
     assert Campaign.objects.get(pk=carrier.pk).from_flow
     assert not Campaign.objects.get(pk=one_off.pk).from_flow
+
+
+def test_a_segment_flow_with_only_one_analysis_run_says_why_nobody_entered(owner_client):
+    people = [CustomerFactory() for _ in range(3)]
+    make_run({c: "at_risk" for c in people})  # the shop's first run: nothing to compare with
+    flow = make_flow()
+
+    page = owner_client.get(f"/flows/{flow.pk}/").content.decode()
+    assert 'id="second-run"' in page
+
+    make_run({c: "at_risk" for c in people})  # the next import's run: now there is a before
+    assert 'id="second-run"' not in owner_client.get(f"/flows/{flow.pk}/").content.decode()
