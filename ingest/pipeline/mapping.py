@@ -741,8 +741,3 @@ def mapping_problems(mapping: ColumnMapping, headers: Sequence[str] | None = Non
         problems.append(Reason(template=gettext_noop("%(preset)s is not a known file format."),
                                params={"preset": repr(mapping.preset)}))
     return problems
-
-
-def validate_mapping(mapping: ColumnMapping, headers: Sequence[str] | None = None) -> list[str]:
-    """Human errors for a mapping (empty list = usable), in English."""
-    return [problem.text for problem in mapping_problems(mapping, headers)]
