@@ -28,8 +28,12 @@ class MappingForm(forms.Form):
     DATE_ORDER = [("", _("Detect")), ("dayfirst", _("Day first (31/12/2024)")),
                   ("monthfirst", _("Month first (12/31/2024)"))]
 
+    DECIMAL_MARK = [("", _("Detect")), ("point", _("Point (1,234.50)")),
+                    ("comma", _("Comma (1.234,50)"))]
+
     preset = forms.ChoiceField(label=_("Format"), choices=format_choices)
     date_order = forms.ChoiceField(label=_("Date order"), choices=DATE_ORDER, required=False)
+    decimal_mark = forms.ChoiceField(label=_("Decimal mark"), choices=DECIMAL_MARK, required=False)
     remember = forms.BooleanField(label=_("Remember this mapping for files with these columns"),
                                   required=False, initial=True)
     identical_rows = forms.ChoiceField(
@@ -49,3 +53,6 @@ class MappingForm(forms.Form):
 
     def dayfirst(self) -> bool | None:
         return {"dayfirst": True, "monthfirst": False}.get(self.cleaned_data.get("date_order") or "")
+
+    def decimal_comma(self) -> bool | None:
+        return {"comma": True, "point": False}.get(self.cleaned_data.get("decimal_mark") or "")

@@ -21,6 +21,7 @@ from ingest.pipeline.rejects import write_rejects
 from ingest.reason_words import reason_text
 from ingest.services.imports import (
     ImportRejected,
+    import_amount_reading,
     import_confirm,
     import_discard,
     import_identical_rows,
@@ -60,19 +61,22 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
     headers = list(clean_headers(job.headers).names)
     initial = {f"field_{k}": v for k, v in (job.mapping or {}).items()}
     dayfirst = (job.options or {}).get("dayfirst")
+    decimal_comma = (job.options or {}).get("decimal_comma_chosen")
     initial.update({"preset": job.preset or "generic", "remember": True,
                     "date_order": {True: "dayfirst", False: "monthfirst"}.get(dayfirst, ""),
+                    "decimal_mark": {True: "comma", False: "point"}.get(decimal_comma, ""),
                     "identical_rows": (job.options or {}).get("identical_rows") or "drop"})
     form = MappingForm(request.POST or None, headers=headers, initial=initial)
     if request.method == "POST" and form.is_valid() and "check" in request.POST:
         import_mapping_keep(job=job, fields=form.mapping(), preset=form.cleaned_data["preset"],
-                            dayfirst=form.dayfirst(),
+                            dayfirst=form.dayfirst(), decimal_comma=form.decimal_comma(),
                             identical_rows=form.cleaned_data["identical_rows"] or None)
         return redirect("import-map", pk=job.pk)
     if request.method == "POST" and form.is_valid():
         try:
             import_confirm(job=job, fields=form.mapping(), preset=form.cleaned_data["preset"],
-                           dayfirst=form.dayfirst(), remember=form.cleaned_data["remember"],
+                           dayfirst=form.dayfirst(), decimal_comma=form.decimal_comma(),
+                           remember=form.cleaned_data["remember"],
                            identical_rows=form.cleaned_data["identical_rows"] or None)
         except ImportRejected as exc:
             form.add_error(None, reason_text(exc.template, exc.params, exc.reason))
@@ -82,14 +86,15 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         preview = import_preview(job=job, rows=8)
         identical = import_identical_rows(job=job)
+        amount = import_amount_reading(job=job)
     except PipelineError as exc:
-        preview = identical = None
+        preview = identical = amount = None
         messages.error(request, reason_text(exc.template, exc.params, exc.reason))
     rows = [dict(zip(headers, r)) for r in preview.sample_rows] if preview else []
     return render(request, "ingest/map.html", {
         "job": job, "form": form, "preview": preview, "headers": headers, "rows": rows,
         "field_rows": [form[name] for name in form.fields if name.startswith("field_")],
-        "identical": identical, "has_order_id": bool((job.mapping or {}).get("order_id")),
+        "identical": identical, "amount": amount, "has_order_id": bool((job.mapping or {}).get("order_id")),
         "same_file": selectors.import_same_file(job),
     })
 

@@ -34,6 +34,9 @@ class ImportCreateSerializer(serializers.Serializer):
     mapping = serializers.JSONField(required=False, help_text="field -> column; omit to use the proposed mapping")
     preset = serializers.CharField(required=False)
     dayfirst = serializers.BooleanField(required=False, allow_null=True, default=None)
+    decimal_comma = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="true: amounts are written 1.234,50; false: 1,234.50; omit to detect")
     identical_rows = serializers.ChoiceField(
         choices=["drop", "keep"], required=False,
         help_text="without an order id, rows equal to an earlier row are the same line "

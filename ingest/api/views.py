@@ -48,7 +48,9 @@ class ImportListCreateApi(ListAPIView):
         mapping = data.validated_data.get("mapping")
         try:
             import_confirm(job=job, fields=mapping, preset=data.validated_data.get("preset"),
-                           dayfirst=data.validated_data.get("dayfirst"), remember=mapping is not None,
+                           dayfirst=data.validated_data.get("dayfirst"),
+                           decimal_comma=data.validated_data.get("decimal_comma"),
+                           remember=mapping is not None,
                            identical_rows=data.validated_data.get("identical_rows"))
         except ImportRejected as exc:
             import_abandon(job=job, rejected=exc)

@@ -16,6 +16,8 @@ _NUMERIC_CELL = re.compile(
 )
 _COMMA_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}")
 _DOT_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{1,2}")
+# "1.200": twelve hundred grouped by a dot, or 1.2 written with three decimals.
+_DOT_GROUPED = re.compile(r"-?[1-9]\d{0,2}(?:\.\d{3})+")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -39,7 +41,7 @@ def detect_dialect(sample: str, *, complete: bool = False) -> DetectedDialect:
     return DetectedDialect(
         delimiter=delimiter,
         quotechar=quotechar,
-        decimal_comma=detect_decimal_comma(records[1:]),
+        decimal_comma=detect_decimal_comma(records[1:], delimiter=delimiter),
     )
 
 
@@ -98,8 +100,12 @@ def _pick_quotechar(sample: str, delimiter: str) -> str:
     return "'" if sniffed.quotechar == "'" else '"'
 
 
-def detect_decimal_comma(records: list[list[str]]) -> bool:
-    """True when numeric cells use a comma as the decimal separator (e.g. `12,50`)."""
+def detect_decimal_comma(records: list[list[str]], *, delimiter: str = ",") -> bool:
+    """True when numeric cells use a comma as the decimal separator (e.g. `12,50`).
+
+    Cells like `1.200` say nothing on their own. When they are all there is, a `;` file
+    reads them as thousands: Excel writes `;` where the comma is the decimal mark.
+    """
     votes: Counter[str] = Counter()
     for record in records:
         for cell in record:
@@ -110,4 +116,8 @@ def detect_decimal_comma(records: list[list[str]]) -> bool:
                 votes["comma"] += 1
             elif _DOT_DECIMAL.fullmatch(digits):
                 votes["dot"] += 1
+            elif _DOT_GROUPED.fullmatch(digits):
+                votes["grouped"] += 1
+    if votes["comma"] == votes["dot"] == 0:
+        return delimiter == ";" and votes["grouped"] > 0
     return votes["comma"] > votes["dot"]

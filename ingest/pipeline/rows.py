@@ -361,6 +361,53 @@ def detect_date_order(
     return None
 
 
+# The money a row can carry, whose reading may hang on the file's decimal mark.
+MONEY_FIELDS = ("unit_price", "line_total", "order_total", "refunded_amount")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AmountReading:
+    """An amount of the file that reads differently with a point or a comma as the
+    decimal mark (`1.200`, `1,200`), and what the import makes of it."""
+
+    line_no: int
+    text: str
+    value: Decimal
+
+
+def amount_reading(
+    stream: BinaryIO, mapping: ColumnMapping, options: ReadOptions = DEFAULT_OPTIONS
+) -> AmountReading | None:
+    """The first amount in the mapped money columns that the decimal mark decides, read
+    as the import will read it; None if none does in the first UNASKED_ENOUGH rows.
+
+    Shown on the mapping page: a wrong guess is a thousandfold error, and the owner can
+    see it and say which mark the file uses.
+    """
+    table = open_table(stream, options)
+    positions = {name.casefold(): i for i, name in enumerate(table.headers.names)}
+    money = [positions[column.casefold()] for name, column in mapping.fields.items()
+             if name in MONEY_FIELDS and column and column.casefold() in positions]
+    if not money:
+        return None
+    comma = table.dialect.decimal_comma
+    for read, record in enumerate(table.records()):
+        if read >= UNASKED_ENOUGH:
+            return None
+        if not isinstance(record, RawRecord):
+            continue
+        for position in money:
+            text = record.fields[position] if position < len(record.fields) else ""
+            try:
+                value = _parse_money(text, comma, "").value
+                other = _parse_money(text, not comma, "").value
+            except RowError:
+                continue  # refused with its reason by the import either way
+            if value != other:
+                return AmountReading(line_no=record.line_no, text=text.strip(), value=value)
+    return None
+
+
 def _process(
     record: RawRecord,
     cleaner: _RowCleaner,

@@ -32,7 +32,9 @@ from ingest.pipeline.rows import (
     DROPPED_IDENTICAL,
     KEPT_IDENTICAL,
     ROWS_CLEANED,
+    AmountReading,
     IdenticalRows,
+    amount_reading,
     count_identical_rows,
     detect_date_order,
     read_rows,
@@ -91,7 +93,9 @@ def _read_options(job: ImportJob) -> ReadOptions:
     opts = job.options or {}
     return ReadOptions(
         dayfirst=opts.get("dayfirst"),
-        decimal_comma=opts.get("decimal_comma"),
+        # The owner's choice on the mapping page, else what the upload's first lines showed.
+        decimal_comma=(opts.get("decimal_comma_chosen") if opts.get("decimal_comma_chosen")
+                       is not None else opts.get("decimal_comma")),
         timezone=shop_profile().time_zone,
         keep_identical_rows=opts.get("identical_rows") == "keep",
     )
@@ -100,6 +104,13 @@ def _read_options(job: ImportJob) -> ReadOptions:
 def import_preview(*, job: ImportJob, rows: int = 10) -> TablePreview:
     with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
         return preview_table(stream, _read_options(job), rows=rows)
+
+
+def import_amount_reading(*, job: ImportJob) -> AmountReading | None:
+    """An amount of the upload the decimal mark decides, as its import would read it."""
+    mapping = ColumnMapping(fields=job.mapping or {}, preset=job.preset or "generic")
+    with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+        return amount_reading(stream, mapping, _read_options(job))
 
 
 def import_identical_rows(*, job: ImportJob) -> IdenticalRows:
@@ -192,7 +203,7 @@ def import_mapping_errors(*, fields: dict[str, str], preset: str,
 
 def import_mapping_keep(
     *, job: ImportJob, fields: dict[str, str], preset: str, dayfirst: bool | None,
-    identical_rows: str | None,
+    identical_rows: str | None, decimal_comma: bool | None = None,
 ) -> None:
     """Hold the mapping the owner is choosing on a draft, so its page previews under it."""
     if job.status != JobStatus.DRAFT:
@@ -200,6 +211,7 @@ def import_mapping_keep(
     job.mapping = {k: v for k, v in fields.items() if v and k in FIELDS}
     job.preset = preset if preset in PRESETS_BY_NAME else "generic"
     job.options = {**(job.options or {}), "dayfirst": dayfirst,
+                   "decimal_comma_chosen": decimal_comma,
                    "identical_rows": identical_rows or "drop"}
     job.save(update_fields=["mapping", "preset", "options"])
 
@@ -207,8 +219,11 @@ def import_mapping_keep(
 def import_confirm(
     *, job: ImportJob, fields: dict[str, str] | None = None, preset: str | None = None,
     dayfirst: bool | None = None, remember: bool = True, identical_rows: str | None = None,
+    decimal_comma: bool | None = None,
 ) -> ImportJob:
     """Fix the mapping and queue the import. Raises ImportRejected naming missing fields.
+
+    `dayfirst` and `decimal_comma` are the owner's choices; None leaves them to the file.
 
     `identical_rows` ("drop" or "keep", default: as remembered, else "drop") decides what
     rows equal to an earlier row are in a file without an order id.
@@ -226,7 +241,8 @@ def import_confirm(
     identical_rows = identical_rows or (job.options or {}).get("identical_rows") or "drop"
     if identical_rows not in IDENTICAL_ROWS_CHOICES:
         raise ImportRejected(_("Identical rows must be dropped or kept."))
-    job.options = {**(job.options or {}), "dayfirst": dayfirst, "identical_rows": identical_rows}
+    job.options = {**(job.options or {}), "dayfirst": dayfirst,
+                   "decimal_comma_chosen": decimal_comma, "identical_rows": identical_rows}
     from ingest.tasks import import_file_task
 
     with transaction.atomic():
@@ -236,7 +252,8 @@ def import_confirm(
             SavedMapping.objects.update_or_create(
                 header_fingerprint=job.header_fingerprint,
                 defaults={"kind": job.kind, "mapping": {"fields": job.mapping, "preset": job.preset},
-                          "options": {"dayfirst": dayfirst, "identical_rows": identical_rows}},
+                          "options": {"dayfirst": dayfirst, "decimal_comma_chosen": decimal_comma,
+                                      "identical_rows": identical_rows}},
             )
         job_enqueue(job=job, task=import_file_task)
     return job

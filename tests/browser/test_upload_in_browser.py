@@ -16,6 +16,7 @@ UNFAMILIAR = (
     "anna@example.de;03.02.2024;Tee;2;4,50;\n"
     "ben@example.de;04.02.2024;Kaffee;1;9,90;bitte schnell\n"
     "carl@example.de;31.02.2024;Tee;1;4,50;\n"
+    "dora@example.de;05.02.2024;Kanne;1;1.200;\n"
 )
 
 
@@ -68,6 +69,10 @@ def test_shopify_uci_and_an_unfamiliar_csv_through_the_browser(
     page.get_by_label("Quantity").select_option("Menge")
     page.get_by_label("Unit price").select_option("Preis")
     page.get_by_label("Date order").select_option("dayfirst")
+    page.get_by_role("button", name="Check these columns").click()
+    # The one price the decimal mark decides, read as the import will read it.
+    expect(page.locator("#amount-reading")).to_have_text(
+        re.compile(r"“1\.200” on line 5 is read as \D*1,200\.00\."))
     screenshot("04-unfamiliar-mapping")
     finish_import(page, screenshot, "05-unfamiliar-report")
     expect(page.get_by_text(re.compile(r"line 4: .*2024"))).to_be_visible()
@@ -76,6 +81,7 @@ def test_shopify_uci_and_an_unfamiliar_csv_through_the_browser(
     anna = Order.objects.get(customer__key="anna@example.de")
     assert (anna.ordered_at.month, anna.ordered_at.day) == (2, 3)
     assert str(anna.net_total) == "9.00"
+    assert str(Order.objects.get(customer__key="dora@example.de").net_total) == "1200.00"
 
     page.goto(live_server.url + "/uploads/")
     expect(page.locator("table tbody tr")).to_have_count(3)

@@ -324,3 +324,74 @@ def test_a_title_above_the_column_names_is_skipped_and_said_on_the_mapping_page(
     assert "The 2 lines above the column names were skipped" in page
     page = owner_client.get(reverse("import-map", args=[plain.pk])).content.decode()
     assert 'id="title-lines"' not in page
+
+
+GROUPED_AMOUNTS = (b"Order ID,Email,Order Date,Amount\n"
+                   b"1,ann@example.com,2024-03-05,12\n"
+                   b"2,ann@example.com,2024-03-06,1.200\n"
+                   b"3,bob@example.com,2024-03-07,2.450\n")
+
+
+def test_the_mapping_page_shows_how_an_amount_that_depends_on_the_decimal_mark_reads(
+    owner, owner_client,
+):
+    from profiler_site.core.services import user_language_set
+
+    upload(owner_client, "orders.csv", GROUPED_AMOUNTS)
+    job = ImportJob.objects.get()
+
+    page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
+    # "12" reads the same either way; line 3's "1.200" is the first that does not.
+    assert "“1.200” on line 3 is read as $1.20." in page
+    user_language_set(user=owner, language="zh-hans")
+    page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
+    assert "第 3 行的“1.200”读作 US$1.20。" in page
+
+
+def test_the_owners_decimal_mark_decides_how_amounts_are_read_and_is_remembered(owner_client):
+    upload(owner_client, "orders.csv", GROUPED_AMOUNTS)
+    job = ImportJob.objects.get()
+    owner_client.post(reverse("import-map", args=[job.pk]),
+                      confirm_form(job, decimal_mark="comma", check="1"))
+    page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
+    assert "“1.200” on line 3 is read as $1,200.00." in page
+
+    owner_client.post(reverse("import-map", args=[job.pk]), confirm_form(job, decimal_mark="comma"))
+    job.refresh_from_db()
+    from ingest.services.imports import import_run
+    from profiler_site.core.jobs import execute_job
+
+    execute_job(model=ImportJob, job_id=job.pk, task_id=job.task_id, work=import_run)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert stored_money() == Decimal("3662")  # 12 + 1,200 + 2,450
+
+    # The next file with these columns opens with the same choice.
+    upload(owner_client, "orders-2.csv", GROUPED_AMOUNTS.replace(b"2024-03", b"2024-04"))
+    second = ImportJob.objects.latest("pk")
+    page = owner_client.get(reverse("import-map", args=[second.pk])).content.decode()
+    assert '<option value="comma" selected>' in page
+    assert "“1.200” on line 3 is read as $1,200.00." in page
+
+
+def test_a_point_chosen_for_a_semicolon_file_reads_grouped_amounts_as_decimals():
+    content = b"Order ID;Email;Order Date;Amount\n1;ann@example.com;2024-03-05;1.250\n"
+
+    import_bytes(content, decimal_comma=False)
+
+    assert stored_money() == Decimal("1.250")
+
+
+def test_a_scripted_upload_may_say_the_files_decimal_mark(client, owner):
+    from ingest.services.imports import import_run
+    from profiler_site.core.api_keys import api_key_create
+    from profiler_site.core.jobs import execute_job
+
+    token = api_key_create(user=owner, name="tests", scope="full")
+    response = client.post("/api/imports/", {"file": SimpleUploadedFile("o.csv", GROUPED_AMOUNTS),
+                                             "decimal_comma": "true"},
+                           HTTP_AUTHORIZATION=f"Token {token.key}")
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    execute_job(model=ImportJob, job_id=job.pk, task_id=job.task_id, work=import_run)
+
+    assert stored_money() == Decimal("3662")

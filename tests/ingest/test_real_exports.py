@@ -245,3 +245,19 @@ def test_the_report_says_which_way_dates_were_read_and_the_date_that_told(owner,
     user_language_set(user=owner, language="zh-hans")
     page = html.unescape(owner_client.get(f"/uploads/{job.pk}/").content.decode())
     assert "日期按“月在前”（12/31）读取：第 3 行的“03/28/2024”只能这样读。" in page
+
+
+def test_whole_amounts_grouped_by_dots_in_a_semicolon_file_are_thousands():
+    # A German spreadsheet of whole euros: nothing but "1.200" says how it writes
+    # decimals, and a ";" file is one where the comma is the decimal mark.
+    content = (
+        b"Bestellnummer;E-Mail;Datum;Betrag\r\n"
+        b"1;anna@example.de;2024-03-05;1.200\r\n"
+        b"2;anna@example.de;2024-03-06;850\r\n"
+        b"3;ben@example.de;2024-03-07;2.450\r\n"
+    )
+
+    _imported(content)
+
+    assert _net("anna@example.de") == Decimal("2050")  # not 851.2
+    assert _net("ben@example.de") == Decimal("2450")  # not 2.45

@@ -15,6 +15,14 @@ from ingest.pipeline.dialect import detect_dialect
         ("email|total\na@b.c|12.50\nb@b.c|3\n", "|", False),
         ('name,total\n"Lee, Ann","12,50"\n"Ray, Bob","3,99"\n', ",", True),
         ("name;note\nAnn;a, b, c, d\nBob;e, f\n", ";", False),
+        # Only whole amounts grouped by dots: in a ";" file (Excel's list separator where
+        # the comma is the decimal mark) "1.200" is twelve hundred, not 1.2.
+        ("email;total\na@b.c;1.200\nb@b.c;850\n", ";", True),
+        # The same cells in a "," file stay undecided: read with a point, shown on the
+        # mapping page for the owner to change.
+        ("email,total\na@b.c,1.200\nb@b.c,850\n", ",", False),
+        # One amount that can only be read with a point outweighs the grouped ones.
+        ("email;total\na@b.c;1.200\nb@b.c;12.50\n", ";", False),
     ],
 )
 def test_delimiter_and_decimal_comma_are_detected(

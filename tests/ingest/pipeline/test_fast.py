@@ -401,3 +401,13 @@ def test_a_header_naming_one_known_column_is_kept_and_no_data_row_is_taken_for_a
 
     assert (table.raw_headers, table.title_lines) == (("Email", "", "", ""), 0)
     assert [r.fields[0] for r in table.records()] == ["a@example.com", "b@example.com"]
+
+
+def test_fast_and_slow_paths_agree_on_whole_amounts_grouped_by_dots_in_a_semicolon_file() -> None:
+    lines = "".join(f"{n};c{n % 7}@example.de;2024-03-{1 + n % 28:02d};{1 + n % 9}.{n % 1000:03d}\n"
+                    for n in range(300))
+    data = ("Bestellnummer;E-Mail;Datum;Betrag\n" + lines).encode()
+
+    assert_same_results(data, chunk_rows=64)
+    slow = _run(data, fast_path=False, chunk_rows=64)
+    assert slow.chunks[0].frame["line_total"].iloc[1] == Decimal("2001")  # "2.001"
