@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from decimal import Decimal
 
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_noop, ngettext
 
 from profiler_site.core.joins import (
@@ -239,28 +241,43 @@ _NOTE_MESSAGES: dict[str, str] = {
 }
 
 
+# The same notes when the run's day count ends before today (an export read later):
+# "18 days ago" would be untrue beside the order's date, so they name the day instead.
+_NOTE_MESSAGES_BEFORE: dict[str, str] = {
+    "last_order_days": gettext_noop("their last order was %(days)s days before %(date)s"),
+    "bought_recently": gettext_noop("bought recently, %(days)s days before %(date)s"),
+    "last_bought_days": gettext_noop("last bought %(days)s days before %(date)s"),
+    "not_for_over_a_year": gettext_noop(
+        "had not bought for over a year by %(date)s (%(days)s days)"),
+}
+
+
 def _money(cents: int) -> str:
     # The shop's currency, written the reader's way, as everywhere else on the page.
     return format_money(Decimal(cents) / 100, shop_profile().currency)
 
 
-def note_text(note: Note) -> str:
-    """One note as a clause in the active language."""
+def note_text(note: Note, counted_to: date | None = None) -> str:
+    """One note as a clause in the active language; days are "ago" unless `counted_to`
+    names the earlier day they were counted to (segments.selectors.days_counted_to)."""
     params = dict(note.params)
     if "cents" in params:
         params["money"] = _money(int(params.pop("cents")))
     for key in ("days", "orders"):
         if key in params:
             params[key] = f"{int(params[key]):,}"
+    if counted_to is not None and note.code in _NOTE_MESSAGES_BEFORE:
+        params["date"] = date_format(counted_to, "DATE_FORMAT")
+        return gettext(_NOTE_MESSAGES_BEFORE[note.code]) % params
     return gettext(_NOTE_MESSAGES[note.code]) % params
 
 
-def customer_reason(score) -> str:
+def customer_reason(score, counted_to: date | None = None) -> str:
     """What a scored customer's facts say, e.g. "last bought 412 days ago; have bought
     once; spent 35.00 in total", in the active language."""
     notes = customer_notes(recency_days=score.recency_days, orders=score.frequency,
                            spend=score.monetary)
-    return join(JOIN_FACTS, [note_text(n) for n in notes])
+    return join(JOIN_FACTS, [note_text(n, counted_to) for n in notes])
 
 
 # The fact each of customer_notes' notes speaks of, as clustering.claims_untrue
@@ -274,7 +291,7 @@ _NOTE_FACTS = {
 }
 
 
-def cluster_unlike_sentence(score, claims: list[dict]) -> str:
+def cluster_unlike_sentence(score, claims: list[dict], counted_to: date | None = None) -> str:
     """Said beside a customer's cluster when its name is not true of them ("Recent,
     frequent" for someone gone 208 days): the facts that differ, in the active language;
     empty when the name holds for them. `claims`: the cluster's stored NameClaims."""
@@ -285,7 +302,7 @@ def cluster_unlike_sentence(score, claims: list[dict]) -> str:
         return ""
     notes = customer_notes(recency_days=score.recency_days, orders=score.frequency,
                            spend=score.monetary)
-    differing = [note_text(n) for n in notes if _NOTE_FACTS[n.code] in untrue]
+    differing = [note_text(n, counted_to) for n in notes if _NOTE_FACTS[n.code] in untrue]
     return gettext("Unlike this cluster's typical member, they %(facts)s.") % {
         "facts": join(JOIN_FACTS, differing)}
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import connection
@@ -26,10 +27,12 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import OrderBy, RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from ingest.models import Customer, Order, OrderLine, Product
 from profiler_site.core.models import JobStatus
+from profiler_site.core.shop import shop_profile
 from segments.analysis.clv import MODEL_NAMES
 from segments.analysis.rfm import RFM_SEGMENTS
 from segments.computed_text import rule_sentence
@@ -81,6 +84,20 @@ def _runs() -> QuerySet[SegmentationRun]:
 
 def current_run() -> SegmentationRun | None:
     return _runs().filter(is_current=True).first()
+
+
+def days_counted_to(as_of: datetime | None, *, today: date | None = None) -> date | None:
+    """The day a run counted "days since last purchase" to (its newest order), when that
+    is not today in the shop's time zone; None when it is, or there is no run.
+
+    The pages then say "18 days before 31 Oct 2026" where "18 days ago" would be untrue.
+    """
+    if as_of is None:
+        return None
+    zone = ZoneInfo(shop_profile().time_zone)
+    counted_to = as_of.astimezone(zone).date()
+    today = today or timezone.now().astimezone(zone).date()
+    return counted_to if counted_to < today else None
 
 
 def latest_run() -> SegmentationRun | None:
@@ -579,6 +596,8 @@ class CustomerProfile:
     clv_reason: str
     # The purchase-count model the run chose ("MBG/NBD", "Pareto/NBD"), "" before any run.
     clv_model: str
+    # The day "days since last purchase" was counted to, when that is not today.
+    counted_to: date | None = None
 
 
 PROFILE_PRODUCTS = 50
@@ -644,6 +663,7 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         clv_enough_history=bool(clv.get("enough_history")),
         clv_reason=clv.get("reason", "No analysis has run yet."),
         clv_model=MODEL_NAMES.get((clv.get("model") or {}).get("chosen"), ""),
+        counted_to=days_counted_to(run.as_of if run else None),
     )
 
 

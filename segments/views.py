@@ -140,6 +140,7 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
     names = {s.key: s.display_name for s in segments}
     return render(request, "segments/segment_detail.html", {
         "kind": kind, "segment": segment, "run": run, "page": page, "sort": sort, "q": search,
+        "counted_to": selectors.days_counted_to(run.as_of if run else None),
         "min_orders": min_orders or "",
         "top_products": selectors.segment_top_products(kind, key, segment=segment),
         "top_categories": selectors.segment_top_categories(kind, key, segment=segment),
@@ -374,6 +375,7 @@ def customers_view(request: HttpRequest) -> HttpResponse:
     return render(request, "segments/customers.html", {
         "page": page, "q": search, "rfm": rfm, "cluster": cluster, "r": r, "f": f, "sort": sort,
         "has_customers": Customer.objects.exists(),
+        "counted_to": selectors.days_counted_to(run.as_of if run else None),
         "rfm_options": selectors.segments_for(SegmentKind.RFM, run),
         "cluster_options": selectors.segments_for(SegmentKind.CLUSTER, run),
         "page_query": _query(request, page=None), "sort_query": _query(request, sort=None, page=None),
@@ -387,6 +389,7 @@ def customer_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     return render(request, "segments/customer_detail.html", {
         "p": profile, "c": profile.customer, "s": profile.score,
+        "counted_to": profile.counted_to,
         "page": Paginator(profile.orders, PROFILE_ORDERS).get_page(request.GET.get("page")),
         "page_query": "",
         # Sections other apps add (campaign history) through the kernel's extension point.

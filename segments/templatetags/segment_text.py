@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from django import template
@@ -40,19 +41,20 @@ def run_note(value: str) -> str:
 
 
 @register.simple_tag
-def rfm_why(score: Any) -> str:
-    """What a scored customer's facts (days, purchases, spend) say, never their scores."""
+def rfm_why(score: Any, counted_to: date | None = None) -> str:
+    """What a scored customer's facts (days, purchases, spend) say, never their scores;
+    days counted to `counted_to` when that is before today."""
     if score is None:
         return ""
-    return computed_text.customer_reason(score)
+    return computed_text.customer_reason(score, counted_to)
 
 
 @register.simple_tag
-def cluster_unlike(score: Any, claims: list[dict]) -> str:
+def cluster_unlike(score: Any, claims: list[dict], counted_to: date | None = None) -> str:
     """Where the customer's cluster name is not true of them, the facts that differ."""
     if score is None or not claims:
         return ""
-    return computed_text.cluster_unlike_sentence(score, claims)
+    return computed_text.cluster_unlike_sentence(score, claims, counted_to)
 
 
 @register.simple_tag

@@ -16,6 +16,7 @@ from segments import computed_text
 from segments.computed_text import run_note, segment_description, segment_rule
 from segments.labels import translated_name
 from segments.models import CustomerScore, Segment
+from segments.selectors import days_counted_to
 from segments.services.runs import segment_rename
 from tests.segments.helpers import run_refresh
 
@@ -158,7 +159,7 @@ def test_a_customer_page_says_what_they_did_in_chinese(analysed, owner, owner_cl
         owner_client.get(reverse("customer-detail", args=[score.customer_id])).content.decode())
 
     with translation.override("zh-hans"):
-        facts = computed_text.customer_reason(score)
+        facts = computed_text.customer_reason(score, days_counted_to(analysed.as_of))
     assert f"属于“冠军客户”：他们{facts}。" in page
     assert "属于最近购买的客户，订单数与消费合计评分高。" in page
 
