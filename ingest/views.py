@@ -26,6 +26,7 @@ from ingest.services.imports import (
     import_discard,
     import_identical_rows,
     import_mapping_keep,
+    import_other_currencies,
     import_preview,
     import_upload_create,
 )
@@ -33,6 +34,7 @@ from ingest.services.privacy import customer_archive_stream, customer_erase, cus
 from ingest.services.undo import UndoRefused, demo_remove_start, import_undo_start
 from profiler_site.core.audit import Actor
 from profiler_site.core.models import JobStatus
+from profiler_site.core.shop import shop_profile
 
 
 def uploads_view(request: HttpRequest) -> HttpResponse:
@@ -87,14 +89,17 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
         preview = import_preview(job=job, rows=8)
         identical = import_identical_rows(job=job)
         amount = import_amount_reading(job=job)
+        currencies = import_other_currencies(job=job)
     except PipelineError as exc:
         preview = identical = amount = None
+        currencies = ()
         messages.error(request, reason_text(exc.template, exc.params, exc.reason))
     rows = [dict(zip(headers, r)) for r in preview.sample_rows] if preview else []
     return render(request, "ingest/map.html", {
         "job": job, "form": form, "preview": preview, "headers": headers, "rows": rows,
         "field_rows": [form[name] for name in form.fields if name.startswith("field_")],
-        "identical": identical, "amount": amount, "has_order_id": bool((job.mapping or {}).get("order_id")),
+        "identical": identical, "amount": amount, "other_currencies": currencies,
+        "shop_currency": shop_profile().currency, "has_order_id": bool((job.mapping or {}).get("order_id")),
         "same_file": selectors.import_same_file(job),
     })
 

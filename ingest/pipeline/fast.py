@@ -51,9 +51,9 @@ from ingest.pipeline.parsing import (
     _parse_quantity,
     parse_birth_year,
     parse_bool,
-    parse_currency,
     parse_email,
     parse_gender,
+    parse_order_currency,
     unfloat_id,
 )
 from ingest.pipeline.rows import (
@@ -1272,7 +1272,8 @@ def _clean_rows(
     sku = _column(cells, "product_sku", rows, text("sku"))
     product = _column(cells, "product_name", rows, text("product name"))
     category = _column(cells, "category", rows, text("category"))
-    currency = _column(cells, "currency", rows, _exact(parse_currency, skip_empty=True))
+    currency = _column(cells, "currency", rows, _exact(
+        lambda u: parse_order_currency(u, cleaner.currency), skip_empty=True))
     marketing = _column(cells, "accepts_marketing", rows, _exact(parse_bool, skip_empty=False))
     country = _column(cells, "country", rows, text("country"))
     city = _column(cells, "city", rows, text("city"))
@@ -1285,7 +1286,7 @@ def _clean_rows(
     by_id[:] = [f"id:{v}" if v else None for v in customer_id.values]
     customer_key = np.where(email_values != None, email_values, by_id[customer_id.codes])
 
-    slow = email.row_failed() | date_failed | quantity.row_failed()
+    slow = email.row_failed() | date_failed | quantity.row_failed() | currency.row_failed()
     for parsed in (unit_price, line_total, order_total, refunded):
         slow |= parsed.row_failed()
     slow |= customer_key == None

@@ -559,6 +559,22 @@ def parse_currency(text: str) -> Parsed[str | None]:
     return Parsed(value=None, notes=("unrecognised currency code treated as unknown",))
 
 
+OTHER_CURRENCY = gettext_noop(
+    "the order is in %(currency)s, but the shop counts money in %(shop)s (Settings): "
+    "amounts in two currencies cannot be added up")
+
+
+@lru_cache(maxsize=256)
+def parse_order_currency(text: str, shop: str | None) -> Parsed[str | None]:
+    """`parse_currency`, refusing an order in another currency than the shop's (`shop`;
+    None: not checked). Summed with the shop's, its amounts would make every total wrong,
+    and no rate to convert them is known here."""
+    parsed = parse_currency(text)
+    if shop and parsed.value and parsed.value != shop:
+        raise RowError(OTHER_CURRENCY, currency=parsed.value, shop=shop)
+    return parsed
+
+
 def unfloat_id(value: str | None) -> str | None:
     """A shop id a spreadsheet turned into a float ("17850.0", as in UCI's files) as written."""
     if value and value.endswith(".0") and value[:-2].isdigit():

@@ -60,6 +60,7 @@ from ingest.pipeline.parsing import (
     parse_currency,
     parse_email,
     parse_gender,
+    parse_order_currency,
     unfloat_id,
 )
 from ingest.pipeline.table import (
@@ -408,6 +409,29 @@ def amount_reading(
     return None
 
 
+def other_currencies(
+    stream: BinaryIO, mapping: ColumnMapping, options: ReadOptions = DEFAULT_OPTIONS
+) -> tuple[str, ...]:
+    """The currencies other than the shop's (`options.currency`) that the first
+    UNASKED_ENOUGH rows name, most rows first: the mapping page says their rows will be
+    refused before the owner imports."""
+    table = open_table(stream, options)
+    positions = {name.casefold(): i for i, name in enumerate(table.headers.names)}
+    column = mapping.fields.get("currency") or ""
+    position = positions.get(column.casefold())
+    if position is None or not options.currency:
+        return ()
+    seen: Counter[str] = Counter()
+    for read, record in enumerate(table.records()):
+        if read >= UNASKED_ENOUGH:
+            break
+        if isinstance(record, RawRecord) and position < len(record.fields):
+            code = parse_currency(record.fields[position]).value
+            if code and code != options.currency:
+                seen[code] += 1
+    return tuple(code for code, _ in seen.most_common())
+
+
 def _process(
     record: RawRecord,
     cleaner: _RowCleaner,
@@ -471,6 +495,7 @@ def _make_cleaner(
         decimal_comma=table.dialect.decimal_comma,
         dayfirst=dayfirst,
         timezone=options.timezone,
+        currency=options.currency,
         header_cells={name: table.headers.names[i].strip().casefold()
                       for name, i in columns.items()},
     )
@@ -553,6 +578,7 @@ class _RowCleaner:
         decimal_comma: bool,
         dayfirst: bool | None,
         timezone: str,
+        currency: str | None = None,
         header_cells: Mapping[str, str] | None = None,
     ) -> None:
         self.columns = columns
@@ -560,6 +586,7 @@ class _RowCleaner:
         self.decimal_comma = decimal_comma
         self.dayfirst = dayfirst
         self.timezone = timezone
+        self.currency = currency
         self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns]
         # The mapped columns' names, folded: a row that repeats them is a header.
         self.header_cells = dict(header_cells or {})
@@ -700,7 +727,8 @@ class _RowCleaner:
             line_total,
             order_total,
             refunded,
-            self._take(parse_currency(get("currency", "")), notes) if get("currency") else None,
+            self._take(parse_order_currency(get("currency", ""), self.currency), notes)
+            if get("currency") else None,
             status,
             is_return,
             is_cancelled,

@@ -41,6 +41,8 @@ class ReadOptions:
     dayfirst: bool | None = None
     # Shop time zone for timestamps written without an offset.
     timezone: str = "UTC"
+    # The shop's currency: a row naming another is refused. None: not checked.
+    currency: str | None = None
     max_columns: int = 500
     max_field_chars: int = _FIELD_LIMIT
     # In a file without an order id, a row equal to an earlier one is a purchase of

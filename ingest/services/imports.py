@@ -37,6 +37,7 @@ from ingest.pipeline.rows import (
     amount_reading,
     count_identical_rows,
     detect_date_order,
+    other_currencies,
     read_rows,
 )
 from ingest.pipeline.table import ReadOptions, TablePreview, preview_table
@@ -97,6 +98,7 @@ def _read_options(job: ImportJob) -> ReadOptions:
         decimal_comma=(opts.get("decimal_comma_chosen") if opts.get("decimal_comma_chosen")
                        is not None else opts.get("decimal_comma")),
         timezone=shop_profile().time_zone,
+        currency=shop_profile().currency,
         keep_identical_rows=opts.get("identical_rows") == "keep",
     )
 
@@ -111,6 +113,13 @@ def import_amount_reading(*, job: ImportJob) -> AmountReading | None:
     mapping = ColumnMapping(fields=job.mapping or {}, preset=job.preset or "generic")
     with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
         return amount_reading(stream, mapping, _read_options(job))
+
+
+def import_other_currencies(*, job: ImportJob) -> tuple[str, ...]:
+    """Currencies other than the shop's in the upload's first rows (refused on import)."""
+    mapping = ColumnMapping(fields=job.mapping or {}, preset=job.preset or "generic")
+    with open_upload(job.stored_path, job.original_name, limits=_limits()) as stream:
+        return other_currencies(stream, mapping, _read_options(job))
 
 
 def import_identical_rows(*, job: ImportJob) -> IdenticalRows:

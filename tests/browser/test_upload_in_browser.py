@@ -50,7 +50,16 @@ def test_shopify_uci_and_an_unfamiliar_csv_through_the_browser(
 
     upload(page, live_server, DATA / "shopify_orders.csv")
     expect(page.locator("strong", has_text="Shopify")).to_be_visible()
+    # A euro shop's export, and the shop still counts in dollars: told before importing.
+    expect(page.locator("#other-currencies")).to_contain_text(
+        "Some rows are in EUR, not in your shop's currency (USD): they will be refused")
     screenshot("01-shopify-mapping")
+    mapping_url = page.url
+    page.locator("#other-currencies").get_by_role("link", name="Settings").click()
+    page.locator("#shop-settings").get_by_label("Currency").select_option("EUR")
+    page.locator("#shop-settings").get_by_role("button", name="Save").click()
+    page.goto(mapping_url)
+    expect(page.locator("#other-currencies")).to_have_count(0)
     finish_import(page, screenshot, "02-shopify-report")
     expect(page.locator("#report")).to_contain_text("orders created")
 

@@ -1,5 +1,6 @@
 """The owner's choices around an import: identical rows, header-only files, a file seen before."""
 
+import html
 import io
 import re
 from collections import Counter
@@ -395,3 +396,34 @@ def test_a_scripted_upload_may_say_the_files_decimal_mark(client, owner):
     execute_job(model=ImportJob, job_id=job.pk, task_id=job.task_id, work=import_run)
 
     assert stored_money() == Decimal("3662")
+
+
+def test_the_mapping_page_warns_that_rows_in_another_currency_will_be_refused(
+    owner, owner_client, settings,
+):
+    from profiler_site.core.services import user_language_set
+
+    settings.SHOP_CURRENCY = "EUR"
+    upload(owner_client, "orders.csv", b"Order ID,Email,Order Date,Currency,Amount\n"
+                                       b"1,ann@example.com,2024-03-01,EUR,30.00\n"
+                                       b"2,ann@example.com,2024-03-02,GBP,20.00\n"
+                                       b"3,bob@example.com,2024-03-03,usd,9.00\n"
+                                       b"4,bob@example.com,2024-03-04,GBP,9.00\n")
+    job = ImportJob.objects.get()
+    assert job.mapping["currency"] == "Currency"
+
+    page = html.unescape(owner_client.get(reverse("import-map", args=[job.pk])).content.decode())
+    assert ("Some rows are in GBP, USD, not in your shop's currency (EUR): they will be "
+            "refused, because amounts in two currencies cannot be added up.") in page
+    user_language_set(user=owner, language="zh-hans")
+    page = html.unescape(owner_client.get(reverse("import-map", args=[job.pk])).content.decode())
+    assert "有些行的货币是 GBP、USD，不是你店铺的货币（EUR）" in page
+
+
+def test_the_mapping_page_says_nothing_of_currency_when_every_row_is_the_shops(owner_client):
+    upload(owner_client, "orders.csv", b"Order ID,Email,Order Date,Currency,Amount\n"
+                                       b"1,ann@example.com,2024-03-01,usd,30.00\n")
+    job = ImportJob.objects.get()
+
+    page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
+    assert 'id="other-currencies"' not in page

@@ -261,3 +261,41 @@ def test_whole_amounts_grouped_by_dots_in_a_semicolon_file_are_thousands():
 
     assert _net("anna@example.de") == Decimal("2050")  # not 851.2
     assert _net("ben@example.de") == Decimal("2450")  # not 2.45
+
+
+MIXED_CURRENCIES = (
+    b"Order ID,Email,Order Date,Currency,Product,Amount\n"
+    b"1,ann@example.com,2024-03-01,EUR,Mug,30.00\n"
+    b"2,ann@example.com,2024-03-02,GBP,Mug,20.00\n"
+    b"2,ann@example.com,2024-03-02,GBP,Cup,5.00\n"
+    b"3,bob@example.com,2024-03-03,eur,Cup,12.50\n"
+    b"4,cat@example.com,2024-03-04,,Cup,7.00\n"  # no currency said: the shop's
+)
+
+
+def test_orders_in_another_currency_than_the_shops_are_refused_not_added_up(settings):
+    settings.SHOP_CURRENCY = "EUR"
+
+    job = _imported(MIXED_CURRENCIES)
+
+    reasons = {r.line_no: r.reason for r in job.rejections.all()}
+    assert reasons == dict.fromkeys((3, 4), (
+        "the order is in GBP, but the shop counts money in EUR (Settings): amounts in two "
+        "currencies cannot be added up"))
+    assert _net("ann@example.com") == Decimal("30.00")  # not 55.00 "euros"
+    assert (_net("bob@example.com"), _net("cat@example.com")) == (Decimal("12.50"), Decimal("7.00"))
+
+
+def test_a_shopify_export_in_another_currency_refuses_every_line_of_its_orders(settings):
+    from tests.ingest.helpers_db import DATA
+
+    settings.SHOP_CURRENCY = "USD"  # the export is a euro shop's
+
+    job = import_bytes((DATA / "shopify_orders.csv").read_bytes(), name="orders_export.csv")
+
+    # The continuation lines carry no currency of their own: they are the order's.
+    assert job.orders_created == 0 and job.rows_rejected > 0
+    assert {r.reason for r in job.rejections.all()} == {
+        "the order is in EUR, but the shop counts money in USD (Settings): amounts in two "
+        "currencies cannot be added up"}
+    assert not Order.objects.exists()

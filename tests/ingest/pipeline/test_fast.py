@@ -411,3 +411,27 @@ def test_fast_and_slow_paths_agree_on_whole_amounts_grouped_by_dots_in_a_semicol
     assert_same_results(data, chunk_rows=64)
     slow = _run(data, fast_path=False, chunk_rows=64)
     assert slow.chunks[0].frame["line_total"].iloc[1] == Decimal("2001")  # "2.001"
+
+
+def test_fast_and_slow_paths_agree_on_orders_in_another_currency_than_the_shops() -> None:
+    header = ("Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,"
+              "Lineitem price,Lineitem sku,Billing Name,Currency,Total\n")
+    lines = []
+    for order in range(90):
+        currency = ("EUR", "GBP", "eur", "", "usd")[order % 5]
+        for item in range(1 + order % 3):
+            first = item == 0
+            lines.append(
+                f"#{order},{f'c{order % 7}@example.com' if first else ''},"
+                f"{'paid' if first else ''},{'2024-03-01 10:00:00 +0100' if first else ''},"
+                f"1,Mug,4.50,M-{item},{'Kim Park' if first else ''},"
+                f"{currency if first else ''},{'13.50' if first else ''}\n")
+    data = (header + "".join(lines)).encode()
+
+    stats = assert_same_results(data, chunk_rows=8, options=ReadOptions(currency="EUR"))
+
+    assert stats[fast.ROWS_PER_ROW] > 0  # the refused ones, handed to the row cleaner
+    slow = _run(data, fast_path=False, chunk_rows=8, options=ReadOptions(currency="EUR"))
+    refused = [r.params["currency"] for chunk in slow.chunks for r in chunk.rejections]
+    # every line of the 18 GBP and 18 USD orders (1-3 lines each: 36 lines per currency)
+    assert sorted(set(refused)) == ["GBP", "USD"] and len(refused) == 72
