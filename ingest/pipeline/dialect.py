@@ -15,7 +15,7 @@ _NUMERIC_CELL = re.compile(
     r"^[\s(+\-]*[€$£¥]?\s*[\d][\d.,'\s\u00a0\u202f]*\s*(?:[€$£¥]|[A-Z]{3})?\)?$"
 )
 _COMMA_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}")
-_DOT_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{1,2}")
+_DOT_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}|\d+)\.\d{1,2}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

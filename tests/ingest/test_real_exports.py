@@ -245,3 +245,37 @@ def test_the_report_says_which_way_dates_were_read_and_the_date_that_told(owner,
     user_language_set(user=owner, language="zh-hans")
     page = html.unescape(owner_client.get(f"/uploads/{job.pk}/").content.decode())
     assert "日期按“月在前”（12/31）读取：第 3 行的“03/28/2024”只能这样读。" in page
+
+
+def test_amounts_as_spreadsheets_write_them_in_india_switzerland_and_with_any_currency_code():
+    content = (
+        "Order ID,Email,Order Date,SKU,Line Total\n"
+        "1,asha@example.in,2024-03-01,S1,\"1,23,456.00\"\n"  # lakh grouping
+        "2,asha@example.in,2024-03-02,S1,\"₹ 1,00,000.00\"\n"
+        "3,asha@example.in,2024-03-03,S1,Rs. 500.00\n"
+        "4,urs@example.ch,2024-03-04,S1,1’234.50\n"  # the typographic apostrophe
+        "5,urs@example.ch,2024-03-05,S1,CHF 2'000.00\n"
+        "6,ana@example.mx,2024-03-06,S1,7.00 MXN\n"
+        "7,ana@example.mx,2024-03-07,S1,(1.50 MXN)\n"
+        "8,ana@example.mx,2024-03-08,S1,\"0,50\"\n"
+        "9,ana@example.mx,2024-03-09,S1,12.00\n"
+    ).encode()
+
+    job = _imported(content)
+
+    assert job.rows_rejected == 0
+    assert _net("asha@example.in") == Decimal("223956.00")
+    assert _net("urs@example.ch") == Decimal("3234.50")
+    assert _net("ana@example.mx") == Decimal("18.00")
+
+
+def test_a_comma_after_a_lone_zero_is_a_decimal_comma_never_a_thousands_separator():
+    content = (b"Order ID,Email,Order Date,SKU,Line Total\n"
+               b"1,ann@example.com,2024-03-01,S1,\"0,125\"\n"
+               b"2,ann@example.com,2024-03-02,S1,1.20\n"
+               b"3,ann@example.com,2024-03-03,S1,2.30\n")
+
+    _imported(content)
+
+    assert Order.objects.get(order_key="1").net_total == Decimal("0.13")  # not 125.00
+    assert _net("ann@example.com") == Decimal("3.63")
