@@ -48,6 +48,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "mail",
         "billingemail",
         "buyeremail",
+        "contactemail",  # Wix
         "courriel",
         "adresseemail",
         "correo",
@@ -149,6 +150,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "orderedat",
         "orderdate",
         "createdat",
+        "datecreated",  # Wix, next to a "Time" column of its own
+        "saledate",  # Etsy
         "purchasedate",
         "invoicedate",
         "transactiondate",
@@ -277,6 +280,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "grandtotal",
         "grandtotalpurchased",  # Magento's order grid: in the order's own currency
         "grandtotalbase",
+        "ordertotalinctax",  # BigCommerce: what the customer paid
         "totalamount",
         "gesamtbetrag",
         "gesamtsumme",
@@ -343,6 +347,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "refundamount",
         "amountrefunded",
         "totalrefunded",
+        "refundedtotal",  # WooCommerce order exports
         # not "refunded": Gumroad's "Refunded?" is a yes/no (0/1), not an amount
         "refund",
         "refunds",

@@ -279,3 +279,37 @@ def test_a_comma_after_a_lone_zero_is_a_decimal_comma_never_a_thousands_separato
 
     assert Order.objects.get(order_key="1").net_total == Decimal("0.13")  # not 125.00
     assert _net("ann@example.com") == Decimal("3.63")
+
+
+def test_a_wix_orders_export_takes_its_contact_email_date_created_and_nets_refunds():
+    header = (
+        "Order number,Date created,Time,Fulfill by,Total order quantity,Contact email,"
+        "Note from customer,Additional checkout info,Item,Variant,SKU,Qty,Quantity refunded,Price,"
+        "Weight,Custom text,Deposit amount,Delivery method,Billing name,Billing country,"
+        "Payment status,Payment method,Coupon code,Gift card amount,Shipping rate,Total tax,Total,"
+        "Currency,Refunded amount,Net amount,Fulfillment status\n"
+    )
+
+    def line(number: str, day: str, time: str, email: str, item: str, qty: int, refunded_qty: int,
+             price: str, status: str, total: str, refunded: str) -> str:
+        return ",".join([number, f'"{day}"', time, "", "", email, "", "", item, "", item.upper(),
+                         str(qty), str(refunded_qty), price, "0", "", "", "Standard", "Anna Bauer",
+                         "DEU", status, "Credit Card", "", "", "0.00", "0.00", total, "EUR",
+                         refunded, "", "Fulfilled"]) + "\n"
+
+    content = (header
+               + line("10001", "Dec 8, 2024", "9:15:51 AM", "anna@example.de", "Mug", 2, 0, "12.50",
+                      "Paid", "30.00", "0.00")
+               + line("10001", "Dec 8, 2024", "9:15:51 AM", "anna@example.de", "Tea", 1, 0, "5.00",
+                      "Paid", "30.00", "0.00")
+               + line("10002", "Dec 9, 2024", "1:05:00 PM", "ben@example.de", "Mug", 1, 1, "12.50",
+                      "Refunded", "12.50", "12.50")
+               + line("10003", "Dec 10, 2024", "2:00:00 PM", "ben@example.de", "Tea", 2, 1, "5.00",
+                      "Partially refunded", "10.00", "5.00"))
+
+    job = _imported(content.encode())
+
+    assert job.rows_rejected == 0
+    assert _day("10001") == (2024, 12, 8)
+    assert _net("anna@example.de") == Decimal("30.00")
+    assert _net("ben@example.de") == Decimal("5.00")  # 0 + (10.00 - 5.00)
