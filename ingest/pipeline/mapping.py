@@ -390,6 +390,9 @@ class Preset:
     # Fields left unmapped even where a generic synonym matches a column: a payments
     # export's "Description" names the payment, not a product.
     unmapped: frozenset[str] = frozenset()
+    # The line amounts are already net of refunds: a "Refunded" order's lines are 0, and
+    # it stays a purchase whose money came back (not a cancellation).
+    refunds_in_lines: bool = False
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -574,6 +577,7 @@ PRESETS: tuple[Preset, ...] = (
             # Only used if a line has no amount; includes shipping and tax.
             "order_total": ("ordertotalamount",),
         },
+        refunds_in_lines=True,
     ),
 )
 

@@ -281,6 +281,41 @@ def test_a_comma_after_a_lone_zero_is_a_decimal_comma_never_a_thousands_separato
     assert _net("ann@example.com") == Decimal("3.63")
 
 
+def test_an_order_list_whose_status_says_refunded_counts_nothing_when_it_has_no_refunded_amount():
+    # BigCommerce's default orders export: one row per order, no refunded amount.
+    content = (
+        b"Order ID,Customer ID,Customer Name,Customer Email,Order Date,Order Status,"
+        b"Subtotal (inc tax),Subtotal (ex tax),Tax Total,Shipping Cost (inc tax),"
+        b"Order Total (inc tax),Order Total (ex tax),Total Quantity,Order Currency Code,"
+        b"Billing First Name,Billing Last Name,Billing Country,Product Details\n"
+        b"101,1,Ann Lee,ann@example.com,03/05/2024,Completed,27.0000,25.0000,2.0000,5.0000,"
+        b"32.0000,30.0000,3,USD,Ann,Lee,United States,"
+        b"\"Product ID: 77, Product Qty: 2, Product SKU: MUG, Product Name: Mug\"\n"
+        b"102,2,Bob Ray,bob@example.com,03/18/2024,Refunded,10.8000,10.0000,0.8000,0.0000,"
+        b"10.8000,10.0000,1,USD,Bob,Ray,United States,"
+        b"\"Product ID: 77, Product Qty: 1, Product SKU: MUG, Product Name: Mug\"\n"
+        b"103,1,Ann Lee,ann@example.com,03/20/2024,Declined,5.4000,5.0000,0.4000,0.0000,"
+        b"5.4000,5.0000,1,USD,Ann,Lee,United States,"
+        b"\"Product ID: 78, Product Qty: 1, Product SKU: TEA, Product Name: Tea\"\n"
+    )
+
+    job = _imported(content)
+
+    assert job.mapping["order_total"] == "Order Total (inc tax)"
+    assert _net("ann@example.com") == Decimal("32.00")  # a declined payment counts 0
+    assert _net("bob@example.com") == Decimal("0.00")
+    assert Order.objects.get(order_key="102").is_cancelled
+
+
+def test_a_refunded_status_next_to_a_refunded_amount_nets_the_amount_instead():
+    content = (b"Order ID,Email,Order Date,SKU,Line Total,Status,Refunded Amount\n"
+               b"1,ann@example.com,2024-03-01,S1,20.00,refunded,5.00\n")
+
+    _imported(content)
+
+    assert _net("ann@example.com") == Decimal("15.00")
+
+
 def test_a_wix_orders_export_takes_its_contact_email_date_created_and_nets_refunds():
     header = (
         "Order number,Date created,Time,Fulfill by,Total order quantity,Contact email,"
