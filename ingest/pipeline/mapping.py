@@ -503,13 +503,15 @@ PRESETS: tuple[Preset, ...] = (
     # Stripe's payments export (Dashboard > Payments > Export): one row per payment,
     # no products. "Amount" and "Amount Refunded" are in the payment's own currency, the
     # pair that always comes together. A failed payment counts nothing (its status
-    # cancels it); refunds are netted.
+    # cancels it); refunds are netted. The date is "Created (UTC)" in older exports and
+    # "Created date (UTC)" in the current one (unified_payments.csv), so the signature
+    # names neither.
     Preset(
         name="stripe_payments",
-        signature=frozenset({"id", "createdutc", "amount", "amountrefunded", "status"}),
+        signature=frozenset({"id", "amount", "amountrefunded", "status"}),
         columns={
             "order_id": ("id",),
-            "ordered_at": ("createdutc",),
+            "ordered_at": ("createdutc", "createddateutc"),
             "customer_email": ("customeremail",),
             "customer_id": ("customerid",),
             "line_total": ("amount",),

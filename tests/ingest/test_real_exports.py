@@ -316,6 +316,28 @@ def test_a_refunded_status_next_to_a_refunded_amount_nets_the_amount_instead():
     assert _net("ann@example.com") == Decimal("15.00")
 
 
+def test_stripes_current_payments_export_is_recognised_by_its_created_date_column():
+    content = (
+        b"id,Created date (UTC),Amount,Amount Refunded,Currency,Captured,Converted Amount,"
+        b"Converted Amount Refunded,Converted Currency,Decline Reason,Description,Fee,"
+        b"Refunded date (UTC),Statement Descriptor,Status,Seller Message,Taxes On Fee,Card ID,"
+        b"Customer ID,Customer Description,Customer Email,Invoice ID,Transfer\n"
+        b"ch_1,2024-01-05 10:02:11,120.00,0.00,usd,true,120.00,0.00,usd,,Class pack,3.78,,STUDIO,"
+        b"Paid,Payment complete.,0.00,card_1,cus_1,,ann@example.com,,\n"
+        b"ch_2,2024-01-09 18:30:00,25.00,10.00,usd,true,25.00,10.00,usd,,Drop-in,1.03,"
+        b"2024-01-10 09:00:00,STUDIO,Paid,Payment complete.,0.00,card_1,cus_1,,ann@example.com,,\n"
+        b"ch_3,2024-01-11 09:00:00,60.00,0.00,usd,false,60.00,0.00,usd,card_declined,Class pack,"
+        b"0.00,,STUDIO,Failed,Declined,0.00,card_2,cus_2,,bob@example.com,,\n"
+    )
+
+    job = _imported(content)
+
+    assert job.preset == "stripe_payments"
+    assert _net("ann@example.com") == Decimal("135.00")
+    assert _net("bob@example.com") == Decimal("0.00")
+    assert not Order.objects.filter(lines__isnull=False).exists()  # "Description" is no product
+
+
 def test_a_wix_orders_export_takes_its_contact_email_date_created_and_nets_refunds():
     header = (
         "Order number,Date created,Time,Fulfill by,Total order quantity,Contact email,"
