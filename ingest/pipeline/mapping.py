@@ -500,6 +500,31 @@ PRESETS: tuple[Preset, ...] = (
         unmapped=frozenset({"order_total"}),
         dayfirst=False,  # "12/31/21": US dates
     ),
+    # Etsy's "Sold Orders" download (same place as "Sold Order Items"): one row per order,
+    # no products (its "SKU" cell lists them all, comma-separated). The buyer's username
+    # is the customer, as in the items file. "Order Value" is the items' total before
+    # discount, shipping and tax: the money the items file counts for the same order, so
+    # importing both files agrees. It is taken as the order's total, which never adds to
+    # lines an items file brought. Refunds ("Adjusted ..." columns) are not read.
+    Preset(
+        name="etsy_sold_orders",
+        signature=frozenset({"saledate", "orderid", "buyeruserid", "ordervalue", "ordertotal"}),
+        columns={
+            "order_id": ("orderid",),
+            "ordered_at": ("saledate",),
+            "customer_id": ("buyer",),
+            "customer_name": ("fullname",),
+            "first_name": ("firstname",),
+            "last_name": ("lastname",),
+            "order_total": ("ordervalue",),
+            "currency": ("currency",),
+            "city": ("shipcity",),
+            "country": ("shipcountry",),
+        },
+        unmapped=frozenset({"product_sku", "product_name", "line_total", "unit_price",
+                            "refunded_amount"}),
+        dayfirst=False,  # "12/31/21": US dates
+    ),
     # Stripe's payments export (Dashboard > Payments > Export): one row per payment,
     # no products. "Amount" and "Amount Refunded" are in the payment's own currency, the
     # pair that always comes together. A failed payment counts nothing (its status
@@ -539,6 +564,24 @@ PRESETS: tuple[Preset, ...] = (
             "line_total": ("netsales",),
         },
         unmapped=frozenset({"unit_price", "order_total"}),
+    ),
+    # Square's "Transactions" export (Transactions > Export > Transactions CSV): one row per
+    # payment or refund, no products ("Description" lists the items in words). "Net Sales"
+    # is after discounts and before tax and tips, as in the item details; a refund is a
+    # row of its own with negative amounts. A payment without a customer on file is refused.
+    Preset(
+        name="square_transactions",
+        signature=frozenset(
+            {"date", "time", "grosssales", "netsales", "totalcollected", "transactionid"}),
+        columns={
+            "order_id": ("transactionid",),
+            "ordered_at": ("date",),
+            "customer_id": ("customerid",),
+            "customer_name": ("customername",),
+            "line_total": ("netsales",),
+        },
+        unmapped=frozenset({"product_name", "product_sku", "unit_price", "order_total",
+                            "quantity"}),
     ),
     # "Advanced Order Export For WooCommerce" (algolplus), default CSV: one row per item,
     # order fields repeated on every row, "(Billing)"/"(Shipping)" suffixes on customer fields.

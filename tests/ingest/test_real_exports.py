@@ -14,7 +14,7 @@ import pytest
 from ingest.models import Customer, ImportJob, Order
 from ingest.pipeline.parsing import AMBIGUOUS_DATE
 from profiler_site.core.models import JobStatus
-from tests.ingest.helpers_db import import_bytes
+from tests.ingest.helpers_db import DATA, import_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -370,3 +370,30 @@ def test_a_wix_orders_export_takes_its_contact_email_date_created_and_nets_refun
     assert _day("10001") == (2024, 12, 8)
     assert _net("anna@example.de") == Decimal("30.00")
     assert _net("ben@example.de") == Decimal("5.00")  # 0 + (10.00 - 5.00)
+
+
+@pytest.mark.parametrize("items_first", [True, False], ids=["items first", "orders first"])
+def test_etsys_sold_orders_and_sold_order_items_imported_together_count_each_order_once(
+        items_first):
+    items, orders = (DATA / "etsy_sold_order_items.csv").read_bytes(), (
+        DATA / "etsy_sold_orders.csv").read_bytes()
+
+    jobs = [_imported(content) for content in ((items, orders) if items_first else (orders, items))]
+
+    assert {job.preset for job in jobs} == {"etsy_sold_order_items", "etsy_sold_orders"}
+    # "Order Value": the items before discount, shipping and tax, as the items file counts
+    # them (Order Total 55.80 for 2328983); 2335012 is only in the orders file.
+    assert _net("id:mara_makes") == Decimal("66.50")  # 48.50 + 18.00
+    assert _net("id:oak_and_ivy") == Decimal("64.00")
+    assert _net("id:theo_p") == Decimal("30.00")
+    assert Order.objects.get(order_key="2328983").lines.count() == 2  # no "SKU" list product
+
+
+def test_a_square_transactions_export_takes_net_sales_and_nets_a_refund_row():
+    job = _imported((DATA / "square_transactions.csv").read_bytes())
+
+    assert job.preset == "square_transactions"
+    assert _net("id:CUST9ZX") == Decimal("17.75")  # 13.25 + 4.50: no tax, tip or fees
+    assert _net("id:CUST7YB") == Decimal("1250.00")  # 9.00 - 9.00 + 1,250.00
+    assert job.rows_rejected == 1  # the sale with no customer on file
+    assert not Order.objects.filter(lines__isnull=False).exists()  # "Description" is no product
