@@ -15,7 +15,7 @@ _NUMERIC_CELL = re.compile(
     r"^[\s(+\-]*[€$£¥]?\s*[\d][\d.,'\s\u00a0\u202f]*\s*(?:[€$£¥]|[A-Z]{3})?\)?$"
 )
 _COMMA_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}")
-_DOT_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d+)\.\d{1,2}")
+_DOT_DECIMAL = re.compile(r"-?(?:\d{1,3}(?:,\d{3})+|\d{1,2}(?:,\d{2})+,\d{3}|\d+)\.\d{1,2}")
 # "1.200": twelve hundred grouped by a dot, or 1.2 written with three decimals.
 _DOT_GROUPED = re.compile(r"-?[1-9]\d{0,2}(?:\.\d{3})+")
 

@@ -57,7 +57,6 @@ from ingest.pipeline.parsing import (
     unfloat_id,
 )
 from ingest.pipeline.rows import (
-    _CANCELLED_STATUSES,
     COLUMN_KINDS,
     COLUMNS,
     DROPPED_IDENTICAL,
@@ -1335,7 +1334,7 @@ def _clean_rows(
     amounts = np.array([float(p[2]) if p[2] is not None else np.nan for p in parts])[money_combo]
 
     statuses = _objects([v.lower() if v else None for v in status.values])
-    cancelled_status = np.array([v in _CANCELLED_STATUSES for v in statuses], dtype=bool)
+    cancelled_status = np.array([v in cleaner.cancelled_statuses for v in statuses], dtype=bool)
     cancelled_flags = np.array(cancelled_at.values, dtype=bool)
     is_cancelled = cancelled_flags[cancelled_at.codes] | cancelled_status[status.codes]
 

@@ -48,6 +48,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "mail",
         "billingemail",
         "buyeremail",
+        "contactemail",  # Wix
         "courriel",
         "adresseemail",
         "correo",
@@ -149,6 +150,8 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "orderedat",
         "orderdate",
         "createdat",
+        "datecreated",  # Wix, next to a "Time" column of its own
+        "saledate",  # Etsy
         "purchasedate",
         "invoicedate",
         "transactiondate",
@@ -277,6 +280,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "grandtotal",
         "grandtotalpurchased",  # Magento's order grid: in the order's own currency
         "grandtotalbase",
+        "ordertotalinctax",  # BigCommerce: what the customer paid
         "totalamount",
         "gesamtbetrag",
         "gesamtsumme",
@@ -343,6 +347,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "refundamount",
         "amountrefunded",
         "totalrefunded",
+        "refundedtotal",  # WooCommerce order exports
         # not "refunded": Gumroad's "Refunded?" is a yes/no (0/1), not an amount
         "refund",
         "refunds",
@@ -385,6 +390,9 @@ class Preset:
     # Fields left unmapped even where a generic synonym matches a column: a payments
     # export's "Description" names the payment, not a product.
     unmapped: frozenset[str] = frozenset()
+    # The line amounts are already net of refunds: a "Refunded" order's lines are 0, and
+    # it stays a purchase whose money came back (not a cancellation).
+    refunds_in_lines: bool = False
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -492,16 +500,43 @@ PRESETS: tuple[Preset, ...] = (
         unmapped=frozenset({"order_total"}),
         dayfirst=False,  # "12/31/21": US dates
     ),
+    # Etsy's "Sold Orders" download (same place as "Sold Order Items"): one row per order,
+    # no products (its "SKU" cell lists them all, comma-separated). The buyer's username
+    # is the customer, as in the items file. "Order Value" is the items' total before
+    # discount, shipping and tax: the money the items file counts for the same order, so
+    # importing both files agrees. It is taken as the order's total, which never adds to
+    # lines an items file brought. Refunds ("Adjusted ..." columns) are not read.
+    Preset(
+        name="etsy_sold_orders",
+        signature=frozenset({"saledate", "orderid", "buyeruserid", "ordervalue", "ordertotal"}),
+        columns={
+            "order_id": ("orderid",),
+            "ordered_at": ("saledate",),
+            "customer_id": ("buyer",),
+            "customer_name": ("fullname",),
+            "first_name": ("firstname",),
+            "last_name": ("lastname",),
+            "order_total": ("ordervalue",),
+            "currency": ("currency",),
+            "city": ("shipcity",),
+            "country": ("shipcountry",),
+        },
+        unmapped=frozenset({"product_sku", "product_name", "line_total", "unit_price",
+                            "refunded_amount"}),
+        dayfirst=False,  # "12/31/21": US dates
+    ),
     # Stripe's payments export (Dashboard > Payments > Export): one row per payment,
     # no products. "Amount" and "Amount Refunded" are in the payment's own currency, the
     # pair that always comes together. A failed payment counts nothing (its status
-    # cancels it); refunds are netted.
+    # cancels it); refunds are netted. The date is "Created (UTC)" in older exports and
+    # "Created date (UTC)" in the current one (unified_payments.csv), so the signature
+    # names neither.
     Preset(
         name="stripe_payments",
-        signature=frozenset({"id", "createdutc", "amount", "amountrefunded", "status"}),
+        signature=frozenset({"id", "amount", "amountrefunded", "status"}),
         columns={
             "order_id": ("id",),
-            "ordered_at": ("createdutc",),
+            "ordered_at": ("createdutc", "createddateutc"),
             "customer_email": ("customeremail",),
             "customer_id": ("customerid",),
             "line_total": ("amount",),
@@ -529,6 +564,24 @@ PRESETS: tuple[Preset, ...] = (
             "line_total": ("netsales",),
         },
         unmapped=frozenset({"unit_price", "order_total"}),
+    ),
+    # Square's "Transactions" export (Transactions > Export > Transactions CSV): one row per
+    # payment or refund, no products ("Description" lists the items in words). "Net Sales"
+    # is after discounts and before tax and tips, as in the item details; a refund is a
+    # row of its own with negative amounts. A payment without a customer on file is refused.
+    Preset(
+        name="square_transactions",
+        signature=frozenset(
+            {"date", "time", "grosssales", "netsales", "totalcollected", "transactionid"}),
+        columns={
+            "order_id": ("transactionid",),
+            "ordered_at": ("date",),
+            "customer_id": ("customerid",),
+            "customer_name": ("customername",),
+            "line_total": ("netsales",),
+        },
+        unmapped=frozenset({"product_name", "product_sku", "unit_price", "order_total",
+                            "quantity"}),
     ),
     # "Advanced Order Export For WooCommerce" (algolplus), default CSV: one row per item,
     # order fields repeated on every row, "(Billing)"/"(Shipping)" suffixes on customer fields.
@@ -569,6 +622,7 @@ PRESETS: tuple[Preset, ...] = (
             # Only used if a line has no amount; includes shipping and tax.
             "order_total": ("ordertotalamount",),
         },
+        refunds_in_lines=True,
     ),
 )
 

@@ -48,11 +48,17 @@ def _show(text: str, limit: int = 40) -> str:
 # --- money -------------------------------------------------------------------------------
 
 _CURRENCY = re.compile(
-    r"(?i)(?:us\$|r\$|c\$|a\$|hk\$|\b(?:usd|eur|gbp|cny|rmb|jpy|chf|cad|aud|nzd|sek|nok|dkk|pln|czk|huf|hkd|sgd|inr)\b|[€$£¥￥₹₩₽元]|\bkr\b\.?|zł)"
+    r"(?i)(?:us\$|r\$|c\$|a\$|hk\$|\b(?:usd|eur|gbp|cny|rmb|jpy|chf|cad|aud|nzd|sek|nok|dkk|pln|czk|huf|hkd|sgd|inr)\b|[€$£¥￥₹₩₽元]|\bkr\b\.?|\brs\b\.?|zł)"
 )
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
+# Any other ISO 4217 code, written in capitals before or after the number ("7.00 MXN").
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}(?=[\s\d(+\-\u2212.])|(?<=[\s\d.)])[A-Z]{3}$")
+# Swiss and Liechtenstein group thousands with an apostrophe, typed or typographic (’).
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009'\u2019]")
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
-_THOUSANDS_COMMA = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+# "1,234.56", and India's lakh grouping "1,23,456.00". Never "0,125": no thousands
+# grouping starts with a zero group.
+_THOUSANDS_COMMA = re.compile(r"(?:[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d?(?:,\d{2})+,\d{3})(?:\.\d+)?")
+_ZERO_COMMA_DECIMAL = re.compile(r"0,\d+")
 _SHORT_COMMA_DECIMAL = re.compile(r"\d+,\d{1,2}")
 _NOT_A_NUMBER = {"nan", "-nan", "+nan", "null", "#n/a", "#value!", "#div/0!"}
 _INFINITE = {"inf", "-inf", "+inf", "infinity", "-infinity", "+infinity", "∞", "-∞"}
@@ -82,8 +88,8 @@ def _parse_money(text: str, decimal_comma: bool, label: str) -> Parsed[Decimal |
     if s.startswith("(") and s.endswith(")"):
         negative, s = True, s[1:-1]
         notes.append("read (parentheses) as a negative amount")
-    stripped = _CURRENCY.sub("", s)
-    if stripped != s:
+    stripped = _CURRENCY_CODE.sub("", _CURRENCY.sub("", s).strip())
+    if stripped != s.strip():
         notes.append("stripped currency symbol")
     s = _SPACES.sub("", stripped).replace("\u2212", "-")
     if s.startswith("-"):
@@ -131,7 +137,7 @@ def _normalise_separators(s: str, decimal_comma: bool, notes: list[str]) -> str:
     if _THOUSANDS_COMMA.fullmatch(s):
         notes.append("removed thousands separators")
         return s.replace(",", "")
-    if _SHORT_COMMA_DECIMAL.fullmatch(s):
+    if _SHORT_COMMA_DECIMAL.fullmatch(s) or _ZERO_COMMA_DECIMAL.fullmatch(s):
         notes.append("decimal comma converted")
         return s.replace(",", ".")
     return s  # fails the number check with a clear message

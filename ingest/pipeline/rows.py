@@ -136,8 +136,23 @@ DROPPED_IDENTICAL = "dropped exact duplicate row"
 KEPT_IDENTICAL = "kept identical row as a separate purchase"
 # A row with an order total but no amount of its own (see `net_money`).
 UNPRICED_LINE = "no line amount: the order total counts once for its order"
-# Orders that never became a sale: a voided or failed payment, or a cancellation.
-_CANCELLED_STATUSES = {"voided", "cancelled", "canceled", "failed"}
+# Orders that never became a sale: a voided, failed or declined payment (BigCommerce
+# "Declined", PrestaShop "Payment error"), or a cancellation.
+_CANCELLED_STATUSES = frozenset(
+    {"voided", "cancelled", "canceled", "failed", "declined", "payment error"})
+# A fully refunded order, in a file that has no refunded amount to net out (BigCommerce's
+# and PrestaShop's order lists, WooCommerce's order exports): it stays in the history
+# and counts 0, as a cancelled one. Where the file has the amount, it is netted instead.
+_REFUNDED_STATUSES = frozenset({"refunded", "fully refunded"})
+
+
+def cancelled_statuses(columns: Mapping[str, int], preset: Preset) -> frozenset[str]:
+    """The payment statuses that make an order count 0 in a file with these columns."""
+    if "refunded_amount" in columns or preset.refunds_in_lines:
+        return _CANCELLED_STATUSES
+    return _CANCELLED_STATUSES | _REFUNDED_STATUSES
+
+
 _CENT = Decimal("0.0001")
 _UNIT_PRICE = gettext_noop("unit price")
 _ZERO = Decimal(0)
@@ -588,6 +603,7 @@ class _RowCleaner:
         self.timezone = timezone
         self.currency = currency
         self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns]
+        self.cancelled_statuses = cancelled_statuses(columns, preset)
         # The mapped columns' names, folded: a row that repeats them is a header.
         self.header_cells = dict(header_cells or {})
 
@@ -692,7 +708,7 @@ class _RowCleaner:
 
         status = self._text(cells, "financial_status", "status", notes)
         status = status.lower() if status else None
-        is_cancelled = bool(get("cancelled_at", "").strip()) or status in _CANCELLED_STATUSES
+        is_cancelled = bool(get("cancelled_at", "").strip()) or status in self.cancelled_statuses
 
         full_name = self._text(cells, "customer_name", "name", notes)
         first_name = self._text(cells, "first_name", "name", notes)

@@ -14,7 +14,7 @@ import pytest
 from ingest.models import Customer, ImportJob, Order
 from ingest.pipeline.parsing import AMBIGUOUS_DATE
 from profiler_site.core.models import JobStatus
-from tests.ingest.helpers_db import import_bytes
+from tests.ingest.helpers_db import DATA, import_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -299,3 +299,156 @@ def test_a_shopify_export_in_another_currency_refuses_every_line_of_its_orders(s
         "the order is in EUR, but the shop counts money in USD (Settings): amounts in two "
         "currencies cannot be added up"}
     assert not Order.objects.exists()
+
+
+def test_amounts_as_spreadsheets_write_them_in_india_switzerland_and_with_any_currency_code():
+    content = (
+        "Order ID,Email,Order Date,SKU,Line Total\n"
+        "1,asha@example.in,2024-03-01,S1,\"1,23,456.00\"\n"  # lakh grouping
+        "2,asha@example.in,2024-03-02,S1,\"₹ 1,00,000.00\"\n"
+        "3,asha@example.in,2024-03-03,S1,Rs. 500.00\n"
+        "4,urs@example.ch,2024-03-04,S1,1’234.50\n"  # the typographic apostrophe
+        "5,urs@example.ch,2024-03-05,S1,CHF 2'000.00\n"
+        "6,ana@example.mx,2024-03-06,S1,7.00 MXN\n"
+        "7,ana@example.mx,2024-03-07,S1,(1.50 MXN)\n"
+        "8,ana@example.mx,2024-03-08,S1,\"0,50\"\n"
+        "9,ana@example.mx,2024-03-09,S1,12.00\n"
+    ).encode()
+
+    job = _imported(content)
+
+    assert job.rows_rejected == 0
+    assert _net("asha@example.in") == Decimal("223956.00")
+    assert _net("urs@example.ch") == Decimal("3234.50")
+    assert _net("ana@example.mx") == Decimal("18.00")
+
+
+def test_a_comma_after_a_lone_zero_is_a_decimal_comma_never_a_thousands_separator():
+    content = (b"Order ID,Email,Order Date,SKU,Line Total\n"
+               b"1,ann@example.com,2024-03-01,S1,\"0,125\"\n"
+               b"2,ann@example.com,2024-03-02,S1,1.20\n"
+               b"3,ann@example.com,2024-03-03,S1,2.30\n")
+
+    _imported(content)
+
+    assert Order.objects.get(order_key="1").net_total == Decimal("0.13")  # not 125.00
+    assert _net("ann@example.com") == Decimal("3.63")
+
+
+def test_an_order_list_whose_status_says_refunded_counts_nothing_when_it_has_no_refunded_amount():
+    # BigCommerce's default orders export: one row per order, no refunded amount.
+    content = (
+        b"Order ID,Customer ID,Customer Name,Customer Email,Order Date,Order Status,"
+        b"Subtotal (inc tax),Subtotal (ex tax),Tax Total,Shipping Cost (inc tax),"
+        b"Order Total (inc tax),Order Total (ex tax),Total Quantity,Order Currency Code,"
+        b"Billing First Name,Billing Last Name,Billing Country,Product Details\n"
+        b"101,1,Ann Lee,ann@example.com,03/05/2024,Completed,27.0000,25.0000,2.0000,5.0000,"
+        b"32.0000,30.0000,3,USD,Ann,Lee,United States,"
+        b"\"Product ID: 77, Product Qty: 2, Product SKU: MUG, Product Name: Mug\"\n"
+        b"102,2,Bob Ray,bob@example.com,03/18/2024,Refunded,10.8000,10.0000,0.8000,0.0000,"
+        b"10.8000,10.0000,1,USD,Bob,Ray,United States,"
+        b"\"Product ID: 77, Product Qty: 1, Product SKU: MUG, Product Name: Mug\"\n"
+        b"103,1,Ann Lee,ann@example.com,03/20/2024,Declined,5.4000,5.0000,0.4000,0.0000,"
+        b"5.4000,5.0000,1,USD,Ann,Lee,United States,"
+        b"\"Product ID: 78, Product Qty: 1, Product SKU: TEA, Product Name: Tea\"\n"
+    )
+
+    job = _imported(content)
+
+    assert job.mapping["order_total"] == "Order Total (inc tax)"
+    assert _net("ann@example.com") == Decimal("32.00")  # a declined payment counts 0
+    assert _net("bob@example.com") == Decimal("0.00")
+    assert Order.objects.get(order_key="102").is_cancelled
+
+
+def test_a_refunded_status_next_to_a_refunded_amount_nets_the_amount_instead():
+    content = (b"Order ID,Email,Order Date,SKU,Line Total,Status,Refunded Amount\n"
+               b"1,ann@example.com,2024-03-01,S1,20.00,refunded,5.00\n")
+
+    _imported(content)
+
+    assert _net("ann@example.com") == Decimal("15.00")
+
+
+def test_stripes_current_payments_export_is_recognised_by_its_created_date_column():
+    content = (
+        b"id,Created date (UTC),Amount,Amount Refunded,Currency,Captured,Converted Amount,"
+        b"Converted Amount Refunded,Converted Currency,Decline Reason,Description,Fee,"
+        b"Refunded date (UTC),Statement Descriptor,Status,Seller Message,Taxes On Fee,Card ID,"
+        b"Customer ID,Customer Description,Customer Email,Invoice ID,Transfer\n"
+        b"ch_1,2024-01-05 10:02:11,120.00,0.00,usd,true,120.00,0.00,usd,,Class pack,3.78,,STUDIO,"
+        b"Paid,Payment complete.,0.00,card_1,cus_1,,ann@example.com,,\n"
+        b"ch_2,2024-01-09 18:30:00,25.00,10.00,usd,true,25.00,10.00,usd,,Drop-in,1.03,"
+        b"2024-01-10 09:00:00,STUDIO,Paid,Payment complete.,0.00,card_1,cus_1,,ann@example.com,,\n"
+        b"ch_3,2024-01-11 09:00:00,60.00,0.00,usd,false,60.00,0.00,usd,card_declined,Class pack,"
+        b"0.00,,STUDIO,Failed,Declined,0.00,card_2,cus_2,,bob@example.com,,\n"
+    )
+
+    job = _imported(content)
+
+    assert job.preset == "stripe_payments"
+    assert _net("ann@example.com") == Decimal("135.00")
+    assert _net("bob@example.com") == Decimal("0.00")
+    assert not Order.objects.filter(lines__isnull=False).exists()  # "Description" is no product
+
+
+def test_a_wix_orders_export_takes_its_contact_email_date_created_and_nets_refunds(settings):
+    settings.SHOP_CURRENCY = "EUR"  # the export's currency
+    header = (
+        "Order number,Date created,Time,Fulfill by,Total order quantity,Contact email,"
+        "Note from customer,Additional checkout info,Item,Variant,SKU,Qty,Quantity refunded,Price,"
+        "Weight,Custom text,Deposit amount,Delivery method,Billing name,Billing country,"
+        "Payment status,Payment method,Coupon code,Gift card amount,Shipping rate,Total tax,Total,"
+        "Currency,Refunded amount,Net amount,Fulfillment status\n"
+    )
+
+    def line(number: str, day: str, time: str, email: str, item: str, qty: int, refunded_qty: int,
+             price: str, status: str, total: str, refunded: str) -> str:
+        return ",".join([number, f'"{day}"', time, "", "", email, "", "", item, "", item.upper(),
+                         str(qty), str(refunded_qty), price, "0", "", "", "Standard", "Anna Bauer",
+                         "DEU", status, "Credit Card", "", "", "0.00", "0.00", total, "EUR",
+                         refunded, "", "Fulfilled"]) + "\n"
+
+    content = (header
+               + line("10001", "Dec 8, 2024", "9:15:51 AM", "anna@example.de", "Mug", 2, 0, "12.50",
+                      "Paid", "30.00", "0.00")
+               + line("10001", "Dec 8, 2024", "9:15:51 AM", "anna@example.de", "Tea", 1, 0, "5.00",
+                      "Paid", "30.00", "0.00")
+               + line("10002", "Dec 9, 2024", "1:05:00 PM", "ben@example.de", "Mug", 1, 1, "12.50",
+                      "Refunded", "12.50", "12.50")
+               + line("10003", "Dec 10, 2024", "2:00:00 PM", "ben@example.de", "Tea", 2, 1, "5.00",
+                      "Partially refunded", "10.00", "5.00"))
+
+    job = _imported(content.encode())
+
+    assert job.rows_rejected == 0
+    assert _day("10001") == (2024, 12, 8)
+    assert _net("anna@example.de") == Decimal("30.00")
+    assert _net("ben@example.de") == Decimal("5.00")  # 0 + (10.00 - 5.00)
+
+
+@pytest.mark.parametrize("items_first", [True, False], ids=["items first", "orders first"])
+def test_etsys_sold_orders_and_sold_order_items_imported_together_count_each_order_once(
+        items_first):
+    items, orders = (DATA / "etsy_sold_order_items.csv").read_bytes(), (
+        DATA / "etsy_sold_orders.csv").read_bytes()
+
+    jobs = [_imported(content) for content in ((items, orders) if items_first else (orders, items))]
+
+    assert {job.preset for job in jobs} == {"etsy_sold_order_items", "etsy_sold_orders"}
+    # "Order Value": the items before discount, shipping and tax, as the items file counts
+    # them (Order Total 55.80 for 2328983); 2335012 is only in the orders file.
+    assert _net("id:mara_makes") == Decimal("66.50")  # 48.50 + 18.00
+    assert _net("id:oak_and_ivy") == Decimal("64.00")
+    assert _net("id:theo_p") == Decimal("30.00")
+    assert Order.objects.get(order_key="2328983").lines.count() == 2  # no "SKU" list product
+
+
+def test_a_square_transactions_export_takes_net_sales_and_nets_a_refund_row():
+    job = _imported((DATA / "square_transactions.csv").read_bytes())
+
+    assert job.preset == "square_transactions"
+    assert _net("id:CUST9ZX") == Decimal("17.75")  # 13.25 + 4.50: no tax, tip or fees
+    assert _net("id:CUST7YB") == Decimal("1250.00")  # 9.00 - 9.00 + 1,250.00
+    assert job.rows_rejected == 1  # the sale with no customer on file
+    assert not Order.objects.filter(lines__isnull=False).exists()  # "Description" is no product

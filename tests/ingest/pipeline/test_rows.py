@@ -49,7 +49,8 @@ def test_shopify_cancellations_and_refunds_are_carried() -> None:
 
 
 def test_voided_failed_and_cancelled_statuses_mark_the_order_cancelled() -> None:
-    statuses = ["Completed", "Failed", "Voided", "cancelled", "Canceled", "Refunded", "Processing"]
+    statuses = ["Completed", "Failed", "Voided", "cancelled", "Canceled", "Refunded", "Processing",
+                "Declined", "Payment error"]
     rows = "".join(
         f"A{i},c{i}@example.com,2024-03-0{i + 1},{status},10.00\n"
         for i, status in enumerate(statuses)
@@ -58,8 +59,20 @@ def test_voided_failed_and_cancelled_statuses_mark_the_order_cancelled() -> None
     frame = ingest_bytes(data).frame.set_index("order_key")
 
     cancelled = {status: bool(frame.loc[f"A{i}", "is_cancelled"]) for i, status in enumerate(statuses)}
+    # No refunded amount to net: a refunded order's money is gone, as a cancelled one's.
     assert cancelled == {"Completed": False, "Failed": True, "Voided": True, "cancelled": True,
-                         "Canceled": True, "Refunded": False, "Processing": False}
+                         "Canceled": True, "Refunded": True, "Processing": False,
+                         "Declined": True, "Payment error": True}
+
+
+def test_a_refunded_status_does_not_cancel_an_order_whose_refunded_amount_is_given() -> None:
+    data = (b"order_id,email,order_date,status,total,refunded amount\n"
+            b"A1,a@example.com,2024-03-01,Refunded,10.00,10.00\n")
+
+    frame = ingest_bytes(data).frame
+
+    assert not frame["is_cancelled"].any()
+    assert frame["refunded_amount"].tolist() == [Decimal("10.00")]
 
 
 def test_advanced_order_export_lines_are_net_of_refunds_and_cancelled_orders_are_flagged() -> None:
