@@ -47,13 +47,13 @@ from ingest.pipeline.parsing import (
     Parsed,
     _clean_text,
     _parse_datetime,
-    _parse_money,
     _parse_quantity,
     parse_birth_year,
     parse_bool,
     parse_email,
     parse_gender,
     parse_order_currency,
+    parse_shop_money,
     unfloat_id,
 )
 from ingest.pipeline.rows import (
@@ -1236,7 +1236,7 @@ def _clean_rows(
         return lambda uniques, codes: _text_column(uniques, codes, label)
 
     def money(label: str) -> Callable[[Sequence[str], npt.NDArray[np.intp]], _Parsed]:
-        return _exact(lambda u: _parse_money(u, dc, label), skip_empty=True)
+        return _exact(lambda u: parse_shop_money(u, dc, label, cleaner.currency), skip_empty=True)
 
     email = _column(cells, "customer_email", rows, _email_column)
     customer_id = _column(cells, "customer_id", rows, text("customer id"))

@@ -581,6 +581,44 @@ def parse_order_currency(text: str, shop: str | None) -> Parsed[str | None]:
     return parsed
 
 
+OTHER_CURRENCY_AMOUNT = gettext_noop(
+    "%(field)s %(value)s is in %(currency)s, but the shop counts money in %(shop)s "
+    "(Settings): amounts in two currencies cannot be added up")
+# Symbols that name one currency only; "$", "¥" and "kr" are several countries'.
+_SYMBOL_CURRENCIES = {"€": "EUR", "£": "GBP", "₹": "INR", "₩": "KRW", "₽": "RUB", "元": "CNY",
+                      "zł": "PLN", "us$": "USD", "c$": "CAD", "a$": "AUD", "hk$": "HKD",
+                      "r$": "BRL", "rmb": "CNY"}
+_AMOUNT_CURRENCY = re.compile(r"(?i)us\$|c\$|a\$|hk\$|r\$|rmb|zł|[€£₹₩₽元]|\b[A-Z]{3}\b")
+
+
+def amount_currency(text: str) -> str | None:
+    """The currency an amount's own text names ("£20", "9,00 CHF"), None when it names
+    none or only an ambiguous symbol ("$5")."""
+    for match in _AMOUNT_CURRENCY.finditer(text):
+        found = match.group(0)
+        code = _SYMBOL_CURRENCIES.get(found.lower())
+        if code:
+            return code
+        if found.isupper() and len(found) == 3 and found.isalpha():
+            return found
+    return None
+
+
+@lru_cache(maxsize=65536)
+def parse_shop_money(
+    text: str, decimal_comma: bool, label: str, shop: str | None
+) -> Parsed[Decimal | None]:
+    """`parse_money`, refusing an amount whose text names another currency than the
+    shop's (`shop`; None: not checked), as `parse_order_currency` refuses the column."""
+    parsed = _parse_money(text, decimal_comma, label)
+    if shop and parsed.value is not None:
+        code = amount_currency(text)
+        if code and code != shop:
+            raise RowError(OTHER_CURRENCY_AMOUNT, field=label, value=_show(text),
+                           currency=code, shop=shop)
+    return parsed
+
+
 def unfloat_id(value: str | None) -> str | None:
     """A shop id a spreadsheet turned into a float ("17850.0", as in UCI's files) as written."""
     if value and value.endswith(".0") and value[:-2].isdigit():

@@ -54,6 +54,7 @@ from ingest.pipeline.parsing import (
     _parse_datetime,
     _parse_money,
     _parse_quantity,
+    amount_currency,
     date_order_shown,
     parse_birth_year,
     parse_bool,
@@ -61,6 +62,7 @@ from ingest.pipeline.parsing import (
     parse_email,
     parse_gender,
     parse_order_currency,
+    parse_shop_money,
     unfloat_id,
 )
 from ingest.pipeline.table import (
@@ -428,22 +430,26 @@ def other_currencies(
     stream: BinaryIO, mapping: ColumnMapping, options: ReadOptions = DEFAULT_OPTIONS
 ) -> tuple[str, ...]:
     """The currencies other than the shop's (`options.currency`) that the first
-    UNASKED_ENOUGH rows name, most rows first: the mapping page says their rows will be
-    refused before the owner imports."""
+    UNASKED_ENOUGH rows name, in their currency column or their amounts ("£20"), most
+    rows first: the mapping page says their rows will be refused before the owner imports."""
     table = open_table(stream, options)
     positions = {name.casefold(): i for i, name in enumerate(table.headers.names)}
-    column = mapping.fields.get("currency") or ""
-    position = positions.get(column.casefold())
-    if position is None or not options.currency:
+    columns = {name: positions[column.casefold()] for name, column in mapping.fields.items()
+               if (name == "currency" or name in MONEY_FIELDS) and column
+               and column.casefold() in positions}
+    if not columns or not options.currency:
         return ()
     seen: Counter[str] = Counter()
     for read, record in enumerate(table.records()):
         if read >= UNASKED_ENOUGH:
             break
-        if isinstance(record, RawRecord) and position < len(record.fields):
-            code = parse_currency(record.fields[position]).value
-            if code and code != options.currency:
-                seen[code] += 1
+        if not isinstance(record, RawRecord):
+            continue
+        codes = set()
+        for name, position in columns.items():
+            text = record.fields[position] if position < len(record.fields) else ""
+            codes.add(parse_currency(text).value if name == "currency" else amount_currency(text))
+        seen.update(code for code in codes if code and code != options.currency)
     return tuple(code for code, _ in seen.most_common())
 
 
@@ -761,7 +767,7 @@ class _RowCleaner:
     def _money(self, text: str, label: str, notes: list[str]) -> Decimal | None:
         if not text:
             return None
-        return self._take(_parse_money(text, self.decimal_comma, label), notes)
+        return self._take(parse_shop_money(text, self.decimal_comma, label, self.currency), notes)
 
     def _text(
         self, cells: Mapping[str, str], name: str, label: str, notes: list[str]

@@ -427,3 +427,14 @@ def test_the_mapping_page_says_nothing_of_currency_when_every_row_is_the_shops(o
 
     page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
     assert 'id="other-currencies"' not in page
+
+
+def test_the_mapping_page_warns_of_amounts_written_in_another_currency(owner_client, settings):
+    settings.SHOP_CURRENCY = "EUR"
+    upload(owner_client, "orders.csv", "Order ID,Email,Order Date,Amount\n"
+                                       "1,ann@example.com,2024-03-01,12.50 €\n"
+                                       "2,ann@example.com,2024-03-02,£20.00\n".encode())
+    job = ImportJob.objects.get()
+
+    page = html.unescape(owner_client.get(reverse("import-map", args=[job.pk])).content.decode())
+    assert "Some rows are in GBP, not in your shop's currency (EUR)" in page

@@ -34,7 +34,8 @@ def _day(order_key: str) -> tuple[int, int, int]:
     return (moment.year, moment.month, moment.day)
 
 
-def test_a_day_first_file_is_read_day_first_when_a_later_date_shows_it():
+def test_a_day_first_file_is_read_day_first_when_a_later_date_shows_it(settings):
+    settings.SHOP_CURRENCY = "EUR"  # its amounts say €
     # A French Excel export: 05/03 is only told apart from May 3rd by 13/03 further down.
     content = (
         "N° de commande;Courriel;Date de commande;Produit;Quantité;Prix unitaire\r\n"
@@ -301,26 +302,24 @@ def test_a_shopify_export_in_another_currency_refuses_every_line_of_its_orders(s
     assert not Order.objects.exists()
 
 
-def test_amounts_as_spreadsheets_write_them_in_india_switzerland_and_with_any_currency_code():
-    content = (
-        "Order ID,Email,Order Date,SKU,Line Total\n"
-        "1,asha@example.in,2024-03-01,S1,\"1,23,456.00\"\n"  # lakh grouping
-        "2,asha@example.in,2024-03-02,S1,\"₹ 1,00,000.00\"\n"
-        "3,asha@example.in,2024-03-03,S1,Rs. 500.00\n"
-        "4,urs@example.ch,2024-03-04,S1,1’234.50\n"  # the typographic apostrophe
-        "5,urs@example.ch,2024-03-05,S1,CHF 2'000.00\n"
-        "6,ana@example.mx,2024-03-06,S1,7.00 MXN\n"
-        "7,ana@example.mx,2024-03-07,S1,(1.50 MXN)\n"
-        "8,ana@example.mx,2024-03-08,S1,\"0,50\"\n"
-        "9,ana@example.mx,2024-03-09,S1,12.00\n"
-    ).encode()
+@pytest.mark.parametrize(("shop", "lines", "net"), [
+    ("INR", ['"1,23,456.00"',  # lakh grouping
+             '"₹ 1,00,000.00"', "Rs. 500.00"], "223956.00"),
+    ("CHF", ["1’234.50",  # the typographic apostrophe
+             "CHF 2'000.00"], "3234.50"),
+    ("MXN", ["7.00 MXN", "(1.50 MXN)", '"0,50"', "12.00"], "18.00"),
+], ids=["india", "switzerland", "mexico"])
+def test_amounts_as_spreadsheets_write_them_in_india_switzerland_and_with_any_currency_code(
+    settings, shop, lines, net,
+):
+    settings.SHOP_CURRENCY = shop
+    content = "Order ID,Email,Order Date,SKU,Line Total\n" + "".join(
+        f"{n},buyer@example.com,2024-03-{n:02d},S1,{amount}\n" for n, amount in enumerate(lines, 1))
 
-    job = _imported(content)
+    job = _imported(content.encode())
 
     assert job.rows_rejected == 0
-    assert _net("asha@example.in") == Decimal("223956.00")
-    assert _net("urs@example.ch") == Decimal("3234.50")
-    assert _net("ana@example.mx") == Decimal("18.00")
+    assert _net("buyer@example.com") == Decimal(net)
 
 
 def test_a_comma_after_a_lone_zero_is_a_decimal_comma_never_a_thousands_separator():
@@ -452,3 +451,26 @@ def test_a_square_transactions_export_takes_net_sales_and_nets_a_refund_row():
     assert _net("id:CUST7YB") == Decimal("1250.00")  # 9.00 - 9.00 + 1,250.00
     assert job.rows_rejected == 1  # the sale with no customer on file
     assert not Order.objects.filter(lines__isnull=False).exists()  # "Description" is no product
+
+
+def test_an_amount_that_names_another_currency_than_the_shops_is_refused(settings):
+    settings.SHOP_CURRENCY = "EUR"
+    content = (
+        "Bestellnummer;E-Mail;Datum;Betrag\r\n"
+        "1;anna@example.de;2024-03-05;12,50 €\r\n"
+        "2;anna@example.de;2024-03-06;£20,00\r\n"  # the symbol says pounds
+        "3;ben@example.de;2024-03-07;EUR 7,00\r\n"
+        "4;ben@example.de;2024-03-08;9,00 CHF\r\n"
+        "5;ben@example.de;2024-03-09;$5,00\r\n"  # dollars of which country? not told
+    ).encode()
+
+    job = _imported(content)
+
+    reasons = {r.line_no: r.reason for r in job.rejections.all()}
+    assert reasons == {
+        3: "line total '£20,00' is in GBP, but the shop counts money in EUR (Settings): amounts "
+           "in two currencies cannot be added up",
+        5: "line total '9,00 CHF' is in CHF, but the shop counts money in EUR (Settings): amounts "
+           "in two currencies cannot be added up"}
+    assert _net("anna@example.de") == Decimal("12.50")
+    assert _net("ben@example.de") == Decimal("12.00")

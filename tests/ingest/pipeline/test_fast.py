@@ -435,3 +435,15 @@ def test_fast_and_slow_paths_agree_on_orders_in_another_currency_than_the_shops(
     refused = [r.params["currency"] for chunk in slow.chunks for r in chunk.rejections]
     # every line of the 18 GBP and 18 USD orders (1-3 lines each: 36 lines per currency)
     assert sorted(set(refused)) == ["GBP", "USD"] and len(refused) == 72
+
+
+def test_fast_and_slow_paths_agree_on_amounts_that_name_their_currency() -> None:
+    amounts = ["12.50 €", "£20.00", "EUR 7.00", "9.00 CHF", "$5.00", "3.00", "US$4.00", "8 EUR"]
+    data = ("order_id,email,ordered_at,line_total\n" + "".join(
+        f"{n},c{n % 5}@example.com,2024-03-{1 + n % 28:02d},{amounts[n % len(amounts)]}\n"
+        for n in range(120))).encode()
+
+    assert_same_results(data, chunk_rows=16, options=ReadOptions(currency="EUR"))
+    slow = _run(data, fast_path=False, chunk_rows=16, options=ReadOptions(currency="EUR"))
+    refused = {r.params["currency"] for chunk in slow.chunks for r in chunk.rejections}
+    assert refused == {"GBP", "CHF", "USD"}
