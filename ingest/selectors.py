@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet, TextField, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import translation
 
 from ingest.models import (
@@ -34,6 +35,37 @@ class StoredRejection:
     reason: str  # in the reader's language (see ingest.reason_words)
     stored: str  # as the worker wrote it, in English
     raw: dict | str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RejectionKind:
+    """Rows refused for one kind of reason, worded as its first row's."""
+
+    rows: int
+    first_line: int
+    reason: str  # in the reader's language
+
+
+def import_rejection_kinds(*, job: ImportJob) -> list[RejectionKind]:
+    """The import's refusals counted by reason (its template: "order date %(value)s is not
+    a real date" is one kind whatever the date), most rows first. The report shows it
+    above the first rows, so a reason repeated thousands of times hides no other."""
+    kinds = (ImportRejection.objects.filter(job=job)
+             .annotate(kind=Coalesce(NullIf("reason_template", Value("")), "reason",
+                                     output_field=TextField()))
+             .values("kind").annotate(rows=Count("id"), first_line=Min("line_no"))
+             .order_by("-rows", "first_line"))
+    firsts = {r.line_no: r for r in _rejections_at(job, [k["first_line"] for k in kinds])}
+    return [RejectionKind(rows=k["rows"], first_line=k["first_line"],
+                          reason=firsts[k["first_line"]].reason) for k in kinds]
+
+
+def _rejections_at(job: ImportJob, lines: list[int]) -> Iterator[StoredRejection]:
+    rows = ImportRejection.objects.filter(job=job, line_no__in=lines).values_list(
+        "line_no", "reason", "reason_template", "reason_params")
+    for line_no, reason, template, params in rows:
+        yield StoredRejection(line_no=line_no, reason=reason_text(template, params, reason),
+                              stored=reason, raw={})
 
 
 # Rows put into words at a time, with the reader's language active (see below).

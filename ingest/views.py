@@ -110,6 +110,7 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "report": selectors.import_report(job),
         "rejections": list(selectors.import_rejections(job=job, limit=50)),
+        "rejection_kinds": selectors.import_rejection_kinds(job=job),
         "notes": cleaning_notes_shown(job.cleaning_notes or {}),
         "undoable": selectors.import_undoable(job),
         "undo": selectors.latest_undo(job),

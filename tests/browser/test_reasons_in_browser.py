@@ -44,3 +44,26 @@ def test_refused_rows_a_refused_file_and_a_refused_upload_read_in_chinese(
     expect(page.locator(".errorlist")).to_have_text(
         "这个文件是 PNG 图片，不是 CSV。请把数据导出为 CSV（逗号分隔值）再上传。")
     screenshot("03-refused-upload-zh")
+
+
+def test_a_report_counts_its_refused_rows_by_reason_in_both_languages(
+    live_server, page, screenshot, owner, settings
+):
+    settings.SHOP_CURRENCY = "EUR"
+    lines = "".join(f"{n},c{n}@example.com,2024-03-01,GBP,10.00\n" for n in range(1, 61))
+    job = import_bytes(("Order ID,Email,Order Date,Currency,Amount\n" + lines
+                        + "61,z@example.com,2024-02-30,EUR,5.00\n"
+                        + "62,z@example.com,2024-03-02,EUR,5.00\n").encode())
+    log_in(page, live_server)
+
+    page.goto(f"{live_server.url}/uploads/{job.pk}/")
+    kinds = page.locator("#rejection-kinds tbody tr")
+    expect(kinds).to_have_count(2)
+    expect(kinds.nth(0)).to_contain_text("the order is in GBP, but the shop counts money in EUR")
+    expect(kinds.nth(0).locator("td").nth(2)).to_have_text("60")
+    screenshot("04-refused-by-reason-en")
+    user_language_set(user=owner, language="zh-hans")
+    page.reload()
+    expect(kinds.nth(0)).to_contain_text("该订单的货币是 GBP，但店铺以 EUR 计算金额")
+    expect(kinds.nth(1)).to_contain_text("第 62 行")
+    screenshot("05-refused-by-reason-zh")

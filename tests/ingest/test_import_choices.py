@@ -438,3 +438,20 @@ def test_the_mapping_page_warns_of_amounts_written_in_another_currency(owner_cli
 
     page = html.unescape(owner_client.get(reverse("import-map", args=[job.pk])).content.decode())
     assert "Some rows are in GBP, not in your shop's currency (EUR)" in page
+
+
+def test_the_report_counts_rejected_rows_by_reason_before_listing_them(owner_client, settings):
+    settings.SHOP_CURRENCY = "EUR"
+    lines = "".join(f"{n},c{n}@example.com,2024-03-01,GBP,10.00\n" for n in range(1, 61))
+    job = import_bytes(("Order ID,Email,Order Date,Currency,Amount\n" + lines
+                        + "61,z@example.com,2024-02-30,EUR,5.00\n"
+                        + "62,z@example.com,2024-03-02,EUR,5.00\n").encode())
+
+    page = html.unescape(owner_client.get(reverse("import-detail", args=[job.pk])).content.decode())
+
+    # 61 rejected, more than the 50 listed: the reason of line 63 would be hidden below them.
+    summary = page.split('id="rejection-kinds"')[1].split("</table>")[0]
+    assert re.search(r"the order is in GBP, but the shop counts money in EUR.*?</td>\s*"
+                     r"<td[^>]*>line 2</td>\s*<td[^>]*>60</td>", summary, re.S)
+    assert re.search(r"order date '2024-02-30' is not a real date.*?</td>\s*"
+                     r"<td[^>]*>line 62</td>\s*<td[^>]*>1</td>", summary, re.S)
