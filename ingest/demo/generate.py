@@ -252,16 +252,16 @@ def _make_customers(
     return customers
 
 
-def _season(week: float) -> float:
-    return SEASONALITY[(START + timedelta(weeks=week)).month - 1]
+def _season(week: float, start: datetime) -> float:
+    return SEASONALITY[(start + timedelta(weeks=week)).month - 1]
 
 
-def _first_purchase_weeks(rng: np.random.Generator, count: int) -> list[float]:
+def _first_purchase_weeks(rng: np.random.Generator, count: int, start: datetime) -> list[float]:
     # The shop grows (acquisition density rises linearly) and acquires more in the gift season.
     accepted: list[float] = []
     while len(accepted) < count:
         candidates = WEEKS * np.sqrt(rng.random(2 * count))
-        keep = rng.random(2 * count) < np.array([_season(w) for w in candidates]) / _SEASON_MAX
+        keep = rng.random(2 * count) < np.array([_season(w, start) for w in candidates]) / _SEASON_MAX
         accepted.extend(candidates[keep].tolist())
     return accepted[:count]
 
@@ -276,19 +276,21 @@ def _category_products() -> dict[str, tuple[list[Product], list[float]]]:
     return table
 
 
-def _timestamp(week: float, u: _Uniforms) -> datetime:
-    day = START + timedelta(days=math.floor(week * 7))
+def _timestamp(week: float, u: _Uniforms, start: datetime) -> datetime:
+    day = start + timedelta(days=math.floor(week * 7))
     hour = bisect_right(_HOURS_CUM, u())
     return day + timedelta(hours=min(hour, 23), minutes=int(u() * 60), seconds=int(u() * 60))
 
 
 def iter_order_lines(
-    *, customers: int, seed: int, rate_multiplier: float = 1.0
+    *, customers: int, seed: int, rate_multiplier: float = 1.0, end: datetime = END
 ) -> Iterator[tuple[str, ...]]:
-    """Yield CSV rows (as `COLUMNS`) in time order; fully determined by the arguments."""
+    """Yield CSV rows (as `COLUMNS`) in time order, over the two years up to `end`; fully
+    determined by the arguments."""
+    start = end - (END - START)
     rng = np.random.default_rng(seed)
     people = _make_customers(rng, customers, rate_multiplier)
-    first_weeks = _first_purchase_weeks(rng, customers)
+    first_weeks = _first_purchase_weeks(rng, customers, start)
     u = _Uniforms(rng)
     by_category = _category_products()
     bundles = [[PRODUCTS_BY_NAME[name] for name in bundle] for bundle in PRODUCT_AFFINITIES]
@@ -302,7 +304,7 @@ def iter_order_lines(
     while heap:
         week, _, index, kind, payload = heapq.heappop(heap)
         person = people[index]
-        when = _timestamp(week, u).strftime("%Y-%m-%d %H:%M:%S")
+        when = _timestamp(week, u, start).strftime("%Y-%m-%d %H:%M:%S")
         if kind == "return":
             sku, name, category, quantity, price = payload
             yield (
@@ -375,7 +377,7 @@ def iter_order_lines(
         t = week
         while True:
             t += -math.log(1.0 - u()) / (person.rate * _SEASON_MAX)
-            if t >= WEEKS or u() < _season(t) / _SEASON_MAX:
+            if t >= WEEKS or u() < _season(t, start) / _SEASON_MAX:
                 break
         if t < WEEKS:
             heapq.heappush(heap, (t, sequence, index, "order", ()))
@@ -436,9 +438,11 @@ def write_order_lines(
     return count
 
 
-def generate_demo_orders(path: str | Path, *, customers: int = 3000, seed: int = 7) -> int:
+def generate_demo_orders(
+    path: str | Path, *, customers: int = 3000, seed: int = 7, end: datetime = END
+) -> int:
     """Write the demo shop's order lines to `path`; same arguments, same bytes."""
-    return write_order_lines(path, iter_order_lines(customers=customers, seed=seed))
+    return write_order_lines(path, iter_order_lines(customers=customers, seed=seed, end=end))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from ingest.demo.generate import generate_demo_orders
 from ingest.models import ImportJob, Order
 from profiler_site.core.jobs import execute_job
+from profiler_site.core.shop import shop_profile
 
 from .imports import import_confirm, import_run, import_upload_create
 
@@ -31,7 +35,11 @@ def demo_import_if_empty(*, customers: int = 3000) -> ImportJob | None:
         return None
     path = Path(settings.VAR_DIR) / "demo" / DEMO_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    generate_demo_orders(path, customers=customers)
+    # Two years up to the end of yesterday, in the shop's time zone: a demo that ended on
+    # a fixed date would read as a shop gone quiet, and flows would find nobody to greet.
+    today = timezone.localtime(timezone=ZoneInfo(shop_profile().time_zone)).date()
+    end = datetime.combine(today, time(23, 59, 59)) - timedelta(days=1)
+    generate_demo_orders(path, customers=customers, end=end)
     with open(path, "rb") as handle:
         job = import_upload_create(file=handle, name=DEMO_NAME, size=path.stat().st_size)
     job.options = {**job.options, "demo": True}

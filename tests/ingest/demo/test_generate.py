@@ -88,3 +88,39 @@ def test_product_affinities_co_occur_far_more_than_chance(
             lift = pairs[(a, b)] * total / (support[a] * support[b])
             assert confidence >= 0.4, (a, b, confidence)
             assert lift >= 5, (a, b, lift)
+
+
+def test_the_demo_shop_spans_two_years_up_to_the_end_it_is_given(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    path = tmp_path / "demo.csv"
+    generate_demo_orders(path, customers=300, seed=7, end=datetime(2027, 3, 14, 23, 59, 59))
+    dates = pd.to_datetime(pd.read_csv(path, usecols=["ordered_at"])["ordered_at"])
+
+    assert dates.max() <= pd.Timestamp("2027-03-14 23:59:59")
+    assert dates.max() >= pd.Timestamp("2027-02-14")  # a living shop: orders up to the end
+    assert dates.min() >= pd.Timestamp("2025-03-15")
+    # December is still the gift season, wherever the two years fall
+    by_month = dates.dt.month.value_counts()
+    assert by_month.idxmax() == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_shop_imported_on_first_start_ends_yesterday_in_the_shops_zone(settings) -> None:
+    from zoneinfo import ZoneInfo
+
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from ingest.models import Order
+    from ingest.services.demo import demo_import_if_empty
+
+    settings.TIME_ZONE = "Pacific/Auckland"  # the shop's zone (SHOP_TIME_ZONE)
+    demo_import_if_empty(customers=200)
+
+    zone = ZoneInfo("Pacific/Auckland")
+    newest = Order.objects.aggregate(newest=Max("ordered_at"))["newest"].astimezone(zone)
+    today = timezone.now().astimezone(zone).date()
+    # nothing after yesterday (no order from the future), and recent: 200 customers may
+    # leave a few quiet days at the end
+    assert 1 <= (today - newest.date()).days <= 14
