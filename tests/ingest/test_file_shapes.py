@@ -401,9 +401,43 @@ def decimal_comma() -> Shape:
     )
 
 
+def whole_amounts_grouped_by_dots() -> Shape:
+    """A ";" spreadsheet of whole amounts, some over a thousand written "1.200": twelve
+    hundred (README: such a file groups thousands with dots), never 1.2."""
+    amount = _Amounts(13)
+    records = [[str(number), customer, day, sku, str(qty), f"{int(amount(4000)):,}".replace(",", ".")]
+               for number, customer, day, items in _orders_with_lines(13) for sku, qty in items]
+    return Shape(
+        "semicolons, whole amounts, 1.200",
+        ["Order ID", "Email", "Order Date", "SKU", "Quantity", "Line Total"], records,
+        lambda n, r: Row(n, r["Email"], r["Order ID"], r["SKU"], int(r["Quantity"]),
+                         Decimal(r["Line Total"].replace(".", ""))),
+        delimiter=";", order_column="Order ID",
+    )
+
+
+def statuses_without_a_refunded_amount() -> Shape:
+    """An order list with a status and no refunded amount (BigCommerce's, PrestaShop's):
+    a refunded, declined or cancelled order counts 0 (README)."""
+    amount = _Amounts(14)
+    statuses = ["Completed", "Shipped", "Refunded", "Declined", "Cancelled", "Awaiting Payment"]
+    records = [[str(number), customer, day, statuses[number % len(statuses)], str(amount(900))]
+               for number, customer, day, _items in _orders_with_lines(14)]
+    return Shape(
+        "one row per order, refunded status, no refunded amount",
+        ["Order ID", "Customer Email", "Order Date", "Order Status", "Order Total (inc tax)"],
+        records,
+        lambda n, r: Row(n, r["Customer Email"], r["Order ID"], None, 1, None,
+                         order_total=Decimal(r["Order Total (inc tax)"]),
+                         cancelled=r["Order Status"] in {"Refunded", "Declined", "Cancelled"}),
+        order_column="Order ID",
+    )
+
+
 SHAPES = [line_totals, unit_prices, order_totals_only, line_totals_and_an_order_total,
           one_row_per_order, no_order_id, no_products, no_products_with_order_id, shopify, returns,
-          cancellations_and_refunds, decimal_comma]
+          cancellations_and_refunds, decimal_comma, whole_amounts_grouped_by_dots,
+          statuses_without_a_refunded_amount]
 
 
 # --- Checking the database against the file --------------------------------------------------
