@@ -225,7 +225,8 @@ def segment_description(text: str) -> str:
 # nothing about them is stored as English. Each message states the fact it was
 # built from, so the words can be no truer or falser than the facts.
 _NOTE_MESSAGES: dict[str, str] = {
-    "no_purchase": gettext_noop("have no purchase on record, only returns or refunds"),
+    # Not "only returns or refunds": an order of 0.00 is no purchase and no refund either.
+    "no_purchase": gettext_noop("have no paid order on record"),
     "last_order_days": gettext_noop("their last order was %(days)s days ago"),
     "bought_recently": gettext_noop("bought recently, %(days)s days ago"),
     "last_bought_days": gettext_noop("last bought %(days)s days ago"),

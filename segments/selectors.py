@@ -566,6 +566,8 @@ class CustomerProfile:
     # counts as purchases (its "Orders" figure), so the page's two counts agree.
     purchase_count: int
     other_count: int  # returns exported as their own orders, and cancelled orders
+    # Orders of 0.00 (nothing bought, nothing returned): neither purchases nor returns.
+    free_count: int
     net_total: Decimal
     products: list[dict[str, Any]]
     # How many products the customer bought in all; `products` lists the top ones.
@@ -629,6 +631,8 @@ def customer_profile(customer_id: int) -> CustomerProfile:
     totals = Order.objects.filter(customer=customer).aggregate(
         orders=Count("id"), net=Sum("net_total"),
         purchases=Count("id", filter=Q(gross_total__gt=0, is_cancelled=False)),
+        free=Count("id", filter=Q(gross_total=0, net_total=0, returned_total=0,
+                                  refunded_total=0, is_cancelled=False)),
         unlisted_items=Sum("unlisted_quantity"),
         unlisted_orders=Count("id", filter=Q(unlisted_quantity__isnull=False)))
     products, product_count = _customer_products(customer_id)
@@ -637,7 +641,8 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         cluster_name=cluster_name, cluster_claims=cluster_claims,
         orders=OrderHistory(customer_id, totals["orders"]),
         order_count=totals["orders"], purchase_count=totals["purchases"],
-        other_count=totals["orders"] - totals["purchases"], net_total=totals["net"] or Decimal(0),
+        other_count=totals["orders"] - totals["purchases"] - totals["free"],
+        free_count=totals["free"], net_total=totals["net"] or Decimal(0),
         products=products, product_count=product_count,
         unlisted_items=totals["unlisted_items"] or 0, unlisted_orders=totals["unlisted_orders"],
         recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),

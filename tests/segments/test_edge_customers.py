@@ -1,0 +1,100 @@
+"""Customers at the edges, through the real import and a real analysis run: every
+sentence their pages say is true of the facts shown beside it, in both languages."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from ingest.models import Customer
+from profiler_site.core.services import user_language_set
+from tests.segments.demo_loader import load_order_lines
+from tests.segments.helpers import run_refresh
+
+pytestmark = pytest.mark.django_db
+
+LAST = date(2026, 10, 1)  # the newest order of the shop
+
+
+def _line(order: str, who: str, days_before_last: int, *, quantity: int = 1,
+          price: str = "20.00", product: str = "Espresso Beans", sku: str = "BEANS",
+          when: date | None = None) -> dict:
+    day = when or LAST - timedelta(days=days_before_last)
+    return {"order_id": order, "email": f"{who}@example.com", "first_name": who.title(),
+            "ordered_at": f"{day} 12:00:00", "sku": sku, "product_name": product,
+            "quantity": quantity, "unit_price": price}
+
+
+def _regulars() -> list[dict]:
+    # Ordinary customers around the edge cases, so scores and clusters have a shop.
+    # The first buys on the shop's last day, so it is that day.
+    return [_line(f"F{k}-{i}", f"regular{k}", 37 * k + 20 * i, price=f"{10 + 7 * k}.00")
+            for k in range(8) for i in range(1 + k % 4)]
+
+
+def _import_and_analyse(lines: list[dict]) -> None:
+    load_order_lines(pd.DataFrame(lines))
+    run_refresh(rules=False)
+
+
+def _page(client, owner, url: str, language: str) -> str:
+    cache.clear()
+    user_language_set(user=owner, language=language)
+    return html.unescape(client.get(url).content.decode())
+
+
+def _said(client, owner, who: str, language: str, element_id: str) -> str:
+    """The text of one element of the customer's profile page, in ``language``."""
+    customer = Customer.objects.get(email=f"{who}@example.com")
+    page = _page(client, owner, reverse("customer-detail", args=[customer.pk]), language)
+    return _text(page, element_id)
+
+
+def _text(page: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:p|section)>', page, re.DOTALL)
+    assert match, element_id
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
+
+
+@pytest.mark.parametrize(("language", "said", "unsaid"), [
+    ("en", "The imported file named no products for 1 order: 1 item bought, products unknown.",
+     "1 items"),
+    ("zh-hans", "导入的文件没有注明 1 个订单的商品：共购买 1 件，商品不详。", "items"),
+])
+def test_one_item_from_a_file_without_product_names_is_one_item(owner, owner_client, language,
+                                                                  said, unsaid):
+    _import_and_analyse([*_regulars(), _line("N1", "noname", 70, product="", sku="")])
+
+    text = _said(owner_client, owner, "noname", language, "no-products")
+
+    assert said in text
+    assert unsaid not in text
+
+
+@pytest.mark.parametrize(("language", "no_purchase", "free_order", "return_words"), [
+    ("en", "they have no paid order on record", "The list also holds 1 order of $0.00.",
+     ("returns or refunds;", "return or cancelled")),
+    ("zh-hans", "他们没有付费订单记录", "列表中另有 1 笔金额为 US$0.00 的订单。",
+     ("只有退货或退款", "退货或已取消")),
+])
+def test_an_order_of_nothing_is_not_called_a_return_or_refund(owner, owner_client, language,
+                                                              no_purchase, free_order,
+                                                              return_words):
+    _import_and_analyse([*_regulars(), _line("Z1", "free", 50, price="0.00"),
+                         _line("R1", "refunded", 20, quantity=-1)])
+    refund_only, returned = return_words
+
+    why = _said(owner_client, owner, "free", language, "rfm-why")
+    orders = _said(owner_client, owner, "free", language, "orders-total")
+
+    assert no_purchase in why and refund_only not in why
+    assert free_order in orders and returned not in orders
+    # A return is still called one.
+    assert returned in _said(owner_client, owner, "refunded", language, "orders-total")
+
