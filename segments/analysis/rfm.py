@@ -45,7 +45,7 @@ FREQUENCY_SCALE: tuple[int, int, int, int] = (1, 2, 3, 5)
 # The absolute thresholds behind the words of customer_notes.
 RECENT_DAYS = 30  # "bought recently": the last purchase at most this many days ago
 LAPSED_DAYS = 365  # "not for over a year": more than this
-OFTEN_ORDERS = 4  # "buy often": at least this many purchases (F >= 4 on the scale)
+OFTEN_ORDERS = 4  # "buy often": at least this many purchases (F >= 4), none over a year ago
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -283,7 +283,8 @@ def customer_notes(*, recency_days: float, orders: int, spend: float) -> tuple[N
             notes = [Note(code="last_bought_days", params={"days": days})]
         if orders == 1:
             notes.append(Note(code="bought_once"))
-        elif orders >= OFTEN_ORDERS:
+        elif orders >= OFTEN_ORDERS and days <= LAPSED_DAYS:
+            # "buy often" speaks of now: not of someone who has not bought for a year.
             notes.append(Note(code="bought_often", params={"orders": orders}))
         else:
             notes.append(Note(code="bought_times", params={"orders": orders}))

@@ -98,3 +98,18 @@ def test_an_order_of_nothing_is_not_called_a_return_or_refund(owner, owner_clien
     # A return is still called one.
     assert returned in _said(owner_client, owner, "refunded", language, "orders-total")
 
+
+@pytest.mark.parametrize(("language", "count", "untrue"), [
+    ("en", "have bought 5 times", "often"),
+    ("zh-hans", "购买过 5 次", "经常购买"),
+])
+def test_a_customer_gone_for_years_is_not_said_to_buy_often(owner, owner_client, language,
+                                                            count, untrue):
+    _import_and_analyse([*_regulars(),
+                         *(_line(f"G{i}", "gone", 365 * 6 + 30 * i) for i in range(5))])
+
+    why = _said(owner_client, owner, "gone", language, "rfm-why")
+
+    assert "2,190" in why  # days since their last order, as the facts beside it say
+    assert count in why
+    assert untrue not in why
