@@ -19,6 +19,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -45,6 +46,7 @@ from segments.models import (
     SegmentLabel,
 )
 from segments.search_patterns import search_patterns
+from segments.services.db import counted_until
 
 PROPENSITY_AUDIENCES: dict[str, tuple[float, str]] = {
     # key -> (minimum share of customers with a strictly lower chance, name)
@@ -507,6 +509,23 @@ def customer_list(
     return CountedPage(qs, page_size=page_size, page=page)
 
 
+def _dated_ahead_after(run: SegmentationRun | None) -> datetime:
+    # An order after this is one the analysis leaves out; when every order is dated in
+    # the future, the run counted them all (its newest).
+    return max(counted_until(), run.as_of) if run and run.as_of else counted_until()
+
+
+def customers_dated_ahead(customer_ids: list[int]) -> set[int]:
+    """Of ``customer_ids``, those whose every order is dated after today (and after the
+    current run's newest): the analysis leaves them out, so no next run scores them."""
+    if not customer_ids:
+        return set()
+    future = _dated_ahead_after(current_run())
+    return set(Order.objects.filter(customer_id__in=customer_ids, is_cancelled=False)
+               .values("customer_id").annotate(earliest=Min("ordered_at"))
+               .filter(earliest__gt=future).values_list("customer_id", flat=True))
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OrderedProduct:
     name: str
@@ -568,6 +587,8 @@ class CustomerProfile:
     other_count: int  # returns exported as their own orders, and cancelled orders
     # Orders of 0.00 (nothing bought, nothing returned): neither purchases nor returns.
     free_count: int
+    # Orders dated after today (and after the run's newest): the analysis leaves them out.
+    future_count: int
     net_total: Decimal
     products: list[dict[str, Any]]
     # How many products the customer bought in all; `products` lists the top ones.
@@ -628,11 +649,13 @@ def customer_profile(customer_id: int) -> CustomerProfile:
     clv = (run.metrics.get("clv", {}) if run else {}) or {}
     # One pass over all the customer's orders for every total the page shows; the
     # listing reads only its page. A cancelled order's net total is 0 (order_totals).
+    future = _dated_ahead_after(run)
     totals = Order.objects.filter(customer=customer).aggregate(
         orders=Count("id"), net=Sum("net_total"),
         purchases=Count("id", filter=Q(gross_total__gt=0, is_cancelled=False)),
         free=Count("id", filter=Q(gross_total=0, net_total=0, returned_total=0,
                                   refunded_total=0, is_cancelled=False)),
+        future=Count("id", filter=Q(ordered_at__gt=future, is_cancelled=False)),
         unlisted_items=Sum("unlisted_quantity"),
         unlisted_orders=Count("id", filter=Q(unlisted_quantity__isnull=False)))
     products, product_count = _customer_products(customer_id)
@@ -642,7 +665,7 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         orders=OrderHistory(customer_id, totals["orders"]),
         order_count=totals["orders"], purchase_count=totals["purchases"],
         other_count=totals["orders"] - totals["purchases"] - totals["free"],
-        free_count=totals["free"], net_total=totals["net"] or Decimal(0),
+        free_count=totals["free"], future_count=totals["future"], net_total=totals["net"] or Decimal(0),
         products=products, product_count=product_count,
         unlisted_items=totals["unlisted_items"] or 0, unlisted_orders=totals["unlisted_orders"],
         recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),

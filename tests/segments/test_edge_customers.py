@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from ingest.models import Customer
 from profiler_site.core.services import user_language_set
@@ -57,7 +58,7 @@ def _said(client, owner, who: str, language: str, element_id: str) -> str:
 
 
 def _text(page: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:p|section)>', page, re.DOTALL)
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:p|section|table)>', page, re.DOTALL)
     assert match, element_id
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
 
@@ -113,3 +114,29 @@ def test_a_customer_gone_for_years_is_not_said_to_buy_often(owner, owner_client,
     assert "2,190" in why  # days since their last order, as the facts beside it say
     assert count in why
     assert untrue not in why
+
+
+@pytest.mark.parametrize(("language", "regular", "mixed", "future", "listed"), [
+    ("en", "they last bought 37 days ago",
+     "1 order is dated after today: the analysis leaves it out until its date.",
+     "Their orders are dated after today: the analysis counts them once their date has come.",
+     "Not analysed: their orders are dated after today."),
+    ("zh-hans", "他们上次购买在 37 天前",
+     "有 1 笔订单的日期晚于今天：分析到该日期后才会计入。",
+     "该客户的订单日期都晚于今天：分析会在订单日期到来后计入。",
+     "未分析：该客户的订单日期都晚于今天。"),
+])
+def test_an_order_dated_in_the_future_does_not_make_every_customer_look_gone(
+    owner, owner_client, language, regular, mixed, future, listed
+):
+    # A mistyped year: the newest order of the file is years ahead of today.
+    ahead = (timezone.now() + timedelta(days=400)).date()
+    _import_and_analyse([*_regulars(), _line("X1", "mixed", 10), _line("X2", "mixed", 0, when=ahead),
+                         _line("Y1", "typo", 0, when=ahead)])
+
+    assert regular in _said(owner_client, owner, "regular1", language, "rfm-why")
+    assert mixed in _said(owner_client, owner, "mixed", language, "orders-total")
+    assert future in _said(owner_client, owner, "typo", language, "not-analysed")
+    row = _text(_page(owner_client, owner, reverse("customers") + "?q=typo", language), "customers")
+    assert listed in row
+    assert "(new since the last run)" not in row and "上次分析后新增" not in row
