@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.utils.translation import gettext, gettext_noop, ngettext
@@ -381,7 +382,7 @@ def segment_rule(text: str) -> str:
 
 # Sentences the analysis writes about a run (how k was chosen, why a model was or
 # was not fitted). A note is one or more of them separated by single spaces.
-_NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+_NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str | Callable[[dict], str]], ...] = tuple(
     (re.compile(pattern), message) for pattern, message in (
         # segments/analysis/clustering.py choose_k
         (r"Only (?P<n>[\d,]+) customers \((?P<distinct>[\d,]+) distinct\); using k=(?P<k>\d+)\.",
@@ -411,8 +412,7 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # segments/analysis/clv.py
         ((r"Only (?P<repeat>[\d,]+) customers have bought on more than one day; at least "
           r"(?P<minimum>[\d,]+) are needed to estimate lifetime value\."),
-         gettext_noop("Only %(repeat)s customers have bought on more than one day; at least "
-                      "%(minimum)s are needed to estimate lifetime value.")),
+         lambda facts: _repeat_buyers_sentence(**facts)),
         (r"Fitted on (?P<n>[\d,]+) customers, (?P<repeat>[\d,]+) of them repeat buyers\.",
          gettext_noop("Fitted on %(n)s customers, %(repeat)s of them repeat buyers.")),
         # segments/analysis/baskets.py choose_min_support: how the rule threshold was found
@@ -455,6 +455,19 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+def _repeat_buyers_sentence(*, repeat: str, minimum: str) -> str:
+    # The analysis writes "Only 1 customers"; the page says one, many, or none.
+    count = int(repeat.replace(",", ""))
+    facts = {"repeat": repeat, "minimum": minimum}
+    if count == 0:
+        return gettext("No customer has bought on more than one day; at least %(minimum)s are "
+                       "needed to estimate lifetime value.") % facts
+    return ngettext("Only %(repeat)s customer has bought on more than one day; at least "
+                    "%(minimum)s are needed to estimate lifetime value.",
+                    "Only %(repeat)s customers have bought on more than one day; at least "
+                    "%(minimum)s are needed to estimate lifetime value.", count) % facts
+
+
 def _grouped(value: str | None) -> str | None:
     # Counts in notes written before they had separators ("Fitted on 26573 customers").
     return f"{int(value):,}" if value and value.isdigit() else value
@@ -468,7 +481,7 @@ def run_note(text: str) -> str:
             match = pattern.match(text, position)
             if match:
                 facts = {k: _grouped(v) for k, v in match.groupdict().items()}
-                sentences.append(gettext(message) % facts)
+                sentences.append(message(facts) if callable(message) else gettext(message) % facts)
                 position = match.end()
                 if text.startswith(" ", position):
                     position += 1

@@ -140,3 +140,34 @@ def test_an_order_dated_in_the_future_does_not_make_every_customer_look_gone(
     row = _text(_page(owner_client, owner, reverse("customers") + "?q=typo", language), "customers")
     assert listed in row
     assert "(new since the last run)" not in row and "上次分析后新增" not in row
+
+
+@pytest.mark.parametrize(("language", "run_result", "reason"), [
+    ("en", "1 customer in 1 cluster", "Only 1 customer has bought on more than one day;"),
+    ("zh-hans", "1 位客户，分为 1 个群组", "只有 1 位客户在不止一天下过单；"),
+])
+def test_a_shop_of_one_customer_is_counted_as_one(owner, owner_client, language, run_result,
+                                                  reason):
+    _import_and_analyse([_line("A1", "alone", 0), _line("A2", "alone", 100)])
+
+    overview = _page(owner_client, owner, reverse("overview"), language)
+
+    assert run_result in overview
+    assert "1 customers" not in overview
+    assert reason in _said(owner_client, owner, "alone", language, "clv-missing")
+
+
+@pytest.mark.parametrize(("language", "reason"), [
+    ("en", "No customer has bought on more than one day; at least 30 are needed to estimate "
+           "lifetime value."),
+    ("zh-hans", "没有客户在不止一天下过单；至少需要 30 位才能估算客户终身价值。"),
+])
+def test_a_shop_where_everyone_bought_once_says_no_customer_bought_twice(owner, owner_client,
+                                                                       language, reason):
+    _import_and_analyse([_line(f"O{i}", f"once{i}", 13 * i, price=f"{10 + i}.00")
+                         for i in range(40)])
+
+    missing = _said(owner_client, owner, "once3", language, "clv-missing")
+
+    assert reason in missing
+    assert "Only 0" not in missing and "只有 0" not in missing
