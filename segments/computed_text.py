@@ -61,6 +61,18 @@ RFM_DESCRIPTIONS = (
     gettext_noop("Among your more recent buyers, low on orders and spend together."),
     gettext_noop("Middling on recency, and on orders and spend together."),
     gettext_noop("Middling on recency, low on orders and spend together."),
+    gettext_noop("Longer since their last purchase than most customers, above the middle "
+                 "on orders and spend together."),
+    gettext_noop("Longer since their last purchase than most customers, yet top on orders "
+                 "and spend together."),
+    gettext_noop("Longer since their last purchase than most customers, low on orders and "
+                 "spend together."),
+    gettext_noop("Among the longest since their last purchase, low on orders and spend "
+                 "together."),
+)
+# Stored by older runs, which ranked a refund-only customer by the refund's date: still
+# shown in the reader's language until the next run replaces them.
+_OLDER_RFM_DESCRIPTIONS = (
     gettext_noop("Longer since their last order than most customers, above the middle on "
                  "orders and spend together."),
     gettext_noop("Longer since their last order than most customers, yet top on orders and "
@@ -184,7 +196,7 @@ def cluster_name(name: str) -> str:
 
 # ------------------------------------------------------------------ descriptions
 
-_RFM_DESCRIPTION_SET = frozenset(RFM_DESCRIPTIONS)
+_RFM_DESCRIPTION_SET = frozenset(RFM_DESCRIPTIONS + _OLDER_RFM_DESCRIPTIONS)
 _SENTENCE_PATTERNS: dict[str, re.Pattern[str]] = {
     column: re.compile(rf"^{re.escape(label)} (?P<value>{_NUMBER}){re.escape(unit)}"
                        rf" \(median (?P<median>{_NUMBER})\)$")

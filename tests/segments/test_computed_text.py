@@ -113,8 +113,16 @@ def test_rfm_descriptions_show_in_chinese():
     english = RFM_SEGMENTS["at_risk"].description
 
     assert _zh(computed_text.segment_description, english) == (
-        "距上次下单的时间比大多数客户长，订单数与消费合计评分中等偏上。")
+        "距上次购买的时间比大多数客户长，订单数与消费合计评分中等偏上。")
     assert _en(computed_text.segment_description, english) == english
+
+
+def test_a_description_an_older_run_stored_still_shows_in_chinese():
+    older = ("Longer since their last order than most customers, above the middle on orders "
+             "and spend together.")
+
+    assert _zh(computed_text.segment_description, older) == (
+        "距上次下单的时间比大多数客户长，订单数与消费合计评分中等偏上。")
 
 
 def test_a_cluster_without_facts_is_described_by_its_translated_name():

@@ -171,3 +171,20 @@ def test_a_shop_where_everyone_bought_once_says_no_customer_bought_twice(owner, 
 
     assert reason in missing
     assert "Only 0" not in missing and "只有 0" not in missing
+
+
+@pytest.mark.parametrize(("language", "buyers", "since_purchase"), [
+    ("en", "recent buyers", "since their last purchase"),
+    ("zh-hans", "购买的客户", "距上次购买"),
+])
+def test_a_customer_with_no_paid_order_is_not_among_the_recent_buyers(
+    owner, owner_client, language, buyers, since_purchase
+):
+    # A refund three days ago and an order of 0.00 five days ago: recent, but no purchase.
+    _import_and_analyse([*_regulars(), _line("R1", "refunded", 3, quantity=-1),
+                         _line("Z1", "free", 5, price="0.00")])
+
+    for who in ("refunded", "free"):
+        why = _said(owner_client, owner, who, language, "rfm-why")
+        assert buyers not in why, why
+        assert since_purchase in why, why
