@@ -27,6 +27,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.expressions import OrderBy, RawSQL
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from ingest.models import Customer, Order, OrderLine, Product
@@ -602,6 +603,9 @@ class CustomerProfile:
     clv_reason: str
     # The purchase-count model the run chose ("MBG/NBD", "Pareto/NBD"), "" before any run.
     clv_model: str
+    # The newest order the run counted, when that day is before today: "N days ago"
+    # counts to it, not to today. None when the data ends today (or nothing ran).
+    days_counted_to: datetime | None
 
 
 PROFILE_PRODUCTS = 50
@@ -672,6 +676,8 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         clv_enough_history=bool(clv.get("enough_history")),
         clv_reason=clv.get("reason", "No analysis has run yet."),
         clv_model=MODEL_NAMES.get((clv.get("model") or {}).get("chosen"), ""),
+        days_counted_to=(run.as_of if run and run.as_of
+                         and timezone.localdate(run.as_of) < timezone.localdate() else None),
     )
 
 

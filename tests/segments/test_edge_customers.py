@@ -188,3 +188,26 @@ def test_a_customer_with_no_paid_order_is_not_among_the_recent_buyers(
         why = _said(owner_client, owner, who, language, "rfm-why")
         assert buyers not in why, why
         assert since_purchase in why, why
+
+
+@pytest.mark.parametrize(("language", "counted_to"), [
+    ("en", "Days are counted to 1 Oct 2026, the date of the newest order in your data."),
+    ("zh-hans", "天数计算截至 2026年10月1日，即数据中最新一笔订单的日期。"),
+])
+def test_days_ago_say_which_day_they_are_counted_to_when_the_data_ends_before_today(
+    owner, owner_client, language, counted_to
+):
+    _import_and_analyse(_regulars())
+
+    assert counted_to in _said(owner_client, owner, "regular0", language, "days-counted-to")
+
+
+def test_days_ago_need_no_reference_when_the_data_ends_today(owner, owner_client):
+    _import_and_analyse([_line("T1", "today", 0, when=timezone.localdate()),
+                         _line("T2", "today", 0, when=timezone.localdate() - timedelta(days=9))])
+    customer = Customer.objects.get(email="today@example.com")
+
+    page = _page(owner_client, owner, reverse("customer-detail", args=[customer.pk]), "en")
+
+    assert 'id="rfm-why"' in page
+    assert 'id="days-counted-to"' not in page
