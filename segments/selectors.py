@@ -309,10 +309,10 @@ def _newest_sale_prices(ids: list[int]) -> dict[int, Decimal]:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OverviewKpis:
     customers: int
-    orders: int
     revenue: float
-    active_customers: int  # ordered in the last 90 days before the newest order
-    repeat_rate: float  # share of buyers with 2+ orders
+    orders: int  # purchases: not returns, refunds or orders of 0.00 (revenue nets them)
+    active_customers: int  # bought in the last 90 days before the newest order
+    repeat_rate: float  # share of buyers with 2+ purchases
     newest_order_at: datetime | None
 
 
@@ -339,13 +339,13 @@ def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
                                if newest else None})
     with connection.cursor() as cursor:
         cursor.execute(
-            """WITH o AS (SELECT customer_id, ordered_at, net_total FROM ingest_order
-                          WHERE NOT is_cancelled),
+            """WITH o AS (SELECT customer_id, ordered_at, net_total, gross_total
+                          FROM ingest_order WHERE NOT is_cancelled),
                     newest AS (SELECT MAX(ordered_at) AS at FROM o),
                     per AS (SELECT customer_id, COUNT(*) AS n, MAX(ordered_at) AS last FROM o
-                            GROUP BY customer_id)
+                            WHERE gross_total > 0 GROUP BY customer_id)
                SELECT (SELECT COUNT(*) FROM ingest_customer),
-                      (SELECT COUNT(*) FROM o),
+                      (SELECT COUNT(*) FROM o WHERE gross_total > 0),
                       (SELECT COALESCE(SUM(net_total), 0) FROM o),
                       (SELECT COUNT(*) FROM per, newest WHERE per.last > newest.at - interval '90 days'),
                       (SELECT COUNT(*) FILTER (WHERE n > 1)::float8 / GREATEST(COUNT(*), 1) FROM per),

@@ -211,3 +211,26 @@ def test_days_ago_need_no_reference_when_the_data_ends_today(owner, owner_client
 
     assert 'id="rfm-why"' in page
     assert 'id="days-counted-to"' not in page
+
+
+def _kpi(page: str, name: str) -> str:
+    match = re.search(rf'data-kpi="{name}">([^<]*)<', page)
+    assert match, name
+    return match.group(1)
+
+
+def test_the_overview_counts_purchases_not_returns_or_orders_of_nothing(owner, owner_client):
+    _import_and_analyse([
+        _line("T1", "twice", 0), _line("T2", "twice", 10),
+        _line("S1", "returned", 5), _line("S2", "returned", 3, quantity=-1),  # sent it back
+        _line("R1", "refundonly", 4, quantity=-1),
+        _line("Z1", "free", 2, price="0.00"),
+        _line("O1", "once", 200),
+    ])
+
+    page = _page(owner_client, owner, reverse("overview"), "en")
+
+    assert _kpi(page, "orders") == "4"  # the purchases their profiles count: 2 + 1 + 1
+    assert _kpi(page, "active") == "2"  # bought within 90 days: twice, returned
+    assert _kpi(page, "repeat") == "33%"  # of 3 buyers, only "twice" bought again
+    assert _kpi(page, "revenue") == "$40"  # money still nets the returns: 80 - 20 - 20
