@@ -240,8 +240,6 @@ def segment_description(text: str) -> str:
 _NOTE_MESSAGES: dict[str, str] = {
     # Not "only returns or refunds": an order of 0.00 is no purchase and no refund either.
     "no_purchase": gettext_noop("have no paid order on record"),
-    "last_order_days": gettext_noop("their last order was %(days)s days ago"),
-    "bought_recently": gettext_noop("bought recently, %(days)s days ago"),
     "last_bought_days": gettext_noop("last bought %(days)s days ago"),
     "not_for_over_a_year": gettext_noop(
         "have not bought for over a year (%(days)s days)"),
@@ -258,15 +256,28 @@ def _money(cents: int) -> str:
     return format_money(Decimal(cents) / 100, shop_profile().currency)
 
 
+def _days_ago_message(code: str, days: int) -> str | None:
+    # The notes that can speak of a single day: "1 day ago", not "1 days ago" (a last
+    # purchase over 30 days ago never is one day).
+    if code == "bought_recently":
+        return ngettext("bought recently, %(days)s day ago",
+                        "bought recently, %(days)s days ago", days)
+    if code == "last_order_days":
+        return ngettext("their last order was %(days)s day ago",
+                        "their last order was %(days)s days ago", days)
+    return None
+
+
 def note_text(note: Note) -> str:
     """One note as a clause in the active language."""
+    message = _days_ago_message(note.code, int(note.params.get("days", 0)))
     params = dict(note.params)
     if "cents" in params:
         params["money"] = _money(int(params.pop("cents")))
     for key in ("days", "orders"):
         if key in params:
             params[key] = f"{int(params[key]):,}"
-    return gettext(_NOTE_MESSAGES[note.code]) % params
+    return (message or gettext(_NOTE_MESSAGES[note.code])) % params
 
 
 def customer_reason(score) -> str:

@@ -234,3 +234,18 @@ def test_the_overview_counts_purchases_not_returns_or_orders_of_nothing(owner, o
     assert _kpi(page, "active") == "2"  # bought within 90 days: twice, returned
     assert _kpi(page, "repeat") == "33%"  # of 3 buyers, only "twice" bought again
     assert _kpi(page, "revenue") == "$40"  # money still nets the returns: 80 - 20 - 20
+
+
+@pytest.mark.parametrize(("language", "one_day"), [
+    ("en", "they bought recently, 1 day ago;"),
+    ("zh-hans", "他们最近购买过，在 1 天前；"),
+])
+def test_a_customer_who_bought_one_day_before_the_newest_order_bought_1_day_ago(
+    owner, owner_client, language, one_day
+):
+    _import_and_analyse([*_regulars(), _line("D1", "yesterday", 1), _line("D2", "yesterday", 9)])
+
+    why = _said(owner_client, owner, "yesterday", language, "rfm-why")
+
+    assert one_day in why
+    assert "1 days" not in why
