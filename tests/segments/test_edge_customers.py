@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ingest.models import Customer
 from profiler_site.core.services import user_language_set
-from tests.segments.demo_loader import load_order_lines
+from tests.segments.demo_loader import load_demo_shop, load_order_lines
 from tests.segments.helpers import run_refresh
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +249,32 @@ def test_a_customer_who_bought_one_day_before_the_newest_order_bought_1_day_ago(
 
     assert one_day in why
     assert "1 days" not in why
+
+
+@pytest.fixture
+def fitted_shop(tmp_path):
+    """The demo shop, whose value models fit, and edge customers imported after it."""
+    load_demo_shop(600, tmp_dir=tmp_path)
+    last = run_refresh(rules=False).as_of.date()
+    lines = [_line("ER1", "refunded", 20, quantity=-1, when=last - timedelta(days=20)),
+             *(_line(f"EG{i}", "gone", 0, when=last - timedelta(days=365 * 6 + 30 * i))
+               for i in range(5))]
+    load_order_lines(pd.DataFrame(lines))
+    run = run_refresh(rules=False)
+    assert run.metrics["clv"]["enough_history"]
+    return run
+
+
+@pytest.mark.parametrize(("language", "said", "untrue"), [
+    ("en", "No estimate of future orders and value: the models forecast from purchases, and "
+           "they have no paid order on record.", "Not enough history"),
+    ("zh-hans", "无法估算未来订单和价值：模型依据购买记录预测，而该客户没有付费订单记录。",
+     "历史数据不足"),
+])
+def test_a_customer_without_a_purchase_is_not_told_history_is_short_beside_a_fitted_model(
+    fitted_shop, owner, owner_client, language, said, untrue
+):
+    text = _said(owner_client, owner, "refunded", language, "clv-missing")
+
+    assert said in text
+    assert untrue not in text
