@@ -326,19 +326,23 @@ def _chance(probability: float) -> str:
 
 
 def models_disagree_sentence(*, p_alive: float | None, propensity: float | None,
-                             recency_days: float, gap_days: float | None) -> str:
+                             recency_days: float, gap_days: float | None,
+                             expected_orders_90: float | None = None) -> str:
     """Said when the two estimates beside each other point opposite ways, so the owner
     reads why instead of a contradiction; empty when they agree or a fact is missing.
 
     Each sentence is only said when its own facts hold: "silent for much longer than
     their rhythm" needs a gap and a silence over twice it; "orders only every N days"
-    needs a gap longer than the 90 days the chance is about.
+    needs a gap longer than the 90 days the chance is about. A stopped customer's chance
+    is explained when it is high, or above the orders expected in the same 90 days (no
+    one model says both: the expected number of orders is at least the chance of one).
     """
     if p_alive is None or propensity is None or not gap_days:
         return ""
     facts = {"gap": f"{gap_days:,.0f}", "days": f"{math.floor(recency_days):,}",
              "chance": _chance(float(propensity))}
-    if p_alive < 0.1 and propensity >= 0.3 and recency_days > 2 * gap_days:
+    above_expected = expected_orders_90 is not None and propensity > expected_orders_90
+    if p_alive < 0.1 and (propensity >= 0.3 or above_expected) and recency_days > 2 * gap_days:
         return gettext("The two estimates look at different things. By their own rhythm (an "
                        "order about every %(gap)s days, none for %(days)s days) they have "
                        "probably stopped; a model trained on customers with numbers like theirs "

@@ -343,6 +343,16 @@ def test_nothing_is_said_when_the_estimates_agree_or_a_fact_is_missing(facts):
     assert _disagree(**facts) == ""
 
 
+def test_a_low_chance_above_the_expected_orders_beside_it_is_explained():
+    # "Expected orders: 0.0 in the next 90 days" beside "Chance ...: 10%": no one model
+    # can say both (the expected number of orders is at least the chance of one).
+    both = _disagree(propensity=0.1, expected_orders_90=0.004)
+    agreeing = _disagree(propensity=0.1, expected_orders_90=0.15)
+
+    assert "none for 119 days" in both and "10% chance" in both
+    assert agreeing == ""
+
+
 def test_a_rare_buyer_who_is_still_a_customer_is_explained_only_when_rare_really():
     rare = _disagree(p_alive=0.97, propensity=0.04, recency_days=40.0, gap_days=200.0)
     often = _disagree(p_alive=0.97, propensity=0.04, recency_days=40.0, gap_days=30.0)

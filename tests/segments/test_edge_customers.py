@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from ingest.models import Customer
 from profiler_site.core.services import user_language_set
+from segments.models import CustomerScore
 from tests.segments.demo_loader import load_demo_shop, load_order_lines
 from tests.segments.helpers import run_refresh
 
@@ -50,15 +51,16 @@ def _page(client, owner, url: str, language: str) -> str:
     return html.unescape(client.get(url).content.decode())
 
 
-def _said(client, owner, who: str, language: str, element_id: str) -> str:
+def _said(client, owner, who: str, language: str, element_id: str, end: str = "p|section|table"
+          ) -> str:
     """The text of one element of the customer's profile page, in ``language``."""
     customer = Customer.objects.get(email=f"{who}@example.com")
     page = _page(client, owner, reverse("customer-detail", args=[customer.pk]), language)
-    return _text(page, element_id)
+    return _text(page, element_id, end)
 
 
-def _text(page: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:p|section|table)>', page, re.DOTALL)
+def _text(page: str, element_id: str, end: str = "p|section|table") -> str:
+    match = re.search(rf'id="{element_id}"[^>]*>(.*?)</(?:{end})>', page, re.DOTALL)
     assert match, element_id
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
 
@@ -278,3 +280,22 @@ def test_a_customer_without_a_purchase_is_not_told_history_is_short_beside_a_fit
 
     assert said in text
     assert untrue not in text
+
+
+@pytest.mark.parametrize(("language", "expected", "why"), [
+    ("en", "Expected orders: 0.0 in the next 90 days",
+     "By their own rhythm (an order about every 30 days, none for 2,190 days) they have "
+     "probably stopped"),
+    ("zh-hans", "预计订单数：未来 90 天 0.0 单",
+     "按该客户自己的节奏（大约每 30 天下一单，已有 2,190 天没有下单），他们很可能已经不再购买"),
+])
+def test_a_chance_of_ordering_above_the_expected_orders_beside_it_says_why(
+    fitted_shop, owner, owner_client, language, expected, why
+):
+    score = CustomerScore.objects.get(customer__email="gone@example.com")
+    assert score.propensity > score.expected_orders_90  # two models that disagree
+
+    page = _said(owner_client, owner, "gone", language, "future", end="section")
+
+    assert expected in page
+    assert why in page
