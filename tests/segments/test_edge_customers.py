@@ -234,6 +234,7 @@ def test_the_overview_counts_purchases_not_returns_or_orders_of_nothing(owner, o
 
     assert _kpi(page, "orders") == "4"  # the purchases their profiles count: 2 + 1 + 1
     assert _kpi(page, "active") == "2"  # bought within 90 days: twice, returned
+    assert "Active (bought in the last 90 days)" in page  # the order of 0.00 is not counted
     assert _kpi(page, "repeat") == "33%"  # of 3 buyers, only "twice" bought again
     assert _kpi(page, "revenue") == "$40"  # money still nets the returns: 80 - 20 - 20
 
