@@ -413,7 +413,9 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str | Callable[[dict], str]], ...]
     (re.compile(pattern), message) for pattern, message in (
         # segments/analysis/clustering.py choose_k
         (r"Only (?P<n>[\d,]+) customers \((?P<distinct>[\d,]+) distinct\); using k=(?P<k>\d+)\.",
-         gettext_noop("Only %(n)s customers (%(distinct)s distinct); using k=%(k)s.")),
+         lambda facts: ngettext("Only %(n)s customer (%(distinct)s distinct); using k=%(k)s.",
+                                "Only %(n)s customers (%(distinct)s distinct); using k=%(k)s.",
+                                _count(facts["n"])) % facts),
         # Runs before 2026-12-07 stored "among k with clusters >= 2%".
         ((r"k=(?P<k>\d+) has the best silhouette \((?P<silhouette>-?[\d.]+)\) among (?:the )?k "
           r"(?:with|whose) clusters (?:>= |each hold at least )(?P<share>\d+%)(?: of customers)?\."),
@@ -433,7 +435,9 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str | Callable[[dict], str]], ...]
         # segments/services/refresh.py, around choose_k
         (r"You chose k=(?P<k>\d+)\.", gettext_noop("You chose k=%(k)s.")),
         (r"Only (?P<distinct>[\d,]+) distinct customers, so k=(?P<k>\d+)\.",
-         gettext_noop("Only %(distinct)s distinct customers, so k=%(k)s.")),
+         lambda facts: ngettext("Only %(distinct)s distinct customer, so k=%(k)s.",
+                                "Only %(distinct)s distinct customers, so k=%(k)s.",
+                                _count(facts["distinct"])) % facts),
         (r"Silhouette measured on a random sample of (?P<n>[\d,]+) customers\.",
          gettext_noop("Silhouette measured on a random sample of %(n)s customers.")),
         # segments/analysis/clv.py
@@ -482,9 +486,13 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str | Callable[[dict], str]], ...]
 )
 
 
+def _count(number: str) -> int:
+    return int(number.replace(",", ""))
+
+
 def _repeat_buyers_sentence(*, repeat: str, minimum: str) -> str:
     # The analysis writes "Only 1 customers"; the page says one, many, or none.
-    count = int(repeat.replace(",", ""))
+    count = _count(repeat)
     facts = {"repeat": repeat, "minimum": minimum}
     if count == 0:
         return gettext("No customer has bought on more than one day; at least %(minimum)s are "

@@ -144,19 +144,24 @@ def test_an_order_dated_in_the_future_does_not_make_every_customer_look_gone(
     assert "(new since the last run)" not in row and "上次分析后新增" not in row
 
 
-@pytest.mark.parametrize(("language", "run_result", "reason"), [
-    ("en", "1 customer in 1 cluster", "Only 1 customer has bought on more than one day;"),
-    ("zh-hans", "1 位客户，分为 1 个群组", "只有 1 位客户在不止一天下过单；"),
+@pytest.mark.parametrize(("language", "run_result", "reason", "clusters"), [
+    ("en", "1 customer in 1 cluster", "Only 1 customer has bought on more than one day;",
+     "1 cluster. Only 1 customer (1 distinct); using k=1."),
+    ("zh-hans", "1 位客户，分为 1 个群组", "只有 1 位客户在不止一天下过单；",
+     "1 个聚类。 只有 1 位客户（其中 1 位各不相同），因此 k=1。"),
 ])
 def test_a_shop_of_one_customer_is_counted_as_one(owner, owner_client, language, run_result,
-                                                  reason):
+                                                  reason, clusters):
     _import_and_analyse([_line("A1", "alone", 0), _line("A2", "alone", 100)])
 
     overview = _page(owner_client, owner, reverse("overview"), language)
+    listing = _page(owner_client, owner, reverse("segments") + "?kind=cluster", language)
 
     assert run_result in overview
     assert "1 customers" not in overview
     assert reason in _said(owner_client, owner, "alone", language, "clv-missing")
+    assert clusters in re.sub(r"\s+", " ", listing)
+    assert "1 clusters" not in listing and "1 customers" not in listing
 
 
 @pytest.mark.parametrize(("language", "reason"), [
