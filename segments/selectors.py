@@ -314,6 +314,8 @@ class OverviewKpis:
     active_customers: int  # bought in the last 90 days before the newest order
     repeat_rate: float  # share of buyers with 2+ purchases
     newest_order_at: datetime | None
+    # Orders dated after the newest counted one (in the future): left out of the figures.
+    dated_ahead: int = 0
 
 
 def _page_data(run: SegmentationRun | None, name: str) -> Any:
@@ -339,9 +341,11 @@ def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
                                if newest else None})
     with connection.cursor() as cursor:
         cursor.execute(
-            """WITH o AS (SELECT customer_id, ordered_at, net_total, gross_total
+            """WITH a AS (SELECT customer_id, ordered_at, net_total, gross_total
                           FROM ingest_order WHERE NOT is_cancelled),
-                    newest AS (SELECT MAX(ordered_at) AS at FROM o),
+                    newest AS (SELECT COALESCE(MAX(ordered_at) FILTER (WHERE ordered_at <= %s),
+                                               MAX(ordered_at)) AS at FROM a),
+                    o AS (SELECT a.* FROM a, newest WHERE a.ordered_at <= newest.at),
                     per AS (SELECT customer_id, COUNT(*) AS n, MAX(ordered_at) AS last FROM o
                             WHERE gross_total > 0 GROUP BY customer_id)
                SELECT (SELECT COUNT(*) FROM ingest_customer),
@@ -349,11 +353,14 @@ def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
                       (SELECT COALESCE(SUM(net_total), 0) FROM o),
                       (SELECT COUNT(*) FROM per, newest WHERE per.last > newest.at - interval '90 days'),
                       (SELECT COUNT(*) FILTER (WHERE n > 1)::float8 / GREATEST(COUNT(*), 1) FROM per),
-                      (SELECT at FROM newest)"""
+                      (SELECT at FROM newest),
+                      (SELECT COUNT(*) FROM a, newest WHERE a.ordered_at > newest.at)""",
+            [counted_until()],
         )
-        customers, orders, revenue, active, repeat, newest = cursor.fetchone()
+        customers, orders, revenue, active, repeat, newest, ahead = cursor.fetchone()
     return OverviewKpis(customers=customers, orders=orders, revenue=float(revenue),
-                        active_customers=active, repeat_rate=float(repeat), newest_order_at=newest)
+                        active_customers=active, repeat_rate=float(repeat), newest_order_at=newest,
+                        dated_ahead=ahead)
 
 
 def monthly_revenue(run: SegmentationRun | None = None) -> list[dict[str, Any]]:

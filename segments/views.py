@@ -71,7 +71,8 @@ def overview_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
     kpis = selectors.overview_kpis(run)
     context = {"kpis": kpis, "latest": selectors.latest_run(), "run": run, "demo": demo_import()}
-    if kpis.orders:
+    # Customers, not purchases: a shop whose only orders are refunds is not empty.
+    if kpis.customers:
         segments = selectors.segments_for(SegmentKind.RFM, run)
         period = charts.revenue_period(selectors.monthly_revenue(run))
         context.update(

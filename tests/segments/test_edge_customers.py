@@ -305,3 +305,29 @@ def test_a_chance_of_ordering_above_the_expected_orders_beside_it_says_why(
 
     assert expected in page
     assert why in page
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", "1 order is dated after today: the analysis and these figures leave it out until "
+           "its date."),
+    ("zh-hans", "有 1 笔订单的日期晚于今天：分析和这些数字要到订单日期到来后才会计入。"),
+])
+def test_the_overview_says_how_many_orders_wait_for_their_date(owner, owner_client, language,
+                                                               said):
+    ahead = (timezone.now() + timedelta(days=400)).date()
+    lines = [*_regulars(), _line("Y1", "typo", 0, when=ahead)]
+    _import_and_analyse(lines)
+
+    page = _page(owner_client, owner, reverse("overview"), language)
+
+    assert said in _text(page, "dated-ahead")
+    assert _kpi(page, "orders") == str(len(lines) - 1)
+
+
+def test_a_shop_with_only_a_refund_is_not_called_empty(owner, owner_client):
+    _import_and_analyse([_line("R1", "refunded", 0, quantity=-1)])
+
+    page = _page(owner_client, owner, reverse("overview"), "en")
+
+    assert "No customers yet" not in page
+    assert _kpi(page, "customers") == "1" and _kpi(page, "orders") == "0"
