@@ -1,5 +1,5 @@
-"""Edge customers' profiles in a real Chromium, in both languages: a free order, an order
-dated in the future, a file without product names."""
+"""Edge customers' profiles (and the overview) in a real Chromium, in both languages: a
+free order, an order dated in the future, a file without product names."""
 
 from datetime import date, timedelta
 
@@ -46,6 +46,10 @@ def test_edge_customers_read_true_in_both_languages(live_server, page, screensho
     expect(page.locator("#no-products")).to_contain_text("1 item bought, products unknown.")
     expect(page.locator("#days-counted-to")).to_contain_text("Days are counted to 1 Oct 2026")
     screenshot("profile-en")
+    page.goto(f"{live_server.url}/")
+    expect(page.locator("#dated-ahead")).to_contain_text(
+        "1 order is dated after today: the analysis and these figures leave it out")
+    screenshot("overview-en")
 
     user_language_set(user=get_user_model().objects.get(username="owner"), language="zh-hans")
     page.goto(f"{live_server.url}/customers/{free.pk}/")
