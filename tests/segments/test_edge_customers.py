@@ -4,6 +4,7 @@ sentence their pages say is true of the facts shown beside it, in both languages
 from __future__ import annotations
 
 import html
+import math
 import re
 from datetime import date, timedelta
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from ingest.models import Customer
 from profiler_site.core.services import user_language_set
-from segments.models import CustomerScore
+from segments.models import CustomerScore, Segment, SegmentationRun
 from tests.segments.demo_loader import load_demo_shop, load_order_lines
 from tests.segments.helpers import run_refresh
 
@@ -331,3 +332,19 @@ def test_a_shop_with_only_a_refund_is_not_called_empty(owner, owner_client):
 
     assert "No customers yet" not in page
     assert _kpi(page, "customers") == "1" and _kpi(page, "orders") == "0"
+
+
+def test_a_segment_of_one_shows_the_days_its_member_shows(owner, owner_client):
+    # Every purchase at midnight, the newest order at noon: everyone is N and a half days.
+    _import_and_analyse([*(dict(line, ordered_at=line["ordered_at"][:10] + " 00:00:00")
+                           for line in _regulars()), _line("L1", "latest", 0)])
+    run = SegmentationRun.objects.get(is_current=True)
+    singles = Segment.objects.filter(run=run, kind="rfm", size=1)
+    assert singles
+
+    for segment in singles:
+        member = CustomerScore.objects.get(run=run, rfm_key=segment.key)
+        page = _page(owner_client, owner, reverse("segment-detail", args=["rfm", segment.key]),
+                     "en")
+        shown = re.search(r'<div class="value">([^<]*)</div><div class="label">Avg days', page)
+        assert shown[1] == f"{math.floor(member.recency_days):,}", (segment.key, shown[1])
