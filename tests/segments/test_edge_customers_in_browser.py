@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from ingest.models import Customer
 from profiler_site.core.services import user_language_set
+from segments.models import CustomerScore
 from tests.segments.demo_loader import load_order_lines
 from tests.segments.helpers import log_in_as_owner, run_refresh
 
@@ -50,6 +51,10 @@ def test_edge_customers_read_true_in_both_languages(live_server, page, screensho
     expect(page.locator("#dated-ahead")).to_contain_text(
         "1 order is dated after today: the analysis and these figures leave it out")
     screenshot("overview-en")
+    key = CustomerScore.objects.get(customer=free).rfm_key
+    page.goto(f"{live_server.url}/segments/rfm/{key}/")
+    expect(page.locator("#members")).to_contain_text("Free")
+    screenshot("segment-en")
 
     user_language_set(user=get_user_model().objects.get(username="owner"), language="zh-hans")
     page.goto(f"{live_server.url}/customers/{free.pk}/")
