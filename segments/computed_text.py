@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -62,6 +63,18 @@ RFM_DESCRIPTIONS = (
     gettext_noop("Among your more recent buyers, low on orders and spend together."),
     gettext_noop("Middling on recency, and on orders and spend together."),
     gettext_noop("Middling on recency, low on orders and spend together."),
+    gettext_noop("Longer since their last purchase than most customers, above the middle "
+                 "on orders and spend together."),
+    gettext_noop("Longer since their last purchase than most customers, yet top on orders "
+                 "and spend together."),
+    gettext_noop("Longer since their last purchase than most customers, low on orders and "
+                 "spend together."),
+    gettext_noop("Among the longest since their last purchase, low on orders and spend "
+                 "together."),
+)
+# Stored by older runs, which ranked a refund-only customer by the refund's date: still
+# shown in the reader's language until the next run replaces them.
+_OLDER_RFM_DESCRIPTIONS = (
     gettext_noop("Longer since their last order than most customers, above the middle on "
                  "orders and spend together."),
     gettext_noop("Longer since their last order than most customers, yet top on orders and "
@@ -185,7 +198,7 @@ def cluster_name(name: str) -> str:
 
 # ------------------------------------------------------------------ descriptions
 
-_RFM_DESCRIPTION_SET = frozenset(RFM_DESCRIPTIONS)
+_RFM_DESCRIPTION_SET = frozenset(RFM_DESCRIPTIONS + _OLDER_RFM_DESCRIPTIONS)
 _SENTENCE_PATTERNS: dict[str, re.Pattern[str]] = {
     column: re.compile(rf"^{re.escape(label)} (?P<value>{_NUMBER}){re.escape(unit)}"
                        rf" \(median (?P<median>{_NUMBER})\)$")
@@ -227,9 +240,8 @@ def segment_description(text: str) -> str:
 # nothing about them is stored as English. Each message states the fact it was
 # built from, so the words can be no truer or falser than the facts.
 _NOTE_MESSAGES: dict[str, str] = {
-    "no_purchase": gettext_noop("have no purchase on record, only returns or refunds"),
-    "last_order_days": gettext_noop("their last order was %(days)s days ago"),
-    "bought_recently": gettext_noop("bought recently, %(days)s days ago"),
+    # Not "only returns or refunds": an order of 0.00 is no purchase and no refund either.
+    "no_purchase": gettext_noop("have no paid order on record"),
     "last_bought_days": gettext_noop("last bought %(days)s days ago"),
     "not_for_over_a_year": gettext_noop(
         "have not bought for over a year (%(days)s days)"),
@@ -244,8 +256,6 @@ _NOTE_MESSAGES: dict[str, str] = {
 # The same notes when the run's day count ends before today (an export read later):
 # "18 days ago" would be untrue beside the order's date, so they name the day instead.
 _NOTE_MESSAGES_BEFORE: dict[str, str] = {
-    "last_order_days": gettext_noop("their last order was %(days)s days before %(date)s"),
-    "bought_recently": gettext_noop("bought recently, %(days)s days before %(date)s"),
     "last_bought_days": gettext_noop("last bought %(days)s days before %(date)s"),
     "not_for_over_a_year": gettext_noop(
         "had not bought for over a year by %(date)s (%(days)s days)"),
@@ -257,19 +267,42 @@ def _money(cents: int) -> str:
     return format_money(Decimal(cents) / 100, shop_profile().currency)
 
 
+def _days_message(code: str, days: int, counted_to: date | None) -> str | None:
+    # The notes that can speak of a single day: "1 day ago", not "1 days ago" (a last
+    # purchase over 30 days ago never is one day). Counted to an earlier day than today,
+    # they name it: "18 days ago" would be untrue beside the order's date.
+    if counted_to is not None:
+        if code == "bought_recently":
+            return ngettext("bought recently, %(days)s day before %(date)s",
+                            "bought recently, %(days)s days before %(date)s", days)
+        if code == "last_order_days":
+            return ngettext("their last order was %(days)s day before %(date)s",
+                            "their last order was %(days)s days before %(date)s", days)
+        if code in _NOTE_MESSAGES_BEFORE:
+            return gettext(_NOTE_MESSAGES_BEFORE[code])
+        return None
+    if code == "bought_recently":
+        return ngettext("bought recently, %(days)s day ago",
+                        "bought recently, %(days)s days ago", days)
+    if code == "last_order_days":
+        return ngettext("their last order was %(days)s day ago",
+                        "their last order was %(days)s days ago", days)
+    return None
+
+
 def note_text(note: Note, counted_to: date | None = None) -> str:
     """One note as a clause in the active language; days are "ago" unless `counted_to`
     names the earlier day they were counted to (segments.selectors.days_counted_to)."""
+    message = _days_message(note.code, int(note.params.get("days", 0)), counted_to)
     params = dict(note.params)
     if "cents" in params:
         params["money"] = _money(int(params.pop("cents")))
     for key in ("days", "orders"):
         if key in params:
             params[key] = f"{int(params[key]):,}"
-    if counted_to is not None and note.code in _NOTE_MESSAGES_BEFORE:
+    if counted_to is not None:
         params["date"] = date_format(counted_to, "DATE_FORMAT")
-        return gettext(_NOTE_MESSAGES_BEFORE[note.code]) % params
-    return gettext(_NOTE_MESSAGES[note.code]) % params
+    return (message or gettext(_NOTE_MESSAGES[note.code])) % params
 
 
 def customer_reason(score, counted_to: date | None = None) -> str:
@@ -318,19 +351,23 @@ def _chance(probability: float) -> str:
 
 
 def models_disagree_sentence(*, p_alive: float | None, propensity: float | None,
-                             recency_days: float, gap_days: float | None) -> str:
+                             recency_days: float, gap_days: float | None,
+                             expected_orders_90: float | None = None) -> str:
     """Said when the two estimates beside each other point opposite ways, so the owner
     reads why instead of a contradiction; empty when they agree or a fact is missing.
 
     Each sentence is only said when its own facts hold: "silent for much longer than
     their rhythm" needs a gap and a silence over twice it; "orders only every N days"
-    needs a gap longer than the 90 days the chance is about.
+    needs a gap longer than the 90 days the chance is about. A stopped customer's chance
+    is explained when it is high, or above the orders expected in the same 90 days (no
+    one model says both: the expected number of orders is at least the chance of one).
     """
     if p_alive is None or propensity is None or not gap_days:
         return ""
     facts = {"gap": f"{gap_days:,.0f}", "days": f"{math.floor(recency_days):,}",
              "chance": _chance(float(propensity))}
-    if p_alive < 0.1 and propensity >= 0.3 and recency_days > 2 * gap_days:
+    above_expected = expected_orders_90 is not None and propensity > expected_orders_90
+    if p_alive < 0.1 and (propensity >= 0.3 or above_expected) and recency_days > 2 * gap_days:
         return gettext("The two estimates look at different things. By their own rhythm (an "
                        "order about every %(gap)s days, none for %(days)s days) they have "
                        "probably stopped; a model trained on customers with numbers like theirs "
@@ -397,11 +434,13 @@ def segment_rule(text: str) -> str:
 
 # Sentences the analysis writes about a run (how k was chosen, why a model was or
 # was not fitted). A note is one or more of them separated by single spaces.
-_NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+_NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str | Callable[[dict], str]], ...] = tuple(
     (re.compile(pattern), message) for pattern, message in (
         # segments/analysis/clustering.py choose_k
         (r"Only (?P<n>[\d,]+) customers \((?P<distinct>[\d,]+) distinct\); using k=(?P<k>\d+)\.",
-         gettext_noop("Only %(n)s customers (%(distinct)s distinct); using k=%(k)s.")),
+         lambda facts: ngettext("Only %(n)s customer (%(distinct)s distinct); using k=%(k)s.",
+                                "Only %(n)s customers (%(distinct)s distinct); using k=%(k)s.",
+                                _count(facts["n"])) % facts),
         # Runs before 2026-12-07 stored "among k with clusters >= 2%".
         ((r"k=(?P<k>\d+) has the best silhouette \((?P<silhouette>-?[\d.]+)\) among (?:the )?k "
           r"(?:with|whose) clusters (?:>= |each hold at least )(?P<share>\d+%)(?: of customers)?\."),
@@ -421,14 +460,15 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # segments/services/refresh.py, around choose_k
         (r"You chose k=(?P<k>\d+)\.", gettext_noop("You chose k=%(k)s.")),
         (r"Only (?P<distinct>[\d,]+) distinct customers, so k=(?P<k>\d+)\.",
-         gettext_noop("Only %(distinct)s distinct customers, so k=%(k)s.")),
+         lambda facts: ngettext("Only %(distinct)s distinct customer, so k=%(k)s.",
+                                "Only %(distinct)s distinct customers, so k=%(k)s.",
+                                _count(facts["distinct"])) % facts),
         (r"Silhouette measured on a random sample of (?P<n>[\d,]+) customers\.",
          gettext_noop("Silhouette measured on a random sample of %(n)s customers.")),
         # segments/analysis/clv.py
         ((r"Only (?P<repeat>[\d,]+) customers have bought on more than one day; at least "
           r"(?P<minimum>[\d,]+) are needed to estimate lifetime value\."),
-         gettext_noop("Only %(repeat)s customers have bought on more than one day; at least "
-                      "%(minimum)s are needed to estimate lifetime value.")),
+         lambda facts: _repeat_buyers_sentence(**facts)),
         (r"Fitted on (?P<n>[\d,]+) customers, (?P<repeat>[\d,]+) of them repeat buyers\.",
          gettext_noop("Fitted on %(n)s customers, %(repeat)s of them repeat buyers.")),
         # segments/analysis/baskets.py choose_min_support: how the rule threshold was found
@@ -471,6 +511,23 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+def _count(number: str) -> int:
+    return int(number.replace(",", ""))
+
+
+def _repeat_buyers_sentence(*, repeat: str, minimum: str) -> str:
+    # The analysis writes "Only 1 customers"; the page says one, many, or none.
+    count = _count(repeat)
+    facts = {"repeat": repeat, "minimum": minimum}
+    if count == 0:
+        return gettext("No customer has bought on more than one day; at least %(minimum)s are "
+                       "needed to estimate lifetime value.") % facts
+    return ngettext("Only %(repeat)s customer has bought on more than one day; at least "
+                    "%(minimum)s are needed to estimate lifetime value.",
+                    "Only %(repeat)s customers have bought on more than one day; at least "
+                    "%(minimum)s are needed to estimate lifetime value.", count) % facts
+
+
 def _grouped(value: str | None) -> str | None:
     # Counts in notes written before they had separators ("Fitted on 26573 customers").
     return f"{int(value):,}" if value and value.isdigit() else value
@@ -484,7 +541,7 @@ def run_note(text: str) -> str:
             match = pattern.match(text, position)
             if match:
                 facts = {k: _grouped(v) for k, v in match.groupdict().items()}
-                sentences.append(gettext(message) % facts)
+                sentences.append(message(facts) if callable(message) else gettext(message) % facts)
                 position = match.end()
                 if text.startswith(" ", position):
                     position += 1

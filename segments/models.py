@@ -60,10 +60,11 @@ class SegmentationRun(Job):
     def result_text(self) -> str:
         if self.status != JobStatus.SUCCEEDED:
             return ""
+        customers = ngettext("%(n)s customer", "%(n)s customers", self.customer_count or 0) % {
+            "n": intcomma(self.customer_count)}
         return ngettext(
-            "%(customers)s customers in %(k)s cluster", "%(customers)s customers in %(k)s clusters",
-            self.k_chosen or 0,
-        ) % {"customers": intcomma(self.customer_count), "k": self.k_chosen or 0}
+            "%(customers)s in %(k)s cluster", "%(customers)s in %(k)s clusters", self.k_chosen or 0,
+        ) % {"customers": customers, "k": self.k_chosen or 0}
 
     class Meta(Job.Meta):
         constraints = [

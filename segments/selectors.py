@@ -20,6 +20,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -48,6 +49,7 @@ from segments.models import (
     SegmentLabel,
 )
 from segments.search_patterns import search_patterns
+from segments.services.db import counted_until
 
 PROPENSITY_AUDIENCES: dict[str, tuple[float, str]] = {
     # key -> (minimum share of customers with a strictly lower chance, name)
@@ -323,11 +325,13 @@ def _newest_sale_prices(ids: list[int]) -> dict[int, Decimal]:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OverviewKpis:
     customers: int
-    orders: int
     revenue: float
-    active_customers: int  # ordered in the last 90 days before the newest order
-    repeat_rate: float  # share of buyers with 2+ orders
+    orders: int  # purchases: not returns, refunds or orders of 0.00 (revenue nets them)
+    active_customers: int  # bought in the last 90 days before the newest order
+    repeat_rate: float  # share of buyers with 2+ purchases
     newest_order_at: datetime | None
+    # Orders dated after the newest counted one (in the future): left out of the figures.
+    dated_ahead: int = 0
 
 
 def _page_data(run: SegmentationRun | None, name: str) -> Any:
@@ -353,21 +357,26 @@ def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
                                if newest else None})
     with connection.cursor() as cursor:
         cursor.execute(
-            """WITH o AS (SELECT customer_id, ordered_at, net_total FROM ingest_order
-                          WHERE NOT is_cancelled),
-                    newest AS (SELECT MAX(ordered_at) AS at FROM o),
+            """WITH a AS (SELECT customer_id, ordered_at, net_total, gross_total
+                          FROM ingest_order WHERE NOT is_cancelled),
+                    newest AS (SELECT COALESCE(MAX(ordered_at) FILTER (WHERE ordered_at <= %s),
+                                               MAX(ordered_at)) AS at FROM a),
+                    o AS (SELECT a.* FROM a, newest WHERE a.ordered_at <= newest.at),
                     per AS (SELECT customer_id, COUNT(*) AS n, MAX(ordered_at) AS last FROM o
-                            GROUP BY customer_id)
+                            WHERE gross_total > 0 GROUP BY customer_id)
                SELECT (SELECT COUNT(*) FROM ingest_customer),
-                      (SELECT COUNT(*) FROM o),
+                      (SELECT COUNT(*) FROM o WHERE gross_total > 0),
                       (SELECT COALESCE(SUM(net_total), 0) FROM o),
                       (SELECT COUNT(*) FROM per, newest WHERE per.last > newest.at - interval '90 days'),
                       (SELECT COUNT(*) FILTER (WHERE n > 1)::float8 / GREATEST(COUNT(*), 1) FROM per),
-                      (SELECT at FROM newest)"""
+                      (SELECT at FROM newest),
+                      (SELECT COUNT(*) FROM a, newest WHERE a.ordered_at > newest.at)""",
+            [counted_until()],
         )
-        customers, orders, revenue, active, repeat, newest = cursor.fetchone()
+        customers, orders, revenue, active, repeat, newest, ahead = cursor.fetchone()
     return OverviewKpis(customers=customers, orders=orders, revenue=float(revenue),
-                        active_customers=active, repeat_rate=float(repeat), newest_order_at=newest)
+                        active_customers=active, repeat_rate=float(repeat), newest_order_at=newest,
+                        dated_ahead=ahead)
 
 
 def monthly_revenue(run: SegmentationRun | None = None) -> list[dict[str, Any]]:
@@ -524,6 +533,23 @@ def customer_list(
     return CountedPage(qs, page_size=page_size, page=page)
 
 
+def _dated_ahead_after(run: SegmentationRun | None) -> datetime:
+    # An order after this is one the analysis leaves out; when every order is dated in
+    # the future, the run counted them all (its newest).
+    return max(counted_until(), run.as_of) if run and run.as_of else counted_until()
+
+
+def customers_dated_ahead(customer_ids: list[int]) -> set[int]:
+    """Of ``customer_ids``, those whose every order is dated after today (and after the
+    current run's newest): the analysis leaves them out, so no next run scores them."""
+    if not customer_ids:
+        return set()
+    future = _dated_ahead_after(current_run())
+    return set(Order.objects.filter(customer_id__in=customer_ids, is_cancelled=False)
+               .values("customer_id").annotate(earliest=Min("ordered_at"))
+               .filter(earliest__gt=future).values_list("customer_id", flat=True))
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OrderedProduct:
     name: str
@@ -583,6 +609,10 @@ class CustomerProfile:
     # counts as purchases (its "Orders" figure), so the page's two counts agree.
     purchase_count: int
     other_count: int  # returns exported as their own orders, and cancelled orders
+    # Orders of 0.00 (nothing bought, nothing returned): neither purchases nor returns.
+    free_count: int
+    # Orders dated after today (and after the run's newest): the analysis leaves them out.
+    future_count: int
     net_total: Decimal
     products: list[dict[str, Any]]
     # How many products the customer bought in all; `products` lists the top ones.
@@ -645,9 +675,13 @@ def customer_profile(customer_id: int) -> CustomerProfile:
     clv = (run.metrics.get("clv", {}) if run else {}) or {}
     # One pass over all the customer's orders for every total the page shows; the
     # listing reads only its page. A cancelled order's net total is 0 (order_totals).
+    future = _dated_ahead_after(run)
     totals = Order.objects.filter(customer=customer).aggregate(
         orders=Count("id"), net=Sum("net_total"),
         purchases=Count("id", filter=Q(gross_total__gt=0, is_cancelled=False)),
+        free=Count("id", filter=Q(gross_total=0, net_total=0, returned_total=0,
+                                  refunded_total=0, is_cancelled=False)),
+        future=Count("id", filter=Q(ordered_at__gt=future, is_cancelled=False)),
         unlisted_items=Sum("unlisted_quantity"),
         unlisted_orders=Count("id", filter=Q(unlisted_quantity__isnull=False)))
     products, product_count = _customer_products(customer_id)
@@ -656,7 +690,8 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         cluster_name=cluster_name, cluster_claims=cluster_claims,
         orders=OrderHistory(customer_id, totals["orders"]),
         order_count=totals["orders"], purchase_count=totals["purchases"],
-        other_count=totals["orders"] - totals["purchases"], net_total=totals["net"] or Decimal(0),
+        other_count=totals["orders"] - totals["purchases"] - totals["free"],
+        free_count=totals["free"], future_count=totals["future"], net_total=totals["net"] or Decimal(0),
         products=products, product_count=product_count,
         unlisted_items=totals["unlisted_items"] or 0, unlisted_orders=totals["unlisted_orders"],
         recommendations=customer_recommendations([customer_id], limit=5).get(customer_id, []),

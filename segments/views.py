@@ -71,7 +71,8 @@ def overview_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
     kpis = selectors.overview_kpis(run)
     context = {"kpis": kpis, "latest": selectors.latest_run(), "run": run, "demo": demo_import()}
-    if kpis.orders:
+    # Customers, not purchases: a shop whose only orders are refunds is not empty.
+    if kpis.customers:
         segments = selectors.segments_for(SegmentKind.RFM, run)
         period = charts.revenue_period(selectors.monthly_revenue(run))
         context.update(
@@ -367,7 +368,10 @@ def customers_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
     names = selectors.segment_names(run)
     claims = selectors.cluster_name_claims(run)
+    dated_ahead = selectors.customers_dated_ahead(
+        [c.pk for c in page.object_list if getattr(c, "score", None) is None])
     for customer in page.object_list:
+        customer.dated_ahead = customer.pk in dated_ahead
         score = getattr(customer, "score", None)
         customer.rfm_name = names.get((SegmentKind.RFM, score.rfm_key), score.rfm_key) if score else ""
         customer.cluster_name = names.get((SegmentKind.CLUSTER, score.cluster_key), score.cluster_key) if score else ""

@@ -833,8 +833,14 @@ def fit_gamma_gamma(frequency: ArrayLike, monetary_mean: ArrayLike) -> GammaGamm
 def expected_average_value(
     params: GammaGammaParams, frequency: ArrayLike, monetary_mean: ArrayLike
 ) -> np.ndarray:
-    """Posterior mean value per purchase; one-time buyers get the population mean."""
+    """Posterior mean value per purchase; one-time buyers get the population mean.
+
+    A mean below zero (repeat orders whose returns exceeded their goods) counts as zero:
+    Gamma-Gamma models amounts above zero, and a purchase is worth no less than nothing,
+    so no customer's expected value is negative.
+    """
     x, m = _as_arrays(frequency, monetary_mean)
+    m = np.maximum(m, 0.0)
     p, q, v = params.p, params.q, params.v
     population_mean = p * v / (q - 1) if q > 1 else np.nan
     posterior = p * (v + x * m) / (p * x + q - 1)

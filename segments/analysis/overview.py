@@ -22,10 +22,10 @@ ACTIVE_DAYS = 90
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class OrderTotals:
-    orders: int
-    revenue: float
-    active_customers: int  # last order within ACTIVE_DAYS before the newest order
-    repeat_rate: float  # share of buyers with 2+ orders
+    revenue: float  # net of everything, returns and refunds included
+    orders: int  # purchases (gross value above 0): not returns, refunds or 0.00 orders
+    active_customers: int  # last purchase within ACTIVE_DAYS before the newest order
+    repeat_rate: float  # share of buyers with 2+ purchases
 
 
 def _cents(values: pd.Series) -> np.ndarray:
@@ -33,13 +33,16 @@ def _cents(values: pd.Series) -> np.ndarray:
 
 
 def order_totals(orders: pd.DataFrame, *, newest: datetime | pd.Timestamp) -> OrderTotals:
-    """``orders``: one row per purchase (customer_id, ordered_at UTC, net_total)."""
+    """``orders``: one row per order (customer_id, ordered_at UTC, net_total, and
+    gross_total: purchases are the rows above 0; every row when it is absent)."""
     if orders.empty:
         return OrderTotals(orders=0, revenue=0.0, active_customers=0, repeat_rate=0.0)
-    per = orders.groupby("customer_id", sort=False)["ordered_at"].agg(["size", "max"])
+    # A customer who bought once and sent it back bought once, as their profile says.
+    purchases = orders.loc[orders["gross_total"] > 0] if "gross_total" in orders else orders
+    per = purchases.groupby("customer_id", sort=False)["ordered_at"].agg(["size", "max"])
     cutoff = pd.Timestamp(newest) - pd.Timedelta(days=ACTIVE_DAYS)
     return OrderTotals(
-        orders=len(orders),
+        orders=len(purchases),
         revenue=int(_cents(orders["net_total"]).sum()) / 100,
         active_customers=int((per["max"] > cutoff).sum()),
         repeat_rate=float((per["size"] > 1).sum()) / max(len(per), 1),

@@ -45,7 +45,7 @@ FREQUENCY_SCALE: tuple[int, int, int, int] = (1, 2, 3, 5)
 # The absolute thresholds behind the words of customer_notes.
 RECENT_DAYS = 30  # "bought recently": the last purchase at most this many days ago
 LAPSED_DAYS = 365  # "not for over a year": more than this
-OFTEN_ORDERS = 4  # "buy often": at least this many purchases (F >= 4 on the scale)
+OFTEN_ORDERS = 4  # "buy often": at least this many purchases (F >= 4), none over a year ago
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -93,19 +93,19 @@ RFM_SEGMENTS: dict[str, RfmSegment] = {
                  "Middling on recency, low on orders and spend together.",
                  range(3, 4), range(1, 3)),
         _segment("at_risk", "At Risk",
-                 "Longer since their last order than most customers, above the middle on "
+                 "Longer since their last purchase than most customers, above the middle on "
                  "orders and spend together.",
                  range(1, 3), range(3, 5)),
         _segment("cant_lose", "Can't Lose",
-                 "Longer since their last order than most customers, yet top on orders and "
+                 "Longer since their last purchase than most customers, yet top on orders and "
                  "spend together.",
                  range(1, 3), range(5, 6)),
         _segment("hibernating", "Hibernating",
-                 "Longer since their last order than most customers, low on orders and spend "
+                 "Longer since their last purchase than most customers, low on orders and spend "
                  "together.",
                  range(2, 3), range(1, 3)),
         _segment("lost", "Lost",
-                 "Among the longest since their last order, low on orders and spend together.",
+                 "Among the longest since their last purchase, low on orders and spend together.",
                  range(1, 2), range(1, 3)),
     )
 }
@@ -151,6 +151,16 @@ def frequency_scores(frequency: pd.Series) -> pd.Series:
     return pd.Series(1 + above, index=frequency.index, dtype="int64")
 
 
+def _scored(features: pd.DataFrame, column: str) -> np.ndarray:
+    """The values a score ranks. Recency is days since the last purchase; a customer
+    with none (returns, refunds or orders of 0.00 only) is as long ago as can be: no
+    "recent buyer", however recent their refund (features date them by it)."""
+    values = features[column].to_numpy(dtype=float)
+    if column == "recency_days":
+        values = np.where(features["frequency"].to_numpy() > 0, values, np.inf)
+    return values
+
+
 def rfm_scores(features: pd.DataFrame) -> pd.DataFrame:
     """Return r_score, f_score and m_score (1..5) for each row of ``features``."""
     if features.empty:
@@ -160,7 +170,8 @@ def rfm_scores(features: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             # Descending: the smallest recency_days gets the highest rank, hence R = 5.
-            "r_score": _fifths(features["recency_days"], ascending=False),
+            "r_score": _fifths(pd.Series(_scored(features, "recency_days"),
+                                         index=features.index), ascending=False),
             "f_score": frequency_scores(features["frequency"]),
             "m_score": _fifths(features["monetary"], ascending=True),
         },
@@ -219,15 +230,15 @@ def quintile_edges(features: pd.DataFrame, scores: pd.DataFrame) -> dict[str, li
     """
     edges: dict[str, list[float | None]] = {"frequency": [float(e) for e in FREQUENCY_SCALE]}
     for score_column, (column, ascending) in _SCORED.items():
-        values = features[column].to_numpy(dtype=float)
+        values = _scored(features, column)
         score = scores[score_column].to_numpy()
         row: list[float | None] = []
         for s in range(1, 5):
             chosen = values[score <= s]
-            if not len(chosen):
-                row.append(None)
-            else:
-                row.append(float(chosen.max() if ascending else chosen.min()))
+            edge = (chosen.max() if ascending else chosen.min()) if len(chosen) else np.inf
+            # Only customers without a purchase scored that low (or none did): every
+            # purchase is above it, as None says (JSON has no infinity).
+            row.append(float(edge) if np.isfinite(edge) else None)
         edges[column] = row
     return edges
 
@@ -238,7 +249,7 @@ def scores_from_edges(features: pd.DataFrame, edges: dict[str, list[float | None
     for score_column, column, ascending in (("r_score", "recency_days", False),
                                             ("f_score", "frequency", True),
                                             ("m_score", "monetary", True)):
-        values = features[column].to_numpy(dtype=float)
+        values = _scored(features, column)
         # A missing edge means no one scored that low: everybody is above it.
         bounds = np.array(
             [(-np.inf if ascending else np.inf) if e is None else e for e in edges[column]]
@@ -283,7 +294,8 @@ def customer_notes(*, recency_days: float, orders: int, spend: float) -> tuple[N
             notes = [Note(code="last_bought_days", params={"days": days})]
         if orders == 1:
             notes.append(Note(code="bought_once"))
-        elif orders >= OFTEN_ORDERS:
+        elif orders >= OFTEN_ORDERS and days <= LAPSED_DAYS:
+            # "buy often" speaks of now: not of someone who has not bought for a year.
             notes.append(Note(code="bought_often", params={"orders": orders}))
         else:
             notes.append(Note(code="bought_times", params={"orders": orders}))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from django.db import connection
+from django.utils import timezone
 
 from profiler_site.core.csv_copy import frame_csv_for_copy
 from segments.analysis.features import ALL_COLUMNS
@@ -66,9 +67,26 @@ def copy_query(sql: str, params: dict | Sequence | None = None, *,
     return frame
 
 
+# An order dated after today is a mistyped year or a scheduled date, not a sale: as the
+# analysis' "now" it would make every real customer look gone for years. A day's slack
+# keeps today's orders of a shop east of UTC.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def counted_until() -> datetime:
+    """The latest order date the analysis counts: now, with a day's slack."""
+    return timezone.now() + FUTURE_SLACK
+
+
 def newest_order_at() -> datetime | None:
+    """The analysis' "now": the newest order that is not cancelled nor dated in the
+    future (the newest of all when every order is)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT MAX(ordered_at) FROM ingest_order WHERE NOT is_cancelled")
+        cursor.execute(
+            """SELECT COALESCE(MAX(ordered_at) FILTER (WHERE ordered_at <= %s), MAX(ordered_at))
+               FROM ingest_order WHERE NOT is_cancelled""",
+            [counted_until()],
+        )
         return cursor.fetchone()[0]
 
 

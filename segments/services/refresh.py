@@ -566,12 +566,16 @@ def _overview(orders: pd.DataFrame, as_of_dt) -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM ingest_customer")
         customers = cursor.fetchone()[0]
+        # Orders dated after the analysis' "now" (in the future): left out, and said so.
+        cursor.execute("SELECT COUNT(*) FROM ingest_order WHERE NOT is_cancelled "
+                       "AND ordered_at > %s", [as_of_dt])
+        dated_ahead = cursor.fetchone()[0]
     totals = order_totals(orders, newest=as_of_dt)
     return {
         "kpis": {
             "customers": customers, "orders": totals.orders, "revenue": totals.revenue,
             "active_customers": totals.active_customers, "repeat_rate": totals.repeat_rate,
-            "newest_order_at": as_of_dt.isoformat(),
+            "newest_order_at": as_of_dt.isoformat(), "dated_ahead": dated_ahead,
         },
         "monthly_revenue": monthly_revenue(orders),
     }

@@ -72,7 +72,7 @@ def models_disagree_sentence(score: Any) -> str:
         return ""
     return computed_text.models_disagree_sentence(
         p_alive=score.p_alive, propensity=score.propensity, recency_days=score.recency_days,
-        gap_days=score.mean_days_between_orders)
+        gap_days=score.mean_days_between_orders, expected_orders_90=score.expected_orders_90)
 
 
 @register.filter

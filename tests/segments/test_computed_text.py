@@ -113,8 +113,16 @@ def test_rfm_descriptions_show_in_chinese():
     english = RFM_SEGMENTS["at_risk"].description
 
     assert _zh(computed_text.segment_description, english) == (
-        "距上次下单的时间比大多数客户长，订单数与消费合计评分中等偏上。")
+        "距上次购买的时间比大多数客户长，订单数与消费合计评分中等偏上。")
     assert _en(computed_text.segment_description, english) == english
+
+
+def test_a_description_an_older_run_stored_still_shows_in_chinese():
+    older = ("Longer since their last order than most customers, above the middle on orders "
+             "and spend together.")
+
+    assert _zh(computed_text.segment_description, older) == (
+        "距上次下单的时间比大多数客户长，订单数与消费合计评分中等偏上。")
 
 
 def test_a_cluster_without_facts_is_described_by_its_translated_name():
@@ -333,6 +341,16 @@ def test_a_stopped_regular_with_a_good_90_day_chance_is_explained_with_their_fac
 ])
 def test_nothing_is_said_when_the_estimates_agree_or_a_fact_is_missing(facts):
     assert _disagree(**facts) == ""
+
+
+def test_a_low_chance_above_the_expected_orders_beside_it_is_explained():
+    # "Expected orders: 0.0 in the next 90 days" beside "Chance ...: 10%": no one model
+    # can say both (the expected number of orders is at least the chance of one).
+    both = _disagree(propensity=0.1, expected_orders_90=0.004)
+    agreeing = _disagree(propensity=0.1, expected_orders_90=0.15)
+
+    assert "none for 119 days" in both and "10% chance" in both
+    assert agreeing == ""
 
 
 def test_a_rare_buyer_who_is_still_a_customer_is_explained_only_when_rare_really():

@@ -33,6 +33,7 @@ ADVERSARIAL_FACTS = [
     (RECENT_DAYS + 1, OFTEN_ORDERS - 1, 5.0),
     (LAPSED_DAYS, 6, 100.0),
     (LAPSED_DAYS + 0.5, 2, 0.01),
+    (LAPSED_DAYS + 1, OFTEN_ORDERS, 80.0),  # bought often, but not for over a year
     (5.0, 200, -3.5),
     (100.0, 1, 250.0),
 ]
@@ -59,11 +60,11 @@ def test_every_claim_of_the_customer_sentence_is_true_of_the_facts(days, orders,
             assert math.floor(days) <= RECENT_DAYS and orders > 0, where
         if "over a year" in text:
             assert math.floor(days) > LAPSED_DAYS, where
-        if "often" in text:
-            assert orders >= OFTEN_ORDERS, where
+        if "often" in text:  # of now: not of someone gone for over a year
+            assert orders >= OFTEN_ORDERS and math.floor(days) <= LAPSED_DAYS, where
         if "once" in text:
             assert orders == 1, where
-        assert ("no purchase" in text) == (orders == 0), where
+        assert ("no paid order" in text) == (orders == 0), where
         if "in total" in text:
             assert spend > 0, where
         # Every number printed is one of the facts, exactly.

@@ -52,10 +52,11 @@ def test_an_old_export_says_days_before_its_newest_order_not_days_ago(owner, own
     why = page.split('id="rfm-why"')[1].split("</p>")[0]
     assert "days ago" not in why
     assert f"18 days before {day.day} {day:%b %Y}" in why
-    assert f"Days counted to {day.day} {day:%b %Y}, your newest order" in page
+    assert (f"Days are counted to {day.day} {day:%b %Y}, the date of the newest order in your "
+            "data.") in page
 
     listing = html.unescape(owner_client.get("/customers/").content.decode())
-    assert f"Days are counted to {day.day} {day:%b %Y}, the date of your newest order" in listing
+    assert f"Days are counted to {day.day} {day:%b %Y}, the date of the newest order" in listing
 
     user_language_set(user=owner, language="zh-hans")
     page = html.unescape(owner_client.get(f"/customers/{score.customer_id}/").content.decode())
@@ -69,4 +70,20 @@ def test_a_current_export_still_says_days_ago(owner_client):
     page = html.unescape(owner_client.get(f"/customers/{score.customer_id}/").content.decode())
 
     assert "18 days ago" in page.split('id="rfm-why"')[1].split("</p>")[0]
-    assert "Days counted to" not in page
+    assert "Days are counted to" not in page
+
+
+@pytest.mark.parametrize(("days", "counted_to", "said"), [
+    (1, None, "bought recently, 1 day ago"),
+    (18, None, "bought recently, 18 days ago"),
+    (1, date(2026, 10, 31), "bought recently, 1 day before 31 Oct 2026"),
+    (18, date(2026, 10, 31), "bought recently, 18 days before 31 Oct 2026"),
+])
+def test_a_note_of_days_says_ago_or_names_the_day_and_counts_one_day_as_one(days, counted_to, said):
+    from django.utils import translation
+
+    from segments.analysis.rfm import Note
+    from segments.computed_text import note_text
+
+    with translation.override("en"):
+        assert note_text(Note(code="bought_recently", params={"days": days}), counted_to) == said

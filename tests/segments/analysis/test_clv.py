@@ -160,6 +160,16 @@ def test_expected_average_value_shrinks_towards_the_population_mean():
     assert one_time < repeat < 100.0
 
 
+def test_repeat_purchases_that_netted_below_zero_never_make_a_future_purchase_worth_less():
+    # An exchange exported as one order (one item in, two returned) nets -$50: the
+    # spend model is of amounts above zero, and no purchase is worth less than nothing.
+    params = GammaGammaParams(p=6.0, q=4.0, v=15.0, log_likelihood=0.0)
+
+    negative, nothing = expected_average_value(params, [2, 2], [-50.0, 0.0])
+
+    assert negative == nothing == pytest.approx(6.0 * 15.0 / (12.0 + 3.0))
+
+
 def test_too_few_repeat_buyers_give_a_reason_instead_of_numbers():
     orders = pd.DataFrame(
         {

@@ -57,3 +57,19 @@ def test_no_orders_give_zeros_and_no_months():
 
     assert order_totals(empty, newest=pd.Timestamp("2026-01-01T00:00:00Z")).orders == 0
     assert monthly_revenue(empty) == []
+
+
+def test_returns_and_orders_of_nothing_are_not_purchases_but_their_money_counts():
+    orders = _orders([
+        (1, "2026-03-01T10:00:00Z", 20.0),
+        (1, "2026-03-03T10:00:00Z", -20.0),  # the same customer sends it back
+        (2, "2026-03-04T10:00:00Z", -5.0),  # a refund only
+        (3, "2026-03-05T10:00:00Z", 0.0),  # an order of 0.00
+    ]).assign(gross_total=[20.0, 0.0, 0.0, 0.0])
+
+    totals = order_totals(orders, newest=pd.Timestamp("2026-03-05T10:00:00Z"))
+
+    assert totals.orders == 1
+    assert totals.revenue == -5.0
+    assert totals.active_customers == 1
+    assert totals.repeat_rate == 0.0  # customer 1 bought once, then returned it

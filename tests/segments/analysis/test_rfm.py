@@ -191,3 +191,14 @@ def test_newcomers_are_scored_on_the_runs_scale_and_ties_on_an_edge_get_the_lowe
     assert scores["r_score"].tolist() == [5, 2, 1]
     assert scores["f_score"].tolist() == [1, 4, 5]
     assert scores["m_score"].tolist() == [1, 3, 5]
+
+
+def test_a_customer_without_a_purchase_scores_least_recent_however_recent_their_refund():
+    # customer 1 only returned something, yesterday; the others bought
+    features = _features(recency=[1, 2, 30, 60, 90], frequency=[0, 1, 1, 2, 1],
+                         monetary=[-20.0, 20.0, 20.0, 40.0, 20.0])
+
+    scores = rfm_scores(features)
+
+    assert scores["r_score"].tolist() == [1, 5, 4, 3, 2]
+    assert assign_rfm_segments(scores).iloc[0] == "lost"
