@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils.formats import date_format
-from django.utils.translation import gettext, gettext_noop, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext, ngettext_lazy
 
 from profiler_site.core.joins import (
     JOIN_CONDITIONS,
@@ -253,8 +253,24 @@ _NOTE_MESSAGES: dict[str, str] = {
 }
 
 
-# The same notes when the run's day count ends before today (an export read later):
-# "18 days ago" would be untrue beside the order's date, so they name the day instead.
+# The notes that can speak of a single day: "1 day ago", never "1 days ago" (a last
+# purchase over 30 days ago never is one day). Chosen by "count", the days as a number.
+# Second of each pair: counted to an earlier day than today, as below.
+_DAY_NOTES = {
+    "bought_recently": (
+        ngettext_lazy("bought recently, %(days)s day ago",
+                      "bought recently, %(days)s days ago", "count"),
+        ngettext_lazy("bought recently, %(days)s day before %(date)s",
+                      "bought recently, %(days)s days before %(date)s", "count")),
+    "last_order_days": (
+        ngettext_lazy("their last order was %(days)s day ago",
+                      "their last order was %(days)s days ago", "count"),
+        ngettext_lazy("their last order was %(days)s day before %(date)s",
+                      "their last order was %(days)s days before %(date)s", "count")),
+}
+
+# The other notes when the run's day count ends before today (an export read later):
+# "400 days ago" would be untrue beside the order's date, so they name the day instead.
 _NOTE_MESSAGES_BEFORE: dict[str, str] = {
     "last_bought_days": gettext_noop("last bought %(days)s days before %(date)s"),
     "not_for_over_a_year": gettext_noop(
@@ -267,42 +283,25 @@ def _money(cents: int) -> str:
     return format_money(Decimal(cents) / 100, shop_profile().currency)
 
 
-def _days_message(code: str, days: int, counted_to: date | None) -> str | None:
-    # The notes that can speak of a single day: "1 day ago", not "1 days ago" (a last
-    # purchase over 30 days ago never is one day). Counted to an earlier day than today,
-    # they name it: "18 days ago" would be untrue beside the order's date.
-    if counted_to is not None:
-        if code == "bought_recently":
-            return ngettext("bought recently, %(days)s day before %(date)s",
-                            "bought recently, %(days)s days before %(date)s", days)
-        if code == "last_order_days":
-            return ngettext("their last order was %(days)s day before %(date)s",
-                            "their last order was %(days)s days before %(date)s", days)
-        if code in _NOTE_MESSAGES_BEFORE:
-            return gettext(_NOTE_MESSAGES_BEFORE[code])
-        return None
-    if code == "bought_recently":
-        return ngettext("bought recently, %(days)s day ago",
-                        "bought recently, %(days)s days ago", days)
-    if code == "last_order_days":
-        return ngettext("their last order was %(days)s day ago",
-                        "their last order was %(days)s days ago", days)
-    return None
-
-
 def note_text(note: Note, counted_to: date | None = None) -> str:
     """One note as a clause in the active language; days are "ago" unless `counted_to`
     names the earlier day they were counted to (segments.selectors.days_counted_to)."""
-    message = _days_message(note.code, int(note.params.get("days", 0)), counted_to)
     params = dict(note.params)
     if "cents" in params:
         params["money"] = _money(int(params.pop("cents")))
     for key in ("days", "orders"):
         if key in params:
             params[key] = f"{int(params[key]):,}"
+    if note.code in _DAY_NOTES:
+        message = _DAY_NOTES[note.code][counted_to is not None]
+        params["count"] = int(note.params["days"])
+    elif counted_to is not None and note.code in _NOTE_MESSAGES_BEFORE:
+        message = gettext(_NOTE_MESSAGES_BEFORE[note.code])
+    else:
+        message = gettext(_NOTE_MESSAGES[note.code])
     if counted_to is not None:
         params["date"] = date_format(counted_to, "DATE_FORMAT")
-    return (message or gettext(_NOTE_MESSAGES[note.code])) % params
+    return message % params
 
 
 def customer_reason(score, counted_to: date | None = None) -> str:
