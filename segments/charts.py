@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+from django.utils.formats import date_format
 from django.utils.html import json_script
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, ngettext
@@ -179,10 +180,16 @@ def segment_bars(segments: Sequence[Any], title: str) -> Figure:
     }
 
 
-def scatter_hover() -> str:
-    # Plotly's own %{...} fields go in as values, so translators never see them.
-    return _("last order %(days)s days ago<br>spend %(spend)s") % {
-        "days": "%{x:.0f}", "spend": "%{y:,.0f}"} + "<extra>%{fullData.name}</extra>"
+def scatter_hover(counted_to: date | None = None) -> str:
+    # Plotly's own %{...} fields go in as values, so translators never see them. Days
+    # counted to an earlier day than today name it, as the customer sentences do.
+    values = {"days": "%{x:.0f}", "spend": "%{y:,.0f}"}
+    if counted_to is None:
+        text = _("last order %(days)s days ago<br>spend %(spend)s") % values
+    else:
+        text = _("last order %(days)s days before %(date)s<br>spend %(spend)s") % {
+            **values, "date": date_format(counted_to, "DATE_FORMAT")}
+    return text + "<extra>%{fullData.name}</extra>"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -224,12 +231,13 @@ def scatter_groups(points: Sequence[tuple[float, float, str, str, int]], *,
 
 def customer_scatter_script(element_id: str, groups: Sequence[ScatterGroup], *,
                             names: Mapping[str, str], highlight: str | None = None,
-                            total: int | None = None) -> SafeString:
+                            total: int | None = None,
+                            counted_to: date | None = None) -> SafeString:
     """The scatter as the ``<script type="application/json">`` that ``json_script`` would
     write for it, but splicing in the groups' serialised arrays instead of re-encoding
     60k numbers on every request. Log recency vs log spend, one WebGL trace per segment."""
     token = f"@@{secrets.token_hex(8)}"
-    hover = scatter_hover()
+    hover = scatter_hover(counted_to)
     traces = []
     for i, group in enumerate(groups):
         dim = highlight is not None and group.key != highlight

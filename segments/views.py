@@ -91,6 +91,7 @@ def segments_view(request: HttpRequest) -> HttpResponse:
     segments = selectors.segments_for(kind, run)
     return render(request, "segments/segments.html", {
         "kind": kind, "run": run, "latest": selectors.latest_run(), "segments": segments,
+        "counted_to": selectors.days_counted_to(run.as_of if run else None),
         "refresh_form": RefreshForm(initial={"k": run.k_requested if run else None}),
         "chart": charts.segment_bars(segments, "") if segments else None,
         "tab": "segments",
@@ -139,13 +140,15 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
     groups, total = _scatter_groups(run, kind)
     point_count = sum(g.count for g in groups)
     names = {s.key: s.display_name for s in segments}
+    counted_to = selectors.days_counted_to(run.as_of if run else None)
     return render(request, "segments/segment_detail.html", {
         "kind": kind, "segment": segment, "run": run, "page": page, "sort": sort, "q": search,
-        "counted_to": selectors.days_counted_to(run.as_of if run else None),
+        "counted_to": counted_to,
         "min_orders": min_orders or "",
         "top_products": selectors.segment_top_products(kind, key, segment=segment),
         "top_categories": selectors.segment_top_categories(kind, key, segment=segment),
         "scatter_script": charts.customer_scatter_script("chart-scatter", groups, names=names,
+                                                         counted_to=counted_to,
                                                          highlight=key, total=total),
         "sampled": total > point_count, "point_count": point_count, "total": total,
         "rename_form": RenameSegmentForm(initial={"name": segment.display_name}),

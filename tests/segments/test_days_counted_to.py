@@ -57,6 +57,11 @@ def test_an_old_export_says_days_before_its_newest_order_not_days_ago(owner, own
 
     listing = html.unescape(owner_client.get("/customers/").content.decode())
     assert f"Days are counted to {day.day} {day:%b %Y}, the date of the newest order" in listing
+    segments = html.unescape(owner_client.get("/segments/").content.decode())
+    assert f"Days are counted to {day.day} {day:%b %Y}, the date of the newest order" in segments
+    segment = html.unescape(
+        owner_client.get(f"/segments/rfm/{score.rfm_key}/").content.decode())
+    assert f"last order %{{x:.0f}} days before {day.day} {day:%b %Y}" in segment  # the hover
 
     user_language_set(user=owner, language="zh-hans")
     page = html.unescape(owner_client.get(f"/customers/{score.customer_id}/").content.decode())
