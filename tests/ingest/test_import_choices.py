@@ -455,3 +455,20 @@ def test_the_report_counts_rejected_rows_by_reason_before_listing_them(owner_cli
                      r"<td[^>]*>line 2</td>\s*<td[^>]*>60</td>", summary, re.S)
     assert re.search(r"order date '2024-02-30' is not a real date.*?</td>\s*"
                      r"<td[^>]*>line 62</td>\s*<td[^>]*>1</td>", summary, re.S)
+
+
+def test_the_currency_warning_keeps_its_link_and_chinese_sentences_have_no_space_between(
+    owner, owner_client, settings,
+):
+    from profiler_site.core.services import user_language_set
+
+    settings.SHOP_CURRENCY = "EUR"
+    upload(owner_client, "orders.csv", b"Order ID,Email,Order Date,Currency,Amount\n"
+                                       b"1,ann@example.com,2024-03-01,GBP,30.00\n")
+    job = ImportJob.objects.get()
+    user_language_set(user=owner, language="zh-hans")
+
+    page = owner_client.get(reverse("import-map", args=[job.pk])).content.decode()
+
+    assert "不能相加。如果整个文件" in page
+    assert '<a href="/settings/">设置</a>' in page

@@ -81,15 +81,16 @@ def test_one_item_from_a_file_without_product_names_is_one_item(owner, owner_cli
     assert unsaid not in text
 
 
-@pytest.mark.parametrize(("language", "no_purchase", "free_order", "return_words"), [
+@pytest.mark.parametrize(("language", "no_purchase", "free_order", "return_words", "joined"), [
     ("en", "they have no paid order on record", "The list also holds 1 order of $0.00.",
-     ("returns or refunds;", "return or cancelled")),
+     ("returns or refunds;", "return or cancelled"), "returns. The list also holds"),
+    # Chinese sentences follow each other without a space
     ("zh-hans", "他们没有付费订单记录", "列表中另有 1 笔金额为 US$0.00 的订单。",
-     ("只有退货或退款", "退货或已取消")),
+     ("只有退货或退款", "退货或已取消"), "。列表中另有"),
 ])
 def test_an_order_of_nothing_is_not_called_a_return_or_refund(owner, owner_client, language,
                                                               no_purchase, free_order,
-                                                              return_words):
+                                                              return_words, joined):
     _import_and_analyse([*_regulars(), _line("Z1", "free", 50, price="0.00"),
                          _line("R1", "refunded", 20, quantity=-1)])
     refund_only, returned = return_words
@@ -99,6 +100,7 @@ def test_an_order_of_nothing_is_not_called_a_return_or_refund(owner, owner_clien
 
     assert no_purchase in why and refund_only not in why
     assert free_order in orders and returned not in orders
+    assert joined in orders
     # A return is still called one.
     assert returned in _said(owner_client, owner, "refunded", language, "orders-total")
 
