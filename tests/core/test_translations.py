@@ -185,7 +185,7 @@ def test_a_finished_run_shows_its_result_from_its_counts_not_its_last_message(ow
 
     assert "26,573 customers in 4 clusters" in english
     assert "mined next" not in english and "per second" not in english and "8 of 9" not in english
-    assert "26,573 位客户，分为 4 个群组" in chinese and "customers" not in chinese
+    assert "26,573 位客户，分为 4 个聚类" in chinese and "customers" not in chinese
 
 
 @pytest.mark.django_db

@@ -151,7 +151,7 @@ def test_an_order_dated_in_the_future_does_not_make_every_customer_look_gone(
 @pytest.mark.parametrize(("language", "run_result", "reason", "clusters"), [
     ("en", "1 customer in 1 cluster", "Only 1 customer has bought on more than one day;",
      "1 cluster. Only 1 customer (1 distinct); using k=1."),
-    ("zh-hans", "1 位客户，分为 1 个群组", "只有 1 位客户在不止一天下过单；",
+    ("zh-hans", "1 位客户，分为 1 个聚类", "只有 1 位客户在不止一天下过单；",
      "1 个聚类。 只有 1 位客户（其中 1 位各不相同），因此 k=1。"),
 ])
 def test_a_shop_of_one_customer_is_counted_as_one(owner, owner_client, language, run_result,
