@@ -403,9 +403,7 @@ def amount_reading(
     see it and say which mark the file uses.
     """
     table = open_table(stream, options)
-    positions = {name.casefold(): i for i, name in enumerate(table.headers.names)}
-    money = [positions[column.casefold()] for name, column in mapping.fields.items()
-             if name in MONEY_FIELDS and column and column.casefold() in positions]
+    money = list(_mapped_positions(table, mapping, MONEY_FIELDS).values())
     if not money:
         return None
     comma = table.dialect.decimal_comma
@@ -433,10 +431,7 @@ def other_currencies(
     UNASKED_ENOUGH rows name, in their currency column or their amounts ("£20"), most
     rows first: the mapping page says their rows will be refused before the owner imports."""
     table = open_table(stream, options)
-    positions = {name.casefold(): i for i, name in enumerate(table.headers.names)}
-    columns = {name: positions[column.casefold()] for name, column in mapping.fields.items()
-               if (name == "currency" or name in MONEY_FIELDS) and column
-               and column.casefold() in positions}
+    columns = _mapped_positions(table, mapping, ("currency", *MONEY_FIELDS))
     if not columns or not options.currency:
         return ()
     seen: Counter[str] = Counter()
@@ -527,9 +522,22 @@ def _make_cleaner(
 _row_key: Callable[[str], int] = hash
 
 
+def _header_positions(table: Table) -> dict[str, int]:
+    return {name.casefold(): i for i, name in enumerate(table.headers.names)}
+
+
+def _mapped_positions(table: Table, mapping: ColumnMapping,
+                      fields: Sequence[str]) -> dict[str, int]:
+    """Where `fields` are in the file, for those the mapping names and the file has: a
+    lenient `_resolve_columns` for the mapping page, which reads half-chosen mappings."""
+    positions = _header_positions(table)
+    return {name: positions[column.casefold()] for name, column in mapping.fields.items()
+            if name in fields and column and column.casefold() in positions}
+
+
 def _resolve_columns(table: Table, mapping: ColumnMapping) -> dict[str, int]:
     errors = mapping_problems(mapping)
-    positions = {name.casefold(): i for i, name in enumerate(table.headers.names)}
+    positions = _header_positions(table)
     columns: dict[str, int] = {}
     for field_name, column in mapping.fields.items():
         if not column:
