@@ -81,6 +81,9 @@ def expected_of(rows: list[Row]) -> Expected:
         refunded = max(refunds) if refunds else Decimal(0)
         cancelled = any(r.cancelled for r in order_rows)
         customer = order_rows[0].customer
+        # A refund takes the goods (after returns) down to 0 at most: what was paid back
+        # above them was shipping or tax, which the goods never held.
+        refunded = min(refunded, max(gross - returned, Decimal(0)))
         net[customer] += Decimal(0) if cancelled else gross - returned - refunded
         for r in order_rows:
             if r.sku is None:

@@ -188,6 +188,27 @@ def test_order_totals_net_returns_and_refunds_and_a_cancelled_order_is_worth_not
     assert net.tolist() == [Decimal("7.25"), Decimal(7), Decimal(0), Decimal("35.00")]
 
 
+def test_a_refund_takes_an_order_down_to_zero_at_most_and_a_return_keeps_its_value() -> None:
+    gross, net = order_totals(
+        # goods 20 refunded 24.90 with shipping; goods 100 refunded 85 (a discount larger
+        # than shipping and tax); goods 30 less a 10 return, refunded 25; a partial refund
+        # inside the goods; a return exported on its own, without and with a refund.
+        gross=np.array([Decimal("20.00"), Decimal(100), Decimal(30), Decimal("50.00"),
+                        Decimal(0), Decimal(0)], dtype=object),
+        priced=np.array([True] * 6),
+        returned=np.array([None, None, Decimal(10), None, Decimal(10), Decimal(10)], dtype=object),
+        order_total=np.array([None] * 6, dtype=object),
+        refunded=np.array([Decimal("24.90"), Decimal(85), Decimal(25), Decimal("12.50"), None,
+                           Decimal(10)], dtype=object),
+        cancelled=np.array([False] * 6),
+    )
+
+    assert gross.tolist() == [Decimal("20.00"), Decimal(100), Decimal(30), Decimal("50.00"),
+                              Decimal(0), Decimal(0)]
+    assert net.tolist() == [Decimal(0), Decimal(15), Decimal(0), Decimal("37.50"),
+                            Decimal(-10), Decimal(-10)]
+
+
 def test_rows_without_a_product_keep_their_quantity_and_amounts_on_their_order() -> None:
     frame = ingest_bytes(b"Customer No.,Order Date,Qty,Sales ($)\n"
                          b"00002,1997-01-12,1,12.00\n"
