@@ -17,7 +17,8 @@ Money and order semantics of the frame:
   are `is_return` (negative) rather than `is_cancelled`.
 - Order-level columns (`order_total`, `refunded_amount`, `currency`,
   `financial_status`) repeat on every line of an order: take them once per
-  `order_key`; net order revenue = lines − `refunded_amount`.
+  `order_key`; net order revenue = lines − `refunded_amount`, down to 0 at most
+  (`chunk_tables.order_totals`). A fully refunded status cancels the order.
 """
 
 from __future__ import annotations
@@ -142,15 +143,29 @@ UNPRICED_LINE = "no line amount: the order total counts once for its order"
 # "Declined", PrestaShop "Payment error"), or a cancellation.
 _CANCELLED_STATUSES = frozenset(
     {"voided", "cancelled", "canceled", "failed", "declined", "payment error"})
-# A fully refunded order, in a file that has no refunded amount to net out (BigCommerce's
-# and PrestaShop's order lists, WooCommerce's order exports): it stays in the history
-# and counts 0, as a cancelled one. Where the file has the amount, it is netted instead.
-_REFUNDED_STATUSES = frozenset({"refunded", "fully refunded"})
+# A fully refunded order: it stays in the history and counts 0, as a cancelled one, also
+# where the file gives the refunded amount. That amount is what was paid back, shipping
+# and tax included, while the order's value is its goods (the line amounts): netted, a
+# refund of goods and shipping left -4.90, and one of goods less a discount larger than
+# shipping and tax left money where nothing was sold. As a cancellation it also reads
+# downstream as BigCommerce's and PrestaShop's refunded orders (no amount in the file)
+# always did: no purchase for recency, frequency or the value models, and one of the
+# "returns or cancelled orders" on the profile. Shopify's, Stripe's, WooCommerce's and
+# Wix's spellings, and the same in the languages the headers are read in (mapping.py).
+_REFUNDED_STATUSES = frozenset({
+    "refunded", "fully refunded", "fully_refunded",
+    "erstattet", "rückerstattet", "zurückerstattet", "vollständig erstattet",
+    "remboursé", "remboursée", "remboursement total",
+    "reembolsado", "reembolsada", "reembolso total",
+    "已退款", "全额退款", "全部退款",
+})
 
 
-def cancelled_statuses(columns: Mapping[str, int], preset: Preset) -> frozenset[str]:
-    """The payment statuses that make an order count 0 in a file with these columns."""
-    if "refunded_amount" in columns or preset.refunds_in_lines:
+def cancelled_statuses(preset: Preset) -> frozenset[str]:
+    """The payment statuses that make an order count 0."""
+    if preset.refunds_in_lines:
+        # Its lines are net of refunds already, a refunded order's at 0: read as the
+        # preset says (a purchase whose money came back), not as a cancellation.
         return _CANCELLED_STATUSES
     return _CANCELLED_STATUSES | _REFUNDED_STATUSES
 
@@ -617,7 +632,7 @@ class _RowCleaner:
         self.timezone = timezone
         self.currency = currency
         self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns]
-        self.cancelled_statuses = cancelled_statuses(columns, preset)
+        self.cancelled_statuses = cancelled_statuses(preset)
         # The mapped columns' names, folded: a row that repeats them is a header.
         self.header_cells = dict(header_cells or {})
 

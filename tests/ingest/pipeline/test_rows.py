@@ -65,14 +65,21 @@ def test_voided_failed_and_cancelled_statuses_mark_the_order_cancelled() -> None
                          "Declined": True, "Payment error": True}
 
 
-def test_a_refunded_status_does_not_cancel_an_order_whose_refunded_amount_is_given() -> None:
-    data = (b"order_id,email,order_date,status,total,refunded amount\n"
-            b"A1,a@example.com,2024-03-01,Refunded,10.00,10.00\n")
+@pytest.mark.parametrize("status", [
+    "Refunded", "refunded", "Fully refunded", "fully_refunded", "Erstattet", "Rückerstattet",
+    "Remboursé", "Remboursée", "Reembolsado", "已退款", "全额退款",
+])
+def test_a_fully_refunded_status_cancels_the_order_also_where_the_file_gives_the_amount(
+        status: str) -> None:
+    # The amount paid back holds shipping and tax; the order's goods never did.
+    data = (f"order_id,email,order_date,status,total,refunded amount\n"
+            f"A1,a@example.com,2024-03-01,{status},10.00,14.90\n"
+            f"A2,a@example.com,2024-03-02,Paid,10.00,\n").encode()
 
-    frame = ingest_bytes(data).frame
+    frame = ingest_bytes(data).frame.set_index("order_key")
 
-    assert not frame["is_cancelled"].any()
-    assert frame["refunded_amount"].tolist() == [Decimal("10.00")]
+    assert frame["is_cancelled"].to_dict() == {"A1": True, "A2": False}
+    assert frame.loc["A1", "refunded_amount"] == Decimal("14.90")  # kept as the file says
 
 
 def test_advanced_order_export_lines_are_net_of_refunds_and_cancelled_orders_are_flagged() -> None:
