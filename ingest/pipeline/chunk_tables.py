@@ -367,6 +367,16 @@ def refund_taken(kept: Decimal, refunded: Decimal) -> Decimal:
     return min(refunded, max(kept, _ZERO))
 
 
+def refunds_above_goods(*, gross: np.ndarray, returned: np.ndarray, refunded: np.ndarray,
+                        cancelled: np.ndarray) -> np.ndarray:
+    """Which orders (not cancelled) were refunded more than their goods after returns:
+    those `order_totals` took down to 0 at most, not by their whole refund."""
+    return np.array([not stop and refund_taken(Decimal(g) - Decimal(r), Decimal(f)) < f
+                     for g, r, f, stop in zip(gross, _zero_if_missing(returned),
+                                              _zero_if_missing(refunded), cancelled)],
+                    dtype=bool)
+
+
 def _zero_if_missing(values: np.ndarray) -> np.ndarray:
     missing = pd.isna(values)
     if missing.any():

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingest.pipeline.chunk_tables import LINE_COLUMNS, TEXT_LIMITS, chunk_tables, order_totals
+from ingest.pipeline.chunk_tables import (
+    LINE_COLUMNS,
+    TEXT_LIMITS,
+    chunk_tables,
+    order_totals,
+    refunds_above_goods,
+)
 from tests.ingest.pipeline.helpers import ingest_bytes
 
 HEADER = "order_id,email,first_name,last_name,city,order_date,sku,product,category,quantity,unit_price\n"
@@ -207,6 +213,21 @@ def test_a_refund_takes_an_order_down_to_zero_at_most_and_a_return_keeps_its_val
                               Decimal(0), Decimal(0)]
     assert net.tolist() == [Decimal(0), Decimal(15), Decimal(0), Decimal("37.50"),
                             Decimal(-10), Decimal(-10)]
+
+
+def test_the_orders_refunded_more_than_their_goods_are_those_the_refund_took_to_zero() -> None:
+    above = refunds_above_goods(
+        gross=np.array([Decimal("20.00"), Decimal(100), Decimal(30), Decimal(20), Decimal(0),
+                        Decimal(20)], dtype=object),
+        returned=np.array([Decimal(0), Decimal(0), Decimal(10), Decimal(0), Decimal(10),
+                           Decimal(0)], dtype=object),
+        refunded=np.array([Decimal("24.90"), Decimal(85), Decimal(25), Decimal(20), Decimal(10),
+                           Decimal(30)], dtype=object),
+        cancelled=np.array([False, False, False, False, False, True]),
+    )
+
+    # A refund of exactly the goods is not above them; a cancelled order counts 0 anyway.
+    assert above.tolist() == [True, False, True, False, True, False]
 
 
 def test_rows_without_a_product_keep_their_quantity_and_amounts_on_their_order() -> None:
