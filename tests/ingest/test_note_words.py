@@ -12,7 +12,12 @@ from django.utils import translation
 
 from ingest.models import ImportJob
 from ingest.note_words import FIELD_LABELS, cleaning_notes_shown, note_text
-from ingest.pipeline.rows import DROPPED_IDENTICAL, KEPT_IDENTICAL, ROWS_CLEANED
+from ingest.pipeline.rows import (
+    DROPPED_IDENTICAL,
+    KEPT_IDENTICAL,
+    PARTLY_REFUNDED_UNKNOWN,
+    ROWS_CLEANED,
+)
 from ingest.services.imports import REFUNDS_ABOVE_GOODS
 from profiler_site.core.models import JobStatus
 from tests.ingest.helpers_db import import_bytes
@@ -131,3 +136,28 @@ def test_an_import_cancelled_mid_way_counts_the_refunds_cut_in_what_it_loaded(se
 
     assert (job.status, job.chunks_done) == (JobStatus.CANCELLED, 1)
     assert job.cleaning_notes[REFUNDS_ABOVE_GOODS] == 1
+
+
+PARTLY_REFUNDED = (b"order_id,email,order_date,status,sku,quantity,unit_price\n"
+                   b"P1,ann@example.com,2024-03-01,Partially refunded,S1,1,10.00\n"
+                   b"P1,ann@example.com,2024-03-01,Partially refunded,S2,1,5.00\n"
+                   b"P2,bob@example.com,2024-03-02,Completed,S1,1,10.00\n")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("language", "partly"), [
+    ("en", "orders partly refunded, and the file does not say how much: counted in full: 1"),
+    ("zh-hans", "部分退款但文件未注明退款金额的订单：按全额计算：1"),
+])
+def test_the_report_says_how_many_partly_refunded_orders_count_in_full(owner_client, language,
+                                                                       partly):
+    job = import_bytes(PARTLY_REFUNDED)
+    assert job.cleaning_notes[PARTLY_REFUNDED_UNKNOWN] == 1
+    assert REFUNDS_ABOVE_GOODS not in job.cleaning_notes
+
+    with translation.override(language):
+        page = owner_client.get(reverse("import-detail", args=[job.pk]),
+                                HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert partly in re.sub(r"\s+", " ", page.split('id="cleaning-notes"')[1]
+                            .split("</section>")[0])
