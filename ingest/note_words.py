@@ -42,6 +42,10 @@ FIXED_NOTES = (
     gettext_noop("outlier quantity flagged"),
     gettext_noop("outlier amount flagged"),
     gettext_noop("skipped: erased"),
+    # ingest.pipeline.rows.PARTLY_REFUNDED_UNKNOWN, ingest.services.imports.REFUNDS_ABOVE_GOODS
+    gettext_noop("orders partly refunded, and the file does not say how much: counted in full"),
+    gettext_noop("orders refunded more than their goods (shipping or tax refunded too): "
+                 "refund counted down to 0 at most"),
 )
 
 # The field names the text cleaner puts into its notes.

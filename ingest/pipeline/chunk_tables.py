@@ -10,9 +10,10 @@ The rules are the loader's, row for row:
   (by order time, then line number);
 - an order's gross total is the sum of its non-return lines, or its order total
   when no line has an amount; returns are summed apart, refunds taken as the
-  largest refunded amount given; net is gross less returns and refunds, 0 when
-  cancelled (`order_totals`, the one place these totals are computed: the loader
-  calls it again for an order merged with what the database holds);
+  largest refunded amount given; net is gross less returns and refunds, a refund
+  taking it down to 0 at most (`refund_taken`), and 0 when cancelled
+  (`order_totals`, the one place these totals are computed: the loader calls it
+  again for an order merged with what the database holds);
 - rows naming no product have no line: their quantity and amounts are summed
   on their order (`unlisted_*`), so they are kept and can be merged again;
 - repeated lines of one product in one order (and return kind) are summed, with
@@ -333,9 +334,9 @@ def order_totals(*, gross: np.ndarray, priced: np.ndarray, returned: np.ndarray,
     `gross` is the sum of an order's purchased amounts, `priced` whether any of its
     rows had an amount (else its order total, 0 without one, is its gross);
     `returned` and `refunded` are positive (None: none). Net is gross less returns
-    and refunds, 0 when cancelled. Most orders have neither: their net is their
-    gross, the same objects. Decimal arithmetic is exact; PostgreSQL rounds to the
-    column's cents on input.
+    and the part of the refund `refund_taken` takes, 0 when cancelled. Most orders
+    have neither: their net is their gross, the same objects. Decimal arithmetic is
+    exact; PostgreSQL rounds to the column's cents on input.
     """
     totals = gross
     if not priced.all():
@@ -347,10 +348,33 @@ def order_totals(*, gross: np.ndarray, priced: np.ndarray, returned: np.ndarray,
     if not len(adjusted) and not cancelled.any():
         return totals, totals
     net = totals.copy()
-    net[adjusted] = [Decimal(totals[row]) - Decimal(returned[row]) - Decimal(refunded[row])
-                     for row in adjusted.tolist()]
+    for row in adjusted.tolist():
+        kept = Decimal(totals[row]) - Decimal(returned[row])
+        net[row] = kept - refund_taken(kept, Decimal(refunded[row]))
     net[cancelled] = _ZERO
     return totals, net
+
+
+def refund_taken(kept: Decimal, refunded: Decimal) -> Decimal:
+    """The part of an order's refund taken off its goods `kept` after returns: all of it
+    down to 0 at most.
+
+    A refunded amount is what was paid back, shipping and tax included (Shopify's
+    `Refunded Amount`, Stripe's `Amount Refunded`), while an order's value is its
+    goods: the part of a refund above them was never in that value. An order already
+    below 0 (a return exported on its own) keeps its returns' value; no refund is taken.
+    """
+    return min(refunded, max(kept, _ZERO))
+
+
+def refunds_above_goods(*, gross: np.ndarray, returned: np.ndarray, refunded: np.ndarray,
+                        cancelled: np.ndarray) -> np.ndarray:
+    """Which orders (not cancelled) were refunded more than their goods after returns:
+    those `order_totals` took down to 0 at most, not by their whole refund."""
+    return np.array([not stop and refund_taken(Decimal(g) - Decimal(r), Decimal(f)) < f
+                     for g, r, f, stop in zip(gross, _zero_if_missing(returned),
+                                              _zero_if_missing(refunded), cancelled)],
+                    dtype=bool)
 
 
 def _zero_if_missing(values: np.ndarray) -> np.ndarray:

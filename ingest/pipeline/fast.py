@@ -70,7 +70,6 @@ from ingest.pipeline.rows import (
     _RowCleaner,
     _State,
     finish_chunk,
-    identical_rows_choice,
     net_money,
     occurrence_key,
     row_revenue,
@@ -119,8 +118,7 @@ def read_rows_fast(
     table = open_table(recorder, options)  # type: ignore[arg-type]
     columns = _resolve_columns(table, mapping)
     cleaner = _make_cleaner(table, columns, mapping, options)
-    state = _State(seen_rows=set(), order_owner={},
-                   keep_identical=identical_rows_choice(columns, options))
+    state = _State.of_file(columns, mapping.behaviour, options)
     stats = stats if stats is not None else Counter()
     batcher = _ChunkCleaner(cleaner=cleaner, state=state, headers=table.headers.names, stats=stats)
     first_line = table.header_line_no + 1
@@ -1025,6 +1023,7 @@ class _ChunkCleaner:
             batch.last_line,
             amounts=amounts,
             identical_money=identical,
+            partly_refunded=self.state.partly_refunded,
         )
 
     def _drop_duplicates(

@@ -17,7 +17,8 @@ Money and order semantics of the frame:
   are `is_return` (negative) rather than `is_cancelled`.
 - Order-level columns (`order_total`, `refunded_amount`, `currency`,
   `financial_status`) repeat on every line of an order: take them once per
-  `order_key`; net order revenue = lines − `refunded_amount`.
+  `order_key`; net order revenue = lines − `refunded_amount`, down to 0 at most
+  (`chunk_tables.order_totals`). A fully refunded status cancels the order.
 """
 
 from __future__ import annotations
@@ -142,17 +143,47 @@ UNPRICED_LINE = "no line amount: the order total counts once for its order"
 # "Declined", PrestaShop "Payment error"), or a cancellation.
 _CANCELLED_STATUSES = frozenset(
     {"voided", "cancelled", "canceled", "failed", "declined", "payment error"})
-# A fully refunded order, in a file that has no refunded amount to net out (BigCommerce's
-# and PrestaShop's order lists, WooCommerce's order exports): it stays in the history
-# and counts 0, as a cancelled one. Where the file has the amount, it is netted instead.
-_REFUNDED_STATUSES = frozenset({"refunded", "fully refunded"})
+# A fully refunded order: it stays in the history and counts 0, as a cancelled one, also
+# where the file gives the refunded amount. That amount is what was paid back, shipping
+# and tax included, while the order's value is its goods (the line amounts): netted, a
+# refund of goods and shipping left -4.90, and one of goods less a discount larger than
+# shipping and tax left money where nothing was sold. As a cancellation it also reads
+# downstream as BigCommerce's and PrestaShop's refunded orders (no amount in the file)
+# always did: no purchase for recency, frequency or the value models, and one of the
+# "returns or cancelled orders" on the profile. Shopify's, Stripe's, WooCommerce's and
+# Wix's spellings, and the same in the languages the headers are read in (mapping.py).
+_REFUNDED_STATUSES = frozenset({
+    "refunded", "fully refunded", "fully_refunded",
+    "erstattet", "rückerstattet", "zurückerstattet", "vollständig erstattet",
+    "remboursé", "remboursée", "remboursement total",
+    "reembolsado", "reembolsada", "reembolso total",
+    "已退款", "全额退款", "全部退款",
+})
+# A partly refunded order; its refund is netted where the file gives the amount, else the
+# order counts in full and the report says so (PARTLY_REFUNDED_UNKNOWN).
+_PARTLY_REFUNDED_STATUSES = frozenset({
+    "partially refunded", "partially_refunded", "partly refunded", "partial refund",
+    "teilweise erstattet", "teilweise rückerstattet", "teilerstattet",
+    "partiellement remboursé", "partiellement remboursée", "remboursement partiel",
+    "parcialmente reembolsado", "parcialmente reembolsada", "reembolso parcial",
+    "部分退款", "已部分退款",
+})
+# Counted once per order, by `finish_chunk`.
+PARTLY_REFUNDED_UNKNOWN = "orders partly refunded, and the file does not say how much: counted in full"
 
 
-def cancelled_statuses(columns: Mapping[str, int], preset: Preset) -> frozenset[str]:
-    """The payment statuses that make an order count 0 in a file with these columns."""
-    if "refunded_amount" in columns or preset.refunds_in_lines:
+def cancelled_statuses(preset: Preset) -> frozenset[str]:
+    """The payment statuses that make an order count 0."""
+    if preset.refunds_in_lines:
+        # Its lines are net of refunds already, a refunded order's at 0: read as the
+        # preset says (a purchase whose money came back), not as a cancellation.
         return _CANCELLED_STATUSES
     return _CANCELLED_STATUSES | _REFUNDED_STATUSES
+
+
+def refunds_unknown(columns: Mapping[str, int], preset: Preset) -> bool:
+    """Whether a file with these columns leaves a partial refund's amount unknown."""
+    return "refunded_amount" not in columns and not preset.refunds_in_lines
 
 
 _CENT = Decimal("0.0001")
@@ -204,6 +235,15 @@ class _State:
     # else the owner's choice for them. `repeats` counts the keys seen more than once.
     keep_identical: bool | None = None
     repeats: dict[int, int] = field(default_factory=dict)
+    # The partly refunded orders noted so far (PARTLY_REFUNDED_UNKNOWN); None when the
+    # file says how much was refunded.
+    partly_refunded: set[str] | None = None
+
+    @classmethod
+    def of_file(cls, columns: Mapping[str, int], preset: Preset, options: ReadOptions) -> _State:
+        return cls(seen_rows=set(), order_owner={},
+                   keep_identical=identical_rows_choice(columns, options),
+                   partly_refunded=set() if refunds_unknown(columns, preset) else None)
 
 
 def identical_rows_choice(columns: Mapping[str, int], options: ReadOptions) -> bool | None:
@@ -249,8 +289,7 @@ def read_rows(
     table = open_table(stream, options)
     columns = _resolve_columns(table, mapping)
     cleaner = _make_cleaner(table, columns, mapping, options)
-    state = _State(seen_rows=set(), order_owner={},
-                   keep_identical=identical_rows_choice(columns, options))
+    state = _State.of_file(columns, mapping.behaviour, options)
     headers = table.headers.names
     rows: list[tuple[Any, ...]] = []
     rejections: list[Rejection] = []
@@ -273,7 +312,7 @@ def read_rows(
         else:
             money += _process(record, cleaner, state, headers, rows, rejections, notes)
         if records_in_chunk >= chunk_rows:
-            yield _chunk(index, rows, rejections, notes, first_line, last_line, money)
+            yield _chunk(index, rows, rejections, notes, first_line, last_line, money, state)
             index += 1
             rows, rejections, notes, money = [], [], Counter(), _ZERO
             records_in_chunk = 0
@@ -281,7 +320,7 @@ def read_rows(
     if not any_record:
         raise FileRejected(HEADER_ONLY)
     if records_in_chunk:
-        yield _chunk(index, rows, rejections, notes, first_line, last_line, money)
+        yield _chunk(index, rows, rejections, notes, first_line, last_line, money, state)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -617,7 +656,7 @@ class _RowCleaner:
         self.timezone = timezone
         self.currency = currency
         self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns]
-        self.cancelled_statuses = cancelled_statuses(columns, preset)
+        self.cancelled_statuses = cancelled_statuses(preset)
         # The mapped columns' names, folded: a row that repeats them is a header.
         self.header_cells = dict(header_cells or {})
 
@@ -800,9 +839,10 @@ def _chunk(
     first_line: int,
     last_line: int,
     identical: Decimal,
+    state: _State,
 ) -> CleanChunk:
     return finish_chunk(index, build_frame(rows), rejections, notes, first_line, last_line,
-                        identical_money=identical)
+                        identical_money=identical, partly_refunded=state.partly_refunded)
 
 
 def finish_chunk(
@@ -815,9 +855,20 @@ def finish_chunk(
     *,
     amounts: np.ndarray | None = None,
     identical_money: Decimal = Decimal(0),
+    partly_refunded: set[str] | None = None,
 ) -> CleanChunk:
-    """Flag outliers (within the chunk, as the loader expects) and wrap up; `amounts` may
-    pass `line_total` as floats when the caller already has them."""
+    """Flag outliers (within the chunk, as the loader expects), note the partly refunded
+    orders not noted before (`partly_refunded`, the file's so far; None: the file says how
+    much) and wrap up; `amounts` may pass `line_total` as floats when the caller already
+    has them."""
+    if len(frame) and partly_refunded is not None:
+        # An order is one whatever its lines; a cancelled one counts 0, not in full.
+        partly = frame["financial_status"].isin(_PARTLY_REFUNDED_STATUSES).to_numpy(dtype=bool)
+        orders = set(frame["order_key"].to_numpy()[partly & ~frame["is_cancelled"].to_numpy()]
+                     .tolist()) - partly_refunded
+        if orders:
+            partly_refunded |= orders
+            notes[PARTLY_REFUNDED_UNKNOWN] += len(orders)
     if len(frame):
         if amounts is None:
             amounts = np.array([np.nan if v is None else float(v) for v in frame["line_total"]])

@@ -42,12 +42,18 @@ from ingest.pipeline.rows import (
 )
 from ingest.pipeline.table import ReadOptions, TablePreview, preview_table
 from ingest.signals import import_finished
-from profiler_site.core.jobs import job_enqueue, job_progress
+from profiler_site.core.jobs import JobCancelled, job_enqueue, job_progress
 from profiler_site.core.models import JobStatus
 from profiler_site.core.shop import shop_profile
 
 from .bulk_indexes import indexes_set_aside, restore_indexes, worth_setting_aside
-from .loading import IMPORT_LOCK, load_chunk, rejection_row, staging_data
+from .loading import (
+    IMPORT_LOCK,
+    load_chunk,
+    orders_refunded_above_goods,
+    rejection_row,
+    staging_data,
+)
 from .prefetch import prefetch
 from .retention import dropped_columns, personal_fields_dropped
 from .run_memory import RunMemory
@@ -58,6 +64,9 @@ IDENTICAL_PREVIEW_ROWS = 200_000
 IDENTICAL_ROWS_CHOICES = ("drop", "keep")
 # The report's count of rows that belong to erased customers (see services.privacy).
 ERASED_NOTE = "skipped: erased"
+# The report's count of orders whose refund was cut at their goods (`refund_taken`).
+REFUNDS_ABOVE_GOODS = ("orders refunded more than their goods (shipping or tax refunded too): "
+                       "refund counted down to 0 at most")
 
 
 class ImportRejected(Exception):
@@ -339,12 +348,34 @@ def import_run(job: ImportJob) -> str:
     except PipelineError as exc:
         _failed_because(job, exc)
         raise ImportRejected.of(exc) from exc
+    except JobCancelled:
+        _note_refunds_above_goods(job)  # of the chunks that committed
+        raise
+    _note_refunds_above_goods(job)
     job.refresh_from_db()
     job_id = job.pk
     transaction.on_commit(lambda: import_finished.send(sender=ImportJob, job_id=job_id,
                                                        kind=ImportKind.ORDERS))
     return import_summary(orders=job.orders_created, customers=job.customers_created,
                           rejected=job.rows_rejected)
+
+
+def _note_refunds_above_goods(job: ImportJob) -> None:
+    """Count, in the report, the orders whose refund was cut at their goods.
+
+    Counted once the chunks are in, on the orders as stored: an order whose rows fall
+    into several chunks, or that merged with an earlier import's, is counted once and
+    as it ended. Set rather than added, so a resumed import counts the same.
+    """
+    refunded_above = orders_refunded_above_goods(job_id=job.pk)
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        notes = dict(locked.cleaning_notes or {})
+        notes.pop(REFUNDS_ABOVE_GOODS, None)
+        if refunded_above:
+            notes[REFUNDS_ABOVE_GOODS] = refunded_above
+        locked.cleaning_notes = notes
+        locked.save(update_fields=["cleaning_notes"])
 
 
 def _failed_because(job: ImportJob, exc: PipelineError) -> None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 from django.db import DatabaseError, connection, transaction
 
 from ingest.models import ImportRejection
-from ingest.pipeline.chunk_tables import chunk_tables, order_totals
+from ingest.pipeline.chunk_tables import chunk_tables, order_totals, refunds_above_goods
 from ingest.pipeline.errors import Reason, gettext_noop
 from ingest.pipeline.rows import Rejection
 from profiler_site.core.csv_copy import copy_csv, csv_for_copy, timestamptz_text
@@ -656,6 +656,22 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
         cursor.execute(KEEP_CHANGED_ORDERS_BEFORE, {"job_id": job_id})
     cursor.execute("TRUNCATE chunk_orders, chunk_orders_before")
     return StagedCounts(orders_created, orders_existing, lines_created, conflicts)
+
+
+def orders_refunded_above_goods(*, job_id: int) -> int:
+    """How many of the orders the import wrote last were refunded more than their goods
+    (`refunds_above_goods`), counted on their stored totals: once per order however many
+    chunks held its rows, and as the order stands after merging with earlier imports."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gross_total, returned_total, refunded_total, is_cancelled "
+                       "FROM ingest_order WHERE last_import_id = %s AND refunded_total > 0",
+                       [job_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return 0
+    gross, returned, refunded, cancelled = (np.array(column, dtype=object) for column in zip(*rows))
+    return int(refunds_above_goods(gross=gross, returned=returned, refunded=refunded,
+                                   cancelled=cancelled.astype(bool)).sum())
 
 
 def rejection_row(job_id: int, rejection: Rejection) -> ImportRejection:

@@ -26,7 +26,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from ingest.models import Customer, ImportJob, ImportRejection, Order, OrderLine
-from ingest.services.imports import import_confirm, import_upload_create
+from ingest.services.imports import REFUNDS_ABOVE_GOODS, import_confirm, import_upload_create
 from profiler_site.core import jobs
 from profiler_site.core.models import JobStatus
 from tests.ingest.helpers_db import import_bytes, orphan_rows
@@ -81,6 +81,9 @@ def expected_of(rows: list[Row]) -> Expected:
         refunded = max(refunds) if refunds else Decimal(0)
         cancelled = any(r.cancelled for r in order_rows)
         customer = order_rows[0].customer
+        # A refund takes the goods (after returns) down to 0 at most: what was paid back
+        # above them was shipping or tax, which the goods never held.
+        refunded = min(refunded, max(gross - returned, Decimal(0)))
         net[customer] += Decimal(0) if cancelled else gross - returned - refunded
         for r in order_rows:
             if r.sku is None:
@@ -434,10 +437,83 @@ def statuses_without_a_refunded_amount() -> Shape:
     )
 
 
+def shopify_refunds_including_shipping() -> Shape:
+    """Shopify's refunded amount is what was paid back, shipping and tax included; the
+    order's value is its goods. A fully refunded order counts 0, with shipping refunded
+    or a discount larger than shipping and tax; a partial refund takes the goods down to
+    0 at most (README)."""
+    amount = _Amounts(15)
+    return Shape(
+        "Shopify refunds including shipping",
+        SHOPIFY_REFUND_HEADER, [record for order in _shopify_refund_orders(amount, refunded=True)
+                                for record in order],
+        _ShopifyRefundReader().read, order_column="Name",
+    )
+
+
+SHOPIFY_REFUND_HEADER = ["Name", "Email", "Financial Status", "Created at", "Lineitem quantity",
+                         "Lineitem price", "Lineitem sku", "Shipping", "Taxes", "Discount Amount",
+                         "Total", "Refunded Amount"]
+# The kinds of order, in turn: paid; refunded with shipping and tax; refunded with a discount
+# larger than shipping and tax; partly refunded above the goods; partly refunded within them.
+REFUND_KINDS = ("paid", "refunded with shipping", "refunded with a discount",
+                "partly refunded above the goods", "partly refunded within the goods")
+
+
+def _shopify_refund_orders(amount: _Amounts, *, refunded: bool) -> list[list[list[str]]]:
+    """The orders' rows, each order's fields on its first line; `refunded=False`: the same
+    orders as exported before any money went back."""
+    orders = []
+    for number, customer, day, items in _orders_with_lines(15):
+        kind = REFUND_KINDS[number % len(REFUND_KINDS)]
+        prices = [amount(60) + 20 for _ in items]
+        goods = sum((price * qty for price, (_, qty) in zip(prices, items)), Decimal(0))
+        shipping, tax = Decimal("4.90"), (goods * Decimal("0.19")).quantize(CENT)
+        # A discount larger than shipping and tax: netting the refund would leave money.
+        discount = (shipping + tax + goods / 10).quantize(CENT) \
+            if kind == "refunded with a discount" else Decimal(0)
+        total = goods - discount + shipping + tax
+        status, refund = {
+            "paid": ("paid", Decimal(0)),
+            "refunded with shipping": ("refunded", total),
+            "refunded with a discount": ("refunded", total),
+            "partly refunded above the goods": ("partially_refunded", goods + Decimal("2.45")),
+            "partly refunded within the goods": ("partially_refunded", (goods / 3).quantize(CENT)),
+        }[kind]
+        if not refunded:
+            status, refund = "paid", Decimal(0)
+        rows = []
+        for position, ((sku, qty), price) in enumerate(zip(items, prices)):
+            order_fields = [customer, status, f"{day} 09:30:00 +0100"] if position == 0 else [
+                "", "", ""]
+            money = [str(shipping), str(tax), str(discount), str(total), str(refund)] \
+                if position == 0 else [""] * 5
+            rows.append([f"#{number}", *order_fields, str(qty), str(price), sku, *money])
+        orders.append(rows)
+    return orders
+
+
+class _ShopifyRefundReader:
+    """An order's first-line fields carried to its other lines, afresh in each export."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, dict[str, str]] = {}
+
+    def read(self, line_no: int, r: dict[str, str]) -> Row:
+        if r["Email"]:
+            self.first[r["Name"]] = r
+        first = self.first[r["Name"]]
+        return Row(line_no, first["Email"], r["Name"], r["Lineitem sku"],
+                   int(r["Lineitem quantity"]),
+                   Decimal(r["Lineitem price"]) * int(r["Lineitem quantity"]),
+                   refunded=_money(first["Refunded Amount"]),
+                   cancelled=first["Financial Status"] == "refunded")
+
+
 SHAPES = [line_totals, unit_prices, order_totals_only, line_totals_and_an_order_total,
           one_row_per_order, no_order_id, no_products, no_products_with_order_id, shopify, returns,
           cancellations_and_refunds, decimal_comma, whole_amounts_grouped_by_dots,
-          statuses_without_a_refunded_amount]
+          statuses_without_a_refunded_amount, shopify_refunds_including_shipping]
 
 
 # --- Checking the database against the file --------------------------------------------------
@@ -532,6 +608,59 @@ def test_a_shape_imported_as_two_overlapping_exports_holds_the_same_money(shape,
     first, second = _import(shape.text(early)), _import(shape.text(late))
 
     _check(shape, [(early, _refused(first)), (late, _refused(second))])
+
+
+def _refund_kinds() -> dict[str, str]:
+    """Each order of the Shopify refunds shape, by its kind."""
+    return {f"#{number}": REFUND_KINDS[number % len(REFUND_KINDS)]
+            for number, *_ in _orders_with_lines(15)}
+
+
+def _net_by_kind() -> dict[str, set[Decimal]]:
+    kinds = _refund_kinds()
+    nets: dict[str, set[Decimal]] = defaultdict(set)
+    for key, total in Order.objects.values_list("order_key", "net_total"):
+        nets[kinds[key]].add(total)
+    return nets
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shopify_orders_refunded_with_shipping_or_a_discount_are_worth_nothing_never_less(
+        small_chunks):
+    shape = shopify_refunds_including_shipping()
+
+    job = _import(shape.text())
+
+    nets = _net_by_kind()
+    assert nets["refunded with shipping"] == nets["refunded with a discount"] == {Decimal(0)}
+    assert nets["partly refunded above the goods"] == {Decimal(0)}
+    assert min(nets["partly refunded within the goods"]) > 0
+    assert Order.objects.filter(net_total__lt=0).count() == 0
+    # Only the partial refunds above the goods were cut; the full ones count 0 as refunded.
+    assert job.cleaning_notes[REFUNDS_ABOVE_GOODS] == 3
+    assert Order.objects.filter(is_cancelled=True).count() == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_export_from_before_the_refunds_then_one_from_after_ends_with_the_refunded_values(
+        small_chunks):
+    shape = shopify_refunds_including_shipping()
+    before = [record for order in _shopify_refund_orders(_Amounts(15), refunded=False)
+              for record in order]
+    assert len(before) == len(shape.records)
+    # Exports by date: the first from before the refunds, the second after; a third of
+    # the orders are in both.
+    early, _ = _halves(Shape(shape.name, shape.header, before, shape.read,
+                             order_column=shape.order_column))
+    _, late = _halves(shape)
+
+    first = _import(shape.text(early))
+    second = _import(shape.text(late))
+
+    _check(shape, [(early, _refused(first)), (late, _refused(second))])
+    again = _import(shape.text(late))
+    _check(shape, [(early, _refused(first)), (late, _refused(again))])
+    assert again.cleaning_notes == second.cleaning_notes
 
 
 # Two real workers per shape (~35 s each): a subset that takes every route of the

@@ -153,7 +153,8 @@ def test_a_stripe_export_nets_refunds_and_counts_a_failed_payment_as_nothing():
                                   "bo@example.com": Decimal("0.00"),  # refunded, failed
                                   "id:cus_Nc3": Decimal("80.00")}  # no email on file
     assert Order.objects.get(order_key="ch_3KfD4").is_cancelled  # "Failed"
-    assert not Order.objects.get(order_key="ch_3KfC3").is_cancelled  # "Refunded": it happened
+    # "Refunded" in full: it stays in the history and counts 0, as a cancelled payment.
+    assert Order.objects.get(order_key="ch_3KfC3").is_cancelled
     assert not OrderLine.objects.exists()  # payments name no products
 
 

@@ -360,13 +360,20 @@ def test_an_order_list_whose_status_says_refunded_counts_nothing_when_it_has_no_
     assert Order.objects.get(order_key="102").is_cancelled
 
 
-def test_a_refunded_status_next_to_a_refunded_amount_nets_the_amount_instead():
+def test_a_refunded_status_counts_nothing_also_next_to_a_refunded_amount():
+    # What was paid back is not the goods' value: less with a discount (20.00 of goods,
+    # 17.00 off, 2.00 shipping: 5.00 paid and refunded), more with shipping refunded.
     content = (b"Order ID,Email,Order Date,SKU,Line Total,Status,Refunded Amount\n"
-               b"1,ann@example.com,2024-03-01,S1,20.00,refunded,5.00\n")
+               b"1,ann@example.com,2024-03-01,S1,20.00,refunded,5.00\n"
+               b"2,bob@example.com,2024-03-01,S1,20.00,refunded,24.90\n"
+               b"3,cy@example.com,2024-03-01,S1,20.00,paid,5.00\n")
 
     _imported(content)
 
-    assert _net("ann@example.com") == Decimal("15.00")
+    assert (_net("ann@example.com"), _net("bob@example.com")) == (Decimal(0), Decimal(0))
+    assert Order.objects.get(order_key="1").is_cancelled
+    assert Order.objects.get(order_key="2").refunded_total == Decimal("24.90")  # as given
+    assert _net("cy@example.com") == Decimal("15.00")  # a refund on a paid order is netted
 
 
 def test_stripes_current_payments_export_is_recognised_by_its_created_date_column():

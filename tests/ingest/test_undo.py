@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.db.models.signals import post_save
@@ -148,6 +150,36 @@ def test_undoing_a_reimport_of_order_totals_restores_the_unpriced_lines_and_each
 
     assert database() == a_alone
     assert a_alone["orders"]["3001"][3] == 30 and len(a_alone["lines"]) == 3
+
+
+SHOPIFY = (b"Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem price,"
+           b"Lineitem sku,Total,Refunded Amount\n")
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 50_000], ids=["small chunks", "one chunk"])
+def test_undoing_the_export_that_brought_refunds_restores_the_orders_as_they_were_paid(
+    settings, chunk_rows
+):
+    settings.IMPORT_CHUNK_ROWS = chunk_rows
+    paid = import_bytes(SHOPIFY + b"#1,ann@example.com,paid,2024-01-05,2,10.00,S1,29.90,0.00\n"
+                                  b"#1,,,,1,5.00,S2,,\n"
+                                  b"#2,bob@example.com,paid,2024-01-06,1,12.00,S1,16.90,0.00\n")
+    paid_alone = database()
+    # The later export: #1 refunded in full (shipping too), #2 refunded more than its goods.
+    refunded = import_bytes(
+        SHOPIFY + b"#1,ann@example.com,refunded,2024-01-05,2,10.00,S1,29.90,29.90\n"
+                  b"#1,,,,1,5.00,S2,,\n"
+                  b"#2,bob@example.com,partially_refunded,2024-01-06,1,12.00,S1,16.90,14.40\n")
+    assert paid.status == refunded.status == JobStatus.SUCCEEDED
+    orders = database()["orders"]
+    # (cancelled, gross, returned, refunded, net): the amounts refunded are kept as given.
+    assert orders["#1"][2:] == (True, 25, 0, Decimal("29.90"), 0)
+    assert orders["#2"][2:] == (False, 12, 0, Decimal("14.40"), 0)
+
+    undo(refunded)
+
+    assert database() == paid_alone
+    assert paid_alone["orders"]["#1"][-1] == 25 and paid_alone["orders"]["#2"][-1] == 12
 
 
 def test_a_first_import_and_an_unchanged_reimport_keep_no_lines_or_customers_before():

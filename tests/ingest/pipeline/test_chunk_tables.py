@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingest.pipeline.chunk_tables import LINE_COLUMNS, TEXT_LIMITS, chunk_tables, order_totals
+from ingest.pipeline.chunk_tables import (
+    LINE_COLUMNS,
+    TEXT_LIMITS,
+    chunk_tables,
+    order_totals,
+    refunds_above_goods,
+)
 from tests.ingest.pipeline.helpers import ingest_bytes
 
 HEADER = "order_id,email,first_name,last_name,city,order_date,sku,product,category,quantity,unit_price\n"
@@ -186,6 +192,42 @@ def test_order_totals_net_returns_and_refunds_and_a_cancelled_order_is_worth_not
 
     assert gross.tolist() == [Decimal("10.50"), Decimal(7), Decimal("3.00"), Decimal("40.00")]
     assert net.tolist() == [Decimal("7.25"), Decimal(7), Decimal(0), Decimal("35.00")]
+
+
+def test_a_refund_takes_an_order_down_to_zero_at_most_and_a_return_keeps_its_value() -> None:
+    gross, net = order_totals(
+        # goods 20 refunded 24.90 with shipping; goods 100 refunded 85 (a discount larger
+        # than shipping and tax); goods 30 less a 10 return, refunded 25; a partial refund
+        # inside the goods; a return exported on its own, without and with a refund.
+        gross=np.array([Decimal("20.00"), Decimal(100), Decimal(30), Decimal("50.00"),
+                        Decimal(0), Decimal(0)], dtype=object),
+        priced=np.array([True] * 6),
+        returned=np.array([None, None, Decimal(10), None, Decimal(10), Decimal(10)], dtype=object),
+        order_total=np.array([None] * 6, dtype=object),
+        refunded=np.array([Decimal("24.90"), Decimal(85), Decimal(25), Decimal("12.50"), None,
+                           Decimal(10)], dtype=object),
+        cancelled=np.array([False] * 6),
+    )
+
+    assert gross.tolist() == [Decimal("20.00"), Decimal(100), Decimal(30), Decimal("50.00"),
+                              Decimal(0), Decimal(0)]
+    assert net.tolist() == [Decimal(0), Decimal(15), Decimal(0), Decimal("37.50"),
+                            Decimal(-10), Decimal(-10)]
+
+
+def test_the_orders_refunded_more_than_their_goods_are_those_the_refund_took_to_zero() -> None:
+    above = refunds_above_goods(
+        gross=np.array([Decimal("20.00"), Decimal(100), Decimal(30), Decimal(20), Decimal(0),
+                        Decimal(20)], dtype=object),
+        returned=np.array([Decimal(0), Decimal(0), Decimal(10), Decimal(0), Decimal(10),
+                           Decimal(0)], dtype=object),
+        refunded=np.array([Decimal("24.90"), Decimal(85), Decimal(25), Decimal(20), Decimal(10),
+                           Decimal(30)], dtype=object),
+        cancelled=np.array([False, False, False, False, False, True]),
+    )
+
+    # A refund of exactly the goods is not above them; a cancelled order counts 0 anyway.
+    assert above.tolist() == [True, False, True, False, True, False]
 
 
 def test_rows_without_a_product_keep_their_quantity_and_amounts_on_their_order() -> None:

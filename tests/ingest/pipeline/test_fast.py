@@ -14,7 +14,12 @@ from ingest.pipeline import fast
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.files import check_size, open_upload
 from ingest.pipeline.mapping import ColumnMapping, propose_mapping
-from ingest.pipeline.rows import CleanChunk, count_identical_rows, read_rows
+from ingest.pipeline.rows import (
+    PARTLY_REFUNDED_UNKNOWN,
+    CleanChunk,
+    count_identical_rows,
+    read_rows,
+)
 from ingest.pipeline.table import DEFAULT_OPTIONS, ReadOptions, open_table
 from tests.ingest.pipeline.test_hostile_input import CASES
 
@@ -296,6 +301,30 @@ def test_fast_and_slow_paths_agree_on_a_shopify_fill_across_chunks() -> None:
     stats = assert_same_results((header + "".join(lines)).encode(), chunk_rows=5)
 
     assert stats[fast.CHUNKS_SPLIT_FAST] > 0
+
+
+@pytest.mark.parametrize("refund_column", [True, False], ids=["refunded amount", "no amount"])
+@pytest.mark.parametrize("chunk_rows", [4, 50_000])
+def test_fast_and_slow_paths_agree_on_refunds_and_partial_refunds_across_chunks(
+        refund_column: bool, chunk_rows: int) -> None:
+    statuses = ["paid", "refunded", "partially_refunded", "Partially Refunded", "Erstattet",
+                "已退款", "部分退款", "voided"]
+    lines = []
+    for order in range(48):
+        for item in range(1 + order % 3):
+            first = item == 0
+            status = statuses[order % len(statuses)] if first else ""
+            refund = f"{4 + order % 9}.90" if first and order % 2 else ""
+            lines.append(f"#{order},{f'c{order % 7}@example.com' if first else ''},{status},"
+                         f"{'2024-03-01 10:00:00 +0100' if first else ''},{1 + item},Mug,"
+                         f"{3 + item}.50,M-{item}" + (f",{refund}" if refund_column else "") + "\n")
+    header = ("Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,"
+              "Lineitem price,Lineitem sku" + (",Refunded Amount" if refund_column else "") + "\n")
+
+    assert_same_results((header + "".join(lines)).encode(), chunk_rows=chunk_rows)
+    notes = sum((c.notes for c in _run((header + "".join(lines)).encode(), fast_path=True,
+                                       chunk_rows=chunk_rows).chunks), Counter())
+    assert notes[PARTLY_REFUNDED_UNKNOWN] == (0 if refund_column else 18)
 
 
 def test_fast_and_slow_paths_agree_without_an_order_id_column() -> None:

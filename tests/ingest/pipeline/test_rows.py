@@ -12,6 +12,7 @@ import pytest
 from ingest.pipeline.mapping import ColumnMapping
 from ingest.pipeline.rows import (
     COLUMNS,
+    PARTLY_REFUNDED_UNKNOWN,
     UNASKED_ENOUGH,
     count_identical_rows,
     detect_date_order,
@@ -65,14 +66,68 @@ def test_voided_failed_and_cancelled_statuses_mark_the_order_cancelled() -> None
                          "Declined": True, "Payment error": True}
 
 
-def test_a_refunded_status_does_not_cancel_an_order_whose_refunded_amount_is_given() -> None:
-    data = (b"order_id,email,order_date,status,total,refunded amount\n"
-            b"A1,a@example.com,2024-03-01,Refunded,10.00,10.00\n")
+@pytest.mark.parametrize("status", [
+    "Refunded", "refunded", "Fully refunded", "fully_refunded", "Erstattet", "Rückerstattet",
+    "Remboursé", "Remboursée", "Reembolsado", "已退款", "全额退款",
+])
+def test_a_fully_refunded_status_cancels_the_order_also_where_the_file_gives_the_amount(
+        status: str) -> None:
+    # The amount paid back holds shipping and tax; the order's goods never did.
+    data = (f"order_id,email,order_date,status,total,refunded amount\n"
+            f"A1,a@example.com,2024-03-01,{status},10.00,14.90\n"
+            f"A2,a@example.com,2024-03-02,Paid,10.00,\n").encode()
 
-    frame = ingest_bytes(data).frame
+    frame = ingest_bytes(data).frame.set_index("order_key")
 
-    assert not frame["is_cancelled"].any()
-    assert frame["refunded_amount"].tolist() == [Decimal("10.00")]
+    assert frame["is_cancelled"].to_dict() == {"A1": True, "A2": False}
+    assert frame.loc["A1", "refunded_amount"] == Decimal("14.90")  # kept as the file says
+
+
+@pytest.mark.parametrize("status", [
+    "partially_refunded", "Partially refunded", "Partially Refunded", "partly refunded",
+    "Teilweise erstattet", "Partiellement remboursé", "Parcialmente reembolsado", "部分退款",
+])
+def test_a_partly_refunded_order_counts_in_full_and_the_report_says_the_amount_is_unknown(
+        status: str) -> None:
+    data = (f"order_id,email,order_date,status,sku,quantity,unit_price\n"
+            f"P1,a@example.com,2024-03-01,{status},S1,1,10.00\n"
+            f"P1,a@example.com,2024-03-01,{status},S2,1,5.00\n"
+            f"P2,b@example.com,2024-03-02,Paid,S1,1,10.00\n").encode()
+
+    outcome = ingest_bytes(data)
+
+    assert not outcome.frame["is_cancelled"].any()
+    assert outcome.notes[PARTLY_REFUNDED_UNKNOWN] == 1  # one order, whatever its lines
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 50_000])
+def test_a_partly_refunded_order_is_noted_once_however_its_lines_fall_into_chunks(
+        chunk_rows: int) -> None:
+    # Shopify writes the status on an order's first line only.
+    data = (b"Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,"
+            b"Lineitem price,Lineitem sku,Cancelled at\n"
+            b"#1,a@example.com,partially_refunded,2024-03-01 10:00:00 +0100,1,Mug,4.50,M1,\n"
+            b"#1,,,,2,Cup,3.00,C1,\n"
+            b"#1,,,,1,Jug,9.00,J1,\n"
+            b"#2,b@example.com,partially_refunded,2024-03-02 10:00:00 +0100,1,Mug,4.50,M1,"
+            b"2024-03-03 10:00:00 +0100\n"
+            b"#3,c@example.com,paid,2024-03-04 10:00:00 +0100,1,Mug,4.50,M1,\n"
+            b"#4,c@example.com,partially_refunded,2024-03-05 10:00:00 +0100,1,Mug,4.50,M1,\n")
+
+    outcome = ingest_bytes(data, chunk_rows=chunk_rows)
+
+    # #2 was cancelled as well: it counts 0, not in full.
+    assert outcome.notes[PARTLY_REFUNDED_UNKNOWN] == 2
+
+
+def test_a_partly_refunded_order_whose_file_says_how_much_is_not_noted() -> None:
+    with_amount = (b"order_id,email,order_date,status,total,refunded amount\n"
+                   b"P1,a@example.com,2024-03-01,Partially refunded,10.00,4.00\n")
+    lines_net_of_refunds = (DATA / "woocommerce_advanced_order_export.csv").read_bytes().replace(
+        b"4830,Completed", b"4830,Partially Refunded")
+
+    assert PARTLY_REFUNDED_UNKNOWN not in ingest_bytes(with_amount).notes
+    assert PARTLY_REFUNDED_UNKNOWN not in ingest_bytes(lines_net_of_refunds).notes
 
 
 def test_advanced_order_export_lines_are_net_of_refunds_and_cancelled_orders_are_flagged() -> None:
