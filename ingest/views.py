@@ -114,6 +114,8 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "notes": cleaning_notes_shown(job.cleaning_notes or {}),
         "undoable": selectors.import_undoable(job),
         "undo": selectors.latest_undo(job),
+        # The page says "went down by $5.00", not "by -$5.00".
+        "revenue_fall": -job.revenue_change if (job.revenue_change or 0) < 0 else None,
     })
 
 

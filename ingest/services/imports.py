@@ -407,6 +407,8 @@ def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
         locked.duplicates_dropped += duplicates
         locked.identical_rows_kept += notes.get(KEPT_IDENTICAL, 0)
         locked.identical_rows_money += chunk.identical_money
+        locked.revenue_change = ((locked.revenue_change or 0)
+                                 + (counts.revenue_change if counts is not None else 0))
         locked.cleaning_notes = dict(merged_notes)
         locked.outliers = outliers
         if counts is not None:

@@ -57,3 +57,35 @@ def test_a_file_without_products_keeps_each_orders_quantity_and_the_profile_says
     named = import_bytes(b"order_id,email,ordered_at,sku,quantity,line_total\n"
                          b"9001,ann@example.com,2024-01-05,S1,1,5.00\n")
     assert 'id="no-products"' not in owner_client.get(f"/uploads/{named.pk}/").content.decode()
+
+
+ORDERS = (b"order_id,email,ordered_at,sku,quantity,line_total\n"
+          b"1,ann@example.com,2024-01-05,S1,1,10.00\n"
+          b"2,bob@example.com,2024-01-06,S2,2,5.50\n")
+# A later export: order 2 refunded in part since (a return line), order 3 new.
+LATER = (b"order_id,email,ordered_at,sku,quantity,line_total\n"
+         b"2,bob@example.com,2024-01-06,S2,2,5.50\n"
+         b"2,bob@example.com,2024-01-06,S2,-1,-2.75\n"
+         b"3,cy@example.com,2024-01-07,S3,1,1.25\n")
+
+
+def _revenue_sentence(client, job) -> str:
+    page = client.get(f"/uploads/{job.pk}/").content.decode()
+    start = page.index('id="revenue-change">')
+    return " ".join(page[start:page.index("</p>", start)].split())
+
+
+def test_each_import_report_says_what_it_did_to_the_shops_revenue(owner_client):
+    first = import_bytes(ORDERS)
+    again = import_bytes(ORDERS)
+    later = import_bytes(LATER)
+
+    assert (first.revenue_change, again.revenue_change, later.revenue_change) == (
+        Decimal("15.50"), Decimal("0.00"), Decimal("-1.50"))
+    assert Order.objects.aggregate(net=Sum("net_total"))["net"] == Decimal("14.00")
+    assert "went up by <strong>$15.50</strong>" in _revenue_sentence(owner_client, first)
+    assert _revenue_sentence(owner_client, again).endswith(
+        "did not change with this file: every order in it was already here.")
+    assert "went down by <strong>$1.50</strong>" in _revenue_sentence(owner_client, later)
+    api = owner_client.get(f"/api/imports/{later.pk}/").json()
+    assert api["report"]["revenue_change"] == "-1.50"
