@@ -150,7 +150,7 @@ def import_upload_create(
         sha256=sha256, status=JobStatus.DRAFT, created_by=user,
     )
     try:
-        preview = import_preview(job=job, rows=1)
+        preview = import_preview(job=job, rows=20)  # the first rows help guess the mapping
     except PipelineError as exc:
         target.unlink(missing_ok=True)
         raise ImportRejected.of(exc) from exc
@@ -166,7 +166,7 @@ def import_upload_create(
             job.options = {**job.options, **saved.options}
             job.message = _("Using the mapping you confirmed for a file with the same columns.")
         else:
-            proposed = propose_mapping(preview.raw_headers)
+            proposed = propose_mapping(preview.raw_headers, preview.sample_rows)
             job.mapping, job.preset = dict(proposed.fields), proposed.preset
     job.save()
     return job
