@@ -120,7 +120,8 @@ def read_rows_fast(
     columns = _resolve_columns(table, mapping)
     cleaner = _make_cleaner(table, columns, mapping, options)
     state = _State(seen_rows=set(), order_owner={},
-                   keep_identical=identical_rows_choice(columns, options))
+                   keep_identical=identical_rows_choice(columns, options),
+                   rekey_repeats="order_id" not in columns)
     stats = stats if stats is not None else Counter()
     batcher = _ChunkCleaner(cleaner=cleaner, state=state, headers=table.headers.names, stats=stats)
     first_line = table.header_line_no + 1
@@ -948,7 +949,7 @@ class _ChunkCleaner:
             (seq, Rejection.of(r.line_no, r.error, r.raw))
             for seq, r in batch.broken
         ]
-        live, occurrence = self._drop_duplicates(batch, notes)
+        live, occurrence = self._repeats(batch)
         rows = len(live)
         # Identical rows of a file without an order id (see `rows._process`): cleaned
         # like any row, then dropped or kept under a key of their own.
@@ -965,6 +966,8 @@ class _ChunkCleaner:
         line_nos = batch.line_nos[live]
         filled = self._forward_fill(cells, rows)
         result = _clean_rows(self.cleaner, cells, rows, filled)
+        # Repeats are cleaned one by one, as the row reader cleans them, for their money.
+        result.slow |= repeat
         slow = np.flatnonzero(result.slow)
         self.stats[ROWS_VECTORISED] += rows - len(slow)
         self.stats[ROWS_PER_ROW] += len(slow)
@@ -996,8 +999,6 @@ class _ChunkCleaner:
         identical = _ZERO
         if repeat.any():
             counted = np.flatnonzero(accepted & repeat).tolist()
-            # Only files without an order id have repeats here, and their rows are all
-            # cleaned one by one (`_clean_rows` marks rows without an order id slow).
             identical = sum((row_revenue(slow_rows[i][0]) for i in counted), _ZERO)
             if dropped.any():
                 notes[DROPPED_IDENTICAL] += int(dropped.sum())
@@ -1013,7 +1014,7 @@ class _ChunkCleaner:
                 if row_notes:
                     notes[ROWS_CLEANED] += 1
         frame, amounts = _frame(result, line_nos, accepted, slow_rows)
-        if repeat.any() and not dropped.any():
+        if repeat.any() and not dropped.any() and self.state.rekey_repeats:
             _key_repeats(frame, occurrence[accepted])  # type: ignore[index]
         rejections.sort(key=lambda pair: pair[0])
         return finish_chunk(
@@ -1027,24 +1028,19 @@ class _ChunkCleaner:
             identical_money=identical,
         )
 
-    def _drop_duplicates(
-        self, batch: _Batch, notes: Counter[str]
+    def _repeats(
+        self, batch: _Batch
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64] | None]:
-        """The records to clean, and each one's occurrence among identical records
-        (None when all are first occurrences). With an order id, repeats are dropped here."""
+        """The records to clean (all: a repeat is cleaned for its money, then dropped or
+        kept), and each one's occurrence among identical records (None: no repeats)."""
         # Each distinct key of the chunk (sorted) and the record where it first appears.
         distinct, first = np.unique(batch.keys, return_index=True)
         earlier = self.seen.contains(distinct)
         self.seen.add(distinct[~earlier])
-        if self.state.keep_identical is not None and (
-            len(first) < len(batch.keys) or earlier.any()
-        ):
-            return np.arange(len(batch.keys)), self._occurrences(batch.keys, distinct, earlier)
-        live = np.sort(first[~earlier])
-        dropped = len(batch.keys) - len(live)
-        if dropped:
-            notes[DROPPED_IDENTICAL] += dropped
-        return live, None
+        every = np.arange(len(batch.keys))
+        if len(first) < len(batch.keys) or earlier.any():
+            return every, self._occurrences(batch.keys, distinct, earlier)
+        return every, None
 
     def _occurrences(
         self,
