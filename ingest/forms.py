@@ -41,8 +41,12 @@ class MappingForm(forms.Form):
         choices=[("drop", _("The same line exported twice: drop the copies")),
                  ("keep", _("Separate purchases: keep every one"))])
 
-    def __init__(self, *args, headers: list[str], **kwargs):
+    def __init__(self, *args, headers: list[str], has_order_id: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        if has_order_id:  # a repeat is then another line of its order, not a purchase
+            self.fields["identical_rows"].choices = [
+                ("drop", _("The same line exported twice: drop the copies")),
+                ("keep", _("Lines of the same order: keep every one (their quantities add up)"))]
         choices = [("", "—")] + [(h, h) for h in headers]
         for name in FIELDS:
             self.fields[f"field_{name}"] = forms.ChoiceField(

@@ -225,6 +225,10 @@ class ImportJob(Job):
     # dropped or kept: the report states the owner's choice with both.
     identical_rows_kept = models.BigIntegerField(default=0)
     identical_rows_money = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    # What the import did to the shop's revenue (the orders' net totals): + what it added,
+    # 0 for a file already imported. Summed chunk by chunk with each chunk's commit, so
+    # a resumed import counts each chunk once. Null for imports made before it was kept.
+    revenue_change = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     cleaning_notes = models.JSONField(default=dict, blank=True)
     outliers = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(

@@ -29,6 +29,7 @@ FIXED_NOTES = (
     gettext_noop("converted spreadsheet date number"),
     gettext_noop("day and month could be either way: read month-first"),
     gettext_noop("removed mailto: from email"),
+    gettext_noop("took the address from a name and address"),
     gettext_noop("lowercased email"),
     gettext_noop("unrecognised yes/no value treated as unknown"),
     gettext_noop("unrecognised gender treated as unknown"),

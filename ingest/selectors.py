@@ -98,22 +98,28 @@ def _rejections(job: ImportJob, limit: int | None,
             yield StoredRejection(line_no=line_no, reason=words, stored=reason, raw=raw)
 
 
-def import_report(job: ImportJob) -> dict[str, int | str]:
+def import_report(job: ImportJob) -> dict[str, int | str | None]:
     """The report counts under the plain names the API promises.
 
     `identical_rows` is what rows equal to an earlier row were taken for: "order_id"
-    (the file has an order id: the same line exported twice, dropped), else the
-    owner's "drop" or "keep"; `identical_rows_money` their revenue, dropped or kept.
+    (the file has an order id: the same line exported twice, dropped), "order_id_kept"
+    (it has one and the owner kept them: more of their lines), else the owner's "drop"
+    or "keep"; `identical_rows_money` their revenue, dropped or kept.
+    `revenue_change` is what the import did to the shop's revenue ("0.00" for a file
+    imported before; None for an events file, or an import made before it was kept).
     """
-    report: dict[str, int | str] = {name: getattr(job, name) for name in (
+    report: dict[str, int | str | None] = {name: getattr(job, name) for name in (
         "rows_read", "customers_created", "customers_updated", "orders_created",
         "orders_existing", "lines_created", "rows_cleaned", "rows_rejected",
         "duplicates_dropped", "identical_rows_kept", "events_created")}
+    chosen = (job.options or {}).get("identical_rows") or "drop"
     if (job.mapping or {}).get("order_id"):
-        report["identical_rows"] = "order_id"
+        report["identical_rows"] = "order_id_kept" if chosen == "keep" else "order_id"
     else:
-        report["identical_rows"] = (job.options or {}).get("identical_rows") or "drop"
+        report["identical_rows"] = chosen
     report["identical_rows_money"] = f"{job.identical_rows_money:.2f}"
+    report["revenue_change"] = (None if job.revenue_change is None
+                                else f"{job.revenue_change:.2f}")
     return report
 
 

@@ -68,7 +68,9 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
                     "date_order": {True: "dayfirst", False: "monthfirst"}.get(dayfirst, ""),
                     "decimal_mark": {True: "comma", False: "point"}.get(decimal_comma, ""),
                     "identical_rows": (job.options or {}).get("identical_rows") or "drop"})
-    form = MappingForm(request.POST or None, headers=headers, initial=initial)
+    has_order_id = bool((job.mapping or {}).get("order_id"))
+    form = MappingForm(request.POST or None, headers=headers, initial=initial,
+                       has_order_id=has_order_id)
     if request.method == "POST" and form.is_valid() and "check" in request.POST:
         import_mapping_keep(job=job, fields=form.mapping(), preset=form.cleaned_data["preset"],
                             dayfirst=form.dayfirst(), decimal_comma=form.decimal_comma(),
@@ -99,7 +101,7 @@ def import_map_view(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job, "form": form, "preview": preview, "headers": headers, "rows": rows,
         "field_rows": [form[name] for name in form.fields if name.startswith("field_")],
         "identical": identical, "amount": amount, "other_currencies": currencies,
-        "shop_currency": shop_profile().currency, "has_order_id": bool((job.mapping or {}).get("order_id")),
+        "shop_currency": shop_profile().currency, "has_order_id": has_order_id,
         "same_file": selectors.import_same_file(job),
     })
 
@@ -114,6 +116,8 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "notes": cleaning_notes_shown(job.cleaning_notes or {}),
         "undoable": selectors.import_undoable(job),
         "undo": selectors.latest_undo(job),
+        # The page says "went down by $5.00", not "by -$5.00".
+        "revenue_fall": -job.revenue_change if (job.revenue_change or 0) < 0 else None,
     })
 
 

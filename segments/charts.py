@@ -144,18 +144,39 @@ def revenue_period(months: Sequence[Mapping[str, Any]], *, max_gap_months: int =
         for i, s in enumerate(stretches) if i != best))
 
 
-def revenue_over_time(months: Sequence[Mapping[str, Any]], currency: str = "") -> Figure:
+def partial_last_month(months: Sequence[Mapping[str, Any]], newest: date | None) -> date | None:
+    """The day the chart's last month stops at, when that is before the month's end.
+
+    The newest order in the data ends the last month's bar: read on 8 December, the
+    December bar holds one week, and drawn like the whole months beside it, it reads
+    as a collapse in sales. None when the last month is whole (or there is none).
+    """
+    if not months or newest is None:
+        return None
+    last = _month_start(months[-1]["month"])
+    if (newest.year, newest.month) != (last.year, last.month):
+        return None
+    next_month = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    return newest if (next_month - newest).days > 1 else None
+
+
+def revenue_over_time(months: Sequence[Mapping[str, Any]], currency: str = "",
+                      partial_to: date | None = None) -> Figure:
+    """Stacked bars per month; the last month hatched when it stops at `partial_to`."""
     x = [m["month"] for m in months]
+    # Per bar: plain, but the last one hatched when the data stops inside its month.
+    pattern = {"shape": ["" for _m in months[:-1]] + ["/"]} if partial_to and months else None
     # plotly.js names months in English only (no locale bundle is served): a Chinese
     # reader gets numbered months instead of "Jan 2025".
     month_format = "%Y年%-m月" if (get_language() or "").startswith("zh") else "%b %Y"
     return {
         "data": [
             {"type": "bar", "name": _("New customers"), "x": x,
-             "y": [round(m["new_revenue"], 2) for m in months], "marker": {"color": PALETTE[2]}},
+             "y": [round(m["new_revenue"], 2) for m in months],
+             "marker": {"color": PALETTE[2], **({"pattern": pattern} if pattern else {})}},
             {"type": "bar", "name": _("Returning customers"), "x": x,
              "y": [round(m["returning_revenue"], 2) for m in months],
-             "marker": {"color": PALETTE[0]}},
+             "marker": {"color": PALETTE[0], **({"pattern": pattern} if pattern else {})}},
         ],
         "layout": _layout(_("Revenue per month: new vs returning customers"), barmode="stack",
                           xaxis={"title": {"text": _("Month")}, "tickformat": month_format,

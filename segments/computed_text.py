@@ -366,7 +366,11 @@ def models_disagree_sentence(*, p_alive: float | None, propensity: float | None,
     facts = {"gap": f"{gap_days:,.0f}", "days": f"{math.floor(recency_days):,}",
              "chance": _chance(float(propensity))}
     above_expected = expected_orders_90 is not None and propensity > expected_orders_90
-    if p_alive < 0.1 and (propensity >= 0.3 or above_expected) and recency_days > 2 * gap_days:
+    # "Probably stopped" holds below an even chance of being alive; a 14% chance to order
+    # beside "0.0 expected orders" needs the words at any such P(alive), a high chance
+    # only when P(alive) is very low (in between, the two are not far apart).
+    stopped = (p_alive < 0.5 and above_expected) or (p_alive < 0.1 and propensity >= 0.3)
+    if stopped and recency_days > 2 * gap_days:
         return gettext("The two estimates look at different things. By their own rhythm (an "
                        "order about every %(gap)s days, none for %(days)s days) they have "
                        "probably stopped; a model trained on customers with numbers like theirs "

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -75,9 +76,14 @@ def overview_view(request: HttpRequest) -> HttpResponse:
     if kpis.customers:
         segments = selectors.segments_for(SegmentKind.RFM, run)
         period = charts.revenue_period(selectors.monthly_revenue(run))
+        newest = kpis.newest_order_at
+        partial_to = charts.partial_last_month(
+            period.shown, timezone.localtime(newest).date() if newest else None)
         context.update(
             segments=segments,
-            revenue_chart=charts.revenue_over_time(period.shown, shop_profile().currency),
+            revenue_chart=charts.revenue_over_time(period.shown, shop_profile().currency,
+                                                   partial_to=partial_to),
+            revenue_partial_to=partial_to,
             revenue_left_out=period.left_out,
             segment_chart=charts.segment_bars(segments, _("RFM segments: customers and revenue"))
             if segments else None,

@@ -946,7 +946,7 @@ class _ChunkCleaner:
             (seq, Rejection.of(r.line_no, r.error, r.raw))
             for seq, r in batch.broken
         ]
-        live, occurrence = self._drop_duplicates(batch, notes)
+        live, occurrence = self._repeats(batch)
         rows = len(live)
         # Identical rows of a file without an order id (see `rows._process`): cleaned
         # like any row, then dropped or kept under a key of their own.
@@ -963,6 +963,8 @@ class _ChunkCleaner:
         line_nos = batch.line_nos[live]
         filled = self._forward_fill(cells, rows)
         result = _clean_rows(self.cleaner, cells, rows, filled)
+        # Repeats are cleaned one by one, as the row reader cleans them, for their money.
+        result.slow |= repeat
         slow = np.flatnonzero(result.slow)
         self.stats[ROWS_VECTORISED] += rows - len(slow)
         self.stats[ROWS_PER_ROW] += len(slow)
@@ -994,8 +996,6 @@ class _ChunkCleaner:
         identical = _ZERO
         if repeat.any():
             counted = np.flatnonzero(accepted & repeat).tolist()
-            # Only files without an order id have repeats here, and their rows are all
-            # cleaned one by one (`_clean_rows` marks rows without an order id slow).
             identical = sum((row_revenue(slow_rows[i][0]) for i in counted), _ZERO)
             if dropped.any():
                 notes[DROPPED_IDENTICAL] += int(dropped.sum())
@@ -1011,7 +1011,7 @@ class _ChunkCleaner:
                 if row_notes:
                     notes[ROWS_CLEANED] += 1
         frame, amounts = _frame(result, line_nos, accepted, slow_rows)
-        if repeat.any() and not dropped.any():
+        if repeat.any() and not dropped.any() and self.state.rekey_repeats:
             _key_repeats(frame, occurrence[accepted])  # type: ignore[index]
         rejections.sort(key=lambda pair: pair[0])
         return finish_chunk(
@@ -1026,24 +1026,19 @@ class _ChunkCleaner:
             partly_refunded=self.state.partly_refunded,
         )
 
-    def _drop_duplicates(
-        self, batch: _Batch, notes: Counter[str]
+    def _repeats(
+        self, batch: _Batch
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64] | None]:
-        """The records to clean, and each one's occurrence among identical records
-        (None when all are first occurrences). With an order id, repeats are dropped here."""
+        """The records to clean (all: a repeat is cleaned for its money, then dropped or
+        kept), and each one's occurrence among identical records (None: no repeats)."""
         # Each distinct key of the chunk (sorted) and the record where it first appears.
         distinct, first = np.unique(batch.keys, return_index=True)
         earlier = self.seen.contains(distinct)
         self.seen.add(distinct[~earlier])
-        if self.state.keep_identical is not None and (
-            len(first) < len(batch.keys) or earlier.any()
-        ):
-            return np.arange(len(batch.keys)), self._occurrences(batch.keys, distinct, earlier)
-        live = np.sort(first[~earlier])
-        dropped = len(batch.keys) - len(live)
-        if dropped:
-            notes[DROPPED_IDENTICAL] += dropped
-        return live, None
+        every = np.arange(len(batch.keys))
+        if len(first) < len(batch.keys) or earlier.any():
+            return every, self._occurrences(batch.keys, distinct, earlier)
+        return every, None
 
     def _occurrences(
         self,

@@ -716,8 +716,42 @@ def detect_preset(headers: Sequence[str]) -> Preset:
     return GENERIC
 
 
-def propose_mapping(headers: Sequence[str]) -> ProposedMapping:
-    """Guess field -> column from raw header names (duplicates are disambiguated first)."""
+# Headers that say "customer" and nothing more: a customer number in one shop's export,
+# the customer's name in another's spreadsheet ("Kunde: Anna Müller").
+_GENERIC_CUSTOMER = frozenset(normalise_header(h) for h in
+                              ("customer", "client", "kunde", "cliente", "客户"))
+
+
+def _looks_like_names(values: Sequence[str]) -> bool:
+    """Cells that read as people's names: letters, mostly two words or more, no digits or @."""
+    filled = [v.strip() for v in values if v and v.strip()]
+    if not filled:
+        return False
+    plain = all(any(c.isalpha() for c in v) and not any(c.isdigit() for c in v) and "@" not in v
+                for v in filled)
+    return plain and 2 * sum(" " in v for v in filled) >= len(filled)
+
+
+def _names_not_ids(fields: dict[str, str], headers: Sequence[str],
+                   samples: Sequence[Sequence[str]]) -> None:
+    """A generic "Customer" column guessed as the customer id that holds names: shown as
+    the name. Still the identity in a file without email, as nothing else names the buyer."""
+    column = fields.get("customer_id")
+    if (column is None or "customer_name" in fields
+            or normalise_header(column) not in _GENERIC_CUSTOMER or column not in headers):
+        return
+    at = list(headers).index(column)
+    if not _looks_like_names([row[at] for row in samples if at < len(row)]):
+        return
+    fields["customer_name"] = column
+    if fields.get("customer_email"):
+        del fields["customer_id"]
+
+
+def propose_mapping(headers: Sequence[str],
+                    samples: Sequence[Sequence[str]] = ()) -> ProposedMapping:
+    """Guess field -> column from raw header names (duplicates are disambiguated first),
+    and from the first rows' cells (`samples`) where a header alone is ambiguous."""
     cleaned = clean_headers(headers)
     names = cleaned.names
     by_key: dict[str, str] = {}
@@ -740,6 +774,7 @@ def propose_mapping(headers: Sequence[str]) -> ProposedMapping:
     for field_name in FIELDS:
         if field_name not in fields and field_name not in preset.unmapped:
             take(field_name, _SYNONYMS[field_name])
+    _names_not_ids(fields, names, samples)
     mapping = ColumnMapping(fields=fields, preset=preset.name)
     return ProposedMapping(
         preset=preset.name,

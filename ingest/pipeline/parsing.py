@@ -397,6 +397,7 @@ _CONTROL = re.compile(
 )
 _EMAIL = re.compile(r"[^@\s\"<>(),;:\\\[\]]+@[^@\s\"<>(),;:\\\[\]]+\.[^@\s\"<>(),;:\\\[\]]+")
 _EMAIL_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_NAMED_ADDRESS = re.compile(r"[^<>@]*<([^<>]+)>")
 
 
 @lru_cache(maxsize=65536)
@@ -415,6 +416,9 @@ def parse_email(text: str) -> Parsed[str | None]:
         notes.append("removed mailto: from email")
     if s.startswith("<") and s.endswith(">"):
         s = s[1:-1].strip()
+    elif named := _NAMED_ADDRESS.fullmatch(s):  # "Anna Müller <anna@example.de>", as mail writes it
+        s = named.group(1).strip()
+        notes.append("took the address from a name and address")
     if not s:
         return Parsed(value=None, notes=tuple(notes))
     lowered = s.lower()

@@ -131,10 +131,12 @@ ORDER_LEVEL_FIELDS: tuple[str, ...] = (
 )
 # Counter key for "rows that needed at least one fix" (not a note shown as such).
 ROWS_CLEANED = "_rows_cleaned"
-# Notes for rows whose cells all equal an earlier row's. With an order id such a row
-# is the same line exported twice and always dropped; without one the owner chooses
-# (`ReadOptions.keep_identical_rows`), since shops like CDNOW log each purchase as a
-# row and a customer can buy the same thing twice in a day.
+# Notes for rows whose cells all equal an earlier row's. The owner chooses
+# (`ReadOptions.keep_identical_rows`, default drop). Without an order id they may be
+# separate purchases: shops like CDNOW log each purchase as a row, and a customer can
+# buy the same thing twice in a day. With one they are usually the same line exported
+# twice, but a hand-kept sheet may list one item on two lines of an order (a Shopify
+# line with its own engraving text exports like its twin): kept, their quantities add up.
 DROPPED_IDENTICAL = "dropped exact duplicate row"
 KEPT_IDENTICAL = "kept identical row as a separate purchase"
 # A row with an order total but no amount of its own (see `net_money`).
@@ -231,24 +233,28 @@ class _State:
     order_owner: dict[str, tuple[str, int]]
     last_order_id: str | None = None
     last_order_cells: dict[str, str] | None = None
-    # None when the file has an order id (identical rows are dropped before cleaning);
-    # else the owner's choice for them. `repeats` counts the keys seen more than once.
-    keep_identical: bool | None = None
+    # The owner's choice for identical rows; a dropped one is still cleaned, for the
+    # money the report says was not counted. `repeats` counts keys seen more than once.
+    keep_identical: bool = False
     repeats: dict[int, int] = field(default_factory=dict)
     # The partly refunded orders noted so far (PARTLY_REFUNDED_UNKNOWN); None when the
     # file says how much was refunded.
     partly_refunded: set[str] | None = None
+    # A kept repeat's own order key (`occurrence_key`), for a file without an order id
+    # only: with one, the repeat is another line of its order and adds up with it.
+    rekey_repeats: bool = True
 
     @classmethod
     def of_file(cls, columns: Mapping[str, int], preset: Preset, options: ReadOptions) -> _State:
         return cls(seen_rows=set(), order_owner={},
                    keep_identical=identical_rows_choice(columns, options),
-                   partly_refunded=set() if refunds_unknown(columns, preset) else None)
+                   partly_refunded=set() if refunds_unknown(columns, preset) else None,
+                   rekey_repeats="order_id" not in columns)
 
 
-def identical_rows_choice(columns: Mapping[str, int], options: ReadOptions) -> bool | None:
+def identical_rows_choice(columns: Mapping[str, int], options: ReadOptions) -> bool:
     """`_State.keep_identical` for a file read with these columns and options."""
-    return None if "order_id" in columns else options.keep_identical_rows
+    return options.keep_identical_rows
 
 
 def occurrence_key(order_key: str, occurrence: int) -> str:
@@ -502,13 +508,10 @@ def _process(
     key = _row_key(joined)
     occurrence = 1
     if key in state.seen_rows:
-        if state.keep_identical is None:
-            notes[DROPPED_IDENTICAL] += 1
-            return _ZERO
         occurrence = state.repeats[key] = state.repeats.get(key, 1) + 1
     else:
         state.seen_rows.add(key)
-    # Without an order id even a dropped repeat is cleaned, for the money it carries.
+    # Even a dropped repeat is cleaned, for the money it carries.
     dropped = occurrence > 1 and not state.keep_identical
     if "\ufffd" in joined and not dropped:
         notes["replaced undecodable characters"] += 1
@@ -530,7 +533,9 @@ def _process(
     if occurrence > 1:
         notes[KEPT_IDENTICAL] += 1
         money = row_revenue(row)
-        row = (*row[:_ORDER_KEY], occurrence_key(row[_ORDER_KEY], occurrence), *row[_ORDER_KEY + 1:])
+        if state.rekey_repeats:
+            row = (*row[:_ORDER_KEY], occurrence_key(row[_ORDER_KEY], occurrence),
+                   *row[_ORDER_KEY + 1:])
     notes.update(row_notes)
     if row_notes:
         notes[ROWS_CLEANED] += 1

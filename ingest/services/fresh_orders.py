@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,8 @@ from ingest.pipeline.identities import identities
 from profiler_site.core.csv_copy import copy_csv, csv_for_copy, timestamptz_text
 
 from .run_memory import HashMemory, RunMemory, key_hashes
+
+CENT = Decimal("0.01")
 
 ORDER_COLUMNS = ("id", "order_key", "customer_id", "ordered_at", "is_cancelled", "gross_total",
                  "returned_total", "refunded_total", "net_total", "unlisted_quantity",
@@ -48,6 +50,9 @@ class FreshOrders:
     line_orders: np.ndarray  # each line's order, as its position in `orders`
     line_skus: np.ndarray  # object, each line's product key
     lines: dict[str, pa.Array]  # is_return, quantity, unit_price, line_total
+    # What the orders add to the shop's revenue once stored (each net rounded to the
+    # cent, as the column does): worked out here, in the reader thread, for the report.
+    net_sum: Decimal = Decimal(0)
 
     def __len__(self) -> int:
         return len(self.customer_keys)
@@ -92,6 +97,7 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
         customer_keys=orders["customer_key"].to_numpy(dtype=object),
         line_orders=sorted_row[line_orders],
         line_skus=lines["sku_key"].to_numpy(dtype=object),
+        net_sum=cents_sum(net),
         lines={
             "is_return": pa.array(lines["is_return"].to_numpy(dtype=bool)),
             "quantity": pa.array(lines["quantity"], from_pandas=True),
@@ -99,6 +105,23 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
             "line_total": money_text(lines["line_total"].to_numpy(dtype=object)),
         },
     )
+
+
+def cents_sum(values: np.ndarray) -> Decimal:
+    """The sum of Decimal objects (missing: 0) as PostgreSQL will hold them: each rounded
+    to the cent, half away from zero, as a numeric(…, 2) column rounds its input.
+
+    Once per distinct object: the reader shares one object per amount.
+    """
+    if not len(values):
+        return Decimal(0)
+    of_row, distinct = pd.factorize(identities(values))
+    counts = np.bincount(of_row, minlength=len(distinct))
+    one_row = np.empty(len(distinct), dtype=np.intp)
+    one_row[of_row] = np.arange(len(values))
+    return sum((Decimal(count) * Decimal(value).quantize(CENT, ROUND_HALF_UP)
+                for count, value in zip(counts.tolist(), values[one_row])
+                if not pd.isna(value)), Decimal(0))
 
 
 def money_text(values: np.ndarray) -> pa.DictionaryArray:

@@ -159,7 +159,7 @@ def import_upload_create(
         sha256=sha256, status=JobStatus.DRAFT, created_by=user,
     )
     try:
-        preview = import_preview(job=job, rows=1)
+        preview = import_preview(job=job, rows=20)  # the first rows help guess the mapping
     except PipelineError as exc:
         target.unlink(missing_ok=True)
         raise ImportRejected.of(exc) from exc
@@ -175,7 +175,7 @@ def import_upload_create(
             job.options = {**job.options, **saved.options}
             job.message = _("Using the mapping you confirmed for a file with the same columns.")
         else:
-            proposed = propose_mapping(preview.raw_headers)
+            proposed = propose_mapping(preview.raw_headers, preview.sample_rows)
             job.mapping, job.preset = dict(proposed.fields), proposed.preset
     job.save()
     return job
@@ -438,6 +438,8 @@ def _load_one_chunk(job: ImportJob, chunk, data, memory: RunMemory) -> None:
         locked.duplicates_dropped += duplicates
         locked.identical_rows_kept += notes.get(KEPT_IDENTICAL, 0)
         locked.identical_rows_money += chunk.identical_money
+        locked.revenue_change = ((locked.revenue_change or 0)
+                                 + (counts.revenue_change if counts is not None else 0))
         locked.cleaning_notes = dict(merged_notes)
         locked.outliers = outliers
         if counts is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,10 @@ class ChunkCounts:
     lines_created: int
     conflicts: list[Rejection]  # rows rejected by the database checks
     erased_rows: int = 0  # rows of erased customers, skipped (see `_drop_erased`)
+    # The shop's revenue after the chunk less before it: its new orders' net totals, and
+    # what merging changed in the orders it shares with the database. Exact whatever
+    # else runs, since it is read inside the chunk's transaction, under the import lock.
+    revenue_change: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,6 +558,7 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCou
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
         sequence = _order_id_sequence(cursor)
         fresh_orders = fresh_lines = 0
+        fresh_revenue = Decimal(0)
         staged_orders = any(c.table == "stage_orders" and c.csv_bytes for c in data.copies)
         if data.fresh is not None and erased_rows:  # staged above, to be dropped there
             staged_orders = True
@@ -560,11 +566,12 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCou
             if memory.copy_fresh and copy_fresh_orders(cursor, data.fresh, job_id=job_id,
                                                        sequence=sequence, memory=memory):
                 fresh_orders, fresh_lines = len(data.fresh), len(data.fresh.line_orders)
+                fresh_revenue = data.fresh.net_sum
             else:  # one of them is in the database already: staging merges
                 _copy_to_staging(cursor, data.fresh_copies())
                 staged_orders = True
         counts = _load_staged_orders(cursor, data, job_id=job_id, sequence=sequence) \
-            if staged_orders else StagedCounts(0, 0, 0, [])
+            if staged_orders else StagedCounts(0, 0, 0, [], Decimal(0))
         memory.copy_fresh = counts.orders_existing == 0
         cursor.execute(f"TRUNCATE {', '.join(STAGING_TABLES)}")
     return ChunkCounts(
@@ -575,6 +582,7 @@ def load_chunk(*, data: StagingData, job_id: int, memory: RunMemory) -> ChunkCou
         lines_created=fresh_lines + counts.lines_created,
         conflicts=counts.conflicts,
         erased_rows=erased_rows,
+        revenue_change=fresh_revenue + counts.revenue_change,
     )
 
 
@@ -610,6 +618,15 @@ class StagedCounts:
     orders_existing: int
     lines_created: int
     conflicts: list[Rejection]
+    revenue_change: Decimal
+
+
+# The chunk's orders' revenue: before the chunk writes (the orders it shares with the
+# database) and after (all of them, new ones included).
+CHUNK_ORDERS_REVENUE = """
+SELECT COALESCE(sum(o.net_total), 0) FROM chunk_orders k JOIN ingest_order o ON o.id = k.id
+WHERE %(all)s OR NOT k.inserted
+"""
 
 
 def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str) -> StagedCounts:
@@ -634,6 +651,10 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
                    "count(*) FILTER (WHERE inserted) FROM chunk_orders")
     existing_ids, claimed = cursor.fetchone()
     existing_ids = existing_ids or []
+    revenue_before = Decimal(0)
+    if existing_ids:
+        cursor.execute(CHUNK_ORDERS_REVENUE, {"all": False})
+        revenue_before = cursor.fetchone()[0]
     if claimed != orders_created:  # every order's customer was upserted just above
         raise RuntimeError(f"{claimed - orders_created} new orders found no customer")
     conflicts = []
@@ -654,8 +675,11 @@ def _load_staged_orders(cursor, data: StagingData, *, job_id: int, sequence: str
         lines_created += cursor.fetchone()[0]
         _total_merged_orders(cursor, job_id=job_id, ids=existing_ids)
         cursor.execute(KEEP_CHANGED_ORDERS_BEFORE, {"job_id": job_id})
+    cursor.execute(CHUNK_ORDERS_REVENUE, {"all": True})
+    revenue_after = cursor.fetchone()[0]
     cursor.execute("TRUNCATE chunk_orders, chunk_orders_before")
-    return StagedCounts(orders_created, orders_existing, lines_created, conflicts)
+    return StagedCounts(orders_created, orders_existing, lines_created, conflicts,
+                        revenue_after - revenue_before)
 
 
 def orders_refunded_above_goods(*, job_id: int) -> int:

@@ -12,11 +12,24 @@ from datetime import date
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import floatformat
 
 from segments import computed_text
 from segments.labels import translated_name
 
 register = template.Library()
+
+
+@register.filter
+def orders_estimate(value: Any) -> str:
+    """Expected orders to one decimal that never rounds a positive estimate to nothing:
+    0.04 is "<0.1", not "0.0" (which would read as "no chance" beside a 14% one)."""
+    if value is None or value == "":
+        return "—"
+    number = float(value)
+    if 0 < number < 0.05:
+        return f"<{floatformat(0.1, 1)}"
+    return floatformat(number, 1)
 
 
 @register.filter

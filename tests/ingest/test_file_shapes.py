@@ -530,6 +530,10 @@ def _stored() -> Expected:
                     unpriced_lines=OrderLine.objects.filter(line_total__isnull=True).count())
 
 
+def _shop_revenue() -> Decimal:
+    return Order.objects.aggregate(total=Sum("net_total"))["total"] or Decimal(0)
+
+
 def _refused(job: ImportJob) -> set[int]:
     return set(ImportRejection.objects.filter(job=job).values_list("line_no", flat=True))
 
@@ -587,6 +591,7 @@ def test_a_shape_imported_once_holds_the_files_own_money(shape, small_chunks):
     job = _import(shape.text())
 
     _check(shape, [(shape.records, _refused(job))])
+    assert job.revenue_change == _shop_revenue()  # what the report says it added
 
 
 @pytest.mark.django_db(transaction=True)
@@ -598,6 +603,7 @@ def test_a_shape_imported_twice_holds_the_same_money(shape, settings):
 
     assert (second.orders_created, second.orders_existing) == (0, first.orders_created)
     _check(shape, [(shape.records, _refused(second))])
+    assert (first.revenue_change, second.revenue_change) == (_shop_revenue(), 0)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -608,6 +614,8 @@ def test_a_shape_imported_as_two_overlapping_exports_holds_the_same_money(shape,
     first, second = _import(shape.text(early)), _import(shape.text(late))
 
     _check(shape, [(early, _refused(first)), (late, _refused(second))])
+    # Each report says what its file changed: the overlap is not counted twice.
+    assert first.revenue_change + second.revenue_change == _shop_revenue()
 
 
 def _refund_kinds() -> dict[str, str]:
@@ -703,6 +711,7 @@ def test_a_shape_imported_by_a_worker_killed_mid_chunk_holds_the_same_money(make
     final = ImportJob.objects.get(pk=created.pk)
     assert final.attempts == 2
     _check(shape, [(shape.records, _refused(final))])
+    assert final.revenue_change == _shop_revenue()  # the chunk killed mid-way counted once
 
 
 def _worker_waits_for_a_lock() -> bool:

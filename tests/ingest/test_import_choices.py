@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import translation
 
-from ingest.models import ImportJob, Order
+from ingest.models import ImportJob, Order, OrderLine
 from ingest.selectors import import_report
 from ingest.services.imports import ImportRejected, import_upload_create
 from profiler_site.core.models import JobStatus
@@ -140,17 +140,48 @@ def test_importing_a_file_twice_with_identical_rows_kept_adds_no_money():
     assert (again.orders_created, again.orders_existing) == (0, orders)
 
 
-def test_identical_rows_of_a_file_with_an_order_id_stay_dropped_whatever_the_choice(owner_client):
-    content = (b"order_id,email,ordered_at,sku,quantity,unit_price\n"
-               b"A1,ann@example.com,2024-01-05,S1,2,5.00\n"
-               b"A1,ann@example.com,2024-01-05,S1,2,5.00\n")
-    job = import_bytes(content, identical_rows="keep")
+ONE_ITEM_ON_TWO_LINES = (b"order_id,email,ordered_at,sku,quantity,unit_price\n"
+                         b"A1,ann@example.com,2024-01-05,S1,2,5.00\n"
+                         b"A1,ann@example.com,2024-01-05,S2,1,3.00\n"
+                         b"A1,ann@example.com,2024-01-05,S1,2,5.00\n")
+
+
+def test_identical_rows_of_a_file_with_an_order_id_are_dropped_by_default_with_their_money_named(
+        owner_client):
+    job = import_bytes(ONE_ITEM_ON_TWO_LINES)
 
     assert (job.duplicates_dropped, job.identical_rows_kept) == (1, 0)
-    assert stored_money() == Decimal("10.00")
+    assert stored_money() == Decimal("13.00") == job.revenue_change
     assert import_report(job)["identical_rows"] == "order_id"
     detail = owner_client.get(reverse("import-detail", args=[job.pk])).content.decode()
-    assert "this file has an order id, so a repeated row is the same line exported twice" in detail
+    assert ("1 exact duplicate row was dropped: this file has an order id, so a repeated row is "
+            "the same line exported twice ($10.00 not counted).") in detail
+
+
+def test_identical_rows_of_a_file_with_an_order_id_kept_add_up_in_their_line_and_only_once(
+        owner_client):
+    job = import_bytes(ONE_ITEM_ON_TWO_LINES, identical_rows="keep")
+    again = import_bytes(ONE_ITEM_ON_TWO_LINES, identical_rows="keep")
+
+    assert (job.duplicates_dropped, job.identical_rows_kept) == (0, 1)
+    assert stored_money() == Decimal("23.00") == job.revenue_change
+    assert again.revenue_change == 0 and Order.objects.count() == 1
+    assert sorted(OrderLine.objects.values_list("quantity", flat=True)) == [1, 4]
+    assert import_report(job)["identical_rows"] == "order_id_kept"
+    detail = owner_client.get(reverse("import-detail", args=[job.pk])).content.decode()
+    assert "1 identical row was kept as more of its order's line, as you chose: $10.00 counted." \
+        in html.unescape(detail)
+
+
+def test_the_mapping_page_offers_to_keep_identical_rows_of_a_file_with_an_order_id(owner_client):
+    upload(owner_client, "lines.csv", ONE_ITEM_ON_TWO_LINES)
+    job = ImportJob.objects.latest("pk")
+
+    page = html.unescape(owner_client.get(reverse("import-map", args=[job.pk])).content.decode())
+
+    assert "1 row repeats an earlier row exactly (every cell the same); it carries $10.00." in page
+    assert "If your file lists one item on two lines of an order, keep them" in page
+    assert "Lines of the same order: keep every one (their quantities add up)" in page
 
 
 HEADER_ONLY = b"email,ordered_at,line_total\n"

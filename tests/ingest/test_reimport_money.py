@@ -57,3 +57,47 @@ def test_a_file_without_products_keeps_each_orders_quantity_and_the_profile_says
     named = import_bytes(b"order_id,email,ordered_at,sku,quantity,line_total\n"
                          b"9001,ann@example.com,2024-01-05,S1,1,5.00\n")
     assert 'id="no-products"' not in owner_client.get(f"/uploads/{named.pk}/").content.decode()
+
+
+ORDERS = (b"order_id,email,ordered_at,sku,quantity,line_total\n"
+          b"1,ann@example.com,2024-01-05,S1,1,10.00\n"
+          b"2,bob@example.com,2024-01-06,S2,2,5.50\n")
+# A later export: order 2 refunded in part since (a return line), order 3 new.
+LATER = (b"order_id,email,ordered_at,sku,quantity,line_total\n"
+         b"2,bob@example.com,2024-01-06,S2,2,5.50\n"
+         b"2,bob@example.com,2024-01-06,S2,-1,-2.75\n"
+         b"3,cy@example.com,2024-01-07,S3,1,1.25\n")
+
+
+def _revenue_sentence(client, job) -> str:
+    page = client.get(f"/uploads/{job.pk}/").content.decode()
+    start = page.index('id="revenue-change">')
+    return " ".join(page[start:page.index("</p>", start)].split())
+
+
+def test_each_import_report_says_what_it_did_to_the_shops_revenue(owner_client):
+    first = import_bytes(ORDERS)
+    again = import_bytes(ORDERS)
+    later = import_bytes(LATER)
+
+    assert (first.revenue_change, again.revenue_change, later.revenue_change) == (
+        Decimal("15.50"), Decimal("0.00"), Decimal("-1.50"))
+    assert Order.objects.aggregate(net=Sum("net_total"))["net"] == Decimal("14.00")
+    assert "went up by <strong>$15.50</strong>" in _revenue_sentence(owner_client, first)
+    assert _revenue_sentence(owner_client, again).endswith(
+        "did not change with this file: every order in it was already here.")
+    assert "went down by <strong>$1.50</strong>" in _revenue_sentence(owner_client, later)
+    api = owner_client.get(f"/api/imports/{later.pk}/").json()
+    assert api["report"]["revenue_change"] == "-1.50"
+
+
+def test_a_spreadsheets_customer_column_of_names_becomes_the_customers_name(owner_client):
+    job = import_bytes("Datum;Kunde;E-Mail;Bestellnr.;Artikel;Menge;Einzelpreis\n"
+                       "08.01.2025;Zoë Faßbender;zoe@example.de;1001;Tasse;1;9,00\n"
+                       "30.01.2025;Anna Müller;anna@example.de;1003;Tasse;2;9,00\n"
+                       .encode(), name="bestellungen.csv")
+
+    assert job.status == "succeeded", job.error
+    anna = Order.objects.get(customer__email="anna@example.de").customer
+    assert (anna.first_name, anna.last_name, anna.shop_customer_id) == ("Anna", "Müller", "")
+    assert "<h1>Anna Müller</h1>" in owner_client.get(f"/customers/{anna.pk}/").content.decode()

@@ -29,6 +29,10 @@ def test_the_overview_revenue_chart_leaves_out_a_stray_order_decades_earlier_and
     months = _figure(html, "chart-revenue")["data"][0]["x"]
     assert months[0] == "2025-01" and months[-1] == "2025-12"
     assert re.search(r"Left out of this chart: 1 order \(\S*15\) in May 1998", html), html
+    # The newest order is on 10 December: that bar is a third of a month, and says so.
+    assert "December 2025 is hatched: it holds orders up to 10 Dec 2025, the newest in your " \
+           "data, not a whole month." in html
+    assert _figure(html, "chart-revenue")["data"][0]["marker"]["pattern"]["shape"][-1] == "/"
 
 
 def _rules_run() -> SegmentationRun:

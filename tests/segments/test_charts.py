@@ -1,5 +1,6 @@
 import json
 import re
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -162,6 +163,28 @@ def test_months_arrive_in_any_order():
     months = [_month("2025-02"), _month("1999-01"), _month("2025-01")]
 
     assert [m["month"] for m in charts.revenue_period(months).shown] == ["2025-01", "2025-02"]
+
+
+@pytest.mark.parametrize(("last", "newest", "partial"), [
+    ("2026-12", date(2026, 12, 7), date(2026, 12, 7)),  # read a week into December
+    ("2026-12", date(2026, 12, 31), None),  # the month's last day: a whole month
+    ("2026-11", date(2026, 11, 30), None),
+    ("2027-02", date(2027, 2, 28), None),
+    ("2028-02", date(2028, 2, 28), date(2028, 2, 28)),  # a leap year's February has a 29th
+    ("2025-12", date(2026, 1, 3), None),  # the newest order is not in the months shown
+])
+def test_the_last_month_is_partial_only_when_the_data_stops_before_its_end(last, newest, partial):
+    assert charts.partial_last_month([_month("2025-06"), _month(last)], newest) == partial
+
+
+def test_a_partial_last_month_is_hatched_and_the_whole_months_are_not():
+    months = [_month("2026-10"), _month("2026-11"), _month("2026-12")]
+
+    hatched = charts.revenue_over_time(months, "EUR", partial_to=date(2026, 12, 7))["data"]
+    whole = charts.revenue_over_time(months, "EUR")["data"]
+
+    assert [t["marker"]["pattern"]["shape"] for t in hatched] == [["", "", "/"]] * 2
+    assert all("pattern" not in t["marker"] for t in whole)
 
 
 def test_the_revenue_chart_names_both_axes_in_chinese():

@@ -353,6 +353,16 @@ def test_a_low_chance_above_the_expected_orders_beside_it_is_explained():
     assert agreeing == ""
 
 
+def test_a_chance_above_the_expected_orders_is_explained_whenever_they_have_probably_stopped():
+    # Three orders about 64 days apart, none for 548 days: P(alive) 14%, 0.04 orders
+    # expected in 90 days, and a 14% chance of ordering from the other model.
+    facts = {"propensity": 0.14, "expected_orders_90": 0.04, "recency_days": 548.0,
+             "gap_days": 64.0}
+
+    assert "none for 548 days" in _disagree(p_alive=0.14, **facts)
+    assert _disagree(p_alive=0.6, **facts) == ""  # likelier alive than not: not "stopped"
+
+
 def test_a_rare_buyer_who_is_still_a_customer_is_explained_only_when_rare_really():
     rare = _disagree(p_alive=0.97, propensity=0.04, recency_days=40.0, gap_days=200.0)
     often = _disagree(p_alive=0.97, propensity=0.04, recency_days=40.0, gap_days=30.0)
@@ -366,3 +376,13 @@ def test_the_explanation_reads_in_chinese():
                   recency_days=119.0, gap_days=4.2)
 
     assert "119" in chinese and "47%" in chinese and "estimates" not in chinese
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (0, "0.0"), (0.0004, "<0.1"), (0.049, "<0.1"), (0.05, "0.1"), (4.8, "4.8"), (None, "—"),
+])
+def test_expected_orders_never_round_a_positive_estimate_to_nothing(value, shown):
+    from segments.templatetags.segment_text import orders_estimate
+
+    with translation.override("en"):
+        assert orders_estimate(value) == shown

@@ -134,11 +134,14 @@ def test_fast_and_slow_paths_agree_on_a_benchmark_slice(
 def test_a_plain_file_is_split_by_the_c_parser_and_cleaned_in_bulk(benchmark_slice: bytes) -> None:
     # when
     stats = assert_same_results(benchmark_slice, chunk_rows=5_000)
+    read = _run(benchmark_slice, fast_path=True, chunk_rows=5_000)
+    repeats = sum(c.notes["dropped exact duplicate row"] for c in read.chunks)
 
     # then
     assert stats[fast.CHUNKS_SPLIT_FAST] == 4
     assert stats[fast.CHUNKS_SPLIT_SLOW] == 0
-    assert stats[fast.ROWS_PER_ROW] == 0
+    # Only the file's exact duplicates, cleaned one by one for the money they carry.
+    assert 0 < stats[fast.ROWS_PER_ROW] == repeats < 100
     assert stats[fast.ROWS_VECTORISED] > 19_000
 
 
@@ -362,6 +365,30 @@ def test_fast_and_slow_paths_agree_on_identical_rows_without_an_order_id(
     assert counted.rows == notes["dropped exact duplicate row"] + notes[
         "kept identical row as a separate purchase"] + (2 if keep else 0)
     assert counted.money == sum(c.identical_money for c in read.chunks) != 0
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["drop", "keep"])
+@pytest.mark.parametrize("chunk_rows", [7, 50_000])
+def test_fast_and_slow_paths_agree_on_identical_rows_with_an_order_id(
+    keep: bool, chunk_rows: int
+) -> None:
+    rows = [f"{100 + i // 3},u{i // 3 % 5}@example.com,2024-01-0{1 + i // 3 % 3},S{i % 2},1,{i % 4}.25\n"
+            for i in range(60)]
+    # Repeats next to their first copy (the same item on two lines of an order), far
+    # from it (another chunk), and of a bad row.
+    rows += rows[:4] + ["999,x@example.com,not a date,S1,1,2.00\n"] * 3
+    rows[10:10] = [rows[9]]
+    data = ("order_id,email,date,sku,quantity,amount\n" + "".join(rows)).encode()
+    assert_same_results(data, chunk_rows=chunk_rows, options=ReadOptions(keep_identical_rows=keep))
+
+    read = _run(data, fast_path=True, chunk_rows=chunk_rows,
+                options=ReadOptions(keep_identical_rows=keep))
+    notes = sum((c.notes for c in read.chunks), Counter())
+    kept = notes["kept identical row as a separate purchase"]
+    # Kept: every repeat that is not a bad row's; dropped: all seven repeats.
+    assert (kept, notes["dropped exact duplicate row"]) == ((5, 0) if keep else (0, 7))
+    orders = pd.concat([c.frame for c in read.chunks])["order_key"]
+    assert not orders.str.contains("#").any()  # a kept repeat stays in its own order
 
 
 def test_fast_and_slow_paths_agree_on_uci_credit_notes_and_float_ids() -> None:

@@ -325,3 +325,44 @@ def test_header_fingerprint_ignores_case_and_padding_but_not_different_columns()
     )
     assert header_fingerprint(["Email", "Order Date"]) != header_fingerprint(["Email", "Total"])
     assert len(header_fingerprint(UCI)) == 32
+
+
+SPREADSHEET = ("Datum", "Kunde", "E-Mail", "Bestellnr.", "Artikel", "Menge", "Einzelpreis")
+NAMES = [("08.01.2025", "Zoë Faßbender", "zoe@example.de", "1001", "Tasse", "1", "9,00 €"),
+         ("30.01.2025", "Anna Müller", "anna@example.de", "1003", "Tasse", "1", "9,00 €")]
+
+
+def test_a_customer_column_of_names_beside_an_email_is_taken_as_the_name():
+    proposed = propose_mapping(SPREADSHEET, NAMES)
+
+    assert proposed.fields["customer_name"] == "Kunde"
+    assert "customer_id" not in proposed.fields
+    assert proposed.fields["customer_email"] == "E-Mail"
+
+
+def test_a_customer_column_of_names_without_an_email_is_both_the_identity_and_the_name():
+    headers = tuple(h for h in SPREADSHEET if h != "E-Mail")
+    rows = [tuple(c for i, c in enumerate(r) if i != 2) for r in NAMES]
+
+    proposed = propose_mapping(headers, rows)
+
+    assert proposed.fields["customer_id"] == proposed.fields["customer_name"] == "Kunde"
+
+
+@pytest.mark.parametrize(("header", "cells"), [
+    ("Kunde", ["10023", "10024"]),  # customer numbers
+    ("Customer", ["C-88", "anna@example.de"]),
+    ("Customer", ["Müller", "Faßbender"]),  # one word each: could be an account name
+    ("Customer ID", ["Anna Müller", "Zoë Faßbender"]),  # the header says id
+])
+def test_a_customer_column_that_may_be_an_id_stays_the_customer_id(header, cells):
+    headers = ("Date", header, "Email", "Total")
+    rows = [("2025-01-08", cell, "x@example.com", "9.00") for cell in cells]
+
+    proposed = propose_mapping(headers, rows)
+
+    assert proposed.fields["customer_id"] == header and "customer_name" not in proposed.fields
+
+
+def test_without_sample_rows_the_guess_reads_the_headers_alone():
+    assert propose_mapping(SPREADSHEET).fields["customer_id"] == "Kunde"

@@ -157,9 +157,17 @@ def test_emails_are_trimmed_and_lowercased_with_notes() -> None:
     assert parse_email("").value is None
 
 
+@pytest.mark.parametrize("text", ["Anna Müller <Anna@Example.de>", '"Müller, Anna" <anna@example.de>',
+                                  "<anna@example.de>"])
+def test_an_address_written_with_its_name_as_mail_writes_it_is_read(text: str) -> None:
+    assert parse_email(text).value == "anna@example.de"
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
+        ("Anna <anna@example.de>, Bob <bob@example.de>", "is not a valid address"),
+        ("Anna <anna@example.de> Bcc", "is not a valid address"),
         ("a@example.com\r\nBcc: b@example.com", "line break or control character"),
         ("a@example.com\n", "line break or control character"),
         ("a\x00@example.com", "line break or control character"),

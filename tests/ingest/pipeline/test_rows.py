@@ -297,13 +297,24 @@ def test_identical_rows_kept_as_purchases_get_order_keys_of_their_own_from_their
     assert outcome.identical_money == Decimal("23.80")
 
 
-def test_identical_rows_with_an_order_id_are_always_the_same_line_exported_twice() -> None:
+def test_identical_rows_with_an_order_id_are_dropped_as_the_same_line_exported_twice() -> None:
     data = (HEADER + GOOD_1 + GOOD_2 + GOOD_1).encode()
-    outcome = ingest_bytes(data, options=ReadOptions(keep_identical_rows=True))
+    outcome = ingest_bytes(data)
 
     assert outcome.frame["line_no"].tolist() == [2, 3]
     assert outcome.notes["dropped exact duplicate row"] == 1
-    assert outcome.identical_money == 0
+    # The money not counted, for the report to name.
+    assert outcome.identical_money == outcome.frame["line_total"].iloc[0] != 0
+
+
+def test_identical_rows_with_an_order_id_kept_are_more_of_the_same_line_of_its_order() -> None:
+    data = (HEADER + GOOD_1 + GOOD_2 + GOOD_1).encode()
+    outcome = ingest_bytes(data, options=ReadOptions(keep_identical_rows=True))
+
+    assert outcome.frame["line_no"].tolist() == [2, 3, 4]
+    assert outcome.frame["order_key"].iloc[2] == outcome.frame["order_key"].iloc[0]
+    assert outcome.notes["kept identical row as a separate purchase"] == 1
+    assert outcome.identical_money == outcome.frame["line_total"].iloc[0] != 0
 
 
 def test_the_quick_count_of_identical_rows_says_when_it_read_only_the_start_or_found_no_money() -> None:
