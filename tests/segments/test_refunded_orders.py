@@ -47,3 +47,18 @@ def test_a_refunded_order_is_no_purchase_whether_or_not_its_file_gave_the_amount
     # Two orders listed, one purchase (in March: 92 days before June), worth 30.00.
     assert seen["ann@example.com"] == seen["bob@example.com"] == (
         2, 1, 1, Decimal("30.00"), 1, 92, 30.0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_profile_calls_an_order_refunded_when_the_file_says_how_much_went_back(
+        owner_client):
+    import_bytes(WITH_AMOUNT)
+    import_bytes(WITHOUT_AMOUNT)
+    ann, bob = (Customer.objects.get(key=k) for k in ("ann@example.com", "bob@example.com"))
+
+    ann_page = owner_client.get(f"/customers/{ann.pk}/").content.decode()
+    bob_page = owner_client.get(f"/customers/{bob.pk}/").content.decode()
+
+    assert '#2 <span class="badge">refunded</span>' in ann_page
+    # Its file says only "Refunded", no amount: nothing tells it from a cancellation.
+    assert '102 <span class="badge">cancelled</span>' in bob_page
