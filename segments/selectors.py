@@ -635,7 +635,10 @@ PROFILE_PRODUCTS = 50
 
 def _customer_products(customer_id: int, limit: int = PROFILE_PRODUCTS
                        ) -> tuple[list[dict[str, Any]], int]:
-    """The customer's most bought products, and how many products they bought in all."""
+    """The customer's most bought products, and how many products they bought in all.
+
+    Bought: on a purchase line of an order that was not cancelled, as the product page
+    and the analysis count it; a later return does not undo the purchase."""
     # "IS NOT TRUE" rather than "NOT l.is_return": PostgreSQL 18 would take the latter
     # as an index condition on orderline (order_id, product_id, is_return), cost each
     # probe as a skip scan over every product and read all million lines instead
@@ -647,7 +650,7 @@ def _customer_products(customer_id: int, limit: int = PROFILE_PRODUCTS
                FROM ingest_order o
                JOIN ingest_orderline l ON l.order_id = o.id AND l.is_return IS NOT TRUE
                JOIN ingest_product p ON p.id = l.product_id
-               WHERE o.customer_id = %s
+               WHERE o.customer_id = %s AND NOT o.is_cancelled
                GROUP BY l.product_id, p.id ORDER BY 6 DESC, 5 DESC, 1 LIMIT %s""",
             [customer_id, limit],
         )
@@ -682,7 +685,11 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         free=Count("id", filter=Q(gross_total=0, net_total=0, returned_total=0,
                                   refunded_total=0, is_cancelled=False)),
         future=Count("id", filter=Q(ordered_at__gt=future, is_cancelled=False)),
-        unlisted_items=Sum("unlisted_quantity"),
+        # Items bought, as the products table counts units: an order's rows without a
+        # product net its returns, so a return exported as its own order (below 0) and a
+        # cancelled order bought nothing.
+        unlisted_items=Sum("unlisted_quantity",
+                           filter=Q(unlisted_quantity__gt=0, is_cancelled=False)),
         unlisted_orders=Count("id", filter=Q(unlisted_quantity__isnull=False)))
     products, product_count = _customer_products(customer_id)
     return CustomerProfile(
