@@ -902,25 +902,31 @@ class ProductDetail:
 
 
 def product_detail(product_id: int, *, limit: int = 15) -> ProductDetail:
+    """The product's sales: the orders the analysis counts (not cancelled, not dated
+    after its newest order), so its figures add up with the segments' best sellers."""
     product = Product.objects.get(pk=product_id)
+    until = _dated_ahead_after(current_run())
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT COUNT(DISTINCT l.order_id), COUNT(DISTINCT o.customer_id),
                       SUM(l.line_total)::float8  -- null: sold only on unpriced lines
                FROM ingest_orderline l JOIN ingest_order o ON o.id = l.order_id
-               WHERE l.product_id = %s AND NOT l.is_return AND NOT o.is_cancelled""",
-            [product_id],
+               WHERE l.product_id = %s AND NOT l.is_return AND NOT o.is_cancelled
+                 AND o.ordered_at <= %s""",
+            [product_id, until],
         )
         orders, customers, revenue = cursor.fetchone()
         cursor.execute(
             """SELECT other.product_id, COUNT(DISTINCT other.order_id)
                FROM ingest_orderline mine
+               JOIN ingest_order o ON o.id = mine.order_id AND NOT o.is_cancelled
+                                  AND o.ordered_at <= %s
                JOIN ingest_orderline other
                  ON other.order_id = mine.order_id AND other.product_id <> mine.product_id
                 AND NOT other.is_return
                WHERE mine.product_id = %s AND NOT mine.is_return
                GROUP BY other.product_id ORDER BY 2 DESC, 1 LIMIT %s""",
-            [product_id, limit],
+            [until, product_id, limit],
         )
         together = cursor.fetchall()
     products = _products({pid for pid, _ in together})
