@@ -380,7 +380,8 @@ def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
 
 
 def monthly_revenue(run: SegmentationRun | None = None) -> list[dict[str, Any]]:
-    """Per month: revenue, orders, and revenue from new vs returning customers."""
+    """Per month in the shop's time zone: revenue, orders, and revenue from new vs
+    returning customers."""
     stored = _page_data(run, "monthly_revenue")
     if stored is not None:
         return stored
@@ -389,11 +390,13 @@ def monthly_revenue(run: SegmentationRun | None = None) -> list[dict[str, Any]]:
             """WITH o AS (SELECT customer_id, ordered_at, net_total,
                                  MIN(ordered_at) OVER (PARTITION BY customer_id) AS first_at
                           FROM ingest_order WHERE NOT is_cancelled)
-               SELECT date_trunc('month', ordered_at) AS month, SUM(net_total)::float8, COUNT(*),
+               SELECT date_trunc('month', ordered_at AT TIME ZONE %s) AS month,
+                      SUM(net_total)::float8, COUNT(*),
                       COALESCE(SUM(net_total) FILTER (WHERE ordered_at = first_at), 0)::float8,
                       COUNT(DISTINCT customer_id) FILTER (WHERE ordered_at = first_at),
                       COUNT(DISTINCT customer_id) FILTER (WHERE ordered_at > first_at)
-               FROM o GROUP BY 1 ORDER BY 1"""
+               FROM o GROUP BY 1 ORDER BY 1""",
+            [shop_profile().time_zone],
         )
         return [
             {"month": m.date().isoformat()[:7], "revenue": rev, "orders": n, "new_revenue": new_rev,

@@ -49,8 +49,9 @@ def order_totals(orders: pd.DataFrame, *, newest: datetime | pd.Timestamp) -> Or
     )
 
 
-def monthly_revenue(orders: pd.DataFrame) -> list[dict]:
-    """Per calendar month (UTC): revenue, orders, and new vs returning customers' share.
+def monthly_revenue(orders: pd.DataFrame, *, time_zone: str = "UTC") -> list[dict]:
+    """Per calendar month in the shop's ``time_zone`` (the months its file and pages date
+    orders in): revenue, orders, and new vs returning customers' share.
 
     A customer's orders at their first order's time are "new"; later ones "returning".
     """
@@ -60,9 +61,10 @@ def monthly_revenue(orders: pd.DataFrame) -> list[dict]:
     first = at.groupby(orders["customer_id"].to_numpy(), sort=False).transform("min")
     is_first = (at == first).to_numpy()
     later = (at > first).to_numpy()
+    local = orders["ordered_at"].dt.tz_convert(time_zone).dt.tz_localize(None)
     cents = _cents(orders["net_total"])
     frame = pd.DataFrame({
-        "month": at.to_numpy().astype("datetime64[M]"),
+        "month": local.to_numpy().astype("datetime64[M]"),
         "cents": cents,
         "new_cents": np.where(is_first, cents, 0),
         "new_customer": np.where(is_first, orders["customer_id"].to_numpy(), -1),

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_noop
 from threadpoolctl import threadpool_limits
 
 from profiler_site.core.jobs import job_progress
+from profiler_site.core.shop import shop_profile
 from segments import selectors
 from segments.analysis.classifier import model_to_bytes, train_segment_classifier
 from segments.analysis.clustering import (
@@ -577,7 +578,7 @@ def _overview(orders: pd.DataFrame, as_of_dt) -> dict[str, Any]:
             "active_customers": totals.active_customers, "repeat_rate": totals.repeat_rate,
             "newest_order_at": as_of_dt.isoformat(), "dated_ahead": dated_ahead,
         },
-        "monthly_revenue": monthly_revenue(orders),
+        "monthly_revenue": monthly_revenue(orders, time_zone=shop_profile().time_zone),
     }
 
 

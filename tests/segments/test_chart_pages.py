@@ -71,3 +71,32 @@ def test_the_rules_chart_follows_the_filters_of_the_table_below_it(owner_client)
     html = owner_client.get("/segments/rules/?category=Tea", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert _figure(html, "chart-rules")["data"][0]["y"] == ["Tea → Honey"]
+
+
+def test_the_revenue_chart_counts_each_order_in_its_month_in_the_shops_time_zone(owner_client):
+    import pandas as pd
+
+    from profiler_site.core.shop import shop_settings_update
+    from tests.segments.demo_loader import load_order_lines
+    from tests.segments.helpers import run_refresh
+
+    # given: a New York shop whose file dates an order 23:30 on 28 February (04:30 UTC on
+    # 1 March); the profile lists it on 28 February
+    shop_settings_update(name="Shop", currency="USD", time_zone="America/New_York",
+                         sender_name="Shop", sender_address="shop@example.com")
+    load_order_lines(pd.DataFrame([
+        {"order_id": "#1010", "email": "k1@example.com", "ordered_at": "2025-02-28 23:30",
+         "product_name": "Mug", "amount": "20.15"},
+        {"order_id": "#1011", "email": "k1@example.com", "ordered_at": "2025-03-01 23:30",
+         "product_name": "Mug", "amount": "21.15"},
+    ]))
+
+    def charted() -> list[tuple[str, float]]:
+        html = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        new, returning = _figure(html, "chart-revenue")["data"]
+        return [(month, round(a + b, 2)) for month, a, b in zip(new["x"], new["y"], returning["y"])]
+
+    # then: February's revenue is February's, before the first analysis and after it
+    assert charted() == [("2025-02", 20.15), ("2025-03", 21.15)]
+    run_refresh(rules=False)
+    assert charted() == [("2025-02", 20.15), ("2025-03", 21.15)]
