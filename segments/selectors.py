@@ -332,6 +332,9 @@ class OverviewKpis:
     newest_order_at: datetime | None
     # Orders dated after the newest counted one (in the future): left out of the figures.
     dated_ahead: int = 0
+    # Customers with no order the analysis counts (every one cancelled or dated ahead, or
+    # none): counted in `customers`, in no segment.
+    not_analysed: int = 0
 
 
 def _page_data(run: SegmentationRun | None, name: str) -> Any:
@@ -370,13 +373,14 @@ def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
                       (SELECT COUNT(*) FROM per, newest WHERE per.last > newest.at - interval '90 days'),
                       (SELECT COUNT(*) FILTER (WHERE n > 1)::float8 / GREATEST(COUNT(*), 1) FROM per),
                       (SELECT at FROM newest),
-                      (SELECT COUNT(*) FROM a, newest WHERE a.ordered_at > newest.at)""",
+                      (SELECT COUNT(*) FROM a, newest WHERE a.ordered_at > newest.at),
+                      (SELECT COUNT(DISTINCT customer_id) FROM o)""",
             [counted_until()],
         )
-        customers, orders, revenue, active, repeat, newest, ahead = cursor.fetchone()
+        customers, orders, revenue, active, repeat, newest, ahead, analysed = cursor.fetchone()
     return OverviewKpis(customers=customers, orders=orders, revenue=float(revenue),
                         active_customers=active, repeat_rate=float(repeat), newest_order_at=newest,
-                        dated_ahead=ahead)
+                        dated_ahead=ahead, not_analysed=customers - analysed)
 
 
 def monthly_revenue(run: SegmentationRun | None = None) -> list[dict[str, Any]]:
@@ -542,15 +546,22 @@ def _dated_ahead_after(run: SegmentationRun | None) -> datetime:
     return max(counted_until(), run.as_of) if run and run.as_of else counted_until()
 
 
-def customers_dated_ahead(customer_ids: list[int]) -> set[int]:
-    """Of ``customer_ids``, those whose every order is dated after today (and after the
-    current run's newest): the analysis leaves them out, so no next run scores them."""
+DATED_AHEAD = "dated_ahead"  # every order that counts is dated after today
+NO_ORDER = "no_order"  # no order that was not cancelled (or no order at all)
+
+
+def customers_left_out(customer_ids: list[int]) -> dict[int, str]:
+    """Of ``customer_ids`` (customers without scores), those the analysis leaves out, so
+    that no next run scores them as things stand: {id: DATED_AHEAD or NO_ORDER}. The
+    others are new since the current run."""
     if not customer_ids:
-        return set()
+        return {}
     future = _dated_ahead_after(current_run())
-    return set(Order.objects.filter(customer_id__in=customer_ids, is_cancelled=False)
-               .values("customer_id").annotate(earliest=Min("ordered_at"))
-               .filter(earliest__gt=future).values_list("customer_id", flat=True))
+    earliest = dict(Order.objects.filter(customer_id__in=customer_ids, is_cancelled=False)
+                    .values("customer_id").annotate(earliest=Min("ordered_at"))
+                    .values_list("customer_id", "earliest"))
+    return {pk: NO_ORDER if pk not in earliest else DATED_AHEAD for pk in customer_ids
+            if pk not in earliest or earliest[pk] > future}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -631,6 +642,8 @@ class CustomerProfile:
     clv_model: str
     # The day "days since last purchase" was counted to, when that is not today.
     counted_to: date | None = None
+    # Why no run scores this unscored customer (customers_left_out), "" when one will.
+    left_out: str = ""
 
 
 PROFILE_PRODUCTS = 50
@@ -709,6 +722,7 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         clv_reason=clv.get("reason", "No analysis has run yet."),
         clv_model=MODEL_NAMES.get((clv.get("model") or {}).get("chosen"), ""),
         counted_to=days_counted_to(run.as_of if run else None),
+        left_out="" if score is not None else customers_left_out([customer_id]).get(customer_id, ""),
     )
 
 

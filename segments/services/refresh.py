@@ -561,9 +561,9 @@ def _transitions(run: SegmentationRun, previous: SegmentationRun | None) -> dict
     return {"previous_run": previous.pk, "rfm": [[a, b, n] for a, b, n in rows]}
 
 
-def _overview(orders: pd.DataFrame, as_of_dt) -> dict[str, Any]:
+def _overview(orders: pd.DataFrame, as_of_dt, *, analysed: int) -> dict[str, Any]:
     """The overview page's figures (what selectors.overview_kpis and monthly_revenue
-    compute live), from the orders already in memory."""
+    compute live), from the orders already in memory; ``analysed``: the run's customers."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM ingest_customer")
         customers = cursor.fetchone()[0]
@@ -577,6 +577,7 @@ def _overview(orders: pd.DataFrame, as_of_dt) -> dict[str, Any]:
             "customers": customers, "orders": totals.orders, "revenue": totals.revenue,
             "active_customers": totals.active_customers, "repeat_rate": totals.repeat_rate,
             "newest_order_at": as_of_dt.isoformat(), "dated_ahead": dated_ahead,
+            "not_analysed": customers - analysed,
         },
         "monthly_revenue": monthly_revenue(orders, time_zone=shop_profile().time_zone),
     }
@@ -740,7 +741,8 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
         # The overview's figures from the orders in memory, while the pool works.
         page_data: dict[str, Any] = {}
         _timed(timings, ("Overview figures",
-                         lambda: page_data.update(_overview(orders, as_of_dt))))
+                         lambda: page_data.update(
+                             _overview(orders, as_of_dt, analysed=len(features)))))
         for future in (segments_done, interests_done, value_done):
             future.result()
         # What only the Models and segment pages show starts once every score column is
