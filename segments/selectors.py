@@ -41,6 +41,7 @@ from segments.labels import translated_name
 from segments.models import (
     BasketRule,
     CustomerScore,
+    PlacedBy,
     Recommendation,
     RuleMiningJob,
     Segment,
@@ -202,15 +203,21 @@ def segment_names(run: SegmentationRun | None = None) -> dict[tuple[str, str], s
 
 
 def audience_options() -> list[AudienceOption]:
-    """Every audience the owner can email, with its size, from the current run."""
+    """Every audience the owner can email, with its size, from the current run.
+
+    A size counts whom the audience holds now (_audience_scores): also the customers
+    placed in a segment since the run, whom its own size leaves out until the next one.
+    """
     options = [AudienceOption(kind="all", key="all", name=translated_name("All customers"),
                               size=Customer.objects.count())]
     run = current_run()
     if run is None:
         return options
-    for kind in (SegmentKind.RFM, SegmentKind.CLUSTER):
+    for kind, field in ((SegmentKind.RFM, "rfm_key"), (SegmentKind.CLUSTER, "cluster_key")):
+        held = dict(CustomerScore.objects.order_by().values(field).annotate(n=Count("pk"))
+                    .values_list(field, "n"))
         options += [
-            AudienceOption(kind=kind, key=s.key, name=s.display_name, size=s.size)
+            AudienceOption(kind=kind, key=s.key, name=s.display_name, size=held.get(s.key, 0))
             for s in segments_for(kind, run)
         ]
     if CustomerScore.objects.filter(propensity__isnull=False).exists():
@@ -732,6 +739,12 @@ def customer_profile(customer_id: int) -> CustomerProfile:
 def segment_members(kind: str, key: str) -> QuerySet[CustomerScore]:
     field = "rfm_key" if kind == SegmentKind.RFM else "cluster_key"
     return CustomerScore.objects.filter(**{field: key}).select_related("customer")
+
+
+def segment_placed_count(kind: str, key: str) -> int:
+    """Members the classifier placed since the run (new customers): the segment lists
+    them, but its figures are the run's, which did not count them."""
+    return segment_members(kind, key).filter(placed_by=PlacedBy.CLASSIFIER).count()
 
 
 MEMBER_SORTS = {

@@ -143,7 +143,7 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
     counted_to = selectors.days_counted_to(run.as_of if run else None)
     return render(request, "segments/segment_detail.html", {
         "kind": kind, "segment": segment, "run": run, "page": page, "sort": sort, "q": search,
-        "counted_to": counted_to,
+        "counted_to": counted_to, "placed": selectors.segment_placed_count(kind, key),
         "min_orders": min_orders or "",
         "top_products": selectors.segment_top_products(kind, key, segment=segment),
         "top_categories": selectors.segment_top_categories(kind, key, segment=segment),
