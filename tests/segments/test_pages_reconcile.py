@@ -246,6 +246,13 @@ def test_the_overview_segments_and_rfm_cells_add_up_to_the_files_totals(owner_cl
     per_cell = scores.groupby(["r_score", "f_score"]).agg(n=("who", "size"), spend=("spend", "sum"))
     assert {(int(r), int(f)): (int(n), shown) for r, f, n, shown in cells} == {
         cell: (int(row.n), money_whole(row.spend)) for cell, row in per_cell.iterrows()}
+    # a cell's link and a segment's filter list as many customers as they are said to hold
+    for r, f, n, _shown in cells:
+        listed = _words(_get(owner_client, reverse("customers") + f"?r={r}&f={f}"))
+        assert re.search(rf"[ (]{n} in all", listed), (r, f)
+    for segment in _api(owner_client, "/api/segments/?kind=rfm"):
+        listed = _words(_get(owner_client, reverse("customers") + f"?rfm={segment['key']}"))
+        assert re.search(rf"[ (]{segment['size']} in all", listed), segment["key"]
 
 
 def test_each_customers_row_profile_and_data_export_show_the_files_figures_for_them(
