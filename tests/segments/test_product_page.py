@@ -61,3 +61,22 @@ def test_the_product_page_leaves_out_cancelled_and_future_dated_orders_as_the_an
                    if p["id"] == syrup.pk]
     assert sum(p["orders"] for p in in_segments) == 2
     assert round(sum(p["revenue"] for p in in_segments), 2) == 18.30
+
+
+def test_the_share_bought_with_a_product_is_rounded_as_the_rules_beside_it_are(owner_client):
+    from segments.computed_text import rule_sentence
+
+    # given: syrup in 8 orders, one of them with a mug: 12.5% of its orders
+    lines = [_line(f"S{n}", f"c{n}", f"2026-01-{n + 1:02d}", "SYR") for n in range(8)]
+    load_order_lines(pd.DataFrame([*lines, _line("S0", "c0", "2026-01-01", "MUG")]))
+    syrup, mug = Product.objects.get(sku="SYR"), Product.objects.get(sku="MUG")
+
+    html = owner_client.get(reverse("product-detail", args=[syrup.pk]),
+                            HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    # then: the table says what a rule of that confidence says ("in 13% of their orders")
+    said = rule_sentence({"antecedents": [syrup.pk], "consequents": [mug.pk],
+                          "confidence": 1 / 8, "lift": 1.0, "order_count": 1},
+                         {syrup.pk: "Vanilla Syrup", mug.pk: "Blue Mug"}, None)
+    assert "in 13% of their orders" in said
+    assert re.search(r'Blue Mug</a></td><td class="num">1</td><td class="num">13%</td>', html)
