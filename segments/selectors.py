@@ -391,18 +391,18 @@ def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
 
 
 def monthly_revenue(run: SegmentationRun | None = None) -> list[dict[str, Any]]:
-    """Per month in the shop's time zone: revenue, orders, and revenue from new vs
-    returning customers."""
+    """Per month in the shop's time zone: revenue, orders (purchases), and revenue from
+    new vs returning customers."""
     stored = _page_data(run, "monthly_revenue")
     if stored is not None:
         return stored
     with connection.cursor() as cursor:
         cursor.execute(
-            """WITH o AS (SELECT customer_id, ordered_at, net_total,
+            """WITH o AS (SELECT customer_id, ordered_at, net_total, gross_total,
                                  MIN(ordered_at) OVER (PARTITION BY customer_id) AS first_at
                           FROM ingest_order WHERE NOT is_cancelled)
                SELECT date_trunc('month', ordered_at AT TIME ZONE %s) AS month,
-                      SUM(net_total)::float8, COUNT(*),
+                      SUM(net_total)::float8, COUNT(*) FILTER (WHERE gross_total > 0),
                       COALESCE(SUM(net_total) FILTER (WHERE ordered_at = first_at), 0)::float8,
                       COUNT(DISTINCT customer_id) FILTER (WHERE ordered_at = first_at),
                       COUNT(DISTINCT customer_id) FILTER (WHERE ordered_at > first_at)

@@ -100,3 +100,24 @@ def test_the_revenue_chart_counts_each_order_in_its_month_in_the_shops_time_zone
     assert charted() == [("2025-02", 20.15), ("2025-03", 21.15)]
     run_refresh(rules=False)
     assert charted() == [("2025-02", 20.15), ("2025-03", 21.15)]
+
+
+def test_orders_left_out_of_the_revenue_chart_are_purchases_as_the_orders_figure_counts(
+        owner_client):
+    from tests.factories import make_return_order
+
+    # given: a shop selling through 2025; in May 1998 (a mistyped year) a purchase and a
+    # return exported as its own order
+    product = ProductFactory(name="Beans")
+    customer = CustomerFactory()
+    for month in range(1, 13):
+        make_order(customer, datetime(2025, month, 10, tzinfo=UTC), [(product, 1, "20.00")])
+    stray = CustomerFactory()
+    make_order(stray, datetime(1998, 5, 8, tzinfo=UTC), [(product, 2, "7.50")])
+    make_return_order(stray, datetime(1998, 5, 20, tzinfo=UTC), "5.00")
+
+    html = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    # then: 13 orders in all, 1 of them left out (with the money of both)
+    assert re.search(r'data-kpi="orders">13<', html)
+    assert re.search(r"Left out of this chart: 1 order \(\S*10\) in May 1998", html), html

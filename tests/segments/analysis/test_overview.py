@@ -73,6 +73,7 @@ def test_returns_and_orders_of_nothing_are_not_purchases_but_their_money_counts(
     assert totals.revenue == -5.0
     assert totals.active_customers == 1
     assert totals.repeat_rate == 0.0  # customer 1 bought once, then returned it
+    assert [(m["orders"], m["revenue"]) for m in monthly_revenue(orders)] == [(1, -5.0)]
 
 
 def test_monthly_revenue_counts_an_order_in_the_month_it_was_in_the_shops_time_zone():
