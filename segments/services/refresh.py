@@ -726,11 +726,11 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
         )
         t = time.perf_counter()
         orders = db.orders_frame(as_of=as_of_dt)
-        run.order_count = len(orders)
         # The models count visits to the shop: a return or refund exported as its own
         # order is not one (the same purchases the features count as frequency). The
         # overview's revenue still nets them, from all orders.
         purchases = db.purchases_only(orders)
+        run.order_count = len(purchases)  # the overview's Orders, the API's order_count
         timings["read orders"] = time.perf_counter() - t
         value_done = pool.submit(
             _timed, timings,

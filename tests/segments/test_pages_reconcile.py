@@ -320,6 +320,11 @@ def test_product_pages_and_segment_best_sellers_count_the_same_orders(owner_clie
 
 
 def test_the_api_exports_and_campaign_audiences_count_what_the_pages_count(owner_client, shop):
+    run = _api(owner_client, "/api/runs/")[0]
+    overview = _get(owner_client, reverse("overview"))
+    assert (run["customer_count"], run["order_count"]) == (
+        len(shop.customers), int(shop.counted["purchase"].sum()))
+    assert _kpi(overview, "orders") == str(run["order_count"])
     audience = owner_client.get("/api/campaigns/audience/?kind=all&key=all").json()
     assert audience["in_segment"] == shop.file_customers
     for segment in Segment.objects.filter(run__is_current=True, kind="rfm"):
