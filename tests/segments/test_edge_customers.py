@@ -385,3 +385,19 @@ def test_customers_no_segment_counts_are_said_on_the_overview_and_their_own_rows
     assert listed in row
     assert "(new since the last run)" not in row and "上次分析后新增" not in row
     assert profile in _said(owner_client, owner, "cancelled", language, "not-analysed")
+
+
+@pytest.mark.parametrize(("language", "order_days", "purchase_days"), [
+    ("en", "Days since last order", "Days since last purchase"),
+    ("zh-hans", "距上次下单天数", "距上次购买天数"),
+])
+def test_the_days_beside_a_customer_without_a_purchase_are_called_days_since_their_last_order(
+    owner, owner_client, language, order_days, purchase_days
+):
+    _import_and_analyse([*_regulars(), _line("R1", "refunded", 3, quantity=-1)])
+
+    facts = _said(owner_client, owner, "refunded", language, "segment", end="section")
+    bought = _said(owner_client, owner, "regular1", language, "segment", end="section")
+
+    assert f"3 {order_days}" in facts and purchase_days not in facts
+    assert purchase_days in bought
