@@ -204,7 +204,8 @@ def audience_baseline_rate(customer_ids: list[int], *, weeks: int = 8) -> float 
     """Share of these customers buying in a typical 7-day window (the last `weeks` of data).
 
     Measured back from the shop's latest order, not from today: an export is often
-    a few days old. None when there is nothing to measure.
+    a few days old. Buying is a purchase, as the report counts conversions: not a
+    return or an order of 0.00. None when there is nothing to measure.
     """
     if not customer_ids:
         return None
@@ -213,7 +214,7 @@ def audience_baseline_rate(customer_ids: list[int], *, weeks: int = 8) -> float 
         return None
     start = latest - timedelta(days=7 * weeks)
     rows = Order.objects.filter(
-        customer_id__in=customer_ids, is_cancelled=False, ordered_at__gt=start
+        customer_id__in=customer_ids, is_cancelled=False, gross_total__gt=0, ordered_at__gt=start
     ).values_list("customer_id", "ordered_at")
     buyer_weeks = {(cid, int((latest - at).total_seconds() // (7 * 86400))) for cid, at in rows}
     rate = len(buyer_weeks) / (weeks * len(customer_ids))
@@ -436,8 +437,8 @@ def _attribution(campaign: Campaign, people: list[dict], start: datetime):
             is_cancelled=False,
             ordered_at__gt=start,
             ordered_at__lte=last_reference + window,
-        ).values("customer_id", "ordered_at", "net_total"),
-        columns=["customer_id", "ordered_at", "net_total"],
+        ).values("customer_id", "ordered_at", "net_total", "gross_total"),
+        columns=["customer_id", "ordered_at", "net_total", "gross_total"],
     )
     if orders.empty:
         orders = pd.DataFrame(
@@ -445,6 +446,7 @@ def _attribution(campaign: Campaign, people: list[dict], start: datetime):
                 "customer_id": pd.Series(dtype="int64"),
                 "ordered_at": pd.Series(dtype="datetime64[ns, UTC]"),
                 "net_total": pd.Series(dtype="float64"),
+                "gross_total": pd.Series(dtype="float64"),
             }
         )
     return attribute_orders(

@@ -116,7 +116,10 @@ def _outcomes(flow_ids: list[int]) -> list[tuple]:
             f"""
             WITH per AS (
                 SELECT e.flow_id, e.holdout, date_trunc('week', e.entered_at)::date AS week,
-                       count(o.id) > 0 AS converted, coalesce(sum(o.net_total), 0) AS revenue
+                       -- a purchase converts (not a return or an order of 0.00, as on
+                       -- the overview); the money of every order counts, net
+                       count(o.id) FILTER (WHERE o.gross_total > 0) > 0 AS converted,
+                       coalesce(sum(o.net_total), 0) AS revenue
                 FROM {enrolments} e JOIN {flows} f ON f.id = e.flow_id
                 LEFT JOIN {orders} o ON o.customer_id = e.customer_id AND NOT o.is_cancelled
                     AND o.ordered_at > e.entered_at

@@ -41,6 +41,7 @@ from segments.labels import translated_name
 from segments.models import (
     BasketRule,
     CustomerScore,
+    PlacedBy,
     Recommendation,
     RuleMiningJob,
     Segment,
@@ -202,15 +203,21 @@ def segment_names(run: SegmentationRun | None = None) -> dict[tuple[str, str], s
 
 
 def audience_options() -> list[AudienceOption]:
-    """Every audience the owner can email, with its size, from the current run."""
+    """Every audience the owner can email, with its size, from the current run.
+
+    A size counts whom the audience holds now (_audience_scores): also the customers
+    placed in a segment since the run, whom its own size leaves out until the next one.
+    """
     options = [AudienceOption(kind="all", key="all", name=translated_name("All customers"),
                               size=Customer.objects.count())]
     run = current_run()
     if run is None:
         return options
-    for kind in (SegmentKind.RFM, SegmentKind.CLUSTER):
+    for kind, field in ((SegmentKind.RFM, "rfm_key"), (SegmentKind.CLUSTER, "cluster_key")):
+        held = dict(CustomerScore.objects.order_by().values(field).annotate(n=Count("pk"))
+                    .values_list(field, "n"))
         options += [
-            AudienceOption(kind=kind, key=s.key, name=s.display_name, size=s.size)
+            AudienceOption(kind=kind, key=s.key, name=s.display_name, size=held.get(s.key, 0))
             for s in segments_for(kind, run)
         ]
     if CustomerScore.objects.filter(propensity__isnull=False).exists():
@@ -332,6 +339,9 @@ class OverviewKpis:
     newest_order_at: datetime | None
     # Orders dated after the newest counted one (in the future): left out of the figures.
     dated_ahead: int = 0
+    # Customers with no order the analysis counts (every one cancelled or dated ahead, or
+    # none): counted in `customers`, in no segment.
+    not_analysed: int = 0
 
 
 def _page_data(run: SegmentationRun | None, name: str) -> Any:
@@ -370,30 +380,34 @@ def overview_kpis(run: SegmentationRun | None = None) -> OverviewKpis:
                       (SELECT COUNT(*) FROM per, newest WHERE per.last > newest.at - interval '90 days'),
                       (SELECT COUNT(*) FILTER (WHERE n > 1)::float8 / GREATEST(COUNT(*), 1) FROM per),
                       (SELECT at FROM newest),
-                      (SELECT COUNT(*) FROM a, newest WHERE a.ordered_at > newest.at)""",
+                      (SELECT COUNT(*) FROM a, newest WHERE a.ordered_at > newest.at),
+                      (SELECT COUNT(DISTINCT customer_id) FROM o)""",
             [counted_until()],
         )
-        customers, orders, revenue, active, repeat, newest, ahead = cursor.fetchone()
+        customers, orders, revenue, active, repeat, newest, ahead, analysed = cursor.fetchone()
     return OverviewKpis(customers=customers, orders=orders, revenue=float(revenue),
                         active_customers=active, repeat_rate=float(repeat), newest_order_at=newest,
-                        dated_ahead=ahead)
+                        dated_ahead=ahead, not_analysed=customers - analysed)
 
 
 def monthly_revenue(run: SegmentationRun | None = None) -> list[dict[str, Any]]:
-    """Per month: revenue, orders, and revenue from new vs returning customers."""
+    """Per month in the shop's time zone: revenue, orders (purchases), and revenue from
+    new vs returning customers."""
     stored = _page_data(run, "monthly_revenue")
     if stored is not None:
         return stored
     with connection.cursor() as cursor:
         cursor.execute(
-            """WITH o AS (SELECT customer_id, ordered_at, net_total,
+            """WITH o AS (SELECT customer_id, ordered_at, net_total, gross_total,
                                  MIN(ordered_at) OVER (PARTITION BY customer_id) AS first_at
                           FROM ingest_order WHERE NOT is_cancelled)
-               SELECT date_trunc('month', ordered_at) AS month, SUM(net_total)::float8, COUNT(*),
+               SELECT date_trunc('month', ordered_at AT TIME ZONE %s) AS month,
+                      SUM(net_total)::float8, COUNT(*) FILTER (WHERE gross_total > 0),
                       COALESCE(SUM(net_total) FILTER (WHERE ordered_at = first_at), 0)::float8,
                       COUNT(DISTINCT customer_id) FILTER (WHERE ordered_at = first_at),
                       COUNT(DISTINCT customer_id) FILTER (WHERE ordered_at > first_at)
-               FROM o GROUP BY 1 ORDER BY 1"""
+               FROM o GROUP BY 1 ORDER BY 1""",
+            [shop_profile().time_zone],
         )
         return [
             {"month": m.date().isoformat()[:7], "revenue": rev, "orders": n, "new_revenue": new_rev,
@@ -539,15 +553,22 @@ def _dated_ahead_after(run: SegmentationRun | None) -> datetime:
     return max(counted_until(), run.as_of) if run and run.as_of else counted_until()
 
 
-def customers_dated_ahead(customer_ids: list[int]) -> set[int]:
-    """Of ``customer_ids``, those whose every order is dated after today (and after the
-    current run's newest): the analysis leaves them out, so no next run scores them."""
+DATED_AHEAD = "dated_ahead"  # every order that counts is dated after today
+NO_ORDER = "no_order"  # no order that was not cancelled (or no order at all)
+
+
+def customers_left_out(customer_ids: list[int]) -> dict[int, str]:
+    """Of ``customer_ids`` (customers without scores), those the analysis leaves out, so
+    that no next run scores them as things stand: {id: DATED_AHEAD or NO_ORDER}. The
+    others are new since the current run."""
     if not customer_ids:
-        return set()
+        return {}
     future = _dated_ahead_after(current_run())
-    return set(Order.objects.filter(customer_id__in=customer_ids, is_cancelled=False)
-               .values("customer_id").annotate(earliest=Min("ordered_at"))
-               .filter(earliest__gt=future).values_list("customer_id", flat=True))
+    earliest = dict(Order.objects.filter(customer_id__in=customer_ids, is_cancelled=False)
+                    .values("customer_id").annotate(earliest=Min("ordered_at"))
+                    .values_list("customer_id", "earliest"))
+    return {pk: NO_ORDER if pk not in earliest else DATED_AHEAD for pk in customer_ids
+            if pk not in earliest or earliest[pk] > future}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -628,6 +649,8 @@ class CustomerProfile:
     clv_model: str
     # The day "days since last purchase" was counted to, when that is not today.
     counted_to: date | None = None
+    # Why no run scores this unscored customer (customers_left_out), "" when one will.
+    left_out: str = ""
 
 
 PROFILE_PRODUCTS = 50
@@ -635,7 +658,10 @@ PROFILE_PRODUCTS = 50
 
 def _customer_products(customer_id: int, limit: int = PROFILE_PRODUCTS
                        ) -> tuple[list[dict[str, Any]], int]:
-    """The customer's most bought products, and how many products they bought in all."""
+    """The customer's most bought products, and how many products they bought in all.
+
+    Bought: on a purchase line of an order that was not cancelled, as the product page
+    and the analysis count it; a later return does not undo the purchase."""
     # "IS NOT TRUE" rather than "NOT l.is_return": PostgreSQL 18 would take the latter
     # as an index condition on orderline (order_id, product_id, is_return), cost each
     # probe as a skip scan over every product and read all million lines instead
@@ -647,7 +673,7 @@ def _customer_products(customer_id: int, limit: int = PROFILE_PRODUCTS
                FROM ingest_order o
                JOIN ingest_orderline l ON l.order_id = o.id AND l.is_return IS NOT TRUE
                JOIN ingest_product p ON p.id = l.product_id
-               WHERE o.customer_id = %s
+               WHERE o.customer_id = %s AND NOT o.is_cancelled
                GROUP BY l.product_id, p.id ORDER BY 6 DESC, 5 DESC, 1 LIMIT %s""",
             [customer_id, limit],
         )
@@ -682,7 +708,11 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         free=Count("id", filter=Q(gross_total=0, net_total=0, returned_total=0,
                                   refunded_total=0, is_cancelled=False)),
         future=Count("id", filter=Q(ordered_at__gt=future, is_cancelled=False)),
-        unlisted_items=Sum("unlisted_quantity"),
+        # Items bought, as the products table counts units: an order's rows without a
+        # product net its returns, so a return exported as its own order (below 0) and a
+        # cancelled order bought nothing.
+        unlisted_items=Sum("unlisted_quantity",
+                           filter=Q(unlisted_quantity__gt=0, is_cancelled=False)),
         unlisted_orders=Count("id", filter=Q(unlisted_quantity__isnull=False)))
     products, product_count = _customer_products(customer_id)
     return CustomerProfile(
@@ -699,6 +729,7 @@ def customer_profile(customer_id: int) -> CustomerProfile:
         clv_reason=clv.get("reason", "No analysis has run yet."),
         clv_model=MODEL_NAMES.get((clv.get("model") or {}).get("chosen"), ""),
         counted_to=days_counted_to(run.as_of if run else None),
+        left_out="" if score is not None else customers_left_out([customer_id]).get(customer_id, ""),
     )
 
 
@@ -708,6 +739,12 @@ def customer_profile(customer_id: int) -> CustomerProfile:
 def segment_members(kind: str, key: str) -> QuerySet[CustomerScore]:
     field = "rfm_key" if kind == SegmentKind.RFM else "cluster_key"
     return CustomerScore.objects.filter(**{field: key}).select_related("customer")
+
+
+def segment_placed_count(kind: str, key: str) -> int:
+    """Members the classifier placed since the run (new customers): the segment lists
+    them, but its figures are the run's, which did not count them."""
+    return segment_members(kind, key).filter(placed_by=PlacedBy.CLASSIFIER).count()
 
 
 MEMBER_SORTS = {
@@ -895,25 +932,31 @@ class ProductDetail:
 
 
 def product_detail(product_id: int, *, limit: int = 15) -> ProductDetail:
+    """The product's sales: the orders the analysis counts (not cancelled, not dated
+    after its newest order), so its figures add up with the segments' best sellers."""
     product = Product.objects.get(pk=product_id)
+    until = _dated_ahead_after(current_run())
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT COUNT(DISTINCT l.order_id), COUNT(DISTINCT o.customer_id),
                       SUM(l.line_total)::float8  -- null: sold only on unpriced lines
                FROM ingest_orderline l JOIN ingest_order o ON o.id = l.order_id
-               WHERE l.product_id = %s AND NOT l.is_return AND NOT o.is_cancelled""",
-            [product_id],
+               WHERE l.product_id = %s AND NOT l.is_return AND NOT o.is_cancelled
+                 AND o.ordered_at <= %s""",
+            [product_id, until],
         )
         orders, customers, revenue = cursor.fetchone()
         cursor.execute(
             """SELECT other.product_id, COUNT(DISTINCT other.order_id)
                FROM ingest_orderline mine
+               JOIN ingest_order o ON o.id = mine.order_id AND NOT o.is_cancelled
+                                  AND o.ordered_at <= %s
                JOIN ingest_orderline other
                  ON other.order_id = mine.order_id AND other.product_id <> mine.product_id
                 AND NOT other.is_return
                WHERE mine.product_id = %s AND NOT mine.is_return
                GROUP BY other.product_id ORDER BY 2 DESC, 1 LIMIT %s""",
-            [product_id, limit],
+            [until, product_id, limit],
         )
         together = cursor.fetchall()
     products = _products({pid for pid, _ in together})

@@ -149,7 +149,7 @@ def segment_detail_view(request: HttpRequest, kind: str, key: str) -> HttpRespon
     counted_to = selectors.days_counted_to(run.as_of if run else None)
     return render(request, "segments/segment_detail.html", {
         "kind": kind, "segment": segment, "run": run, "page": page, "sort": sort, "q": search,
-        "counted_to": counted_to,
+        "counted_to": counted_to, "placed": selectors.segment_placed_count(kind, key),
         "min_orders": min_orders or "",
         "top_products": selectors.segment_top_products(kind, key, segment=segment),
         "top_categories": selectors.segment_top_categories(kind, key, segment=segment),
@@ -377,10 +377,10 @@ def customers_view(request: HttpRequest) -> HttpResponse:
     run = selectors.current_run()
     names = selectors.segment_names(run)
     claims = selectors.cluster_name_claims(run)
-    dated_ahead = selectors.customers_dated_ahead(
+    left_out = selectors.customers_left_out(
         [c.pk for c in page.object_list if getattr(c, "score", None) is None])
     for customer in page.object_list:
-        customer.dated_ahead = customer.pk in dated_ahead
+        customer.left_out = left_out.get(customer.pk, "")
         score = getattr(customer, "score", None)
         customer.rfm_name = names.get((SegmentKind.RFM, score.rfm_key), score.rfm_key) if score else ""
         customer.cluster_name = names.get((SegmentKind.CLUSTER, score.cluster_key), score.cluster_key) if score else ""

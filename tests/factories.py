@@ -62,3 +62,15 @@ def make_order(customer: Customer, when: datetime, lines: list[tuple[Product, in
         OrderLineFactory(order=order, product=product, quantity=qty, unit_price=Decimal(price),
                          line_total=Decimal(price) * qty, is_return=qty < 0)
     return order
+
+
+def make_return_order(customer: Customer, when: datetime, amount: str = "30.00") -> Order:
+    """A return or refund exported as an order of its own: nothing bought, money back."""
+    return OrderFactory(customer=customer, ordered_at=when, gross_total=Decimal(0),
+                        returned_total=Decimal(amount), net_total=-Decimal(amount))
+
+
+def make_free_order(customer: Customer, when: datetime) -> Order:
+    """An order of 0.00: nothing paid, nothing returned."""
+    return OrderFactory(customer=customer, ordered_at=when, gross_total=Decimal(0),
+                        net_total=Decimal(0))

@@ -11,6 +11,10 @@ Rules (the page states them next to the numbers):
   comparison towards reachable, i.e. more engaged, customers).
 * Held-out customers were never emailed, so they are measured from the campaign's
   send start.
+* A conversion is a purchase: an order with something bought in it (``gross_total``
+  above 0), as the overview and the profiles count orders. A return or refund exported
+  as its own order, or an order of 0.00, converts nobody; its money still counts in
+  the revenue, which is net.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ def attribute_orders(
     """Attribute ``orders`` to ``recipients`` of one campaign.
 
     ``recipients``: customer_id, group ('treatment' | 'holdout'), optional sent_at,
-    optional segment column. ``orders``: customer_id, ordered_at, net_total.
+    optional segment column. ``orders``: customer_id, ordered_at, net_total, and
+    gross_total (purchases are the rows above 0; every row when it is absent).
     All timestamps must be timezone-aware.
     """
     if window_days < 1:
@@ -79,21 +84,22 @@ def attribute_orders(
     is_treated = people["group"] == TREATMENT
     people["reference_at"] = sent_at.where(is_treated & sent_at.notna(), start)
 
-    purchases = orders[["customer_id", "ordered_at", "net_total"]].copy()
-    purchases["ordered_at"] = _aware_series(purchases["ordered_at"], "orders.ordered_at")
+    placed = orders[["customer_id", "ordered_at", "net_total"]].copy()
+    placed["ordered_at"] = _aware_series(placed["ordered_at"], "orders.ordered_at")
     # Decimal from the database becomes float: analysis, not bookkeeping.
-    purchases["net_total"] = purchases["net_total"].astype(float)
-    joined = purchases.merge(people[["customer_id", "reference_at"]], on="customer_id")
+    placed["net_total"] = placed["net_total"].astype(float)
+    placed["purchase"] = (orders["gross_total"].astype(float) > 0 if "gross_total" in orders
+                          else True)
+    joined = placed.merge(people[["customer_id", "reference_at"]], on="customer_id")
     window = pd.Timedelta(days=window_days)
     in_window = joined[
         (joined["ordered_at"] > joined["reference_at"])
         & (joined["ordered_at"] <= joined["reference_at"] + window)
     ]
-    per_customer = in_window.groupby("customer_id").agg(
-        orders=("ordered_at", "size"),
-        revenue=("net_total", "sum"),
-        first_order_at=("ordered_at", "min"),
-    )
+    purchases = in_window[in_window["purchase"]]
+    per_customer = purchases.groupby("customer_id").agg(
+        orders=("ordered_at", "size"), first_order_at=("ordered_at", "min"),
+    ).join(in_window.groupby("customer_id").agg(revenue=("net_total", "sum")), how="outer")
     people = people.merge(per_customer, how="left", left_on="customer_id", right_index=True)
     people["orders"] = people["orders"].fillna(0).astype(int)
     people["revenue"] = people["revenue"].fillna(0.0).astype(float)

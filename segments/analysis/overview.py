@@ -49,9 +49,12 @@ def order_totals(orders: pd.DataFrame, *, newest: datetime | pd.Timestamp) -> Or
     )
 
 
-def monthly_revenue(orders: pd.DataFrame) -> list[dict]:
-    """Per calendar month (UTC): revenue, orders, and new vs returning customers' share.
+def monthly_revenue(orders: pd.DataFrame, *, time_zone: str = "UTC") -> list[dict]:
+    """Per calendar month in the shop's ``time_zone`` (the months its file and pages date
+    orders in): revenue, orders, and new vs returning customers' share.
 
+    ``orders`` as for ``order_totals``; a month's orders are its purchases, as the
+    overview's figure counts them, and its revenue nets everything.
     A customer's orders at their first order's time are "new"; later ones "returning".
     """
     if orders.empty:
@@ -60,16 +63,20 @@ def monthly_revenue(orders: pd.DataFrame) -> list[dict]:
     first = at.groupby(orders["customer_id"].to_numpy(), sort=False).transform("min")
     is_first = (at == first).to_numpy()
     later = (at > first).to_numpy()
+    local = orders["ordered_at"].dt.tz_convert(time_zone).dt.tz_localize(None)
     cents = _cents(orders["net_total"])
+    purchase = (orders["gross_total"].to_numpy() > 0 if "gross_total" in orders
+                else np.ones(len(orders), dtype=bool))
     frame = pd.DataFrame({
-        "month": at.to_numpy().astype("datetime64[M]"),
+        "month": local.to_numpy().astype("datetime64[M]"),
         "cents": cents,
+        "purchase": purchase,
         "new_cents": np.where(is_first, cents, 0),
         "new_customer": np.where(is_first, orders["customer_id"].to_numpy(), -1),
         "returning_customer": np.where(later, orders["customer_id"].to_numpy(), -1),
     })
     grouped = frame.groupby("month", sort=True)
-    sums = grouped.agg(cents=("cents", "sum"), orders=("cents", "size"),
+    sums = grouped.agg(cents=("cents", "sum"), orders=("purchase", "sum"),
                        new_cents=("new_cents", "sum"))
     # Distinct customers per month, leaving out the -1 placeholders.
     new_customers = (frame[frame["new_customer"] >= 0]

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_noop
 from threadpoolctl import threadpool_limits
 
 from profiler_site.core.jobs import job_progress
+from profiler_site.core.shop import shop_profile
 from segments import selectors
 from segments.analysis.classifier import model_to_bytes, train_segment_classifier
 from segments.analysis.clustering import (
@@ -560,9 +561,9 @@ def _transitions(run: SegmentationRun, previous: SegmentationRun | None) -> dict
     return {"previous_run": previous.pk, "rfm": [[a, b, n] for a, b, n in rows]}
 
 
-def _overview(orders: pd.DataFrame, as_of_dt) -> dict[str, Any]:
+def _overview(orders: pd.DataFrame, as_of_dt, *, analysed: int) -> dict[str, Any]:
     """The overview page's figures (what selectors.overview_kpis and monthly_revenue
-    compute live), from the orders already in memory."""
+    compute live), from the orders already in memory; ``analysed``: the run's customers."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM ingest_customer")
         customers = cursor.fetchone()[0]
@@ -576,8 +577,9 @@ def _overview(orders: pd.DataFrame, as_of_dt) -> dict[str, Any]:
             "customers": customers, "orders": totals.orders, "revenue": totals.revenue,
             "active_customers": totals.active_customers, "repeat_rate": totals.repeat_rate,
             "newest_order_at": as_of_dt.isoformat(), "dated_ahead": dated_ahead,
+            "not_analysed": customers - analysed,
         },
-        "monthly_revenue": monthly_revenue(orders),
+        "monthly_revenue": monthly_revenue(orders, time_zone=shop_profile().time_zone),
     }
 
 
@@ -724,11 +726,11 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
         )
         t = time.perf_counter()
         orders = db.orders_frame(as_of=as_of_dt)
-        run.order_count = len(orders)
         # The models count visits to the shop: a return or refund exported as its own
         # order is not one (the same purchases the features count as frequency). The
         # overview's revenue still nets them, from all orders.
         purchases = db.purchases_only(orders)
+        run.order_count = len(purchases)  # the overview's Orders, the API's order_count
         timings["read orders"] = time.perf_counter() - t
         value_done = pool.submit(
             _timed, timings,
@@ -739,7 +741,8 @@ def segmentation_run_execute(run: SegmentationRun) -> str:
         # The overview's figures from the orders in memory, while the pool works.
         page_data: dict[str, Any] = {}
         _timed(timings, ("Overview figures",
-                         lambda: page_data.update(_overview(orders, as_of_dt))))
+                         lambda: page_data.update(
+                             _overview(orders, as_of_dt, analysed=len(features)))))
         for future in (segments_done, interests_done, value_done):
             future.result()
         # What only the Models and segment pages show starts once every score column is

@@ -14,7 +14,7 @@ from django.urls import reverse
 from campaigns.models import Campaign, Recipient, RecipientGroup
 from campaigns.selectors import campaign_report
 from tests.campaigns.conftest import make_campaign, make_customers, run_send_inline
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, make_free_order, make_return_order
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +75,42 @@ def test_the_report_counts_conversions_and_revenue_per_group_as_computed_by_hand
     assert treatment.revenue_per_recipient == pytest.approx(470 / 36)
     assert (holdout.recipients, holdout.conversions, holdout.revenue) == (4, 0, 0.0)
     assert (report.sent, report.failed, report.unknown, report.pending) == (36, 0, 0, 0)
+
+
+def test_a_return_or_an_order_of_nothing_in_the_window_is_no_conversion_but_its_money_counts(
+        measured):
+    # given: within the week, one held-out customer only sends something back and another
+    # gets an order of 0.00; neither is a purchase on the overview or their profile
+    held = list(Recipient.objects.filter(campaign=measured, group=RecipientGroup.HOLDOUT)
+                .select_related("customer").order_by("id"))
+    start = measured.send_started_at
+    make_return_order(held[1].customer, start + timedelta(days=2), "30.00")
+    make_free_order(held[2].customer, start + timedelta(days=3))
+
+    # when
+    report = campaign_report(measured)
+
+    # then
+    holdout = report.groups[1]
+    assert (holdout.recipients, holdout.conversions, holdout.revenue) == (4, 0, -30.0)
+    assert report.chart["data"][1]["customdata"] == [0] * 7
+
+
+def test_the_audiences_buying_rate_counts_purchases_as_the_report_does():
+    from datetime import UTC, datetime
+
+    from campaigns.selectors import audience_summary
+
+    # given: within the last week one customer buys, one only sends something back and
+    # one gets an order of 0.00
+    buyer, returner, free, *_rest = make_customers(10)
+    day = datetime(2026, 9, 30, 12, tzinfo=UTC)
+    OrderFactory(customer=buyer, ordered_at=day)
+    make_return_order(returner, day)
+    make_free_order(free, day)
+
+    # then: 1 buyer-week in 8 weeks of 10 customers
+    assert audience_summary(kind="all", key="all").baseline_rate == pytest.approx(1 / 80)
 
 
 def test_the_lift_has_a_named_test_a_confidence_interval_and_a_small_sample_warning(measured):

@@ -7,7 +7,7 @@ from flows.charts import weeks_chart
 from flows.models import Enrolment
 from flows.selectors import flow_list, flow_preview, flow_stats
 from flows.services.triggers import flows_evaluate
-from tests.factories import CustomerFactory, OrderFactory
+from tests.factories import CustomerFactory, OrderFactory, make_free_order, make_return_order
 from tests.flows.conftest import T0, make_flow, make_run
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,18 @@ def test_report_counts_orders_within_the_window_after_entry_to_the_cent():
     chart = weeks_chart(stats.weeks, "EUR")
     assert chart["layout"]["yaxis"]["title"]["text"] == "Revenue per entrant EUR"
     assert chart["data"][0]["y"] == [10.01]
+
+
+def test_a_return_or_an_order_of_nothing_after_entry_is_no_conversion_but_its_money_counts():
+    flow, treated, _held = _entered(40, 0.25)
+    # one entrant only sends something back within the window, another gets an order of 0.00
+    make_return_order(treated[0].customer, T0 + timedelta(days=2), "30.00")
+    make_free_order(treated[1].customer, T0 + timedelta(days=3))
+
+    stats = flow_stats(flow)
+
+    assert stats.treated.conversions == 0
+    assert stats.treated.revenue == Decimal("-30.00")
 
 
 def test_the_list_ranks_by_earnings_and_flags_a_flow_that_costs_sales():

@@ -75,3 +75,53 @@ def test_the_rules_chart_follows_the_filters_of_the_table_below_it(owner_client)
     html = owner_client.get("/segments/rules/?category=Tea", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
     assert _figure(html, "chart-rules")["data"][0]["y"] == ["Tea → Honey"]
+
+
+def test_the_revenue_chart_counts_each_order_in_its_month_in_the_shops_time_zone(owner_client):
+    import pandas as pd
+
+    from profiler_site.core.shop import shop_settings_update
+    from tests.segments.demo_loader import load_order_lines
+    from tests.segments.helpers import run_refresh
+
+    # given: a New York shop whose file dates an order 23:30 on 28 February (04:30 UTC on
+    # 1 March); the profile lists it on 28 February
+    shop_settings_update(name="Shop", currency="USD", time_zone="America/New_York",
+                         sender_name="Shop", sender_address="shop@example.com")
+    load_order_lines(pd.DataFrame([
+        {"order_id": "#1010", "email": "k1@example.com", "ordered_at": "2025-02-28 23:30",
+         "product_name": "Mug", "amount": "20.15"},
+        {"order_id": "#1011", "email": "k1@example.com", "ordered_at": "2025-03-01 23:30",
+         "product_name": "Mug", "amount": "21.15"},
+    ]))
+
+    def charted() -> list[tuple[str, float]]:
+        html = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        new, returning = _figure(html, "chart-revenue")["data"]
+        return [(month, round(a + b, 2)) for month, a, b in zip(new["x"], new["y"], returning["y"])]
+
+    # then: February's revenue is February's, before the first analysis and after it
+    assert charted() == [("2025-02", 20.15), ("2025-03", 21.15)]
+    run_refresh(rules=False)
+    assert charted() == [("2025-02", 20.15), ("2025-03", 21.15)]
+
+
+def test_orders_left_out_of_the_revenue_chart_are_purchases_as_the_orders_figure_counts(
+        owner_client):
+    from tests.factories import make_return_order
+
+    # given: a shop selling through 2025; in May 1998 (a mistyped year) a purchase and a
+    # return exported as its own order
+    product = ProductFactory(name="Beans")
+    customer = CustomerFactory()
+    for month in range(1, 13):
+        make_order(customer, datetime(2025, month, 10, tzinfo=UTC), [(product, 1, "20.00")])
+    stray = CustomerFactory()
+    make_order(stray, datetime(1998, 5, 8, tzinfo=UTC), [(product, 2, "7.50")])
+    make_return_order(stray, datetime(1998, 5, 20, tzinfo=UTC), "5.00")
+
+    html = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    # then: 13 orders in all, 1 of them left out (with the money of both)
+    assert re.search(r'data-kpi="orders">13<', html)
+    assert re.search(r"Left out of this chart: 1 order \(\S*10\) in May 1998", html), html

@@ -353,3 +353,53 @@ def test_a_segment_of_one_shows_the_days_its_member_shows(owner, owner_client):
                      "en")
         shown = re.search(r'<div class="value">([^<]*)</div><div class="label">Avg days', page)
         assert shown[1] == f"{math.floor(member.recency_days):,}", (segment.key, shown[1])
+
+
+@pytest.mark.parametrize(("language", "overview_note", "listed", "profile"), [
+    ("en", "2 customers are in no segment: their orders are all cancelled or dated after "
+           "today, or they have none.",
+     "Not analysed: they have no order that was not cancelled.",
+     "They have no order that was not cancelled: the analysis has nothing of theirs to "
+     "count."),
+    ("zh-hans", "有 2 位客户不在任何细分中：他们的订单都已取消或日期晚于今天，或者没有订单。",
+     "未分析：该客户没有未取消的订单。",
+     "该客户没有未取消的订单：分析没有可计入的内容。"),
+])
+def test_customers_no_segment_counts_are_said_on_the_overview_and_their_own_rows(
+    owner, owner_client, language, overview_note, listed, profile
+):
+    # given: a customer whose only order was cancelled, and one whose only order is dated
+    # next year; both were in the file the analysis ran on
+    ahead = (timezone.now() + timedelta(days=400)).date()
+    _import_and_analyse([*_regulars(), dict(_line("C1", "cancelled", 5), status="cancelled"),
+                         _line("Y1", "typo", 0, when=ahead)])
+    run = SegmentationRun.objects.get(is_current=True)
+
+    overview = _page(owner_client, owner, reverse("overview"), language)
+
+    # then: the overview's customers are the segments' and these two, and it says so
+    assert _kpi(overview, "customers") == "10"
+    assert run.customer_count == sum(Segment.objects.filter(run=run, kind="rfm")
+                                     .values_list("size", flat=True)) == 8
+    assert overview_note in _text(overview, "not-in-segments")
+    row = _text(_page(owner_client, owner, reverse("customers") + "?q=cancelled", language),
+                "customers")
+    assert listed in row
+    assert "(new since the last run)" not in row and "上次分析后新增" not in row
+    assert profile in _said(owner_client, owner, "cancelled", language, "not-analysed")
+
+
+@pytest.mark.parametrize(("language", "order_days", "purchase_days"), [
+    ("en", "Days since last order", "Days since last purchase"),
+    ("zh-hans", "距上次下单天数", "距上次购买天数"),
+])
+def test_the_days_beside_a_customer_without_a_purchase_are_called_days_since_their_last_order(
+    owner, owner_client, language, order_days, purchase_days
+):
+    _import_and_analyse([*_regulars(), _line("R1", "refunded", 3, quantity=-1)])
+
+    facts = _said(owner_client, owner, "refunded", language, "segment", end="section")
+    bought = _said(owner_client, owner, "regular1", language, "segment", end="section")
+
+    assert f"3 {order_days}" in facts and purchase_days not in facts
+    assert purchase_days in bought

@@ -201,3 +201,45 @@ def test_a_stored_model_that_fails_its_signature_places_no_one(analysed_shop):
 
     assert placed == 0
     assert not SegmentMembership.objects.filter(run=run, customer_id__in=newcomers).exists()
+
+
+def test_until_the_next_run_the_audience_choices_count_the_customers_each_audience_holds(
+        analysed_shop):
+    from segments.selectors import audience_customer_ids, audience_options
+
+    load_order_lines(analysed_shop["later"])
+    assert new_customers_place() > 50
+
+    sizes = {(o.kind, o.key): o.size for o in audience_options()}
+
+    # what the campaign page offers ("Loyal (412)") is whom the audience would email
+    assert sizes == {(kind, key): len(audience_customer_ids(kind=kind, key=key))
+                     for kind, key in sizes if kind != "all"} | {
+        ("all", "all"): Customer.objects.count()}
+
+
+def test_a_segment_page_says_how_many_it_lists_beyond_its_figures_until_the_next_run(
+        analysed_shop, owner_client):
+    import re
+
+    from django.core.cache import cache
+    from django.urls import reverse
+
+    from segments.models import Segment
+
+    load_order_lines(analysed_shop["later"])
+    new_customers_place()
+    placed = CustomerScore.objects.filter(placed_by=PlacedBy.CLASSIFIER)
+    key = placed.values_list("rfm_key", flat=True).order_by("rfm_key").first()
+    segment = Segment.objects.get(run=analysed_shop["run"], kind="rfm", key=key)
+    extra = placed.filter(rfm_key=key).count()
+    cache.clear()
+
+    page = owner_client.get(reverse("segment-detail", args=["rfm", key]),
+                            HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert f"{segment.size} Customers" in text  # the analysis' figure stays
+    assert f"{segment.size + extra:,} in all" in text  # the members listed below
+    said = f"{extra} customer{'s' if extra > 1 else ''} imported since this analysis"
+    assert said in text

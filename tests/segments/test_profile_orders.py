@@ -87,8 +87,9 @@ def test_the_products_bought_count_every_order_even_those_not_listed(owner_clien
     page = owner_client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
 
     products = page.split('id="products"')[1].split("</section>")[0]
-    # Each product is in all 75 orders, 1 unit each: the table counts all, not the 50 listed.
-    assert len(re.findall(r'<td class="num">75</td><td class="num">75</td>', products)) == 3
+    # Each product is in all 75 orders, 1 unit each: the table counts all, not the 50 listed,
+    # except the cancelled one (the 74 orders the timeline above it counts).
+    assert len(re.findall(r'<td class="num">74</td><td class="num">74</td>', products)) == 3
 
 
 def test_the_profile_reads_the_same_number_of_queries_for_two_orders_or_a_thousand_lines(
@@ -144,3 +145,56 @@ def test_the_products_table_says_when_it_lists_only_the_most_bought(owner_client
     products = page.split('id="products"')[1].split("</section>")[0]
     assert "The 50 products bought most often, of 60." in products
     assert products.count("<tr><td><a href=") == 50
+
+
+def _import(lines: list[dict]) -> None:
+    import pandas as pd
+
+    from tests.segments.demo_loader import load_order_lines
+
+    load_order_lines(pd.DataFrame(lines))
+
+
+def _products_table(client, email: str) -> str:
+    from ingest.models import Customer
+
+    customer = Customer.objects.get(email=email)
+    page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    return re.sub(r"\s+", " ", page.split('id="products"')[1].split("</section>")[0])
+
+
+def test_a_cancelled_orders_products_are_not_among_the_products_bought(owner_client):
+    # given: one bag bought, then an order of four bags that was cancelled
+    line = {"email": "ann@example.com", "sku": "BEANS", "product_name": "Espresso Beans",
+            "unit_price": "12.50"}
+    _import([{**line, "order_id": "A1", "ordered_at": "2026-03-01 10:00", "quantity": 1,
+              "status": "paid"},
+             {**line, "order_id": "A2", "ordered_at": "2026-03-09 10:00", "quantity": 4,
+              "status": "cancelled"}])
+
+    # when
+    products = _products_table(owner_client, "ann@example.com")
+
+    # then: 1 order, 1 unit, as the product page and the analysis count it
+    assert re.search(r'Espresso Beans</a>.*?<td class="num">1</td><td class="num">1</td>',
+                     products), products
+
+
+def test_items_bought_from_a_file_without_products_are_the_purchases_not_cancelled_ones(
+        owner_client):
+    # given: a file naming no products; Bo bought 2 and sent them back, Cy's order of 3 was
+    # cancelled before she bought 1
+    rows = [("bo", "B1", "2026-02-03", 2, "20.00", "paid"),
+            ("bo", "B2", "2026-02-10", -2, "-20.00", "paid"),
+            ("cy", "C1", "2026-02-03", 3, "30.00", "cancelled"),
+            ("cy", "C2", "2026-03-04", 1, "10.00", "paid")]
+    _import([{"email": f"{who}@example.com", "order_id": order, "ordered_at": f"{day} 10:00",
+              "quantity": quantity, "amount": amount, "status": status}
+             for who, order, day, quantity, amount, status in rows])
+
+    # then: what they bought, as a file with products counts its units (returns do not
+    # undo a purchase; a cancelled order is none)
+    assert "2 orders: 2 items bought, products unknown." in _products_table(
+        owner_client, "bo@example.com")
+    assert "2 orders: 1 item bought, products unknown." in _products_table(
+        owner_client, "cy@example.com")

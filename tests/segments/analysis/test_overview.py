@@ -73,3 +73,14 @@ def test_returns_and_orders_of_nothing_are_not_purchases_but_their_money_counts(
     assert totals.revenue == -5.0
     assert totals.active_customers == 1
     assert totals.repeat_rate == 0.0  # customer 1 bought once, then returned it
+    assert [(m["orders"], m["revenue"]) for m in monthly_revenue(orders)] == [(1, -5.0)]
+
+
+def test_monthly_revenue_counts_an_order_in_the_month_it_was_in_the_shops_time_zone():
+    # 23:30 on 28 February in New York is 04:30 on 1 March in UTC
+    orders = _orders([(1, "2025-03-01T04:30:00Z", 20.15), (1, "2025-03-02T04:30:00Z", 21.15)])
+
+    months = monthly_revenue(orders, time_zone="America/New_York")
+
+    assert [(m["month"], m["revenue"], m["new_revenue"]) for m in months] == [
+        ("2025-02", 20.15, 20.15), ("2025-03", 21.15, 0.0)]
