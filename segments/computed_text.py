@@ -472,6 +472,9 @@ _NOTE_SENTENCES: tuple[tuple[re.Pattern[str], str | Callable[[dict], str]], ...]
         ((r"Only (?P<repeat>[\d,]+) customers have bought on more than one day; at least "
           r"(?P<minimum>[\d,]+) are needed to estimate lifetime value\."),
          lambda facts: _repeat_buyers_sentence(**facts)),
+        (r"The value models found no stable fit for these orders, so no value is estimated\.",
+         gettext_noop("The value models found no stable fit for these orders, so no value "
+                      "is estimated.")),
         (r"Fitted on (?P<n>[\d,]+) customers, (?P<repeat>[\d,]+) of them repeat buyers\.",
          gettext_noop("Fitted on %(n)s customers, %(repeat)s of them repeat buyers.")),
         # segments/analysis/baskets.py choose_min_support: how the rule threshold was found

@@ -92,9 +92,17 @@ ELIGIBLE_MODELS = (CountModel.MBGNBD, CountModel.PARETO)
 DEFAULT_MODEL = CountModel.MBGNBD
 
 
+# When the fit degenerates: customers who all buy at one steady rate and none of whom
+# seems to leave drive the rate spread and the drop-out towards their limits, where the
+# models' special functions give no number (NaN). Better no estimate than a made-up one.
+UNFITTED = "The value models found no stable fit for these orders, so no value is estimated."
+
+
 class ChoiceBasis(StrEnum):
     HOLDOUT = "holdout"  # smallest holdout error among ELIGIBLE_MODELS
     NO_HOLDOUT = "no_holdout"  # history too short for a holdout: DEFAULT_MODEL
+    # No eligible model fitted the calibration months stably (UNFITTED): DEFAULT_MODEL
+    HOLDOUT_UNFITTED = "holdout_unfitted"
 
 
 class SpendProblem(StrEnum):
@@ -890,9 +898,10 @@ def holdout_window_days(history_days: float) -> float | None:
 
 def _compare(days: pd.DataFrame, calibration_end_day: pd.Timestamp,
              holdout_end_day: pd.Timestamp, period_days: float, max_bucket: int
-             ) -> HoldoutValidation:
+             ) -> HoldoutValidation | None:
     """Fit every model on the purchase days up to ``calibration_end_day`` and check each
-    on the repeat purchase days after it, up to ``holdout_end_day``."""
+    on the repeat purchase days after it, up to ``holdout_end_day``; None when no eligible
+    model gives finite predictions."""
     summary = _summary_from_days(days, calibration_end_day, period_days)
     holdout_periods = (holdout_end_day - calibration_end_day) / pd.Timedelta(days=period_days)
     data = _Triples.build(summary["frequency"], summary["recency"], summary["T"])
@@ -909,6 +918,8 @@ def _compare(days: pd.DataFrame, calibration_end_day: pd.Timestamp,
         alive = _p_alive(params, data.x, data.t, data.T)
         predicted = data.per_customer(
             _expected(holdout_periods, params, data.x, data.t, data.T, alive))
+        if not np.isfinite(predicted).all():
+            continue  # a degenerate fit (see UNFITTED): no check to compare or show
         by_frequency = (
             pd.DataFrame({"frequency": bucket, "predicted": predicted, "actual": actual})
             .groupby("frequency")
@@ -921,7 +932,10 @@ def _compare(days: pd.DataFrame, calibration_end_day: pd.Timestamp,
             actual_total=float(actual.sum()),
             rmse=float(np.sqrt(np.mean((predicted - actual) ** 2))), by_frequency=by_frequency,
         ))
-    chosen = min((c for c in checks if c.model in ELIGIBLE_MODELS), key=lambda c: c.rmse).model
+    eligible = [c for c in checks if c.model in ELIGIBLE_MODELS]
+    if not eligible:
+        return None
+    chosen = min(eligible, key=lambda c: c.rmse).model
     return HoldoutValidation(holdout_periods=float(holdout_periods), checks=tuple(checks),
                              chosen=chosen)
 
@@ -968,12 +982,14 @@ def estimate_clv(
         )
     holdout_days = holdout_window_days((end_day - days["day"].min()) / pd.Timedelta(days=1))
     holdout = None
+    basis = ChoiceBasis.NO_HOLDOUT
     if holdout_days is not None:
         calibration_end_day = (end_day - pd.Timedelta(days=holdout_days)).floor("D")
         calibration = days.loc[days["day"] <= calibration_end_day, "customer_id"]
         calibration_repeat = calibration[calibration.duplicated()].nunique()
         if calibration_repeat >= min_repeat_buyers:
             holdout = _compare(days, calibration_end_day, end_day, period_days, max_bucket=7)
+            basis = ChoiceBasis.HOLDOUT if holdout is not None else ChoiceBasis.HOLDOUT_UNFITTED
     chosen = holdout.chosen if holdout is not None else DEFAULT_MODEL
     data = _Triples.build(summary["frequency"], summary["recency"], summary["T"])
     count_params = _fit_triples(
@@ -983,29 +999,30 @@ def estimate_clv(
     alive = _p_alive(count_params, data.x, data.t, data.T)
     purchases = data.per_customer(_monthly_purchases(
         count_params, data, alive, horizon_months, annual_discount_rate, period_days))
+    estimates = {
+        "p_alive": data.per_customer(alive),
+        "expected_orders_90": data.per_customer(
+            _expected(90 / period_days, count_params, data.x, data.t, data.T, alive)),
+        "expected_orders_365": data.per_customer(
+            _expected(365 / period_days, count_params, data.x, data.t, data.T, alive)),
+        "expected_purchases": data.per_customer(_expected(
+            horizon_months * _DAYS_PER_MONTH / period_days, count_params, data.x, data.t,
+            data.T, alive)),
+    }
+    if not all(np.isfinite(v).all() for v in (purchases, *estimates.values())):
+        return ClvResult(enough_history=False, reason=UNFITTED, repeat_buyers=repeat)
     if spend.params is not None:
         value = expected_average_value(spend.params, summary["frequency"],
                                        summary["monetary_value"])
     else:
         value = np.full(len(summary), np.nan)
-    customers = summary.assign(
-        p_alive=data.per_customer(alive),
-        expected_orders_90=data.per_customer(
-            _expected(90 / period_days, count_params, data.x, data.t, data.T, alive)),
-        expected_orders_365=data.per_customer(
-            _expected(365 / period_days, count_params, data.x, data.t, data.T, alive)),
-        expected_purchases=data.per_customer(_expected(
-            horizon_months * _DAYS_PER_MONTH / period_days, count_params, data.x, data.t,
-            data.T, alive)),
-        expected_average_value=value,
-        clv=purchases * value,
-    )
+    customers = summary.assign(**estimates, expected_average_value=value, clv=purchases * value)
     return ClvResult(
         enough_history=True,
         reason=f"Fitted on {len(summary):,} customers, {repeat:,} of them repeat buyers.",
         repeat_buyers=repeat,
         count_params=count_params,
-        choice_basis=ChoiceBasis.HOLDOUT if holdout is not None else ChoiceBasis.NO_HOLDOUT,
+        choice_basis=basis,
         holdout=holdout,
         holdout_days=holdout_days if holdout is not None else None,
         spend=spend,
