@@ -57,10 +57,13 @@ from ingest.pipeline.parsing import (
     unfloat_id,
 )
 from ingest.pipeline.rows import (
+    CANCELLATION_RETURN,
     COLUMN_KINDS,
     COLUMNS,
     DROPPED_IDENTICAL,
     KEPT_IDENTICAL,
+    LEFT_OUT,
+    REFUND_RETURN,
     ROWS_CLEANED,
     CleanChunk,
     Rejection,
@@ -964,20 +967,23 @@ class _ChunkCleaner:
             cells = {name: np.empty(0, dtype=object) for name in self.cleaner.columns}
         line_nos = batch.line_nos[live]
         filled = self._forward_fill(cells, rows)
-        result = _clean_rows(self.cleaner, cells, rows, filled)
+        left_out, refund = self._row_kinds(cells, rows, ~dropped, notes)
+        result = _clean_rows(self.cleaner, cells, rows, filled, refund)
+        result.slow &= ~left_out
         slow = np.flatnonzero(result.slow)
-        self.stats[ROWS_VECTORISED] += rows - len(slow)
+        self.stats[ROWS_VECTORISED] += rows - len(slow) - int(left_out.sum())
         self.stats[ROWS_PER_ROW] += len(slow)
 
         # The rows the bulk checks were unsure of: the row cleaner, owner check aside.
-        accepted = ~result.slow
+        accepted = ~result.slow & ~left_out
         slow_rows: dict[int, tuple[tuple[Any, ...], list[str]]] = {}
         forward_note = f"forward-filled order fields ({self.cleaner.preset.name.capitalize()})"
         for i in slow.tolist():
             row_notes = [forward_note] if filled is not None and filled[i] else []
             row_cells = {name: values[i] for name, values in cells.items()}
             try:
-                row = self.cleaner.clean_cells(row_cells, int(line_nos[i]), row_notes)
+                row = self.cleaner.clean_cells(row_cells, int(line_nos[i]), row_notes,
+                                               refund=bool(refund[i]))
             except RowError as exc:
                 if not dropped[i]:  # else its first occurrence was rejected already
                     rejections.append(
@@ -1026,6 +1032,54 @@ class _ChunkCleaner:
             amounts=amounts,
             identical_money=identical,
         )
+
+    def _row_kinds(
+        self,
+        cells: dict[str, npt.NDArray[np.object_]],
+        rows: int,
+        counted: npt.NDArray[np.bool_],
+        notes: Counter[str],
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """`_RowCleaner.kind_cells` for the chunk, once per distinct combination of the
+        cells `row_kind` reads: which rows are left out (their notes counted where
+        `counted`), which are refunds; the cells it names instead of the mapped ones are
+        put in `cells`."""
+        left_out, refund = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+        preset = self.cleaner.preset
+        if not rows or preset.row_kind is None:
+            return left_out, refund
+        blank = np.full(rows, "", dtype=object)
+        reads = [cells.get(name, blank) for name in preset.kind_reads]
+        combo, firsts = _combinations(*(_factorize(values)[0] for values in reads))
+        kinds = [preset.row_kind({name: values[r] for name, values in
+                                  zip(preset.kind_reads, reads)}) for r in firsts.tolist()]
+        read = ~self._header_rows(cells, rows)  # a header row is refused as such
+        left_out = np.array([bool(k.left_out) for k in kinds], dtype=bool)[combo] & read
+        refund = np.array([k.refund for k in kinds], dtype=bool)[combo] & read & ~left_out
+        for name in dict.fromkeys(name for k in kinds for name in k.cells):
+            named = _objects([k.cells.get(name) for k in kinds])[combo]
+            instead = (named != None) & read & ~left_out  # noqa: E711 (elementwise)
+            if instead.any():
+                values = cells[name].copy() if name in cells else blank.copy()
+                values[instead] = named[instead]
+                cells[name] = values
+        labels = _objects([LEFT_OUT + k.left_out for k in kinds])[combo]
+        notes.update(labels[left_out & counted].tolist())
+        return left_out, refund
+
+    def _header_rows(
+        self, cells: Mapping[str, npt.NDArray[np.object_]], rows: int
+    ) -> npt.NDArray[np.bool_]:
+        """`_RowCleaner.repeats_header` for each row."""
+        headers = self.cleaner.header_cells
+        repeats = np.full(rows, len(headers) >= 2)
+        for name, header in headers.items():
+            if not repeats.any():
+                break
+            codes, uniques = _factorize(cells[name])
+            repeats &= np.array([u.strip().casefold() == header for u in uniques],
+                                dtype=bool)[codes]
+        return repeats
 
     def _drop_duplicates(
         self, batch: _Batch, notes: Counter[str]
@@ -1228,8 +1282,10 @@ def _clean_rows(
     cells: Mapping[str, npt.NDArray[np.object_]],
     rows: int,
     filled: npt.NDArray[np.bool_] | None,
+    refund: npt.NDArray[np.bool_] | None = None,
 ) -> _Rows:
-    """`_RowCleaner.clean_cells` for whole columns; `slow` marks rows it must do itself."""
+    """`_RowCleaner.clean_cells` for whole columns (`refund`: its `refund` per row);
+    `slow` marks rows it must do itself."""
     dc = cleaner.decimal_comma
 
     def text(label: str) -> Callable[[Sequence[str], npt.NDArray[np.intp]], _Parsed]:
@@ -1300,12 +1356,16 @@ def _clean_rows(
     else:
         cancel_by_order = np.zeros(len(order_id.values), dtype=bool)
     quantity_values = np.array([v if v is not None else 0 for v in quantity.values], dtype=np.int64)
+    # Which rows are returns of their own, as an index into _RETURNED (a refund first).
+    returned = cancel_by_order[order_id.codes].astype(np.intp)
+    if refund is not None:
+        returned[refund] = 2
     money_combo, money_rows = _combinations(
         quantity.codes,
         unit_price.codes,
         line_total.codes,
         order_total.codes,
-        cancel_by_order[order_id.codes].astype(np.intp),
+        returned,
     )
     money_parts = [
         _money_row(
@@ -1313,7 +1373,7 @@ def _clean_rows(
             unit_price.values[unit_price.codes[r]],
             line_total.values[line_total.codes[r]],
             order_total.values[order_total.codes[r]],
-            bool(cancel_by_order[order_id.codes[r]]),
+            _RETURNED[returned[r]],
         )
         for r in money_rows.tolist()
     ]
@@ -1400,6 +1460,7 @@ def _clean_rows(
 
 
 _NO_MONEY: tuple[Any, ...] = (0, None, None, False, ())
+_RETURNED = (None, CANCELLATION_RETURN, REFUND_RETURN)
 
 
 def _money_row(
@@ -1407,13 +1468,13 @@ def _money_row(
     unit_price: Decimal | None,
     line_total: Decimal | None,
     order_total: Decimal | None,
-    cancelled: bool,
+    returned: str | None,
 ) -> tuple[Any, ...] | None:
     """The money part of `_RowCleaner.clean_cells`; None where it would raise."""
     if unit_price is not None and unit_price < 0:
         return None
     try:
-        return net_money(quantity, unit_price, line_total, order_total, cancelled)
+        return net_money(quantity, unit_price, line_total, order_total, returned)
     except (RowError, ArithmeticError):
         return None  # the row cleaner raises the same error itself
 

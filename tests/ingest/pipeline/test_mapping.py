@@ -7,7 +7,9 @@ import pytest
 
 from ingest.pipeline.headers import header_fingerprint
 from ingest.pipeline.mapping import (
+    PRESETS_BY_NAME,
     ColumnMapping,
+    RowKind,
     detect_preset,
     mapping_problems,
     propose_mapping,
@@ -90,6 +92,7 @@ ADVANCED_ORDER_EXPORT = _header_of("woocommerce_advanced_order_export.csv")
 ETSY = _header_of("etsy_sold_order_items.csv")
 STRIPE = _header_of("stripe_payments.csv")
 SQUARE = _header_of("square_item_details.csv")
+PAYPAL = _header_of("paypal_activity.csv")
 
 
 def test_shopify_export_is_recognised_and_uses_the_order_name_not_the_internal_id() -> None:
@@ -208,6 +211,10 @@ def test_the_skyverge_woocommerce_export_keeps_its_own_preset() -> None:
         (ETSY, "etsy_sold_order_items"),
         (STRIPE, "stripe_payments"),
         (SQUARE, "square_item_details"),
+        (PAYPAL, "paypal_activity"),
+        # Older downloads write "Time Zone", and the owner may choose fewer columns.
+        (["Date", "Time", "Time Zone", "Name", "Type", "Status", "Currency", "Gross", "Fee",
+          "Net", "Transaction ID"], "paypal_activity"),
         # A spreadsheet with an id, a creation time and an amount is not a Stripe export.
         (["id", "Created (UTC)", "Amount", "Email"], "generic"),
         # The plugin's billing email with generic columns is not the plugin's export.
@@ -325,3 +332,71 @@ def test_header_fingerprint_ignores_case_and_padding_but_not_different_columns()
     )
     assert header_fingerprint(["Email", "Order Date"]) != header_fingerprint(["Email", "Total"])
     assert len(header_fingerprint(UCI)) == 32
+
+
+def test_a_paypal_activity_download_takes_the_payer_and_the_gross_and_no_products() -> None:
+    proposed = propose_mapping(PAYPAL)
+
+    assert proposed.preset == "paypal_activity" and proposed.missing_required == ()
+    assert dict(proposed.fields) == {
+        "order_id": "Transaction ID", "ordered_at": "Date", "customer_email": "From Email Address",
+        "customer_name": "Name", "line_total": "Gross", "currency": "Currency",
+        "city": "Town/City", "country": "Country",
+    }
+    # The fee is the shop's cost, not the customer's spend; "Status" is read by the row's
+    # kind (a refunded sale still counts, its refund row takes the money back), and
+    # "Item Title" is empty for cart payments, whose amount has shipping and tax in it.
+    assert {"Fee", "Net", "Status", "Item Title", "Quantity", "Invoice Number"} <= set(
+        proposed.unmapped_columns)
+
+
+def _paypal(type_: str, status: str = "Completed", gross: str = "10.00",
+            to: str = "buyer@example.com") -> RowKind:
+    rule = PRESETS_BY_NAME["paypal_activity"].row_kind
+    assert rule is not None
+    return rule({"@type": type_, "@status": status, "line_total": gross, "@toemailaddress": to})
+
+
+@pytest.mark.parametrize("type_", ["Express Checkout Payment", "Website Payment", "Mobile Payment",
+                                   "General Payment", "Shopping Cart Payment Received",
+                                   "Subscription Payment", " express  checkout payment "])
+def test_money_a_customer_paid_the_shop_for_a_sale_is_read(type_: str) -> None:
+    assert _paypal(type_) == RowKind()
+
+
+@pytest.mark.parametrize("status", ["Refunded", "Partially Refunded", "Reversed"])
+def test_a_sale_that_was_refunded_later_still_counts_its_money_in(status: str) -> None:
+    # What went back is its own Payment Refund or Payment Reversal row: leaving the sale
+    # out as well would take the money off twice.
+    assert _paypal("Express Checkout Payment", status) == RowKind()
+
+
+@pytest.mark.parametrize(
+    ("row", "why"),
+    [
+        (("General Withdrawal", "Completed", "-500.00"), "General Withdrawal"),
+        (("General Currency Conversion", "Completed", "9.12"), "General Currency Conversion"),
+        (("Payment Release", "Completed", "72.52"), "Payment Release"),
+        (("Shopping Cart Item", "Completed", "20.00"), "Shopping Cart Item"),
+        (("General Authorization", "Pending", "30.00"), "General Authorization"),
+        (("Chargeback Fee", "Completed", "-20.00"), "Chargeback Fee"),
+        (("Express Checkout Payment", "Pending", "60.00"), "Express Checkout Payment (Pending)"),
+        (("Express Checkout Payment", "Denied", "40.00"), "Express Checkout Payment (Denied)"),
+        (("Express Checkout Payment", "Completed", "-29.99"),
+         "Express Checkout Payment (money out)"),
+        (("Website Payment", "Completed", "0.00"), "Website Payment (no money)"),
+        (("Payment Refund", "Completed", "8.00"), "Payment Refund (money in)"),
+        (("Payment Refund", "Pending", "-8.00"), "Payment Refund (Pending)"),
+        (("", "Completed", "5.00"), "(no type)"),
+    ],
+)
+def test_rows_that_are_not_a_customers_money_for_a_sale_are_left_out_by_what_they_are(
+        row: tuple[str, str, str], why: str) -> None:
+    assert _paypal(*row) == RowKind(left_out=why)
+
+
+@pytest.mark.parametrize("type_", ["Payment Refund", "Payment Reversal", "Chargeback"])
+def test_money_the_shop_paid_back_is_a_refund_of_the_buyer_it_went_to(type_: str) -> None:
+    # The shop is the payer of a refund: the buyer is the one it was paid to.
+    assert _paypal(type_, gross="-20.00", to="ann@example.com") == RowKind(
+        refund=True, cells={"customer_email": "ann@example.com"})
