@@ -25,6 +25,7 @@ FORMAT_LABELS: dict[str, str | Promise] = {
     "amazon_order_report": _("Amazon (Order Report)"),
     "amazon_all_orders": _("Amazon (All Orders)"),
     "paypal_activity": _("PayPal (activity download)"),
+    "ebay_orders": _("eBay (orders report)"),
     "generic": _("Spreadsheet (any columns)"),
 }
 

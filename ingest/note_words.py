@@ -14,12 +14,18 @@ from dataclasses import dataclass
 from django.utils.translation import gettext, gettext_noop
 
 from ingest.pipeline.mapping import MONEY_IN, MONEY_OUT, NO_MONEY
-from ingest.pipeline.rows import DROPPED_IDENTICAL, KEPT_IDENTICAL, LEFT_OUT, ROWS_CLEANED
+from ingest.pipeline.rows import (
+    DROPPED_IDENTICAL,
+    FOOTER_LINE,
+    KEPT_IDENTICAL,
+    LEFT_OUT,
+    ROWS_CLEANED,
+)
 
 # Counted on the report's own lines (the identical-rows sentence and the duplicates
-# figure, the rows left out), not as cleaning: listing them again under "What was
-# cleaned" would sit beside "0 rows cleaned" and contradict it.
-SHOWN_ELSEWHERE = frozenset({DROPPED_IDENTICAL, KEPT_IDENTICAL, ROWS_CLEANED})
+# figure, the rows left out and the footer), not as cleaning: listing them again under
+# "What was cleaned" would sit beside "0 rows cleaned" and contradict it.
+SHOWN_ELSEWHERE = frozenset({DROPPED_IDENTICAL, KEPT_IDENTICAL, ROWS_CLEANED, FOOTER_LINE})
 
 # Every fixed note the reader writes, marked for the catalogue.
 FIXED_NOTES = (
@@ -114,9 +120,14 @@ def rows_left_out(notes: Mapping[str, int]) -> int:
     return sum(count for note, count in notes.items() if note.startswith(LEFT_OUT))
 
 
+def footer_lines(notes: Mapping[str, int]) -> int:
+    """Lines below the table that were the export's own footer, skipped."""
+    return notes.get(FOOTER_LINE, 0)
+
+
 def rows_left_out_shown(notes: Mapping[str, int]) -> RowsLeftOut | None:
     """What was left out, in words: an export's own kinds as it names them ("General
-    Withdrawal"), with our qualifiers ("money out") translated."""
+    Withdrawal"), with our qualifiers and kinds (eBay's "not paid") translated."""
     kinds = []
     for note, count in notes.items():
         if not note.startswith(LEFT_OUT) or not count:

@@ -61,6 +61,8 @@ from ingest.pipeline.rows import (
     COLUMN_KINDS,
     COLUMNS,
     DROPPED_IDENTICAL,
+    FOOTER_CELLS,
+    FOOTER_LINE,
     KEPT_IDENTICAL,
     LEFT_OUT,
     REFUND_RETURN,
@@ -73,6 +75,7 @@ from ingest.pipeline.rows import (
     _RowCleaner,
     _State,
     finish_chunk,
+    footer_line,
     identical_rows_choice,
     net_money,
     occurrence_key,
@@ -947,10 +950,12 @@ class _ChunkCleaner:
 
     def clean(self, batch: _Batch, index: int, first_line: int) -> CleanChunk:
         notes: Counter[str] = Counter()
-        rejections: list[tuple[int, Rejection]] = [
-            (seq, Rejection.of(r.line_no, r.error, r.raw))
-            for seq, r in batch.broken
-        ]
+        rejections: list[tuple[int, Rejection]] = []
+        for seq, r in batch.broken:
+            if footer_line(self.cleaner.preset, r.raw):
+                notes[FOOTER_LINE] += 1
+            else:
+                rejections.append((seq, Rejection.of(r.line_no, r.error, r.raw)))
         live, occurrence = self._drop_duplicates(batch, notes)
         rows = len(live)
         # Identical rows of a file without an order id (see `rows._process`): cleaned
@@ -967,7 +972,9 @@ class _ChunkCleaner:
             cells = {name: np.empty(0, dtype=object) for name in self.cleaner.columns}
         line_nos = batch.line_nos[live]
         filled = self._forward_fill(cells, rows)
-        left_out, refund = self._row_kinds(cells, rows, ~dropped, notes)
+        footer = self._footer_rows(batch, live, ~dropped, notes)
+        left_out, refund = self._row_kinds(cells, ~footer, ~dropped, notes)
+        left_out |= footer
         result = _clean_rows(self.cleaner, cells, rows, filled, refund)
         result.slow &= ~left_out
         slow = np.flatnonzero(result.slow)
@@ -1033,17 +1040,39 @@ class _ChunkCleaner:
             identical_money=identical,
         )
 
+    def _footer_rows(
+        self,
+        batch: _Batch,
+        live: npt.NDArray[np.intp],
+        counted: npt.NDArray[np.bool_],
+        notes: Counter[str],
+    ) -> npt.NDArray[np.bool_]:
+        """The live records that are the export's footer (`_RowCleaner.kind_cells`), counted
+        where `counted`: once per distinct text of their first cells."""
+        preset = self.cleaner.preset
+        if preset.footer is None or not len(live):
+            return np.zeros(len(live), dtype=bool)
+        texts = batch.cells[0][live]
+        for column in batch.cells[1:FOOTER_CELLS]:
+            texts = texts + "\x1f" + column[live]
+        codes, uniques = _factorize(texts)
+        footer = np.array([footer_line(preset, text) for text in uniques], dtype=bool)[codes]
+        if footer.any():
+            notes[FOOTER_LINE] += int((footer & counted).sum())
+        return footer
+
     def _row_kinds(
         self,
         cells: dict[str, npt.NDArray[np.object_]],
-        rows: int,
+        asked: npt.NDArray[np.bool_],
         counted: npt.NDArray[np.bool_],
         notes: Counter[str],
     ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-        """`_RowCleaner.kind_cells` for the chunk, once per distinct combination of the
-        cells `row_kind` reads: which rows are left out (their notes counted where
-        `counted`), which are refunds; the cells it names instead of the mapped ones are
-        put in `cells`."""
+        """`_RowCleaner.kind_cells` for the `asked` rows of the chunk, once per distinct
+        combination of the cells `row_kind` reads: which are left out (their notes counted
+        where `counted`), which are refunds; the cells it names instead of the mapped ones
+        are put in `cells`."""
+        rows = len(asked)
         left_out, refund = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
         preset = self.cleaner.preset
         if not rows or preset.row_kind is None:
@@ -1053,7 +1082,7 @@ class _ChunkCleaner:
         combo, firsts = _combinations(*(_factorize(values)[0] for values in reads))
         kinds = [preset.row_kind({name: values[r] for name, values in
                                   zip(preset.kind_reads, reads)}) for r in firsts.tolist()]
-        read = ~self._header_rows(cells, rows)  # a header row is refused as such
+        read = asked & ~self._header_rows(cells, rows)  # a header row is refused as such
         left_out = np.array([bool(k.left_out) for k in kinds], dtype=bool)[combo] & read
         refund = np.array([k.refund for k in kinds], dtype=bool)[combo] & read & ~left_out
         for name in dict.fromkeys(name for k in kinds for name in k.cells):

@@ -7,12 +7,13 @@ remember it per `header_fingerprint`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ingest.pipeline.errors import Reason, RowError, gettext_noop
 from ingest.pipeline.headers import clean_headers, normalise_header
-from ingest.pipeline.parsing import parse_money
+from ingest.pipeline.parsing import parse_email, parse_money
 
 FIELDS: tuple[str, ...] = (
     "customer_email",
@@ -408,11 +409,15 @@ class Preset:
     # The line amounts are already net of refunds: a "Refunded" order's lines are 0, and
     # it stays a purchase whose money came back (not a cancellation).
     refunds_in_lines: bool = False
-    # A file that mixes order lines with other rows (PayPal's withdrawals): `row_kind` is
-    # given a row's cells named in `kind_reads` (mapped fields by name, other columns as
-    # "@" + their normalised header, "" where the file has none) and says what it is.
+    # A file that mixes order lines with other rows (PayPal's withdrawals, eBay's order
+    # summaries): `row_kind` is given a row's cells named in `kind_reads` (mapped fields
+    # by name, other columns as "@" + their normalised header, "" where the file has
+    # none), after Shopify-style forward filling, and says what the row is.
     kind_reads: tuple[str, ...] = ()
     row_kind: Callable[[Mapping[str, str]], RowKind] | None = None
+    # Lines the export writes below its table (eBay's "7 record(s) downloaded"), matched
+    # on a line's text: counted as its footer, never refused as rows.
+    footer: re.Pattern[str] | None = None
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -743,6 +748,37 @@ def _paypal_row_kind(cells: Mapping[str, str]) -> RowKind:
     return RowKind(left_out=kind or NO_TYPE)
 
 
+# eBay's orders report (Seller Hub > Orders > Download report). A multi-item order is
+# a summary line (buyer, order totals, no Item Number; its "Sold For" is its items'
+# sum) above one line per item, whose buyer cells are blank: the items take the buyer
+# from it (forward fill) and the summary is left out, or the order would count twice.
+# An order without a "Paid On Date" was never paid. eBay hides most buyers' emails
+# (blank, masked as "t***@gmail.com", or a relay address on members.ebay.com that is
+# not the buyer's own): the buyer's username is then the customer.
+EBAY_SUMMARY = gettext_noop("order summary line (its items are read)")
+EBAY_UNPAID = gettext_noop("not paid")
+
+
+def _ebay_row_kind(cells: Mapping[str, str]) -> RowKind:
+    if not cells["@itemnumber"].strip():
+        return RowKind(left_out=EBAY_SUMMARY)
+    if not cells["@paidondate"].strip():
+        return RowKind(left_out=EBAY_UNPAID)
+    if _hidden_email(cells["customer_email"]):
+        return RowKind(cells={"customer_email": ""})
+    return RowKind()
+
+
+def _hidden_email(text: str) -> bool:
+    if not text.strip():
+        return False
+    try:
+        address = parse_email(text).value
+    except RowError:
+        return True  # "Email hidden" and the like: no address at all
+    return address is None or "*" in address or address.endswith("@members.ebay.com")
+
+
 PRESETS = (
     *PRESETS,
     Preset(
@@ -770,7 +806,32 @@ PRESETS = (
         kind_reads=("@type", "@status", "line_total", "@toemailaddress"),
         row_kind=_paypal_row_kind,
     ),
-
+    Preset(
+        name="ebay_orders",
+        signature=frozenset({"salesrecordnumber", "buyerusername", "itemnumber", "soldfor",
+                             "saledate", "paidondate"}),
+        columns={
+            "order_id": ("ordernumber", "salesrecordnumber"),
+            "ordered_at": ("saledate",),
+            "customer_email": ("buyeremail",),
+            "customer_id": ("buyerusername",),
+            "customer_name": ("buyername",),
+            "product_name": ("itemtitle",),
+            "product_sku": ("customlabel",),
+            "quantity": ("quantity",),
+            # The price of one item: eBay's Total Price is Sold For x Quantity plus
+            # shipping and tax. Shipping and tax are left out, as for Shopify.
+            "unit_price": ("soldfor",),
+            "city": ("buyercity", "shiptocity"),
+            "country": ("buyercountry", "shiptocountry"),
+        },
+        unmapped=frozenset({"line_total", "order_total", "financial_status", "refunded_amount",
+                            "currency", "category"}),
+        forward_fill_orders=True,
+        kind_reads=("@itemnumber", "@paidondate", "customer_email"),
+        row_kind=_ebay_row_kind,
+        footer=re.compile(r"\W*(\d[\d,.]*\W*record\(s\) downloaded|seller id\s*:)", re.IGNORECASE),
+    ),
 )
 
 # Normalise the tables once, so they can be written naturally above ("date_commande", "stückpreis").

@@ -140,8 +140,9 @@ KEPT_IDENTICAL = "kept identical row as a separate purchase"
 # A row with an order total but no amount of its own (see `net_money`).
 UNPRICED_LINE = "no line amount: the order total counts once for its order"
 # Rows a preset says are no order line (`Preset.row_kind`), counted by what they are:
-# "left out: General Withdrawal".
+# "left out: General Withdrawal". And the lines an export writes below its table.
 LEFT_OUT = "left out: "
+FOOTER_LINE = "the export's own footer line"
 # Rows read as returns of their own: a UCI credit note, a refund the shop paid.
 CANCELLATION_RETURN = "cancellation invoice netted as a return"
 REFUND_RETURN = "refund netted as a return"
@@ -165,11 +166,27 @@ def cancelled_statuses(columns: Mapping[str, int], preset: Preset) -> frozenset[
 
 
 class LeftOut(Exception):  # noqa: N818 (not an error: a row of another kind)
-    """A row that is no order line (a withdrawal): counted under `note`, never refused."""
+    """A row that is no order line (a withdrawal, a footer): counted under `note`, never refused."""
 
     def __init__(self, note: str) -> None:
         super().__init__(note)
         self.note = note
+
+
+# A footer may be split into cells ("7","record(s) downloaded","from ..."): its first
+# few are enough to tell it.
+FOOTER_CELLS = 3
+
+
+def footer_line(preset: Preset, text: str) -> bool:
+    """Whether a line (a broken record's raw text, or `footer_text` of a record's cells)
+    is the export's own footer."""
+    return preset.footer is not None and preset.footer.match(text) is not None
+
+
+def footer_text(fields: Sequence[str]) -> str:
+    """The text a record's footer check reads: its first cells, as the fast path joins them."""
+    return "\x1f".join(fields[:FOOTER_CELLS])
 
 
 _CENT = Decimal("0.0001")
@@ -284,9 +301,10 @@ def read_rows(
         last_line = record.line_no
         records_in_chunk += 1
         if isinstance(record, BrokenRecord):
-            rejections.append(
-                Rejection.of(record.line_no, record.error, record.raw)
-            )
+            if footer_line(cleaner.preset, record.raw):
+                notes[FOOTER_LINE] += 1
+            else:
+                rejections.append(Rejection.of(record.line_no, record.error, record.raw))
         else:
             money += _process(record, cleaner, state, headers, rows, rejections, notes)
         if records_in_chunk >= chunk_rows:
@@ -471,10 +489,10 @@ def _kind_filter(
     table: Table, mapping: ColumnMapping, options: ReadOptions
 ) -> Callable[[RawRecord], bool]:
     """Whether a record, read in file order, is one the import reads rather than leaves
-    out (a PayPal withdrawal). Every record, for a preset that leaves none out or a
-    mapping the import would refuse."""
+    out (a PayPal withdrawal, an eBay order summary). Every record, for a preset that
+    leaves none out or a mapping the import would refuse."""
     preset = mapping.behaviour
-    if preset.row_kind is None:
+    if preset.row_kind is None and preset.footer is None:
         return lambda record: True
     try:
         cleaner = _make_cleaner(table, _resolve_columns(table, mapping), mapping, options)
@@ -672,7 +690,9 @@ class _RowCleaner:
         self.dayfirst = dayfirst
         self.timezone = timezone
         self.currency = currency
-        self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns]
+        # With the columns `row_kind` reads: an eBay item line is paid when its order is.
+        self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns] + [
+            name for name in columns if name.startswith("@")]
         self.cancelled_statuses = cancelled_statuses(columns, preset)
         # The mapped columns' names, folded: a row that repeats them is a header.
         self.header_cells = dict(header_cells or {})
@@ -713,8 +733,10 @@ class _RowCleaner:
     def kind_cells(
         self, fields: Sequence[str], cells: dict[str, str]
     ) -> tuple[dict[str, str], bool]:
-        """`row_cells` past the forward fill: the preset's row kinds."""
+        """`row_cells` past the forward fill: the preset's footer and row kinds."""
         preset = self.preset
+        if preset.footer is not None and footer_line(preset, footer_text(fields)):
+            raise LeftOut(FOOTER_LINE)
         if preset.row_kind is None or self.repeats_header(cells):
             return cells, False  # a second export's header row is refused as such
         kind = preset.row_kind({name: cells.get(name, "") for name in preset.kind_reads})

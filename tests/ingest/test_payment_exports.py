@@ -1,9 +1,10 @@
-"""PayPal's activity download, imported for real.
+"""PayPal's activity download and eBay's orders report, imported for real.
 
-It mixes sales with rows that are not (withdrawals, currency conversions, holds,
-payments the shop sent). It is imported through the import service with both readers,
-once, twice and as two overlapping exports; the customers, orders and money expected
-are worked out by hand from the fixture's text (tests/data/ingest/), to the cent.
+Both files mix order lines with rows that are not (withdrawals, currency conversions,
+holds, payments the shop sent; an order's summary line, the report's footer). Each
+is imported through the import service with both readers, once, twice and as two
+overlapping exports; the customers, orders and money expected are worked out by hand
+from the fixture's text (tests/data/ingest/), to the cent.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.ingest.test_import_choices import upload
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PAYPAL = (DATA / "paypal_activity.csv").read_bytes()
+EBAY = (DATA / "ebay_orders.csv").read_bytes()
 
 # By hand from paypal_activity.csv: Gross of each sale received, less each refund paid.
 PAYPAL_NET = {
@@ -34,6 +36,12 @@ PAYPAL_NET = {
     "gina.holt@example.com": Decimal("0.00"),  # 88.00 (status "Refunded"), refund -88.00
     "hal.ortiz@example.com": Decimal("52.50"),  # the cart's payment, not its two item rows again
     "ivy.chen@example.com": Decimal("9.99"),
+}
+# By hand from ebay_orders.csv: Sold For x Quantity of each item line; shipping and tax out.
+EBAY_NET = {
+    "mara.lind@example.com": Decimal("82.00"),  # 64.00 + 18.00
+    "id:oak_and_ivy": Decimal("1286.00"),  # 2 x 18.00 + "$1,250.00" (a relay email: hidden)
+    "id:theo_p": Decimal("91.50"),  # 2 x 10.00 + 30.00, and 12.50 + 4 x 7.25
 }
 
 
@@ -100,11 +108,32 @@ def test_two_overlapping_paypal_downloads_hold_each_sale_and_refund_once(reader,
     assert sum(_left_out(first).values()) + sum(_left_out(second).values()) == 13 + 5
 
 
+def _ebay_expected(job: ImportJob) -> None:
+    assert job.preset == "ebay_orders"
+    assert _net() == EBAY_NET
+    assert Customer.objects.count() == 3  # not the buyer who never paid
+    assert Order.objects.count() == 6
+    assert OrderLine.objects.count() == 8
+    assert Order.objects.get(order_key="12-11003-51003").gross_total == Decimal("50.00")
+    assert orphan_rows() == (0, 0)
+
+
+def test_an_ebay_orders_report_holds_its_paid_items_once_and_refuses_nothing(reader, small_chunks):
+    job = _imported(EBAY)
+
+    _ebay_expected(job)
+    assert job.rows_rejected == 0  # not its blank first line, not its footer
+    assert job.cleaning_notes[rows.FOOTER_LINE] == 2
+    assert sum(_left_out(job).values()) == 3
+    theo = Customer.objects.get(key="id:theo_p")
+    assert (theo.email, theo.shop_customer_id, theo.first_name) == ("", "theo_p", "Theo")
+
+
 def _expected(job: ImportJob) -> None:
-    {"paypal_activity": _paypal_expected}[job.preset](job)
+    {"paypal_activity": _paypal_expected, "ebay_orders": _ebay_expected}[job.preset](job)
 
 
-EXPORTS = pytest.mark.parametrize("content", [PAYPAL], ids=["paypal"])
+EXPORTS = pytest.mark.parametrize("content", [PAYPAL, EBAY], ids=["paypal", "ebay"])
 
 
 @EXPORTS
@@ -129,16 +158,37 @@ def test_an_export_imported_again_in_other_chunks_holds_the_same_money(reader, s
     _expected(second)
 
 
+def _ebay_part(orders: set[str]) -> bytes:
+    lines = EBAY.decode().split("\r\n")
+    body = [line for line in lines[3:] if line.startswith('"1')]
+    kept = [line for line in body if line[1:5] in orders]
+    return "\r\n".join([*lines[:3], *kept, "", f"{len(orders)} record(s) downloaded,from x to y",
+                        "Seller ID : maple_crafts", ""]).encode()
+
+
+def test_two_overlapping_ebay_reports_hold_each_order_once(reader, small_chunks):
+    first = _imported(_ebay_part({"1001", "1002", "1003", "1004"}))
+    second = _imported(_ebay_part({"1003", "1004", "1005", "1006", "1007"}))
+
+    assert second.orders_existing == 1  # the multi-item order 1003; 1004 was never paid
+    _ebay_expected(second)
+    assert (first.rows_rejected, second.rows_rejected) == (0, 0)
+
+
 def test_the_report_names_the_rows_left_out_and_the_footer_in_the_readers_language(
         owner, owner_client):
     from profiler_site.core.services import user_language_set
 
-    paypal = _imported(PAYPAL)
+    paypal, ebay = _imported(PAYPAL), _imported(EBAY)
 
     page = owner_client.get(reverse("import-detail", args=[paypal.pk])).content.decode()
     assert "13 rows are not sales, so they were left out:" in page
     assert "General Withdrawal: 2" in page
     assert "Express Checkout Payment (money out): 1" in page
+    page = owner_client.get(reverse("import-detail", args=[ebay.pk])).content.decode()
+    assert "2 lines below the orders are the report footer" in page
+    assert "not paid: 1" in page
+    assert "rows rejected" in page and 'class="rejections"' not in page
 
     user_language_set(user=owner, language="zh-hans")
     page = owner_client.get(reverse("import-detail", args=[paypal.pk])).content.decode()
@@ -156,6 +206,7 @@ def test_the_api_report_counts_the_rows_left_out(owner_client):
 
 @pytest.mark.parametrize(("name", "content", "label"), [
     ("Download.CSV", PAYPAL, "PayPal (activity download)"),
+    ("OrdersReport.csv", EBAY, "eBay (orders report)"),
 ])
 def test_the_mapping_page_recognises_the_export(owner_client, name, content, label):
     upload(owner_client, name, content)

@@ -93,6 +93,8 @@ ETSY = _header_of("etsy_sold_order_items.csv")
 STRIPE = _header_of("stripe_payments.csv")
 SQUARE = _header_of("square_item_details.csv")
 PAYPAL = _header_of("paypal_activity.csv")
+# The eBay report's first line is blank and its second the header.
+EBAY = next(row for row in csv.reader((DATA / "ebay_orders.csv").open(encoding="utf-8")) if row)
 
 
 def test_shopify_export_is_recognised_and_uses_the_order_name_not_the_internal_id() -> None:
@@ -215,6 +217,7 @@ def test_the_skyverge_woocommerce_export_keeps_its_own_preset() -> None:
         # Older downloads write "Time Zone", and the owner may choose fewer columns.
         (["Date", "Time", "Time Zone", "Name", "Type", "Status", "Currency", "Gross", "Fee",
           "Net", "Transaction ID"], "paypal_activity"),
+        (EBAY, "ebay_orders"),
         # A spreadsheet with an id, a creation time and an amount is not a Stripe export.
         (["id", "Created (UTC)", "Amount", "Email"], "generic"),
         # The plugin's billing email with generic columns is not the plugin's export.
@@ -350,6 +353,20 @@ def test_a_paypal_activity_download_takes_the_payer_and_the_gross_and_no_product
         proposed.unmapped_columns)
 
 
+def test_an_ebay_orders_report_takes_the_unit_price_and_the_buyer() -> None:
+    proposed = propose_mapping(EBAY)
+
+    assert proposed.preset == "ebay_orders" and proposed.missing_required == ()
+    assert dict(proposed.fields) == {
+        "order_id": "Order Number", "ordered_at": "Sale Date", "customer_email": "Buyer Email",
+        "customer_id": "Buyer Username", "customer_name": "Buyer Name",
+        "product_name": "Item Title", "product_sku": "Custom Label", "quantity": "Quantity",
+        "unit_price": "Sold For", "city": "Buyer City", "country": "Buyer Country",
+    }
+    assert {"Total Price", "Shipping And Handling", "eBay Collected Tax", "Transaction ID"} <= set(
+        proposed.unmapped_columns)
+
+
 def _paypal(type_: str, status: str = "Completed", gross: str = "10.00",
             to: str = "buyer@example.com") -> RowKind:
     rule = PRESETS_BY_NAME["paypal_activity"].row_kind
@@ -400,3 +417,43 @@ def test_money_the_shop_paid_back_is_a_refund_of_the_buyer_it_went_to(type_: str
     # The shop is the payer of a refund: the buyer is the one it was paid to.
     assert _paypal(type_, gross="-20.00", to="ann@example.com") == RowKind(
         refund=True, cells={"customer_email": "ann@example.com"})
+
+
+def _ebay(item: str = "266001000001", paid: str = "Mar-01-24",
+          email: str = "mara@example.com") -> RowKind:
+    rule = PRESETS_BY_NAME["ebay_orders"].row_kind
+    assert rule is not None
+    return rule({"@itemnumber": item, "@paidondate": paid, "customer_email": email})
+
+
+def test_an_ebay_item_line_that_was_paid_for_is_read() -> None:
+    assert _ebay() == RowKind()
+
+
+def test_an_ebay_orders_summary_line_is_left_out_its_items_carry_the_money() -> None:
+    assert _ebay(item="").left_out
+
+
+def test_an_ebay_order_never_paid_for_is_left_out() -> None:
+    assert _ebay(paid="  ").left_out
+
+
+@pytest.mark.parametrize("email", ["t***@gmail.com", "8f3a9c2e1b7d4a60@members.ebay.com",
+                                   "Email hidden"])
+def test_an_email_ebay_hides_is_no_email_the_buyers_username_is_the_customer(email: str) -> None:
+    assert _ebay(email=email) == RowKind(cells={"customer_email": ""})
+
+
+@pytest.mark.parametrize("line", ['7 record(s) downloaded,from Mar-01-24 to Mar-31-24',
+                                  '"7","record(s) downloaded","from Mar-01-24 to Mar-31-24"',
+                                  '"1,204 record(s) downloaded,from Mar-01-24 to Mar-31-24"',
+                                  'Seller ID : maple_crafts', '"Seller ID: maple_crafts",,,'])
+def test_the_lines_ebay_writes_after_its_orders_are_its_footer(line: str) -> None:
+    footer = PRESETS_BY_NAME["ebay_orders"].footer
+    assert footer is not None and footer.match(line)
+
+
+@pytest.mark.parametrize("line", ['"1001","12-11001-51001","maple_mara"', "Seller,ID", ""])
+def test_an_order_line_is_no_footer(line: str) -> None:
+    footer = PRESETS_BY_NAME["ebay_orders"].footer
+    assert footer is not None and not footer.match(line)

@@ -1,8 +1,9 @@
 """Files that mix order lines with other rows: what a preset leaves out, and how it says so.
 
 PayPal's activity download holds withdrawals, conversions, holds, fees and payments
-the shop sent beside its sales. Both readers must read the same rows, leave out the
-same rows, and count them the same way.
+the shop sent beside its sales; eBay's orders report has a summary line above a
+multi-item order's items and a footer below its table. Both readers must read the
+same rows, leave out the same rows, and count them the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 from ingest.pipeline.mapping import ColumnMapping, propose_mapping
 from ingest.pipeline.rows import (
+    FOOTER_LINE,
     LEFT_OUT,
     REFUND_RETURN,
     count_identical_rows,
@@ -28,6 +30,7 @@ from tests.ingest.pipeline.test_fast import assert_same_results
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "ingest"
 PAYPAL = (DATA / "paypal_activity.csv").read_bytes()
+EBAY = (DATA / "ebay_orders.csv").read_bytes()
 READERS = pytest.mark.parametrize("fast", [True, False], ids=["fast", "row by row"])
 
 
@@ -78,9 +81,40 @@ def test_a_paypal_refund_is_a_return_of_the_buyer_it_was_paid_to(fast):
     assert "hello@maplecrafts.example" not in set(frame["customer_key"])  # the shop itself
 
 
+@READERS
+def test_an_ebay_report_reads_item_lines_without_its_summaries_unpaid_orders_or_footer(fast):
+    frame, rejections, notes = _read(EBAY, fast=fast)
+
+    assert rejections == []
+    assert notes[FOOTER_LINE] == 2
+    assert sum(_left_out(notes).values()) == 3  # two summaries and an unpaid order
+    by_line = frame.set_index("line_no")
+    # Sold For is each item's price: two mugs at $18.00 are $36.00.
+    assert by_line.loc[5, ["quantity", "unit_price", "line_total"]].tolist() == [
+        2, Decimal("18.00"), Decimal("36.00")]
+    # The items of a multi-item order take its buyer from the summary line above them;
+    # "t***@gmail.com" hides the email, so the buyer's username is the customer.
+    assert by_line.loc[[7, 8], "customer_key"].tolist() == ["id:theo_p", "id:theo_p"]
+    assert by_line.loc[[7, 8], "line_total"].tolist() == [Decimal("20.00"), Decimal("30.00")]
+    assert sum(frame["line_total"]) == Decimal("1459.50")
+
+
+def test_an_ebay_footer_padded_to_the_headers_width_is_still_its_footer():
+    lines = EBAY.decode().split("\r\n")
+    width = lines[1].count('","') + 1
+    padded = [line + "," * (width - 1 - line.count(",")) if "downloaded" in line or "Seller" in line
+              else line for line in lines]
+    data = "\r\n".join(padded).encode()
+
+    assert_same_results(data, chunk_rows=4)
+    _, rejections, notes = _read(data, fast=False)
+    assert (rejections, notes[FOOTER_LINE]) == ([], 2)
+
+
 @pytest.mark.parametrize("chunk_rows", [1, 2, 5])
 def test_the_readers_agree_on_rows_left_out_whatever_the_chunks(chunk_rows):
     assert_same_results(PAYPAL, chunk_rows=chunk_rows)
+    assert_same_results(EBAY, chunk_rows=chunk_rows)
 
 
 def test_without_an_order_id_left_out_rows_are_neither_read_nor_repeats(monkeypatch):
