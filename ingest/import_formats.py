@@ -24,6 +24,8 @@ FORMAT_LABELS: dict[str, str | Promise] = {
     "square_transactions": _("Square (transactions)"),
     "amazon_order_report": _("Amazon (Order Report)"),
     "amazon_all_orders": _("Amazon (All Orders)"),
+    "paypal_activity": _("PayPal (activity download)"),
+    "ebay_orders": _("eBay (orders report)"),
     "generic": _("Spreadsheet (any columns)"),
 }
 

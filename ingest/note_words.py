@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.utils.translation import gettext, gettext_noop
 
-from ingest.pipeline.rows import DROPPED_IDENTICAL, KEPT_IDENTICAL, ROWS_CLEANED
+from ingest.pipeline.mapping import MONEY_IN, MONEY_OUT, NO_MONEY
+from ingest.pipeline.rows import (
+    DROPPED_IDENTICAL,
+    FOOTER_LINE,
+    KEPT_IDENTICAL,
+    LEFT_OUT,
+    ROWS_CLEANED,
+)
 
 # Counted on the report's own lines (the identical-rows sentence and the duplicates
-# figure), not as cleaning: listing them again under "What was cleaned" would sit
-# beside "0 rows cleaned" and contradict it.
-SHOWN_ELSEWHERE = frozenset({DROPPED_IDENTICAL, KEPT_IDENTICAL, ROWS_CLEANED})
+# figure, the rows left out and the footer), not as cleaning: listing them again under
+# "What was cleaned" would sit beside "0 rows cleaned" and contradict it.
+SHOWN_ELSEWHERE = frozenset({DROPPED_IDENTICAL, KEPT_IDENTICAL, ROWS_CLEANED, FOOTER_LINE})
 
 # Every fixed note the reader writes, marked for the catalogue.
 FIXED_NOTES = (
@@ -37,6 +45,7 @@ FIXED_NOTES = (
     gettext_noop("unrecognised currency code treated as unknown"),
     gettext_noop("replaced undecodable characters"),
     gettext_noop("cancellation invoice netted as a return"),
+    gettext_noop("refund netted as a return"),
     gettext_noop("line total taken from order total"),  # stored by imports before unpriced lines
     gettext_noop("no line amount: the order total counts once for its order"),
     gettext_noop("made return amount negative"),
@@ -95,5 +104,48 @@ def note_text(note: str) -> str:
 def cleaning_notes_shown(notes: Mapping[str, int]) -> list[tuple[str, int]]:
     """The notes for "What was cleaned", in words, most frequent first."""
     shown = [(note_text(note), count) for note, count in notes.items()
-             if note not in SHOWN_ELSEWHERE and count]
+             if note not in SHOWN_ELSEWHERE and not note.startswith(LEFT_OUT) and count]
     return sorted(shown, key=lambda pair: (-pair[1], pair[0]))
+
+
+# A row kind the reader qualified with its own words: "Express Checkout Payment (money out)".
+_QUALIFIED_KIND = re.compile(
+    rf"(?P<kind>.+) \((?P<why>{re.escape(MONEY_OUT)}|{re.escape(MONEY_IN)}|{re.escape(NO_MONEY)})\)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RowsLeftOut:
+    """Rows the file's preset read as no order line, by what they are (the report's words)."""
+
+    rows: int
+    kinds: list[tuple[str, int]]  # most frequent first
+
+
+def rows_left_out(notes: Mapping[str, int]) -> int:
+    return sum(count for note, count in notes.items() if note.startswith(LEFT_OUT))
+
+
+def footer_lines(notes: Mapping[str, int]) -> int:
+    """Lines below the table that were the export's own footer, skipped."""
+    return notes.get(FOOTER_LINE, 0)
+
+
+def rows_left_out_shown(notes: Mapping[str, int]) -> RowsLeftOut | None:
+    """What was left out, in words: an export's own kinds as it names them ("General
+    Withdrawal"), with our qualifiers and kinds (eBay's "not paid") translated."""
+    kinds = []
+    for note, count in notes.items():
+        if not note.startswith(LEFT_OUT) or not count:
+            continue
+        kind = note.removeprefix(LEFT_OUT)
+        qualified = _QUALIFIED_KIND.fullmatch(kind)
+        if qualified:
+            kind = gettext("%(kind)s (%(why)s)") % {"kind": qualified["kind"],
+                                                    "why": gettext(qualified["why"])}
+        else:
+            kind = gettext(kind)
+        kinds.append((kind, count))
+    if not kinds:
+        return None
+    return RowsLeftOut(rows=sum(count for _, count in kinds),
+                       kinds=sorted(kinds, key=lambda pair: (-pair[1], pair[0])))

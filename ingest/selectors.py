@@ -20,6 +20,7 @@ from ingest.models import (
     Order,
     OrderBefore,
 )
+from ingest.note_words import rows_left_out
 from ingest.reason_words import reason_text
 from ingest.services.demo import demo_imports
 from profiler_site.core.models import JobStatus
@@ -120,6 +121,8 @@ def import_report(job: ImportJob) -> dict[str, int | str | None]:
     report["identical_rows_money"] = f"{job.identical_rows_money:.2f}"
     report["revenue_change"] = (None if job.revenue_change is None
                                 else f"{job.revenue_change:.2f}")
+    # Rows the file's format says are no order line (PayPal's withdrawals): not refused.
+    report["rows_left_out"] = rows_left_out(job.cleaning_notes or {})
     return report
 
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from ingest import selectors
 from ingest.forms import MappingForm, UploadForm
 from ingest.models import Customer, ImportJob, ImportKind
-from ingest.note_words import cleaning_notes_shown
+from ingest.note_words import cleaning_notes_shown, footer_lines, rows_left_out_shown
 from ingest.pipeline.errors import PipelineError
 from ingest.pipeline.headers import clean_headers
 from ingest.pipeline.rejects import write_rejects
@@ -114,6 +114,8 @@ def import_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "rejections": list(selectors.import_rejections(job=job, limit=50)),
         "rejection_kinds": selectors.import_rejection_kinds(job=job),
         "notes": cleaning_notes_shown(job.cleaning_notes or {}),
+        "left_out": rows_left_out_shown(job.cleaning_notes or {}),
+        "footer_lines": footer_lines(job.cleaning_notes or {}),
         "undoable": selectors.import_undoable(job),
         "undo": selectors.latest_undo(job),
         # The page says "went down by $5.00", not "by -$5.00".

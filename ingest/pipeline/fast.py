@@ -57,10 +57,15 @@ from ingest.pipeline.parsing import (
     unfloat_id,
 )
 from ingest.pipeline.rows import (
+    CANCELLATION_RETURN,
     COLUMN_KINDS,
     COLUMNS,
     DROPPED_IDENTICAL,
+    FOOTER_CELLS,
+    FOOTER_LINE,
     KEPT_IDENTICAL,
+    LEFT_OUT,
+    REFUND_RETURN,
     ROWS_CLEANED,
     CleanChunk,
     Rejection,
@@ -70,6 +75,7 @@ from ingest.pipeline.rows import (
     _RowCleaner,
     _State,
     finish_chunk,
+    footer_line,
     net_money,
     occurrence_key,
     row_revenue,
@@ -942,10 +948,12 @@ class _ChunkCleaner:
 
     def clean(self, batch: _Batch, index: int, first_line: int) -> CleanChunk:
         notes: Counter[str] = Counter()
-        rejections: list[tuple[int, Rejection]] = [
-            (seq, Rejection.of(r.line_no, r.error, r.raw))
-            for seq, r in batch.broken
-        ]
+        rejections: list[tuple[int, Rejection]] = []
+        for seq, r in batch.broken:
+            if footer_line(self.cleaner.preset, r.raw):
+                notes[FOOTER_LINE] += 1
+            else:
+                rejections.append((seq, Rejection.of(r.line_no, r.error, r.raw)))
         live, occurrence = self._repeats(batch)
         rows = len(live)
         # Identical rows of a file without an order id (see `rows._process`): cleaned
@@ -962,22 +970,27 @@ class _ChunkCleaner:
             cells = {name: np.empty(0, dtype=object) for name in self.cleaner.columns}
         line_nos = batch.line_nos[live]
         filled = self._forward_fill(cells, rows)
-        result = _clean_rows(self.cleaner, cells, rows, filled)
+        footer = self._footer_rows(batch, live, ~dropped, notes)
+        left_out, refund = self._row_kinds(cells, ~footer, ~dropped, notes)
+        left_out |= footer
+        result = _clean_rows(self.cleaner, cells, rows, filled, refund)
         # Repeats are cleaned one by one, as the row reader cleans them, for their money.
         result.slow |= repeat
+        result.slow &= ~left_out
         slow = np.flatnonzero(result.slow)
-        self.stats[ROWS_VECTORISED] += rows - len(slow)
+        self.stats[ROWS_VECTORISED] += rows - len(slow) - int(left_out.sum())
         self.stats[ROWS_PER_ROW] += len(slow)
 
         # The rows the bulk checks were unsure of: the row cleaner, owner check aside.
-        accepted = ~result.slow
+        accepted = ~result.slow & ~left_out
         slow_rows: dict[int, tuple[tuple[Any, ...], list[str]]] = {}
         forward_note = f"forward-filled order fields ({self.cleaner.preset.name.capitalize()})"
         for i in slow.tolist():
             row_notes = [forward_note] if filled is not None and filled[i] else []
             row_cells = {name: values[i] for name, values in cells.items()}
             try:
-                row = self.cleaner.clean_cells(row_cells, int(line_nos[i]), row_notes)
+                row = self.cleaner.clean_cells(row_cells, int(line_nos[i]), row_notes,
+                                               refund=bool(refund[i]))
             except RowError as exc:
                 if not dropped[i]:  # else its first occurrence was rejected already
                     rejections.append(
@@ -1025,6 +1038,76 @@ class _ChunkCleaner:
             identical_money=identical,
             partly_refunded=self.state.partly_refunded,
         )
+
+    def _footer_rows(
+        self,
+        batch: _Batch,
+        live: npt.NDArray[np.intp],
+        counted: npt.NDArray[np.bool_],
+        notes: Counter[str],
+    ) -> npt.NDArray[np.bool_]:
+        """The live records that are the export's footer (`_RowCleaner.kind_cells`), counted
+        where `counted`: once per distinct text of their first cells."""
+        preset = self.cleaner.preset
+        if preset.footer is None or not len(live):
+            return np.zeros(len(live), dtype=bool)
+        texts = batch.cells[0][live]
+        for column in batch.cells[1:FOOTER_CELLS]:
+            texts = texts + "\x1f" + column[live]
+        codes, uniques = _factorize(texts)
+        footer = np.array([footer_line(preset, text) for text in uniques], dtype=bool)[codes]
+        if footer.any():
+            notes[FOOTER_LINE] += int((footer & counted).sum())
+        return footer
+
+    def _row_kinds(
+        self,
+        cells: dict[str, npt.NDArray[np.object_]],
+        asked: npt.NDArray[np.bool_],
+        counted: npt.NDArray[np.bool_],
+        notes: Counter[str],
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """`_RowCleaner.kind_cells` for the `asked` rows of the chunk, once per distinct
+        combination of the cells `row_kind` reads: which are left out (their notes counted
+        where `counted`), which are refunds; the cells it names instead of the mapped ones
+        are put in `cells`."""
+        rows = len(asked)
+        left_out, refund = np.zeros(rows, dtype=bool), np.zeros(rows, dtype=bool)
+        preset = self.cleaner.preset
+        if not rows or preset.row_kind is None:
+            return left_out, refund
+        blank = np.full(rows, "", dtype=object)
+        reads = [cells.get(name, blank) for name in preset.kind_reads]
+        combo, firsts = _combinations(*(_factorize(values)[0] for values in reads))
+        kinds = [preset.row_kind({name: values[r] for name, values in
+                                  zip(preset.kind_reads, reads)}) for r in firsts.tolist()]
+        read = asked & ~self._header_rows(cells, rows)  # a header row is refused as such
+        left_out = np.array([bool(k.left_out) for k in kinds], dtype=bool)[combo] & read
+        refund = np.array([k.refund for k in kinds], dtype=bool)[combo] & read & ~left_out
+        for name in dict.fromkeys(name for k in kinds for name in k.cells):
+            named = _objects([k.cells.get(name) for k in kinds])[combo]
+            instead = (named != None) & read & ~left_out  # noqa: E711 (elementwise)
+            if instead.any():
+                values = cells[name].copy() if name in cells else blank.copy()
+                values[instead] = named[instead]
+                cells[name] = values
+        labels = _objects([LEFT_OUT + k.left_out for k in kinds])[combo]
+        notes.update(labels[left_out & counted].tolist())
+        return left_out, refund
+
+    def _header_rows(
+        self, cells: Mapping[str, npt.NDArray[np.object_]], rows: int
+    ) -> npt.NDArray[np.bool_]:
+        """`_RowCleaner.repeats_header` for each row."""
+        headers = self.cleaner.header_cells
+        repeats = np.full(rows, len(headers) >= 2)
+        for name, header in headers.items():
+            if not repeats.any():
+                break
+            codes, uniques = _factorize(cells[name])
+            repeats &= np.array([u.strip().casefold() == header for u in uniques],
+                                dtype=bool)[codes]
+        return repeats
 
     def _repeats(
         self, batch: _Batch
@@ -1222,8 +1305,10 @@ def _clean_rows(
     cells: Mapping[str, npt.NDArray[np.object_]],
     rows: int,
     filled: npt.NDArray[np.bool_] | None,
+    refund: npt.NDArray[np.bool_] | None = None,
 ) -> _Rows:
-    """`_RowCleaner.clean_cells` for whole columns; `slow` marks rows it must do itself."""
+    """`_RowCleaner.clean_cells` for whole columns (`refund`: its `refund` per row);
+    `slow` marks rows it must do itself."""
     dc = cleaner.decimal_comma
 
     def text(label: str) -> Callable[[Sequence[str], npt.NDArray[np.intp]], _Parsed]:
@@ -1294,12 +1379,16 @@ def _clean_rows(
     else:
         cancel_by_order = np.zeros(len(order_id.values), dtype=bool)
     quantity_values = np.array([v if v is not None else 0 for v in quantity.values], dtype=np.int64)
+    # Which rows are returns of their own, as an index into _RETURNED (a refund first).
+    returned = cancel_by_order[order_id.codes].astype(np.intp)
+    if refund is not None:
+        returned[refund] = 2
     money_combo, money_rows = _combinations(
         quantity.codes,
         unit_price.codes,
         line_total.codes,
         order_total.codes,
-        cancel_by_order[order_id.codes].astype(np.intp),
+        returned,
     )
     money_parts = [
         _money_row(
@@ -1307,7 +1396,7 @@ def _clean_rows(
             unit_price.values[unit_price.codes[r]],
             line_total.values[line_total.codes[r]],
             order_total.values[order_total.codes[r]],
-            bool(cancel_by_order[order_id.codes[r]]),
+            _RETURNED[returned[r]],
         )
         for r in money_rows.tolist()
     ]
@@ -1394,6 +1483,7 @@ def _clean_rows(
 
 
 _NO_MONEY: tuple[Any, ...] = (0, None, None, False, ())
+_RETURNED = (None, CANCELLATION_RETURN, REFUND_RETURN)
 
 
 def _money_row(
@@ -1401,13 +1491,13 @@ def _money_row(
     unit_price: Decimal | None,
     line_total: Decimal | None,
     order_total: Decimal | None,
-    cancelled: bool,
+    returned: str | None,
 ) -> tuple[Any, ...] | None:
     """The money part of `_RowCleaner.clean_cells`; None where it would raise."""
     if unit_price is not None and unit_price < 0:
         return None
     try:
-        return net_money(quantity, unit_price, line_total, order_total, cancelled)
+        return net_money(quantity, unit_price, line_total, order_total, returned)
     except (RowError, ArithmeticError):
         return None  # the row cleaner raises the same error itself
 

@@ -7,11 +7,13 @@ remember it per `header_fingerprint`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ingest.pipeline.errors import Reason, gettext_noop
+from ingest.pipeline.errors import Reason, RowError, gettext_noop
 from ingest.pipeline.headers import clean_headers, normalise_header
+from ingest.pipeline.parsing import parse_email, parse_money
 
 FIELDS: tuple[str, ...] = (
     "customer_email",
@@ -375,6 +377,20 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RowKind:
+    """What one row of a file that mixes order lines with other rows is (`Preset.row_kind`)."""
+
+    # Why the row is no order line, as the import report names it (PayPal's own type,
+    # "General Withdrawal"); "" when it is one and is read.
+    left_out: str = ""
+    # Money the shop paid back to a customer: read as a return of its own (negative).
+    refund: bool = False
+    # Cells read instead of the mapped ones: the customer of a PayPal refund is the one
+    # it was paid to, not its payer (the shop).
+    cells: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Preset:
     """A known export format: how to recognise it and how its rows behave."""
 
@@ -393,6 +409,15 @@ class Preset:
     # The line amounts are already net of refunds: a "Refunded" order's lines are 0, and
     # it stays a purchase whose money came back (not a cancellation).
     refunds_in_lines: bool = False
+    # A file that mixes order lines with other rows (PayPal's withdrawals, eBay's order
+    # summaries): `row_kind` is given a row's cells named in `kind_reads` (mapped fields
+    # by name, other columns as "@" + their normalised header, "" where the file has
+    # none), after Shopify-style forward filling, and says what the row is.
+    kind_reads: tuple[str, ...] = ()
+    row_kind: Callable[[Mapping[str, str]], RowKind] | None = None
+    # Lines the export writes below its table (eBay's "7 record(s) downloaded"), matched
+    # on a line's text: counted as its footer, never refused as rows.
+    footer: re.Pattern[str] | None = None
 
 
 PRESETS: tuple[Preset, ...] = (
@@ -660,6 +685,152 @@ PRESETS = (
         columns={**_AMAZON_COLUMNS, "order_id": ("amazonorderid",), "quantity": ("quantity",),
                  "financial_status": ("orderstatus",)},
         unmapped=frozenset({"unit_price", "order_total"}),
+    ),
+)
+
+def _amount_sign(text: str) -> int | None:
+    """-1, 0 or 1 for an amount's text, whichever its decimal mark; None if it is no amount
+    (the row is then read, and the cleaner refuses it with the reason)."""
+    for decimal_comma in (False, True):
+        try:
+            value = parse_money(text, decimal_comma=decimal_comma).value
+        except RowError:
+            continue
+        return None if value is None else (value > 0) - (value < 0)
+    return None
+
+
+# PayPal's activity download ("Activity" > "Download", All transactions / Balance
+# affecting, CSV). It lists everything that moved the balance: the shop's sales beside
+# withdrawals to its bank, currency conversions, holds and their releases, fees,
+# payments the shop sent (the same types, with a negative Gross) and, for a cart, one
+# "Shopping Cart Item" row per item under the payment's own Transaction ID. Only money
+# a customer paid the shop for a sale is read: a sales type with a positive Gross. Its
+# status may have become Refunded or Reversed since: the money came in, and what went
+# back is a Payment Refund / Payment Reversal / Chargeback row of its own, read as a
+# return (its own negative order, as Square's refunds), which is what keeps two
+# overlapping downloads right. Pending, denied and other statuses never brought money.
+# Types are PayPal's English words; a type not listed is left out and named in the
+# import report, so a missing one shows there rather than inventing money.
+_PAYPAL_SALES = frozenset({
+    "express checkout payment", "website payment", "mobile payment", "general payment",
+    "shopping cart payment", "shopping cart payment received", "web accept payment received",
+    "subscription payment", "preapproved payment bill user payment", "ebay auction payment",
+    "direct credit card payment",
+})
+_PAYPAL_SALE_STATUSES = frozenset({"completed", "refunded", "partially refunded", "reversed"})
+_PAYPAL_REFUNDS = frozenset({"payment refund", "payment reversal", "chargeback"})
+# The words the report adds to a type (translated where it is shown, see ingest.note_words).
+MONEY_OUT = gettext_noop("money out")
+MONEY_IN = gettext_noop("money in")
+NO_MONEY = gettext_noop("no money")
+NO_TYPE = gettext_noop("(no type)")
+
+
+def _paypal_row_kind(cells: Mapping[str, str]) -> RowKind:
+    kind = " ".join(cells["@type"].split())
+    status = " ".join(cells["@status"].split())
+    key, done = kind.casefold(), status.casefold()
+    sign = _amount_sign(cells["line_total"])
+    if key in _PAYPAL_SALES:
+        if done not in _PAYPAL_SALE_STATUSES:
+            return RowKind(left_out=f"{kind} ({status})")
+        if sign is not None and sign <= 0:
+            return RowKind(left_out=f"{kind} ({MONEY_OUT if sign else NO_MONEY})")
+        return RowKind()
+    if key in _PAYPAL_REFUNDS:
+        if done != "completed":
+            return RowKind(left_out=f"{kind} ({status})")
+        if sign is not None and sign >= 0:
+            return RowKind(left_out=f"{kind} ({MONEY_IN if sign else NO_MONEY})")
+        # The shop paid it: "From" is the shop, the buyer is who it went "To".
+        return RowKind(refund=True, cells={"customer_email": cells["@toemailaddress"]})
+    return RowKind(left_out=kind or NO_TYPE)
+
+
+# eBay's orders report (Seller Hub > Orders > Download report). A multi-item order is
+# a summary line (buyer, order totals, no Item Number; its "Sold For" is its items'
+# sum) above one line per item, whose buyer cells are blank: the items take the buyer
+# from it (forward fill) and the summary is left out, or the order would count twice.
+# An order without a "Paid On Date" was never paid. eBay hides most buyers' emails
+# (blank, masked as "t***@gmail.com", or a relay address on members.ebay.com that is
+# not the buyer's own): the buyer's username is then the customer.
+EBAY_SUMMARY = gettext_noop("order summary line (its items are read)")
+EBAY_UNPAID = gettext_noop("not paid")
+
+
+def _ebay_row_kind(cells: Mapping[str, str]) -> RowKind:
+    if not cells["@itemnumber"].strip():
+        return RowKind(left_out=EBAY_SUMMARY)
+    if not cells["@paidondate"].strip():
+        return RowKind(left_out=EBAY_UNPAID)
+    if _hidden_email(cells["customer_email"]):
+        return RowKind(cells={"customer_email": ""})
+    return RowKind()
+
+
+def _hidden_email(text: str) -> bool:
+    if not text.strip():
+        return False
+    try:
+        address = parse_email(text).value
+    except RowError:
+        return True  # "Email hidden" and the like: no address at all
+    return address is None or "*" in address or address.endswith("@members.ebay.com")
+
+
+PRESETS = (
+    *PRESETS,
+    Preset(
+        name="paypal_activity",
+        # Fields the owner may leave out of the download aside, these are always there
+        # ("TimeZone" is "Time Zone" in older downloads, so it is not asked for).
+        signature=frozenset({"date", "type", "status", "gross", "fee", "net", "transactionid"}),
+        columns={
+            "order_id": ("transactionid",),
+            "ordered_at": ("date",),
+            "customer_email": ("fromemailaddress",),
+            "customer_name": ("name",),
+            # What the customer paid, with its shipping and tax (as Stripe's Amount); the
+            # fee is the shop's cost of being paid, not the customer's spend.
+            "line_total": ("gross",),
+            "currency": ("currency",),
+            "city": ("towncity",),
+            "country": ("country", "countrycode"),
+        },
+        # "Status" is read by `row_kind`: as a payment status a refunded sale would count
+        # 0 besides its refund row. "Item Title" is empty for cart payments and its
+        # amount holds shipping and tax, so no product is taken; nor a quantity.
+        unmapped=frozenset({"financial_status", "product_name", "product_sku", "quantity",
+                            "unit_price", "order_total", "refunded_amount", "customer_id"}),
+        kind_reads=("@type", "@status", "line_total", "@toemailaddress"),
+        row_kind=_paypal_row_kind,
+    ),
+    Preset(
+        name="ebay_orders",
+        signature=frozenset({"salesrecordnumber", "buyerusername", "itemnumber", "soldfor",
+                             "saledate", "paidondate"}),
+        columns={
+            "order_id": ("ordernumber", "salesrecordnumber"),
+            "ordered_at": ("saledate",),
+            "customer_email": ("buyeremail",),
+            "customer_id": ("buyerusername",),
+            "customer_name": ("buyername",),
+            "product_name": ("itemtitle",),
+            "product_sku": ("customlabel",),
+            "quantity": ("quantity",),
+            # The price of one item: eBay's Total Price is Sold For x Quantity plus
+            # shipping and tax. Shipping and tax are left out, as for Shopify.
+            "unit_price": ("soldfor",),
+            "city": ("buyercity", "shiptocity"),
+            "country": ("buyercountry", "shiptocountry"),
+        },
+        unmapped=frozenset({"line_total", "order_total", "financial_status", "refunded_amount",
+                            "currency", "category"}),
+        forward_fill_orders=True,
+        kind_reads=("@itemnumber", "@paidondate", "customer_email"),
+        row_kind=_ebay_row_kind,
+        footer=re.compile(r"\W*(\d[\d,.]*\W*record\(s\) downloaded|seller id\s*:)", re.IGNORECASE),
     ),
 )
 

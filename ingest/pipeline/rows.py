@@ -41,6 +41,7 @@ from ingest.pipeline.errors import (
     gettext_noop,
     joined,
 )
+from ingest.pipeline.headers import normalise_header
 from ingest.pipeline.mapping import ColumnMapping, Preset, mapping_problems
 from ingest.pipeline.outliers import extreme_mask
 
@@ -141,6 +142,13 @@ DROPPED_IDENTICAL = "dropped exact duplicate row"
 KEPT_IDENTICAL = "kept identical row as a separate purchase"
 # A row with an order total but no amount of its own (see `net_money`).
 UNPRICED_LINE = "no line amount: the order total counts once for its order"
+# Rows a preset says are no order line (`Preset.row_kind`), counted by what they are:
+# "left out: General Withdrawal". And the lines an export writes below its table.
+LEFT_OUT = "left out: "
+FOOTER_LINE = "the export's own footer line"
+# Rows read as returns of their own: a UCI credit note, a refund the shop paid.
+CANCELLATION_RETURN = "cancellation invoice netted as a return"
+REFUND_RETURN = "refund netted as a return"
 # Orders that never became a sale: a voided, failed or declined payment (BigCommerce
 # "Declined", PrestaShop "Payment error"), or a cancellation.
 _CANCELLED_STATUSES = frozenset(
@@ -186,6 +194,30 @@ def cancelled_statuses(preset: Preset) -> frozenset[str]:
 def refunds_unknown(columns: Mapping[str, int], preset: Preset) -> bool:
     """Whether a file with these columns leaves a partial refund's amount unknown."""
     return "refunded_amount" not in columns and not preset.refunds_in_lines
+
+
+class LeftOut(Exception):  # noqa: N818 (not an error: a row of another kind)
+    """A row that is no order line (a withdrawal, a footer): counted under `note`, never refused."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(note)
+        self.note = note
+
+
+# A footer may be split into cells ("7","record(s) downloaded","from ..."): its first
+# few are enough to tell it.
+FOOTER_CELLS = 3
+
+
+def footer_line(preset: Preset, text: str) -> bool:
+    """Whether a line (a broken record's raw text, or `footer_text` of a record's cells)
+    is the export's own footer."""
+    return preset.footer is not None and preset.footer.match(text) is not None
+
+
+def footer_text(fields: Sequence[str]) -> str:
+    """The text a record's footer check reads: its first cells, as the fast path joins them."""
+    return "\x1f".join(fields[:FOOTER_CELLS])
 
 
 _CENT = Decimal("0.0001")
@@ -312,9 +344,10 @@ def read_rows(
         last_line = record.line_no
         records_in_chunk += 1
         if isinstance(record, BrokenRecord):
-            rejections.append(
-                Rejection.of(record.line_no, record.error, record.raw)
-            )
+            if footer_line(cleaner.preset, record.raw):
+                notes[FOOTER_LINE] += 1
+            else:
+                rejections.append(Rejection.of(record.line_no, record.error, record.raw))
         else:
             money += _process(record, cleaner, state, headers, rows, rejections, notes)
         if records_in_chunk >= chunk_rows:
@@ -374,9 +407,10 @@ def count_identical_rows(
         if cleaner is not None:
             cells = {name: record.fields[i] for name, i in cleaner.columns.items()}
             try:
-                money += row_revenue(cleaner.clean_cells(cells, record.line_no, []))
-            except RowError:
-                pass  # the reader drops or rejects it without money
+                cells, refund = cleaner.kind_cells(record.fields, cells)
+                money += row_revenue(cleaner.clean_cells(cells, record.line_no, [], refund=refund))
+            except (RowError, LeftOut):
+                pass  # the reader drops, rejects or leaves it out without money
     return IdenticalRows(rows=repeats, money=money if cleaner else None, rows_read=read,
                          complete=True)
 
@@ -479,11 +513,12 @@ def other_currencies(
     columns = _mapped_positions(table, mapping, ("currency", *MONEY_FIELDS))
     if not columns or not options.currency:
         return ()
+    read_as_order_line = _kind_filter(table, mapping, options)
     seen: Counter[str] = Counter()
     for read, record in enumerate(table.records()):
         if read >= UNASKED_ENOUGH:
             break
-        if not isinstance(record, RawRecord):
+        if not isinstance(record, RawRecord) or not read_as_order_line(record):
             continue
         codes = set()
         for name, position in columns.items():
@@ -491,6 +526,31 @@ def other_currencies(
             codes.add(parse_currency(text).value if name == "currency" else amount_currency(text))
         seen.update(code for code in codes if code and code != options.currency)
     return tuple(code for code, _ in seen.most_common())
+
+
+def _kind_filter(
+    table: Table, mapping: ColumnMapping, options: ReadOptions
+) -> Callable[[RawRecord], bool]:
+    """Whether a record, read in file order, is one the import reads rather than leaves
+    out (a PayPal withdrawal, an eBay order summary). Every record, for a preset that
+    leaves none out or a mapping the import would refuse."""
+    preset = mapping.behaviour
+    if preset.row_kind is None and preset.footer is None:
+        return lambda record: True
+    try:
+        cleaner = _make_cleaner(table, _resolve_columns(table, mapping), mapping, options)
+    except FileRejected:
+        return lambda record: True
+    state = _State(seen_rows=set(), order_owner={})
+
+    def read(record: RawRecord) -> bool:
+        try:
+            cleaner.row_cells(record.fields, state, [])
+        except LeftOut:
+            return False
+        return True
+
+    return read
 
 
 def _process(
@@ -518,6 +578,9 @@ def _process(
     row_notes: list[str] = []
     try:
         row = cleaner.clean(fields, record.line_no, state, row_notes)
+    except LeftOut as kind:
+        notes[DROPPED_IDENTICAL if dropped else kind.note] += 1
+        return _ZERO
     except RowError as exc:
         if dropped:  # its first occurrence was rejected already
             notes[DROPPED_IDENTICAL] += 1
@@ -549,6 +612,13 @@ def _make_cleaner(
     preset = mapping.behaviour
     # None: nothing said which comes first; ambiguous dates are read month-first, noted.
     dayfirst = options.dayfirst if options.dayfirst is not None else preset.dayfirst
+    if preset.kind_reads:
+        # The other columns `row_kind` reads, as cells named "@" + their header key.
+        keys: dict[str, int] = {}
+        for position, name in enumerate(table.headers.names):
+            keys.setdefault(normalise_header(name), position)
+        columns = {**columns, **{name: keys[name[1:]] for name in preset.kind_reads
+                                 if name.startswith("@") and name[1:] in keys}}
     return _RowCleaner(
         columns=columns,
         preset=preset,
@@ -603,12 +673,14 @@ def net_money(
     unit_price: Decimal | None,
     line_total: Decimal | None,
     order_total: Decimal | None,
-    cancelled_invoice: bool,
+    returned: str | None,
 ) -> tuple[int, Decimal | None, Decimal | None, bool, tuple[str, ...]]:
     """Quantity, unit price, signed line total, is-return and notes of one order line.
 
     A row whose only money is its order's total is an unpriced line: unit price and
-    line total are None, and the order total is its order's gross.
+    line total are None, and the order total is its order's gross. `returned` is the
+    note of a row that is a return of its own whatever its quantity says (a UCI credit
+    note, a refund row: `CANCELLATION_RETURN`, `REFUND_RETURN`), else None.
 
     Shared by the row cleaner and the vectorised path so both net returns,
     cancellation invoices and missing amounts the same way. Raises RowError when
@@ -617,11 +689,11 @@ def net_money(
     """
     notes: list[str] = []
     is_return = quantity < 0
-    if cancelled_invoice:
+    if returned:
         if quantity > 0:
             quantity = -quantity
         is_return = True
-        notes.append("cancellation invoice netted as a return")
+        notes.append(returned)
     if line_total is None:
         if unit_price is not None:
             line_total = unit_price * quantity
@@ -660,14 +732,14 @@ class _RowCleaner:
         self.dayfirst = dayfirst
         self.timezone = timezone
         self.currency = currency
-        self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns]
+        # With the columns `row_kind` reads: an eBay item line is paid when its order is.
+        self.order_level = [f for f in ORDER_LEVEL_FIELDS if f in columns] + [
+            name for name in columns if name.startswith("@")]
         self.cancelled_statuses = cancelled_statuses(preset)
         # The mapped columns' names, folded: a row that repeats them is a header.
         self.header_cells = dict(header_cells or {})
 
-    def _cells(
-        self, fields: list[str], line_no: int, state: _State, notes: list[str]
-    ) -> dict[str, str]:
+    def _cells(self, fields: list[str], state: _State, notes: list[str]) -> dict[str, str]:
         cells = {name: fields[i] for name, i in self.columns.items()}
         if not self.preset.forward_fill_orders or "order_id" not in cells:
             return cells
@@ -688,10 +760,37 @@ class _RowCleaner:
     def clean(
         self, fields: list[str], line_no: int, state: _State, notes: list[str]
     ) -> tuple[Any, ...]:
-        cells = self._cells(fields, line_no, state, notes)
-        row = self.clean_cells(cells, line_no, notes)
+        cells, refund = self.row_cells(fields, state, notes)
+        row = self.clean_cells(cells, line_no, notes, refund=refund)
         self.claim_order(row, state)
         return row
+
+    def row_cells(
+        self, fields: list[str], state: _State, notes: list[str]
+    ) -> tuple[dict[str, str], bool]:
+        """The (forward-filled) cells to clean and whether the row is a refund; raises
+        `LeftOut` for a row that is no order line."""
+        return self.kind_cells(fields, self._cells(fields, state, notes))
+
+    def kind_cells(
+        self, fields: Sequence[str], cells: dict[str, str]
+    ) -> tuple[dict[str, str], bool]:
+        """`row_cells` past the forward fill: the preset's footer and row kinds."""
+        preset = self.preset
+        if preset.footer is not None and footer_line(preset, footer_text(fields)):
+            raise LeftOut(FOOTER_LINE)
+        if preset.row_kind is None or self.repeats_header(cells):
+            return cells, False  # a second export's header row is refused as such
+        kind = preset.row_kind({name: cells.get(name, "") for name in preset.kind_reads})
+        if kind.left_out:
+            raise LeftOut(LEFT_OUT + kind.left_out)
+        return ({**cells, **kind.cells} if kind.cells else cells), kind.refund
+
+    def repeats_header(self, cells: Mapping[str, str]) -> bool:
+        """Whether the row's mapped cells are the column names (a second export's header)."""
+        return len(self.header_cells) >= 2 and all(
+            cells.get(name, "").strip().casefold() == header
+            for name, header in self.header_cells.items())
 
     @staticmethod
     def claim_order(row: tuple[Any, ...], state: _State) -> None:
@@ -710,17 +809,17 @@ class _RowCleaner:
             )
 
     def clean_cells(
-        self, cells: Mapping[str, str], line_no: int, notes: list[str]
+        self, cells: Mapping[str, str], line_no: int, notes: list[str], *, refund: bool = False
     ) -> tuple[Any, ...]:
         """One row's values from its (forward-filled) cells; the order-owner check is `claim_order`.
+
+        `refund`: the row is money the shop paid back (`RowKind.refund`), a return of its own.
 
         Nothing after the owner check could raise, so checking it last keeps the first
         error of a row the same as checking it in the middle.
         """
         get = cells.get
-        if len(self.header_cells) >= 2 and all(
-                get(name, "").strip().casefold() == header
-                for name, header in self.header_cells.items()):
+        if self.repeats_header(cells):
             # Two exports pasted into one file: the second one's header row.
             raise RowError(gettext_noop("the line repeats the column names, as where two "
                                         "exports were pasted into one file"))
@@ -759,8 +858,9 @@ class _RowCleaner:
         cancelled_invoice = bool(
             cancel_prefix and order_id and order_id.upper().startswith(cancel_prefix)
         )
+        returned = REFUND_RETURN if refund else CANCELLATION_RETURN if cancelled_invoice else None
         quantity, unit_price, line_total, is_return, money_notes = net_money(
-            quantity, unit_price, line_total, order_total, cancelled_invoice
+            quantity, unit_price, line_total, order_total, returned
         )
         notes.extend(money_notes)
 

@@ -7,7 +7,9 @@ import pytest
 
 from ingest.pipeline.headers import header_fingerprint
 from ingest.pipeline.mapping import (
+    PRESETS_BY_NAME,
     ColumnMapping,
+    RowKind,
     detect_preset,
     mapping_problems,
     propose_mapping,
@@ -76,7 +78,6 @@ SKYVERGE = [
 DATA = Path(__file__).resolve().parents[2] / "data" / "ingest"
 
 
-
 def _problems(mapping, headers=None) -> list[str]:
     """A mapping's problems as their English sentences."""
     return [problem.text for problem in mapping_problems(mapping, headers)]
@@ -90,6 +91,9 @@ ADVANCED_ORDER_EXPORT = _header_of("woocommerce_advanced_order_export.csv")
 ETSY = _header_of("etsy_sold_order_items.csv")
 STRIPE = _header_of("stripe_payments.csv")
 SQUARE = _header_of("square_item_details.csv")
+PAYPAL = _header_of("paypal_activity.csv")
+# The eBay report's first line is blank and its second the header.
+EBAY = next(row for row in csv.reader((DATA / "ebay_orders.csv").open(encoding="utf-8")) if row)
 
 
 def test_shopify_export_is_recognised_and_uses_the_order_name_not_the_internal_id() -> None:
@@ -208,6 +212,11 @@ def test_the_skyverge_woocommerce_export_keeps_its_own_preset() -> None:
         (ETSY, "etsy_sold_order_items"),
         (STRIPE, "stripe_payments"),
         (SQUARE, "square_item_details"),
+        (PAYPAL, "paypal_activity"),
+        # Older downloads write "Time Zone", and the owner may choose fewer columns.
+        (["Date", "Time", "Time Zone", "Name", "Type", "Status", "Currency", "Gross", "Fee",
+          "Net", "Transaction ID"], "paypal_activity"),
+        (EBAY, "ebay_orders"),
         # A spreadsheet with an id, a creation time and an amount is not a Stripe export.
         (["id", "Created (UTC)", "Amount", "Email"], "generic"),
         # The plugin's billing email with generic columns is not the plugin's export.
@@ -366,3 +375,125 @@ def test_a_customer_column_that_may_be_an_id_stays_the_customer_id(header, cells
 
 def test_without_sample_rows_the_guess_reads_the_headers_alone():
     assert propose_mapping(SPREADSHEET).fields["customer_id"] == "Kunde"
+
+
+def test_a_paypal_activity_download_takes_the_payer_and_the_gross_and_no_products() -> None:
+    proposed = propose_mapping(PAYPAL)
+
+    assert proposed.preset == "paypal_activity" and proposed.missing_required == ()
+    assert dict(proposed.fields) == {
+        "order_id": "Transaction ID", "ordered_at": "Date", "customer_email": "From Email Address",
+        "customer_name": "Name", "line_total": "Gross", "currency": "Currency",
+        "city": "Town/City", "country": "Country",
+    }
+    # The fee is the shop's cost, not the customer's spend; "Status" is read by the row's
+    # kind (a refunded sale still counts, its refund row takes the money back), and
+    # "Item Title" is empty for cart payments, whose amount has shipping and tax in it.
+    assert {"Fee", "Net", "Status", "Item Title", "Quantity", "Invoice Number"} <= set(
+        proposed.unmapped_columns)
+
+
+def test_an_ebay_orders_report_takes_the_unit_price_and_the_buyer() -> None:
+    proposed = propose_mapping(EBAY)
+
+    assert proposed.preset == "ebay_orders" and proposed.missing_required == ()
+    assert dict(proposed.fields) == {
+        "order_id": "Order Number", "ordered_at": "Sale Date", "customer_email": "Buyer Email",
+        "customer_id": "Buyer Username", "customer_name": "Buyer Name",
+        "product_name": "Item Title", "product_sku": "Custom Label", "quantity": "Quantity",
+        "unit_price": "Sold For", "city": "Buyer City", "country": "Buyer Country",
+    }
+    assert {"Total Price", "Shipping And Handling", "eBay Collected Tax", "Transaction ID"} <= set(
+        proposed.unmapped_columns)
+
+
+def _paypal(type_: str, status: str = "Completed", gross: str = "10.00",
+            to: str = "buyer@example.com") -> RowKind:
+    rule = PRESETS_BY_NAME["paypal_activity"].row_kind
+    assert rule is not None
+    return rule({"@type": type_, "@status": status, "line_total": gross, "@toemailaddress": to})
+
+
+@pytest.mark.parametrize("type_", ["Express Checkout Payment", "Website Payment", "Mobile Payment",
+                                   "General Payment", "Shopping Cart Payment Received",
+                                   "Subscription Payment", " express  checkout payment "])
+def test_money_a_customer_paid_the_shop_for_a_sale_is_read(type_: str) -> None:
+    assert _paypal(type_) == RowKind()
+
+
+@pytest.mark.parametrize("status", ["Refunded", "Partially Refunded", "Reversed"])
+def test_a_sale_that_was_refunded_later_still_counts_its_money_in(status: str) -> None:
+    # What went back is its own Payment Refund or Payment Reversal row: leaving the sale
+    # out as well would take the money off twice.
+    assert _paypal("Express Checkout Payment", status) == RowKind()
+
+
+@pytest.mark.parametrize(
+    ("row", "why"),
+    [
+        (("General Withdrawal", "Completed", "-500.00"), "General Withdrawal"),
+        (("General Currency Conversion", "Completed", "9.12"), "General Currency Conversion"),
+        (("Payment Release", "Completed", "72.52"), "Payment Release"),
+        (("Shopping Cart Item", "Completed", "20.00"), "Shopping Cart Item"),
+        (("General Authorization", "Pending", "30.00"), "General Authorization"),
+        (("Chargeback Fee", "Completed", "-20.00"), "Chargeback Fee"),
+        (("Express Checkout Payment", "Pending", "60.00"), "Express Checkout Payment (Pending)"),
+        (("Express Checkout Payment", "Denied", "40.00"), "Express Checkout Payment (Denied)"),
+        (("Express Checkout Payment", "Completed", "-29.99"),
+         "Express Checkout Payment (money out)"),
+        (("Website Payment", "Completed", "0.00"), "Website Payment (no money)"),
+        (("Payment Refund", "Completed", "8.00"), "Payment Refund (money in)"),
+        (("Payment Refund", "Pending", "-8.00"), "Payment Refund (Pending)"),
+        (("", "Completed", "5.00"), "(no type)"),
+    ],
+)
+def test_rows_that_are_not_a_customers_money_for_a_sale_are_left_out_by_what_they_are(
+        row: tuple[str, str, str], why: str) -> None:
+    assert _paypal(*row) == RowKind(left_out=why)
+
+
+@pytest.mark.parametrize("type_", ["Payment Refund", "Payment Reversal", "Chargeback"])
+def test_money_the_shop_paid_back_is_a_refund_of_the_buyer_it_went_to(type_: str) -> None:
+    # The shop is the payer of a refund: the buyer is the one it was paid to.
+    assert _paypal(type_, gross="-20.00", to="ann@example.com") == RowKind(
+        refund=True, cells={"customer_email": "ann@example.com"})
+
+
+def _ebay(item: str = "266001000001", paid: str = "Mar-01-24",
+          email: str = "mara@example.com") -> RowKind:
+    rule = PRESETS_BY_NAME["ebay_orders"].row_kind
+    assert rule is not None
+    return rule({"@itemnumber": item, "@paidondate": paid, "customer_email": email})
+
+
+def test_an_ebay_item_line_that_was_paid_for_is_read() -> None:
+    assert _ebay() == RowKind()
+
+
+def test_an_ebay_orders_summary_line_is_left_out_its_items_carry_the_money() -> None:
+    assert _ebay(item="").left_out
+
+
+def test_an_ebay_order_never_paid_for_is_left_out() -> None:
+    assert _ebay(paid="  ").left_out
+
+
+@pytest.mark.parametrize("email", ["t***@gmail.com", "8f3a9c2e1b7d4a60@members.ebay.com",
+                                   "Email hidden"])
+def test_an_email_ebay_hides_is_no_email_the_buyers_username_is_the_customer(email: str) -> None:
+    assert _ebay(email=email) == RowKind(cells={"customer_email": ""})
+
+
+@pytest.mark.parametrize("line", ['7 record(s) downloaded,from Mar-01-24 to Mar-31-24',
+                                  '"7","record(s) downloaded","from Mar-01-24 to Mar-31-24"',
+                                  '"1,204 record(s) downloaded,from Mar-01-24 to Mar-31-24"',
+                                  'Seller ID : maple_crafts', '"Seller ID: maple_crafts",,,'])
+def test_the_lines_ebay_writes_after_its_orders_are_its_footer(line: str) -> None:
+    footer = PRESETS_BY_NAME["ebay_orders"].footer
+    assert footer is not None and footer.match(line)
+
+
+@pytest.mark.parametrize("line", ['"1001","12-11001-51001","maple_mara"', "Seller,ID", ""])
+def test_an_order_line_is_no_footer(line: str) -> None:
+    footer = PRESETS_BY_NAME["ebay_orders"].footer
+    assert footer is not None and not footer.match(line)
