@@ -151,8 +151,16 @@ CANCELLATION_RETURN = "cancellation invoice netted as a return"
 REFUND_RETURN = "refund netted as a return"
 # Orders that never became a sale: a voided, failed or declined payment (BigCommerce
 # "Declined", PrestaShop "Payment error"), or a cancellation.
-_CANCELLED_STATUSES = frozenset(
-    {"voided", "cancelled", "canceled", "failed", "declined", "payment error"})
+_CANCELLED_STATUSES = frozenset({
+    "voided", "cancelled", "canceled", "failed", "declined", "payment error",
+    # The same in the languages the headers are read in (mapping.py): a German shop's
+    # "Storniert" was counted as a sale.
+    "storniert", "abgebrochen", "fehlgeschlagen", "abgelehnt",
+    "annulé", "annulée", "échoué", "échouée", "refusé", "refusée",
+    "cancelado", "cancelada", "anulado", "anulada", "fallido", "rechazado",
+    "annullato", "annullata",
+    "已取消", "取消", "支付失败", "已拒绝",
+})
 # A fully refunded order: it stays in the history and counts 0, as a cancelled one, also
 # where the file gives the refunded amount. That amount is what was paid back, shipping
 # and tax included, while the order's value is its goods (the line amounts): netted, a

@@ -66,6 +66,17 @@ def test_voided_failed_and_cancelled_statuses_mark_the_order_cancelled() -> None
                          "Declined": True, "Payment error": True}
 
 
+@pytest.mark.parametrize("status", ["Storniert", "Annulée", "Cancelado", "Annullato", "已取消"])
+def test_a_cancelled_status_in_another_language_cancels_the_order(status: str) -> None:
+    data = ("order_id,email,order_date,status,total\n"
+            f"A1,c@example.com,2024-03-01,{status},10.00\n"
+            "A2,c@example.com,2024-03-02,Bezahlt,10.00\n").encode()
+    frame = ingest_bytes(data).frame.set_index("order_key")
+
+    assert (bool(frame.loc["A1", "is_cancelled"]), bool(frame.loc["A2", "is_cancelled"])) == (
+        True, False)
+
+
 @pytest.mark.parametrize("status", [
     "Refunded", "refunded", "Fully refunded", "fully_refunded", "Erstattet", "Rückerstattet",
     "Remboursé", "Remboursée", "Reembolsado", "已退款", "全额退款",
