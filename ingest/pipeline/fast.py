@@ -954,7 +954,7 @@ class _ChunkCleaner:
                 notes[FOOTER_LINE] += 1
             else:
                 rejections.append((seq, Rejection.of(r.line_no, r.error, r.raw)))
-        live, occurrence = self._repeats(batch)
+        live, occurrence = self._repeats(batch, notes)
         rows = len(live)
         # Identical rows of a file without an order id (see `rows._process`): cleaned
         # like any row, then dropped or kept under a key of their own.
@@ -1110,18 +1110,24 @@ class _ChunkCleaner:
         return repeats
 
     def _repeats(
-        self, batch: _Batch
+        self, batch: _Batch, notes: Counter[str]
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64] | None]:
-        """The records to clean (all: a repeat is cleaned for its money, then dropped or
-        kept), and each one's occurrence among identical records (None: no repeats)."""
+        """The records to clean, and each one's occurrence among identical records
+        (None when all are first occurrences). Dropped before cleaning here when
+        `keep_identical` is None (an order id, "drop")."""
         # Each distinct key of the chunk (sorted) and the record where it first appears.
         distinct, first = np.unique(batch.keys, return_index=True)
         earlier = self.seen.contains(distinct)
         self.seen.add(distinct[~earlier])
-        every = np.arange(len(batch.keys))
-        if len(first) < len(batch.keys) or earlier.any():
-            return every, self._occurrences(batch.keys, distinct, earlier)
-        return every, None
+        if self.state.keep_identical is not None and (
+            len(first) < len(batch.keys) or earlier.any()
+        ):
+            return np.arange(len(batch.keys)), self._occurrences(batch.keys, distinct, earlier)
+        live = np.sort(first[~earlier])
+        dropped = len(batch.keys) - len(live)
+        if dropped:
+            notes[DROPPED_IDENTICAL] += dropped
+        return live, None
 
     def _occurrences(
         self,

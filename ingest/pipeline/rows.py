@@ -273,9 +273,10 @@ class _State:
     order_owner: dict[str, tuple[str, int]]
     last_order_id: str | None = None
     last_order_cells: dict[str, str] | None = None
-    # The owner's choice for identical rows; a dropped one is still cleaned, for the
-    # money the report says was not counted. `repeats` counts keys seen more than once.
-    keep_identical: bool = False
+    # None when they are dropped before cleaning (a file with an order id, "drop": the
+    # mapping page named their money; cleaning them again would cost every import);
+    # else the owner's choice for them. `repeats` counts the keys seen more than once.
+    keep_identical: bool | None = None
     repeats: dict[int, int] = field(default_factory=dict)
     # The partly refunded orders noted so far (PARTLY_REFUNDED_UNKNOWN); None when the
     # file says how much was refunded.
@@ -292,8 +293,10 @@ class _State:
                    rekey_repeats="order_id" not in columns)
 
 
-def identical_rows_choice(columns: Mapping[str, int], options: ReadOptions) -> bool:
+def identical_rows_choice(columns: Mapping[str, int], options: ReadOptions) -> bool | None:
     """`_State.keep_identical` for a file read with these columns and options."""
+    if "order_id" in columns and not options.keep_identical_rows:
+        return None
     return options.keep_identical_rows
 
 
@@ -576,10 +579,13 @@ def _process(
     key = _row_key(joined)
     occurrence = 1
     if key in state.seen_rows:
+        if state.keep_identical is None:
+            notes[DROPPED_IDENTICAL] += 1
+            return _ZERO
         occurrence = state.repeats[key] = state.repeats.get(key, 1) + 1
     else:
         state.seen_rows.add(key)
-    # Even a dropped repeat is cleaned, for the money it carries.
+    # Without an order id even a dropped repeat is cleaned, for the money it carries.
     dropped = occurrence > 1 and not state.keep_identical
     if "\ufffd" in joined and not dropped:
         notes["replaced undecodable characters"] += 1
