@@ -34,17 +34,20 @@ SELECT count(*) FROM (
     AND (prev.customer_id IS NULL OR prev.rfm_key NOT IN ('at_risk', 'cant_lose'))
   UNION ALL
   SELECT DISTINCT o.customer_id FROM ingest_order o
-  WHERE NOT o.is_cancelled AND o.ordered_at > %(welcome_from)s AND o.ordered_at <= %(welcome_to)s
+  WHERE NOT o.is_cancelled AND o.gross_total > 0
+    AND o.ordered_at > %(welcome_from)s AND o.ordered_at <= %(welcome_to)s
     AND NOT EXISTS (SELECT 1 FROM ingest_order b WHERE b.customer_id = o.customer_id
-                    AND NOT b.is_cancelled AND (b.ordered_at, b.id) < (o.ordered_at, o.id))
+                    AND NOT b.is_cancelled AND b.gross_total > 0
+                    AND (b.ordered_at, b.id) < (o.ordered_at, o.id))
   UNION ALL
   SELECT DISTINCT o.customer_id FROM ingest_order o
-  WHERE NOT o.is_cancelled AND o.ordered_at > %(cross_from)s AND o.ordered_at <= %(cross_to)s
+  WHERE NOT o.is_cancelled AND o.gross_total > 0
+    AND o.ordered_at > %(cross_from)s AND o.ordered_at <= %(cross_to)s
   UNION ALL
   SELECT DISTINCT e.customer_id FROM ingest_event e
   WHERE e.type = 'add_to_cart' AND e.occurred_at > %(cart_from)s AND e.occurred_at <= %(cart_to)s
     AND NOT EXISTS (SELECT 1 FROM ingest_order o WHERE o.customer_id = e.customer_id
-                    AND NOT o.is_cancelled AND o.ordered_at > e.occurred_at)
+                    AND NOT o.is_cancelled AND o.gross_total > 0 AND o.ordered_at > e.occurred_at)
 ) entrants
 """
 

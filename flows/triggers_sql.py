@@ -19,6 +19,10 @@ from ingest.models import Customer, Event, Order
 from segments.models import CustomerScore, SegmentationRun, SegmentMembership
 
 EVALUATION_LOOKBACK = timedelta(days=7)
+# An order that is a purchase, as the overview counts them: not cancelled, with goods. A
+# return exported as its own order, or a free sample, is no order to follow up, welcome,
+# or leave a flow for. `{o}` is the order table's alias.
+PURCHASE = "NOT {o}.is_cancelled AND {o}.gross_total > 0"
 PREVIEW_LOOKBACK = timedelta(days=30)
 
 
@@ -103,11 +107,11 @@ def entrants_query(flow: Flow, *, now: datetime, lookback: timedelta = EVALUATIO
             # The customer's first order, read from the (customer, ordered_at) index per
             # candidate: a NOT EXISTS here was planned as a hash of every order.
             first_only = (f"AND o.id = (SELECT b.id FROM {orders} b WHERE b.customer_id = "
-                          "o.customer_id AND NOT b.is_cancelled ORDER BY b.ordered_at, b.id "
-                          "LIMIT 1)")
+                          f"o.customer_id AND {PURCHASE.format(o='b')} "
+                          "ORDER BY b.ordered_at, b.id LIMIT 1)")
         return EntrantsQuery(
             sql=f"SELECT DISTINCT ON (o.customer_id) o.customer_id, %s || o.id AS entry_key "
-                f"FROM {orders} o WHERE NOT o.is_cancelled AND o.ordered_at > %s "
+                f"FROM {orders} o WHERE {PURCHASE.format(o='o')} AND o.ordered_at > %s "
                 f"AND o.ordered_at <= %s {first_only} "
                 "ORDER BY o.customer_id, o.ordered_at DESC, o.id DESC",
             params=["order:", since - days, now - days],
@@ -122,7 +126,7 @@ def entrants_query(flow: Flow, *, now: datetime, lookback: timedelta = EVALUATIO
                 f"FROM {events} e WHERE e.type = %s AND e.occurred_at > %s "
                 "AND e.occurred_at <= %s "
                 f"AND NOT EXISTS (SELECT 1 FROM {orders} o WHERE o.customer_id = e.customer_id "
-                "AND NOT o.is_cancelled AND o.ordered_at > e.occurred_at) "
+                f"AND {PURCHASE.format(o='o')} AND o.ordered_at > e.occurred_at) "
                 "ORDER BY e.customer_id, e.occurred_at DESC, e.id DESC",
             params=["event:", event_type, since - hours, now - hours],
         )

@@ -26,6 +26,7 @@ from campaigns.services.campaigns import campaign_create
 from campaigns.services.sending import outbox_fill
 from flows import clock
 from flows.models import Enrolment, EnrolmentState, Flow, FlowCampaign, SkipReason
+from flows.triggers_sql import PURCHASE
 from ingest.models import Customer, Order
 from ingest.services.privacy import erase_lock_shared_in_transaction
 from profiler_site.core.jobs import job_enqueue
@@ -116,7 +117,7 @@ def _due_locked(*, flow_ids: list[int], now: datetime, consent_recorded: bool
             WHEN c.key LIKE 'erased:%%' THEN %s
             WHEN f.exit_on_order AND EXISTS (
                 SELECT 1 FROM {orders} o WHERE o.customer_id = e.customer_id
-                AND NOT o.is_cancelled AND o.ordered_at > e.entered_at) THEN %s
+                AND {PURCHASE.format(o='o')} AND o.ordered_at > e.entered_at) THEN %s
             WHEN btrim(c.email) = '' THEN %s
             WHEN EXISTS (SELECT 1 FROM {suppressions} s
                          WHERE s.email = lower(btrim(c.email))) THEN %s
@@ -171,8 +172,9 @@ def outbox_withdraw(*, enrolments, reason: str, now: datetime) -> int:
 
 def outbox_withdraw_ordered(*, now: datetime) -> int:
     """Customers who ordered after entering but whose email has not left yet get none."""
+    # A purchase, as `triggers_sql.PURCHASE` says: a return or a 0.00 order is none.
     ordered = Order.objects.filter(customer_id=OuterRef("customer_id"), is_cancelled=False,
-                                   ordered_at__gt=OuterRef("entered_at"))
+                                   gross_total__gt=0, ordered_at__gt=OuterRef("entered_at"))
     return outbox_withdraw(enrolments=Enrolment.objects.filter(
         Exists(ordered), flow__exit_on_order=True), reason=SkipReason.ORDERED, now=now)
 

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -131,3 +132,40 @@ def test_event_without_an_order_enters_and_an_order_after_the_event_keeps_them_o
     make_flow(trigger_kind="event_no_order", trigger_params={"event_type": "cart", "hours": 4})
     flows_evaluate()
     assert list(Enrolment.objects.values_list("customer_id", flat=True)) == [abandoned.pk]
+
+
+def test_a_return_or_an_order_of_nothing_is_no_order_to_follow_up_or_to_welcome():
+    # A return exported as its own order, and a free sample, are no purchase.
+    returner, sampled, buyer = CustomerFactory(), CustomerFactory(), CustomerFactory()
+    OrderFactory(customer=returner, ordered_at=T0 - timedelta(days=60))
+    OrderFactory(customer=returner, ordered_at=T0 - timedelta(days=8), gross_total=Decimal("0"),
+                 returned_total=Decimal("50.00"), net_total=Decimal("-50.00"))
+    OrderFactory(customer=sampled, ordered_at=T0 - timedelta(days=30), gross_total=Decimal("0"),
+                 net_total=Decimal("0"))
+    OrderFactory(customer=sampled, ordered_at=T0 - timedelta(days=8))
+    OrderFactory(customer=buyer, ordered_at=T0 - timedelta(days=8))
+    make_flow(trigger_kind="after_first_order", trigger_params={"days": 7})
+    make_flow(name="Cross-sell", trigger_kind="after_order", trigger_params={"days": 7})
+
+    flows_evaluate()
+
+    welcome = Enrolment.objects.filter(flow__trigger_kind="after_first_order")
+    cross = Enrolment.objects.filter(flow__trigger_kind="after_order")
+    # The sample before it does not make the customer's first purchase a second one.
+    assert sorted(welcome.values_list("customer_id", flat=True)) == sorted([sampled.pk, buyer.pk])
+    assert sorted(cross.values_list("customer_id", flat=True)) == sorted([sampled.pk, buyer.pk])
+
+
+def test_a_return_after_a_cart_event_does_not_keep_the_customer_out():
+    from ingest.models import Event
+
+    returned = CustomerFactory()
+    Event.objects.create(customer=returned, type="cart", occurred_at=T0 - timedelta(hours=6),
+                         dedupe_key="e-returned")
+    OrderFactory(customer=returned, ordered_at=T0 - timedelta(hours=5), gross_total=Decimal("0"),
+                 returned_total=Decimal("50.00"), net_total=Decimal("-50.00"))
+    make_flow(trigger_kind="event_no_order", trigger_params={"event_type": "cart", "hours": 4})
+
+    flows_evaluate()
+
+    assert list(Enrolment.objects.values_list("customer_id", flat=True)) == [returned.pk]

@@ -1,5 +1,6 @@
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -66,7 +67,8 @@ def test_holdout_entrants_are_never_emailed(fixed_clock, smtp_server):
     assert len(received) == 60 - len(held)
 
 
-@pytest.mark.parametrize("what", ["orders", "unsubscribes", "is erased", "cancelled order only"])
+@pytest.mark.parametrize("what", ["orders", "unsubscribes", "is erased", "cancelled order only",
+                                  "return only", "order of 0.00 only"])
 def test_a_customer_who_changes_between_entry_and_send_gets_nothing(what, fixed_clock,
                                                                     smtp_server):
     _flow, (changed, other) = enter(2)
@@ -77,6 +79,13 @@ def test_a_customer_who_changes_between_entry_and_send_gets_nothing(what, fixed_
                                    reason=SuppressionReason.UNSUBSCRIBED)
     elif what == "is erased":
         customer_erase(customer_id=changed.pk, actor=Actor(name="test"))
+    elif what == "return only":  # a return exported as its own order is no purchase either
+        OrderFactory(customer=changed, ordered_at=T0 + timedelta(hours=2),
+                     gross_total=Decimal("0.00"), returned_total=Decimal("9.50"),
+                     net_total=Decimal("-9.50"))
+    elif what == "order of 0.00 only":
+        OrderFactory(customer=changed, ordered_at=T0 + timedelta(hours=2),
+                     gross_total=Decimal("0.00"), net_total=Decimal("0.00"))
     else:  # a cancelled order is no purchase: still emailed
         OrderFactory(customer=changed, ordered_at=T0 + timedelta(hours=2), is_cancelled=True)
     fixed_clock.set_now(T0 + timedelta(hours=25))
@@ -84,7 +93,7 @@ def test_a_customer_who_changes_between_entry_and_send_gets_nothing(what, fixed_
     run_queued_sends()
     received = set(smtp_server.handler.received_to())
     row = Enrolment.objects.get(customer=changed)
-    if what == "cancelled order only":
+    if what in ("cancelled order only", "return only", "order of 0.00 only"):
         assert received == {changed.email, other.email}
         return
     assert received == {other.email}
