@@ -107,18 +107,25 @@ def fresh_orders(orders: pd.DataFrame, lines: pd.DataFrame, line_orders: np.ndar
     )
 
 
+def _distinct_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's distinct object (a code) and one row holding each: the reader shares one
+    object per amount, so work done per distinct object is done a few times a chunk."""
+    ids = identities(values)
+    if len(values) and (ids == ids[0]).all():  # e.g. no order has a refund
+        return np.zeros(len(values), dtype=np.int32), np.zeros(1, dtype=np.intp)
+    of_row, distinct = pd.factorize(ids)
+    one_row = np.empty(len(distinct), dtype=np.intp)
+    one_row[of_row] = np.arange(len(values))  # any row of each object will do
+    return of_row, one_row
+
+
 def cents_sum(values: np.ndarray) -> Decimal:
     """The sum of Decimal objects (missing: 0) as PostgreSQL will hold them: each rounded
-    to the cent, half away from zero, as a numeric(…, 2) column rounds its input.
-
-    Once per distinct object: the reader shares one object per amount.
-    """
+    to the cent, half away from zero, as a numeric(…, 2) column rounds its input."""
     if not len(values):
         return Decimal(0)
-    of_row, distinct = pd.factorize(identities(values))
-    counts = np.bincount(of_row, minlength=len(distinct))
-    one_row = np.empty(len(distinct), dtype=np.intp)
-    one_row[of_row] = np.arange(len(values))
+    of_row, one_row = _distinct_objects(values)
+    counts = np.bincount(of_row, minlength=len(one_row))
     return sum((Decimal(count) * Decimal(value).quantize(CENT, ROUND_HALF_UP)
                 for count, value in zip(counts.tolist(), values[one_row])
                 if not pd.isna(value)), Decimal(0))
@@ -127,17 +134,10 @@ def cents_sum(values: np.ndarray) -> Decimal:
 def money_text(values: np.ndarray) -> pa.DictionaryArray:
     """Decimal objects as their exact text (missing: null), converted once per distinct object.
 
-    Decimal's own text is exact and cheaper than Arrow's decimals; the reader shares
-    one object per amount, so a chunk holds few distinct ones. Each row points at
+    Decimal's own text is exact and cheaper than Arrow's decimals. Each row points at
     its text (a dictionary array): the CSV writer expands them without the GIL.
     """
-    ids = identities(values)
-    if len(values) and (ids == ids[0]).all():  # e.g. no order has a refund
-        of_row, one_row = np.zeros(len(values), dtype=np.int32), np.zeros(1, dtype=np.intp)
-    else:
-        of_row, distinct = pd.factorize(ids)
-        one_row = np.empty(len(distinct), dtype=np.intp)
-        one_row[of_row] = np.arange(len(values))  # any row of each object will do
+    of_row, one_row = _distinct_objects(values)
     texts = pa.array([None if pd.isna(v) else str(v) for v in values[one_row]], type=pa.string())
     return pa.DictionaryArray.from_arrays(pa.array(of_row, type=pa.int32()), texts)
 

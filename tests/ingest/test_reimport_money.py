@@ -89,15 +89,3 @@ def test_each_import_report_says_what_it_did_to_the_shops_revenue(owner_client):
     assert "went down by <strong>$1.50</strong>" in _revenue_sentence(owner_client, later)
     api = owner_client.get(f"/api/imports/{later.pk}/").json()
     assert api["report"]["revenue_change"] == "-1.50"
-
-
-def test_a_spreadsheets_customer_column_of_names_becomes_the_customers_name(owner_client):
-    job = import_bytes("Datum;Kunde;E-Mail;Bestellnr.;Artikel;Menge;Einzelpreis\n"
-                       "08.01.2025;Zoë Faßbender;zoe@example.de;1001;Tasse;1;9,00\n"
-                       "30.01.2025;Anna Müller;anna@example.de;1003;Tasse;2;9,00\n"
-                       .encode(), name="bestellungen.csv")
-
-    assert job.status == "succeeded", job.error
-    anna = Order.objects.get(customer__email="anna@example.de").customer
-    assert (anna.first_name, anna.last_name, anna.shop_customer_id) == ("Anna", "Müller", "")
-    assert "<h1>Anna Müller</h1>" in owner_client.get(f"/customers/{anna.pk}/").content.decode()
